@@ -1,0 +1,13 @@
+package store
+
+import "errors"
+
+// Errors every backend returns.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a unique field (app key, id) is taken.
+	ErrConflict = errors.New("store: conflict")
+	// ErrUnavailable means the backend could not be reached.
+	ErrUnavailable = errors.New("store: unavailable")
+)
