@@ -1,0 +1,175 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto"
+)
+
+// Store is the part of the data layer a connector uses.
+type Store interface {
+	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
+	Append(ctx context.Context, entries []store.Entry) ([]store.Position, error)
+	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
+	Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error)
+	AddCounts(ctx context.Context, pushID string, delta store.Counts) error
+}
+
+// Owner tells whether this connector owns a device on the current ring.
+type Owner func(deviceID string) bool
+
+// Connector serves device sessions and delivers batches to them.
+type Connector struct {
+	cfg      Config
+	store    Store
+	owns     Owner
+	log      *slog.Logger
+	m        *metrics
+	hub      *hub
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	draining bool
+	wg       sync.WaitGroup // live session handlers
+}
+
+var _ route.Local = (*Connector)(nil)
+
+// New returns a connector. owns may be nil: the connector then owns every
+// device. log and reg may be nil.
+func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Registerer) *Connector {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if owns == nil {
+		owns = func(string) bool { return true }
+	}
+	c := &Connector{
+		cfg:   cfg,
+		store: st,
+		owns:  owns,
+		log:   log.With("component", "connector", "node_id", cfg.NodeID),
+		m:     newMetrics(reg),
+		hub:   newHub(cfg.Shards),
+	}
+	c.upgrader = websocket.Upgrader{
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+		WriteBufferPool:  &sync.Pool{},
+		Subprotocols:     []string{sdkproto.Subprotocol},
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		// Devices are not browsers acting for a site; any origin may connect.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return c
+}
+
+// NodeID returns the connector's ring id.
+func (c *Connector) NodeID() string { return c.cfg.NodeID }
+
+// Sessions returns the number of live sessions.
+func (c *Connector) Sessions() int { return c.hub.count() }
+
+// Run holds the connector's lifetime: sessions live under its context.
+// When ctx ends, every session is redirected (paced by DrainDelay and
+// DrainJitter) and closed with 4001; Run returns once they are gone.
+func (c *Connector) Run(ctx context.Context) error {
+	<-ctx.Done()
+	c.mu.Lock()
+	c.draining = true
+	c.mu.Unlock()
+	c.hub.each(func(s *session) {
+		s.redirect("", c.cfg.DrainDelay, c.cfg.DrainJitter, "shutdown")
+		s.fail(sdkproto.CodeShutdown, "server shutting down")
+	})
+	c.wg.Wait()
+	return nil
+}
+
+// Redirect asks every session whose device this connector no longer owns to
+// reconnect through the dispatcher; call it when the ring changes.
+func (c *Connector) Redirect(delay, jitter time.Duration) int {
+	n := 0
+	c.hub.each(func(s *session) {
+		if !c.owns(s.deviceID) {
+			s.redirect("", delay, jitter, "ring_change")
+			s.fail(sdkproto.CodeRedirect, "device moved")
+			n++
+		}
+	})
+	return n
+}
+
+// Deliver appends b's message to each device's stream and writes it to the
+// device's live session. Results are by position.
+func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result, error) {
+	res := make([]route.Result, len(b.DeviceIDs))
+	entries := make([]store.Entry, 0, len(b.DeviceIDs))
+	idx := make([]int, 0, len(b.DeviceIDs))
+	for i, id := range b.DeviceIDs {
+		if !c.owns(id) {
+			res[i].Status = route.Refused
+			continue
+		}
+		entries = append(entries, store.Entry{DeviceID: id, Message: b.Message})
+		idx = append(idx, i)
+	}
+	if len(entries) > 0 {
+		pos, err := c.store.Append(ctx, entries)
+		if err != nil {
+			for _, i := range idx {
+				res[i].Status = route.Failed
+			}
+			c.countOutcomes(res)
+			return res, fmt.Errorf("append %d messages: %w", len(entries), err)
+		}
+		for k, i := range idx {
+			res[i] = c.offer(b.DeviceIDs[i], b.Message, pos[k])
+		}
+	}
+	c.countOutcomes(res)
+	return res, nil
+}
+
+// offer hands an appended message to the device's live session, if any.
+func (c *Connector) offer(deviceID string, msg store.Message, p store.Position) route.Result {
+	r := route.Result{Status: route.Offline, Epoch: p.Epoch, Seq: p.Seq}
+	if s := c.hub.get(deviceID); s != nil {
+		msg.Seq = p.Seq
+		if s.offer(msg, p.Epoch) {
+			r.Status = route.Written
+		}
+	}
+	return r
+}
+
+func (c *Connector) countOutcomes(res []route.Result) {
+	for _, r := range res {
+		c.m.deliveries.WithLabelValues(r.Status.String()).Inc()
+	}
+}
+
+// countMessages adds delta once per message's push.
+func (c *Connector) countMessages(ctx context.Context, msgs []store.Message, delta store.Counts) {
+	per := make(map[string]int64, len(msgs))
+	for _, m := range msgs {
+		per[m.PushID]++
+	}
+	for id, n := range per {
+		d := store.Counts{Delivered: delta.Delivered * n, Acked: delta.Acked * n}
+		if err := c.store.AddCounts(ctx, id, d); err != nil {
+			c.log.WarnContext(ctx, "count update failed", "push_id", id, "error", err)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+package connector
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics of one connector.
+type metrics struct {
+	sessions    prometheus.Gauge
+	handshakes  *prometheus.CounterVec
+	handshakeS  prometheus.Histogram
+	framesIn    *prometheus.CounterVec
+	deliveries  *prometheus.CounterVec
+	disconnects *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "push_connector_sessions", Help: "Live device sessions.",
+		}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_handshakes_total", Help: "Handshakes by outcome.",
+		}, []string{"outcome"}),
+		handshakeS: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "push_connector_handshake_seconds", Help: "Time from upgrade to welcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_frames_received_total", Help: "Sealed frames received, by type.",
+		}, []string{"type"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_deliveries_total", Help: "Devices in delivered batches, by outcome.",
+		}, []string{"outcome"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_disconnects_total", Help: "Sessions closed by the server, by code.",
+		}, []string{"code"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects)
+	}
+	return m
+}

@@ -1,0 +1,262 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+// Path is where devices connect.
+const Path = "/v1/connect"
+
+// ServeHTTP upgrades a device connection and runs its session until it
+// ends.
+func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.draining {
+		c.mu.Unlock()
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "connector draining", http.StatusServiceUnavailable)
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+
+	conn, err := c.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
+		return // the upgrader answered the client
+	}
+	// Leave room above MaxFrame so that an oversized frame gets a typed
+	// 4007 rather than the library's bare 1009.
+	conn.SetReadLimit(int64(2 * c.cfg.MaxFrame))
+	start := time.Now()
+	s, code := c.handshake(r.Context(), conn)
+	if s == nil {
+		c.m.handshakes.WithLabelValues(code.String()).Inc()
+		c.m.disconnects.WithLabelValues(code.String()).Inc()
+		closeRaw(conn, code)
+		return
+	}
+	c.m.handshakes.WithLabelValues("ok").Inc()
+	c.m.handshakeS.Observe(time.Since(start).Seconds())
+	c.run(r.Context(), s)
+}
+
+// closeRaw closes a connection that has no session with a close code.
+func closeRaw(conn *websocket.Conn, code sdkproto.Code) {
+	msg := websocket.FormatCloseMessage(int(code), code.String())
+	conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)) //nolint:errcheck // best effort
+	conn.Close()
+}
+
+// handshake runs the device handshake; on failure it returns the close code.
+func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*session, sdkproto.Code) {
+	conn.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
+	first, code := c.readBinary(conn)
+	if code != 0 {
+		return nil, code
+	}
+	hs, serverHello, err := sdkproto.AcceptClientHello(first)
+	if err != nil {
+		return nil, sdkproto.CodeOf(err)
+	}
+	secret, err := c.deviceSecret(ctx, hs.Hello.DeviceId)
+	if err != nil {
+		c.log.WarnContext(ctx, "device lookup failed", "error", err)
+		return nil, sdkproto.CodeInternal
+	}
+	if err := conn.WriteMessage(websocket.BinaryMessage, serverHello); err != nil {
+		return nil, sdkproto.CodeInternal
+	}
+	msg, code := c.readBinary(conn)
+	if code != 0 {
+		return nil, code
+	}
+	codec := hs.Codec()
+	codec.MaxFrame = c.cfg.MaxFrame
+	hello, err := hs.VerifyHello(secret, msg)
+	if err != nil {
+		code := sdkproto.CodeOf(err)
+		sendError(conn, codec, code)
+		return nil, code
+	}
+	s := newSession(c, hs.Hello.DeviceId, conn, codec, hello)
+	s.welcome, err = proto.Marshal(&pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
+		Proof:        hs.WelcomeProof(secret),
+		SessionId:    ids.New(),
+		HeartbeatMs:  uint32(c.cfg.Heartbeat / time.Millisecond),
+		ServerTimeMs: time.Now().UnixMilli(),
+	}}})
+	if err != nil {
+		return nil, sdkproto.CodeInternal
+	}
+	return s, 0
+}
+
+// deviceSecret returns the device's secret, or a random one for an unknown
+// device so that the failure shows only at the proof, like a wrong secret.
+func (c *Connector) deviceSecret(ctx context.Context, id string) ([]byte, error) {
+	devs, err := c.store.Devices(ctx, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if devs[0] == nil {
+		return ids.Secret(32), nil
+	}
+	return devs[0].Secret, nil
+}
+
+// readBinary reads one binary message; a code says why it could not.
+func (c *Connector) readBinary(conn *websocket.Conn) ([]byte, sdkproto.Code) {
+	mt, msg, err := conn.ReadMessage()
+	if err != nil {
+		return nil, readErrCode(err)
+	}
+	if mt != websocket.BinaryMessage {
+		return nil, sdkproto.CodeBadFrame
+	}
+	if len(msg) > c.cfg.MaxFrame {
+		return nil, sdkproto.CodeFrameTooLarge
+	}
+	return msg, 0
+}
+
+func readErrCode(err error) sdkproto.Code {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return sdkproto.CodeHandshakeTimeout
+	case errors.Is(err, websocket.ErrReadLimit):
+		return sdkproto.CodeFrameTooLarge
+	default:
+		return sdkproto.CodeBadFrame
+	}
+}
+
+func sendError(conn *websocket.Conn, codec *sdkproto.Codec, code sdkproto.Code) {
+	b, err := codec.Seal(nil, &pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: uint32(code), Message: code.String()}}})
+	if err == nil {
+		conn.SetWriteDeadline(time.Now().Add(time.Second)) //nolint:errcheck // best effort
+		conn.WriteMessage(websocket.BinaryMessage, b)      //nolint:errcheck // closing anyway
+	}
+}
+
+// run registers the session, starts its writer and reads until it ends.
+func (c *Connector) run(ctx context.Context, s *session) {
+	if old := c.hub.add(s); old != nil {
+		old.fail(sdkproto.CodeReplaced, "another session of this device connected")
+	}
+	c.m.sessions.Inc()
+	defer c.m.sessions.Dec()
+	s.signal() // the initial replay
+	go s.writeLoop(ctx)
+	code := c.readLoop(ctx, s)
+	c.hub.remove(s)
+	s.fail(code, code.String())
+	<-s.done
+	if code != 0 {
+		c.m.disconnects.WithLabelValues(code.String()).Inc()
+	}
+}
+
+// readLoop handles frames from the device; it returns the close code (0 for
+// a normal close by the device).
+func (c *Connector) readLoop(ctx context.Context, s *session) sdkproto.Code {
+	idle := 2 * c.cfg.Heartbeat
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(idle)) //nolint:errcheck // surfaces on read
+		mt, msg, err := s.conn.ReadMessage()
+		if err != nil {
+			select {
+			case <-s.closing:
+				return s.closeCode
+			default:
+			}
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout():
+				return sdkproto.CodeStale
+			case errors.Is(err, websocket.ErrReadLimit):
+				return sdkproto.CodeFrameTooLarge
+			}
+			return 0
+		}
+		if mt != websocket.BinaryMessage {
+			return sdkproto.CodeBadFrame
+		}
+		f, err := s.codec.Open(msg)
+		if err != nil {
+			return sdkproto.CodeOf(err)
+		}
+		if code := c.handleFrame(ctx, s, f); code != 0 {
+			return code
+		}
+	}
+}
+
+func (c *Connector) handleFrame(ctx context.Context, s *session, f *pb.Frame) sdkproto.Code {
+	switch b := f.Body.(type) {
+	case *pb.Frame_Ping:
+		c.m.framesIn.WithLabelValues("ping").Inc()
+		s.send(&pb.Frame{Body: &pb.Frame_Pong{Pong: &pb.Pong{TimeMs: b.Ping.TimeMs}}})
+	case *pb.Frame_Ack:
+		c.m.framesIn.WithLabelValues("ack").Inc()
+		c.ack(ctx, s, b.Ack)
+	case *pb.Frame_SyncRequest:
+		c.m.framesIn.WithLabelValues("sync_request").Inc()
+		return c.syncRequest(ctx, s, b.SyncRequest)
+	case *pb.Frame_Report:
+		c.m.framesIn.WithLabelValues("report").Inc()
+	default:
+		c.m.framesIn.WithLabelValues("unexpected").Inc()
+		return sdkproto.CodeUnexpectedFrame
+	}
+	return 0
+}
+
+// ack moves the device's ack watermark and counts the newly acked pushes.
+func (c *Connector) ack(ctx context.Context, s *session, a *pb.Ack) {
+	s.mu.Lock()
+	epoch := s.epoch
+	s.mu.Unlock()
+	if a.Epoch != epoch || a.Seq == 0 {
+		return // an ack for a stream this session no longer follows
+	}
+	msgs, err := c.store.Advance(ctx, s.deviceID, store.MarkAcked, a.Seq)
+	if err != nil {
+		c.log.WarnContext(ctx, "ack watermark failed", "device_id", s.deviceID, "error", err)
+		return
+	}
+	c.countMessages(ctx, msgs, store.Counts{Acked: 1})
+}
+
+// syncRequest answers an explicit pull with one page.
+func (c *Connector) syncRequest(ctx context.Context, s *session, q *pb.SyncRequest) sdkproto.Code {
+	limit := int(q.Limit)
+	if limit <= 0 || limit > c.cfg.SyncPage {
+		limit = c.cfg.SyncPage
+	}
+	page, err := c.store.ReadStream(ctx, s.deviceID, q.Epoch, q.Since, limit)
+	if err != nil {
+		c.log.WarnContext(ctx, "sync read failed", "device_id", s.deviceID, "error", err)
+		return sdkproto.CodeInternal
+	}
+	resp := &pb.SyncResponse{Epoch: page.Epoch, HeadSeq: page.Head, More: page.More, Recovered: page.Recovered}
+	for _, m := range page.Messages {
+		resp.Pushes = append(resp.Pushes, pushFrame(m, page.Epoch))
+	}
+	s.send(&pb.Frame{Body: &pb.Frame_SyncResponse{SyncResponse: resp}})
+	return 0
+}

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+)
+
+type appRequest struct {
+	Name string `json:"name"`
+}
+
+type appResponse struct {
+	AppID        string    `json:"app_id"`
+	Name         string    `json:"name"`
+	AppKey       string    `json:"app_key"`
+	MasterSecret string    `json:"master_secret,omitempty"` // only when created
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func (g *Gateway) createApp(w http.ResponseWriter, r *http.Request) error {
+	if err := g.authAdmin(r); err != nil {
+		return err
+	}
+	var req appRequest
+	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > 128 {
+		return errInvalid("invalid-app", "Invalid app", "name is required, at most 128 bytes")
+	}
+	secret := ids.Token(32)
+	sum := sha256.Sum256([]byte(secret))
+	app := &store.App{ID: ids.New(), Name: req.Name, Key: ids.Token(16), SecretHash: sum[:], CreatedAt: time.Now().UTC()}
+	if err := g.store.CreateApp(r.Context(), app); err != nil {
+		return fmt.Errorf("create app: %w", err)
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, appResponse{
+		AppID: app.ID, Name: app.Name, AppKey: app.Key, MasterSecret: secret, CreatedAt: app.CreatedAt,
+	})
+}
+
+func (g *Gateway) getApp(w http.ResponseWriter, r *http.Request) error {
+	if err := g.authAdmin(r); err != nil {
+		return err
+	}
+	app, err := g.store.AppByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("app")
+	}
+	if err != nil {
+		return fmt.Errorf("load app: %w", err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, appResponse{AppID: app.ID, Name: app.Name, AppKey: app.Key, CreatedAt: app.CreatedAt})
+}

@@ -1,0 +1,45 @@
+package gateway
+
+import "time"
+
+// Config tunes the gateway. Zero values mean the defaults given.
+type Config struct {
+	// AdminToken authorises the admin API (Bearer). Required for it to
+	// answer; empty disables the admin API.
+	AdminToken string `toml:"admin_token"`
+	// MaxNotificationBytes bounds the JSON encoding of a notification.
+	// Default 4096.
+	MaxNotificationBytes int `toml:"max_notification_bytes"`
+	// MaxTargets bounds the devices of one inline push. Default 1000.
+	MaxTargets int `toml:"max_targets"`
+	// MaxBodyBytes bounds a request body. Default 256 KiB.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// DefaultTTL is a push's time to live when the request gives none.
+	// Default 72h; MaxTTL caps it. Default 28 days.
+	DefaultTTL time.Duration `toml:"default_ttl"`
+	MaxTTL     time.Duration `toml:"max_ttl"`
+	// RouteTimeout bounds the delivery of one push to its connectors.
+	// Default 30s.
+	RouteTimeout time.Duration `toml:"route_timeout"`
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxNotificationBytes <= 0 {
+		c.MaxNotificationBytes = 4096
+	}
+	if c.MaxTargets <= 0 {
+		c.MaxTargets = 1000
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 256 << 10
+	}
+	if c.DefaultTTL <= 0 {
+		c.DefaultTTL = 72 * time.Hour
+	}
+	if c.MaxTTL <= 0 {
+		c.MaxTTL = 28 * 24 * time.Hour
+	}
+	if c.RouteTimeout <= 0 {
+		c.RouteTimeout = 30 * time.Second
+	}
+}

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Store is the part of the data layer the gateway uses.
+type Store interface {
+	store.Apps
+	PutDevice(ctx context.Context, d *store.Device) error
+	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
+	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
+	store.Pushes
+}
+
+// Deliverer hands a batch to the connector that owns its devices: in
+// process for `mopush all`, over HTTP/2 when roles run apart.
+type Deliverer interface {
+	Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error)
+}
+
+// Gateway serves the REST API.
+type Gateway struct {
+	cfg     Config
+	store   Store
+	ring    dispatcher.RingSource
+	deliver Deliverer
+	log     *slog.Logger
+	m       *metrics
+
+	// routing holds the goroutines that route accepted pushes; jobs feeds
+	// them. Run owns both.
+	jobs    chan string
+	routing sync.WaitGroup
+}
+
+// New returns a gateway. log and reg may be nil.
+func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slog.Logger, reg prometheus.Registerer) *Gateway {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gateway{
+		cfg:     cfg,
+		store:   st,
+		ring:    ring,
+		deliver: d,
+		log:     log.With("component", "gateway"),
+		m:       newMetrics(reg),
+		jobs:    make(chan string, 4096),
+	}
+}
+
+// Register adds the gateway's routes to mux.
+func (g *Gateway) Register(mux *http.ServeMux) {
+	h := func(name string, f httpx.HandlerFunc) http.Handler {
+		return httpx.Handle(g.log, func(slug string) { g.m.problems.WithLabelValues(slug).Inc() },
+			func(w http.ResponseWriter, r *http.Request) error {
+				g.m.requests.WithLabelValues(name).Inc()
+				return f(w, r)
+			})
+	}
+	mux.Handle("POST /v1/apps", h("create_app", g.createApp))
+	mux.Handle("GET /v1/apps/{id}", h("get_app", g.getApp))
+	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
+	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
+	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
+}
+
+// Run routes accepted pushes until ctx ends: first those left pending by
+// an earlier run, then each new one. On return every started routing has
+// finished.
+func (g *Gateway) Run(ctx context.Context) error {
+	const workers = 64
+	for range workers {
+		g.routing.Add(1)
+		go func() {
+			defer g.routing.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-g.jobs:
+					g.routeByID(context.WithoutCancel(ctx), id)
+				}
+			}
+		}()
+	}
+	g.resumePending(ctx)
+	<-ctx.Done()
+	g.routing.Wait()
+	return nil
+}
+
+// resumePending re-routes pushes that were accepted but not finished.
+func (g *Gateway) resumePending(ctx context.Context) {
+	ids, err := g.store.PendingPushes(ctx, 100000)
+	if err != nil {
+		g.log.ErrorContext(ctx, "list pending pushes failed", "error", err)
+		return
+	}
+	if len(ids) > 0 {
+		g.log.InfoContext(ctx, "resuming pending pushes", "count", len(ids))
+	}
+	for _, id := range ids {
+		select {
+		case g.jobs <- id:
+		case <-ctx.Done():
+			return
+		}
+	}
+}

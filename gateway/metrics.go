@@ -1,0 +1,36 @@
+package gateway
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	requests   *prometheus.CounterVec
+	problems   *prometheus.CounterVec
+	accepted   prometheus.Counter
+	routeS     prometheus.Histogram
+	deliveries *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_gateway_requests_total", Help: "API requests by route.",
+		}, []string{"route"}),
+		problems: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_gateway_problems_total", Help: "API errors by problem type.",
+		}, []string{"type"}),
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_gateway_pushes_accepted_total", Help: "Pushes stored and answered 202.",
+		}),
+		routeS: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "push_gateway_route_seconds", Help: "Time to route one push to all its connectors.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_gateway_deliveries_total", Help: "Target devices routed, by outcome.",
+		}, []string{"outcome"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries)
+	}
+	return m
+}

@@ -1,0 +1,229 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+)
+
+type pushOptions struct {
+	// TTLSeconds is how long the push may wait for its devices.
+	TTLSeconds *int64 `json:"ttl_seconds"`
+}
+
+type pushRequest struct {
+	Audience     store.Audience     `json:"audience"`
+	Notification store.Notification `json:"notification"`
+	Options      pushOptions        `json:"options"`
+}
+
+type pushAccepted struct {
+	PushID string `json:"push_id"`
+}
+
+type pushView struct {
+	PushID       string             `json:"push_id"`
+	State        string             `json:"state"`
+	CreatedAt    time.Time          `json:"created_at"`
+	ExpiresAt    time.Time          `json:"expires_at,omitzero"`
+	Notification store.Notification `json:"notification"`
+	Audience     store.Audience     `json:"audience"`
+	Counts       store.Counts       `json:"counts"`
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.authApp(r)
+	if err != nil {
+		return err
+	}
+	idem := r.Header.Get("Idempotency-Key")
+	if len(idem) > maxIdempotencyKey {
+		return httpx.Errorf(http.StatusBadRequest, "bad-idempotency-key", "Bad Idempotency-Key", "at most 255 bytes")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes))
+	if err != nil {
+		return httpx.Errorf(http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
+			fmt.Sprintf("the body exceeds %d bytes", g.cfg.MaxBodyBytes))
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req pushRequest
+	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	ttl, err := g.validatePush(&req)
+	if err != nil {
+		return err
+	}
+	targets, err := g.resolveTargets(r, app.ID, req.Audience)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	now := time.Now().UTC()
+	p := &store.Push{
+		ID: ids.At(now), AppID: app.ID, Notification: req.Notification, Audience: req.Audience,
+		Targets: targets, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		Fingerprint: hex.EncodeToString(sum[:]), State: store.PushPending,
+	}
+	return g.accept(w, r, p, idem)
+}
+
+// accept stores p and answers 202; routing follows in the background.
+func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, p *store.Push, idem string) error {
+	id, err := g.store.CreatePush(r.Context(), p, idem)
+	if err != nil {
+		return fmt.Errorf("store push: %w", err)
+	}
+	if id != p.ID {
+		prior, err := g.store.Push(r.Context(), id)
+		if err != nil {
+			return fmt.Errorf("load idempotent push: %w", err)
+		}
+		if prior.Fingerprint != p.Fingerprint {
+			return errInvalid("idempotency-key-reused", "Idempotency-Key reused",
+				"this key was used for a different request")
+		}
+		w.Header().Set("Idempotent-Replayed", "true")
+		return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
+	}
+	g.m.accepted.Inc()
+	select {
+	case g.jobs <- p.ID:
+	default:
+		// The queue is full: the push stays pending and is routed by the
+		// next resume; accepted still means stored.
+		g.log.WarnContext(r.Context(), "routing queue full", "push_id", p.ID)
+	}
+	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: p.ID})
+}
+
+func (g *Gateway) validatePush(req *pushRequest) (time.Duration, error) {
+	n := req.Notification
+	if n.Title == "" && n.Body == "" && len(n.Data) == 0 {
+		return 0, errInvalid("empty-notification", "Empty notification", "give a title, a body or data")
+	}
+	enc, err := json.Marshal(&n)
+	if err != nil {
+		return 0, fmt.Errorf("encode notification: %w", err)
+	}
+	if len(enc) > g.cfg.MaxNotificationBytes {
+		return 0, httpx.Errorf(http.StatusRequestEntityTooLarge, "notification-too-large", "Notification too large",
+			fmt.Sprintf("the notification is %d bytes encoded; the limit is %d", len(enc), g.cfg.MaxNotificationBytes))
+	}
+	ttl := g.cfg.DefaultTTL
+	if t := req.Options.TTLSeconds; t != nil {
+		if *t <= 0 || time.Duration(*t)*time.Second > g.cfg.MaxTTL {
+			return 0, errInvalid("invalid-ttl", "Invalid TTL", fmt.Sprintf("ttl_seconds must be 1 to %d", int64(g.cfg.MaxTTL/time.Second)))
+		}
+		ttl = time.Duration(*t) * time.Second
+	}
+	return ttl, nil
+}
+
+// resolveTargets turns the audience into device ids, checking that every
+// device exists and belongs to the app.
+func (g *Gateway) resolveTargets(r *http.Request, appID string, a store.Audience) ([]string, error) {
+	if len(a.DeviceIDs) == 0 && len(a.Aliases) == 0 {
+		return nil, errInvalid("empty-audience", "Empty audience", "give device_ids or aliases")
+	}
+	if len(a.DeviceIDs)+len(a.Aliases) > g.cfg.MaxTargets {
+		return nil, g.tooMany(len(a.DeviceIDs) + len(a.Aliases))
+	}
+	targets, err := g.checkDevices(r, appID, a.DeviceIDs)
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Aliases) > 0 {
+		byAlias, err := g.store.DeviceIDsByAlias(r.Context(), appID, a.Aliases)
+		if err != nil {
+			return nil, fmt.Errorf("resolve aliases: %w", err)
+		}
+		targets = append(targets, byAlias...)
+	}
+	targets = unique(targets)
+	if len(targets) > g.cfg.MaxTargets {
+		return nil, g.tooMany(len(targets))
+	}
+	return targets, nil
+}
+
+func (g *Gateway) tooMany(n int) error {
+	return errInvalid("audience-too-large", "Audience too large",
+		fmt.Sprintf("%d targets; an inline push reaches at most %d devices (larger audiences run as campaigns)", n, g.cfg.MaxTargets))
+}
+
+func (g *Gateway) checkDevices(r *http.Request, appID string, idList []string) ([]string, error) {
+	if len(idList) == 0 {
+		return nil, nil
+	}
+	devs, err := g.store.Devices(r.Context(), idList)
+	if err != nil {
+		return nil, fmt.Errorf("load devices: %w", err)
+	}
+	var unknown, foreign []string
+	for i, d := range devs {
+		switch {
+		case d == nil:
+			unknown = append(unknown, idList[i])
+		case d.AppID != appID:
+			foreign = append(foreign, idList[i])
+		}
+	}
+	if len(foreign) > 0 {
+		e := httpx.Errorf(http.StatusForbidden, "foreign-device", "Device of another app",
+			fmt.Sprintf("%d device(s) belong to another app", len(foreign)))
+		e.Extra = map[string]any{"device_ids": foreign}
+		return nil, e
+	}
+	if len(unknown) > 0 {
+		e := errInvalid("unknown-device", "Unknown device", fmt.Sprintf("%d device(s) not registered", len(unknown)))
+		e.Extra = map[string]any{"device_ids": unknown}
+		return nil, e
+	}
+	return append([]string(nil), idList...), nil
+}
+
+func unique(list []string) []string {
+	seen := make(map[string]struct{}, len(list))
+	out := list[:0]
+	for _, s := range list {
+		if _, ok := seen[s]; !ok {
+			seen[s] = struct{}{}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (g *Gateway) getPush(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.authApp(r)
+	if err != nil {
+		return err
+	}
+	p, err := g.store.Push(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.AppID != app.ID) {
+		return errNotFound("push")
+	}
+	if err != nil {
+		return fmt.Errorf("load push: %w", err)
+	}
+	c := p.Counts
+	c.Targeted = int64(len(p.Targets))
+	return httpx.WriteJSON(w, http.StatusOK, pushView{
+		PushID: p.ID, State: p.State, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
+		Notification: p.Notification, Audience: p.Audience, Counts: c,
+	})
+}

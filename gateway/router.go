@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// routeAttempts is how often devices that were refused (ring moved) or
+// failed are routed again before they count as failed.
+const routeAttempts = 3
+
+// routeByID loads a pending push and routes it.
+func (g *Gateway) routeByID(ctx context.Context, id string) {
+	p, err := g.store.Push(ctx, id)
+	if err != nil {
+		g.log.ErrorContext(ctx, "load push for routing failed", "push_id", id, "error", err)
+		return
+	}
+	if p.State != store.PushPending {
+		return
+	}
+	start := time.Now()
+	counts := g.route(ctx, p)
+	if err := g.store.AddCounts(ctx, p.ID, counts); err != nil {
+		g.log.ErrorContext(ctx, "count update failed", "push_id", id, "error", err)
+	}
+	if err := g.store.FinishPush(ctx, p.ID); err != nil {
+		g.log.ErrorContext(ctx, "finish push failed", "push_id", id, "error", err)
+	}
+	g.m.routeS.Observe(time.Since(start).Seconds())
+}
+
+// route delivers p to its targets and returns the counts it decided
+// (offline, failed); deliveries and acks are counted by the connectors.
+func (g *Gateway) route(ctx context.Context, p *store.Push) store.Counts {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
+	defer cancel()
+	msg := store.Message{
+		PushID: p.ID, Title: p.Notification.Title, Body: p.Notification.Body,
+		Data: p.Notification.Data, SentAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
+	}
+	results := make([]route.Result, len(p.Targets))
+	todo := make([]int, len(p.Targets))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; attempt < routeAttempts && len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			wait := time.Duration(attempt*attempt) * 100 * time.Millisecond
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+		g.deliverOnce(ctx, msg, p.Targets, todo, results)
+		todo = retryable(todo, results)
+	}
+	var c store.Counts
+	for _, r := range results {
+		g.m.deliveries.WithLabelValues(r.Status.String()).Inc()
+		switch r.Status {
+		case route.Offline:
+			c.Offline++
+		case route.Written:
+		default:
+			c.Failed++
+		}
+	}
+	return c
+}
+
+func retryable(todo []int, results []route.Result) []int {
+	var out []int
+	for _, i := range todo {
+		if s := results[i].Status; s == route.Refused || s == route.Failed || s == 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// deliverOnce groups the targets at positions todo by owning connector and
+// delivers every group at once, writing results by position.
+func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result) {
+	type group struct {
+		node dispatcher.Node
+		pos  []int
+		ids  []string
+	}
+	ring := g.ring.Ring()
+	groups := map[string]*group{}
+	for _, i := range todo {
+		n, ok := ring.Owner(targets[i])
+		if !ok {
+			results[i].Status = route.Failed
+			continue
+		}
+		gr := groups[n.ID]
+		if gr == nil {
+			gr = &group{node: n}
+			groups[n.ID] = gr
+		}
+		gr.pos = append(gr.pos, i)
+		gr.ids = append(gr.ids, targets[i])
+	}
+	var wg sync.WaitGroup
+	for _, gr := range groups {
+		wg.Go(func() {
+			res, err := g.deliver.Deliver(ctx, gr.node, route.Batch{Message: msg, DeviceIDs: gr.ids})
+			if err != nil && res == nil {
+				g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID, "error", err)
+				for _, i := range gr.pos {
+					results[i].Status = route.Failed
+				}
+				return
+			}
+			for k, i := range gr.pos {
+				results[i] = res[k]
+			}
+		})
+	}
+	wg.Wait()
+}

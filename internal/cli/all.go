@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/pprof"
+	"os"
+
+	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/node"
+	"github.com/mopush/mopush/internal/obs"
+)
+
+func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) error {
+	fs := flag.NewFlagSet("all", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "TOML configuration file (optional)")
+	listen := fs.String("listen", "", "address of the API, WebSocket and portal (default 127.0.0.1:8080)")
+	data := fs.String("data", "", "data directory (default ./data)")
+	if fs.Parse(args) != nil {
+		return errUsage
+	}
+	cfg, err := config.Load(*cfgPath, os.Environ())
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+	}
+	if *data != "" {
+		cfg.Server.DataDir = *data
+	}
+	log, err := obs.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(cfg, node.Options{Logger: log, Registry: obs.NewRegistry()})
+	if err != nil {
+		return err
+	}
+	printBanner(stdout, n, cfg)
+	if cfg.Server.DebugListen != "" {
+		go serveDebug(ctx, cfg.Server.DebugListen)
+	}
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills the process
+	}()
+	return n.Run(ctx)
+}
+
+func printBanner(w io.Writer, n *node.Node, cfg config.Config) {
+	url := n.URL()
+	fmt.Fprintf(w, `mopush is running (every role in one process)
+  API:        %[1]s/v1  (pushes, devices, apps)
+  WebSocket:  %[2]s/v1/connect  (devices find it via %[1]s/v1/dispatch)
+  metrics:    %[1]s/metrics
+  data:       %[3]s
+  admin token: in %[4]s (or set MOPUSH_ADMIN_TOKEN)
+
+create an app:
+  mopush app create --name demo --server %[1]s
+`, url, "ws"+url[len("http"):], cfg.Server.DataDir, node.AdminTokenPath(cfg.Server.DataDir))
+}
+
+func serveDebug(ctx context.Context, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := httpx.NewServer(mux)
+	srv.Addr = addr
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	srv.ListenAndServe() //nolint:errcheck // debug only
+}

@@ -1,0 +1,54 @@
+// Package cli implements the mopush command line: `all` runs the backbone,
+// `app create` and `device run` are the quick-start tools.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+const usage = `usage: mopush [command] [flags]
+
+commands:
+  all            run every role in one process (the default)
+  app create     create an app through the admin API
+  device run     run a device: register, connect, print pushes as JSON lines
+  help           show this help
+
+Run "mopush COMMAND -h" for the flags of a command.
+`
+
+// Main runs the command line and returns the exit status. stop, when the
+// first signal arrived, restores default signal handling so that a second
+// signal kills the process.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) int {
+	cmd := "all"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "all":
+		err = runAll(ctx, args, stdout, stderr, stop)
+	case "app":
+		err = runApp(ctx, args, stdout, stderr)
+	case "device":
+		err = runDevice(ctx, args, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "mopush: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if err != errUsage {
+			fmt.Fprintf(stderr, "mopush: %v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// errUsage means the flag package already printed the problem.
+var errUsage = fmt.Errorf("usage")

@@ -1,0 +1,126 @@
+// Package config loads the TOML configuration of mopush. Every field has a
+// default that works on one machine; a file overrides defaults, and
+// environment variables override the file: MOPUSH_<SECTION>_<FIELD> in upper
+// case (e.g. MOPUSH_SERVER_LISTEN, MOPUSH_GATEWAY_MAX_TARGETS).
+package config
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/mopush/mopush/connector"
+	"github.com/mopush/mopush/gateway"
+	"github.com/mopush/mopush/internal/bus"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Server    Server           `toml:"server"`
+	Bus       bus.Config       `toml:"bus"`
+	Store     Store            `toml:"store"`
+	Gateway   gateway.Config   `toml:"gateway"`
+	Connector connector.Config `toml:"connector"`
+	Log       Log              `toml:"log"`
+}
+
+// Server holds the listener and data settings of a node.
+type Server struct {
+	// Listen is the address of the public API, the WebSocket endpoint, the
+	// dispatcher and /metrics. Default "127.0.0.1:8080".
+	Listen string `toml:"listen"`
+	// PublicURL is how devices and backends reach Listen. Default
+	// "http://" + Listen.
+	PublicURL string `toml:"public_url"`
+	// DataDir holds the embedded store, the embedded NATS data and the
+	// generated admin token. Default "./data".
+	DataDir string `toml:"data_dir"`
+	// DebugListen serves pprof when set, e.g. "127.0.0.1:6060". Default "".
+	DebugListen string `toml:"debug_listen"`
+	// ShutdownGrace bounds the drain on shutdown. Default 15s.
+	ShutdownGrace Duration `toml:"shutdown_grace"`
+}
+
+// Store selects the data layer.
+type Store struct {
+	// Backend is "pebble" (embedded, the default).
+	Backend string `toml:"backend"`
+	// MaxStreamLen is how many messages each device stream retains.
+	// Default 1000.
+	MaxStreamLen int `toml:"max_stream_len"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `toml:"level"`
+	// Format is "text" or "json". Default "text".
+	Format string `toml:"format"`
+}
+
+// Duration is a time.Duration written as a string ("15s") in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration such as "15s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	c := Config{}
+	c.applyDefaults()
+	return c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:8080"
+	}
+	if c.Server.DataDir == "" {
+		c.Server.DataDir = "./data"
+	}
+	if c.Server.ShutdownGrace.Duration <= 0 {
+		c.Server.ShutdownGrace.Duration = 15 * time.Second
+	}
+	if c.Store.Backend == "" {
+		c.Store.Backend = "pebble"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+}
+
+// Load reads path (empty: defaults only), applies environment overrides
+// from env (usually os.Environ()), then defaults.
+func Load(path string, env []string) (Config, error) {
+	var c Config
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return c, fmt.Errorf("read config: %w", err)
+		}
+		md, err := toml.Decode(string(b), &c)
+		if err != nil {
+			return c, fmt.Errorf("parse config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			return c, fmt.Errorf("config %s: unknown keys %v", path, und)
+		}
+	}
+	if err := applyEnv(&c, env); err != nil {
+		return c, err
+	}
+	c.applyDefaults()
+	return c, nil
+}

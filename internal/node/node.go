@@ -1,0 +1,299 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mopush/mopush/connector"
+	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/gateway"
+	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store/pebblestore"
+)
+
+// Options shape a Node beyond the configuration.
+type Options struct {
+	// Connectors is how many connectors run in the process (default 1).
+	// The first serves on the main listener; each other one on its own
+	// listener on the same host, port chosen by the system.
+	Connectors int
+	// InternalHTTP routes batches to connectors over HTTP/2 even when they
+	// run in this process, as they would across machines.
+	InternalHTTP bool
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry
+}
+
+// Node is every role of mopush in one process.
+type Node struct {
+	cfg   config.Config
+	opts  Options
+	log   *slog.Logger
+	reg   *prometheus.Registry
+	store *pebblestore.Store
+	bus   *bus.Bus
+
+	members    *dispatcher.Membership
+	gateway    *gateway.Gateway
+	connectors []*connectorUnit
+	main       *http.Server
+	mainLn     net.Listener
+	adminToken string
+	ready      atomic.Bool
+}
+
+// connectorUnit is one connector with its listener and ring registration.
+type connectorUnit struct {
+	c    *connector.Connector
+	node dispatcher.Node
+	ln   net.Listener
+	srv  *http.Server // nil for the connector on the main listener
+	reg  *dispatcher.Registration
+}
+
+// New opens the data directory, the store and the bus, and binds the
+// listeners. Nothing is served until Run.
+func New(cfg config.Config, opts Options) (n *Node, err error) {
+	if opts.Connectors <= 0 {
+		opts.Connectors = 1
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	n = &Node{cfg: cfg, opts: opts, log: opts.Logger, reg: opts.Registry}
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if n.adminToken, err = adminToken(cfg); err != nil {
+		return nil, err
+	}
+	if n.store, err = pebblestore.Open(pebblestore.Config{
+		Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: n.log,
+	}); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	closers = append(closers, func() { n.store.Close() })
+	busCfg := cfg.Bus
+	if busCfg.URL == "" && busCfg.Dir == "" {
+		busCfg.Dir = filepath.Join(cfg.Server.DataDir, "nats")
+	}
+	if n.bus, err = bus.Open(busCfg, n.log); err != nil {
+		return nil, err
+	}
+	closers = append(closers, n.bus.Close)
+	if n.mainLn, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)
+	}
+	closers = append(closers, func() { n.mainLn.Close() })
+	if err := n.build(); err != nil {
+		for _, u := range n.connectors {
+			if u.srv != nil {
+				u.ln.Close()
+			}
+		}
+		return nil, err
+	}
+	return n, nil
+}
+
+// adminToken returns the configured admin token, or the one saved in the
+// data directory, creating it at first start.
+func adminToken(cfg config.Config) (string, error) {
+	if cfg.Gateway.AdminToken != "" {
+		return cfg.Gateway.AdminToken, nil
+	}
+	path := AdminTokenPath(cfg.Server.DataDir)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	tok := ids.Token(24)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tok, nil
+}
+
+// AdminTokenPath is where a node keeps its generated admin token.
+func AdminTokenPath(dataDir string) string { return filepath.Join(dataDir, "admin.token") }
+
+// build creates the roles and wires them to the listeners.
+func (n *Node) build() error {
+	dm, err := dispatcher.NewMetrics(n.reg)
+	if err != nil {
+		return err
+	}
+	n.members = dispatcher.NewMembership(n.bus.JS, dispatcher.MembershipConfig{}, n.log, dm)
+	internalToken := ids.Token(24)
+	local := map[string]route.Local{}
+	mainMux := http.NewServeMux()
+	for i := range n.opts.Connectors {
+		u, err := n.newConnector(i, mainMux, internalToken)
+		if err != nil {
+			return err
+		}
+		n.connectors = append(n.connectors, u)
+		local[u.node.ID] = u.c
+	}
+	del := &deliverer{remote: &route.Client{HTTP: httpx.NewH2CClient(30 * time.Second), Token: internalToken}}
+	if !n.opts.InternalHTTP {
+		del.local = local
+	}
+	gcfg := n.cfg.Gateway
+	gcfg.AdminToken = n.adminToken
+	n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg)
+	n.gateway.Register(mainMux)
+	mainMux.Handle("GET /v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+	mainMux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
+	mainMux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mainMux.HandleFunc("GET /readyz", n.readyz)
+	n.main = httpx.NewServer(mainMux)
+	return nil
+}
+
+func (n *Node) newConnector(i int, mainMux *http.ServeMux, token string) (*connectorUnit, error) {
+	ccfg := n.cfg.Connector
+	ccfg.NodeID = fmt.Sprintf("%s-%d", nodePrefix(n.cfg.Connector.NodeID), i+1)
+	u := &connectorUnit{}
+	mux := mainMux
+	u.ln = n.mainLn
+	if i > 0 {
+		host, _, _ := net.SplitHostPort(n.mainLn.Addr().String())
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return nil, fmt.Errorf("listen for connector %d: %w", i+1, err)
+		}
+		u.ln = ln
+		mux = http.NewServeMux()
+		u.srv = httpx.NewServer(mux)
+	}
+	owns := func(id string) bool {
+		o, ok := n.members.Ring().Owner(id)
+		return ok && o.ID == ccfg.NodeID
+	}
+	reg := prometheus.WrapRegistererWith(prometheus.Labels{"node_id": ccfg.NodeID}, n.reg)
+	u.c = connector.New(ccfg, n.store, owns, n.log, reg)
+	base := n.baseURL(u.ln)
+	u.node = dispatcher.Node{ID: ccfg.NodeID, WSURL: wsURL(base) + connector.Path, InternalURL: base, Weight: 1}
+	mux.Handle("GET "+connector.Path, u.c)
+	mux.Handle("POST "+route.Path, route.Handler(u.c, token, n.log))
+	if i > 0 {
+		mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	}
+	u.reg = dispatcher.NewRegistration(n.bus.JS, u.node, 0, n.log)
+	return u, nil
+}
+
+func nodePrefix(id string) string {
+	if id == "" {
+		return "connector"
+	}
+	return id
+}
+
+// baseURL is the http URL a listener is reached at: PublicURL for the main
+// listener when configured, else its address.
+func (n *Node) baseURL(ln net.Listener) string {
+	if ln == n.mainLn && n.cfg.Server.PublicURL != "" {
+		return strings.TrimRight(n.cfg.Server.PublicURL, "/")
+	}
+	return "http://" + ln.Addr().String()
+}
+
+func wsURL(base string) string {
+	if s, ok := strings.CutPrefix(base, "https://"); ok {
+		return "wss://" + s
+	}
+	return "ws://" + strings.TrimPrefix(base, "http://")
+}
+
+// URL is the base URL of the main listener.
+func (n *Node) URL() string { return n.baseURL(n.mainLn) }
+
+// AdminToken is the admin API token in force.
+func (n *Node) AdminToken() string { return n.adminToken }
+
+// Connectors returns the connectors, for tests and the bench.
+func (n *Node) Connectors() []*connector.Connector {
+	out := make([]*connector.Connector, len(n.connectors))
+	for i, u := range n.connectors {
+		out[i] = u.c
+	}
+	return out
+}
+
+func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !n.ready.Load() {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok\n")) //nolint:errcheck // client gone
+}
+
+// Ready reports whether the node serves pushes: every connector is on the
+// ring.
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+// deliverer calls in-process connectors directly and others over HTTP/2.
+type deliverer struct {
+	local  map[string]route.Local
+	remote *route.Client
+}
+
+func (d *deliverer) Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error) {
+	if l, ok := d.local[node.ID]; ok {
+		return l.Deliver(ctx, b)
+	}
+	return d.remote.Deliver(ctx, node.InternalURL, b)
+}
+
+var _ gateway.Deliverer = (*deliverer)(nil)
+
+// waitGroup runs functions and collects the first error.
+type waitGroup struct {
+	wg   sync.WaitGroup
+	once sync.Once
+	err  error
+}
+
+func (g *waitGroup) Go(name string, f func() error) {
+	g.wg.Go(func() {
+		if err := f(); err != nil {
+			g.once.Do(func() { g.err = fmt.Errorf("%s: %w", name, err) })
+		}
+	})
+}
+
+func (g *waitGroup) Wait() error {
+	g.wg.Wait()
+	return g.err
+}

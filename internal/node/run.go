@@ -1,0 +1,95 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mopush/mopush/internal/httpx"
+)
+
+// Run serves until ctx ends, then drains and closes everything it opened.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.bus.Close()
+	defer n.store.Close()
+	grace := n.cfg.Server.ShutdownGrace.Duration
+	rolesCtx, stopRoles := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRoles()
+
+	var g waitGroup
+	g.Go("membership", func() error { return n.members.Run(rolesCtx) })
+	connCtx, stopConns := context.WithCancel(rolesCtx)
+	defer stopConns()
+	for _, u := range n.connectors {
+		g.Go("connector "+u.node.ID, func() error { return u.c.Run(connCtx) })
+		g.Go("registration "+u.node.ID, func() error { return u.reg.Run(connCtx) })
+		if u.srv != nil {
+			g.Go("listener "+u.node.ID, func() error { return httpx.Serve(connCtx, u.srv, u.ln, grace) })
+		}
+	}
+	g.Go("redirects", func() error { return n.followRing(connCtx) })
+	g.Go("http", func() error { return httpx.Serve(rolesCtx, n.main, n.mainLn, grace) })
+
+	if err := n.waitOnRing(ctx); err != nil {
+		stopRoles()
+		g.Wait() //nolint:errcheck // reporting the start failure
+		return err
+	}
+	gwCtx, stopGateway := context.WithCancel(rolesCtx)
+	defer stopGateway()
+	g.Go("gateway", func() error { return n.gateway.Run(gwCtx) })
+	n.ready.Store(true)
+	n.log.InfoContext(ctx, "node ready", "url", n.URL(), "connectors", len(n.connectors))
+
+	<-ctx.Done()
+	n.ready.Store(false)
+	n.log.InfoContext(ctx, "draining")
+	stopConns()    // devices are redirected; connectors leave the ring
+	stopGateway()  // routing in flight finishes
+	stopRoles()    // listeners and membership stop
+	return g.Wait()
+}
+
+// waitOnRing waits until every local connector is on the ring.
+func (n *Node) waitOnRing(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := n.members.WaitReady(ctx); err != nil {
+		return fmt.Errorf("membership: %w", err)
+	}
+	changes := n.members.Changes()
+	for {
+		ring := n.members.Ring()
+		missing := 0
+		for _, u := range n.connectors {
+			if _, ok := ring.Node(u.node.ID); !ok {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d connectors not on the ring: %w", missing, ctx.Err())
+		case <-changes:
+		}
+	}
+}
+
+// followRing redirects devices whose owner changed when the ring changes.
+func (n *Node) followRing(ctx context.Context) error {
+	changes := n.members.Changes()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changes:
+			for _, u := range n.connectors {
+				if moved := u.c.Redirect(0, 5*time.Second); moved > 0 {
+					n.log.InfoContext(ctx, "redirected devices after ring change", "node_id", u.node.ID, "count", moved)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// State is what a device must keep across restarts.
+type State struct {
+	DeviceID string `json:"device_id"`
+	Secret   []byte `json:"secret"`
+	AppID    string `json:"app_id,omitempty"`
+	// Epoch and LastSeq are the stream position of the last push handed to
+	// the application.
+	Epoch   uint64 `json:"epoch"`
+	LastSeq uint64 `json:"last_seq"`
+}
+
+// Push is one notification handed to the application.
+type Push struct {
+	ID        string
+	Seq       uint64
+	Title     string
+	Body      string
+	Data      map[string]string
+	SentAt    time.Time
+	ExpiresAt time.Time // zero: none
+}
+
+// Config configures a Client. Zero values mean the defaults given.
+type Config struct {
+	// Server is the base URL of the mopush API, e.g. http://127.0.0.1:8080.
+	Server string
+	// AppKey is the app's public key, used to register.
+	AppKey string
+	// HTTP is used for registration and dispatch. Default: a client with a
+	// 10s timeout.
+	HTTP *http.Client
+	// SDK names the SDK and version in the handshake. Default "mopush-go/1".
+	SDK string
+	// MinBackoff and MaxBackoff bound the reconnect delay. Defaults 500ms
+	// and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// DedupWindow is how many recent push ids are remembered to drop
+	// duplicates. Default 4096.
+	DedupWindow int
+	// OnPush receives each push once, in stream order. Required.
+	OnPush func(Push)
+	// OnState, if set, is called with the new state after each change that
+	// must be persisted (registration, each acknowledged push).
+	OnState func(State)
+	// OnEvent, if set, receives connection events.
+	OnEvent func(Event)
+	Logger  *slog.Logger
+}
+
+// EventKind names a connection event.
+type EventKind string
+
+// Connection events.
+const (
+	EventReady        EventKind = "ready"        // handshake done, replay follows
+	EventSynced       EventKind = "synced"       // initial replay done
+	EventDisconnected EventKind = "disconnected" // the session ended; a reconnect follows
+	EventRedirected   EventKind = "redirected"   // the server asked to move
+)
+
+// Event is a connection event.
+type Event struct {
+	Kind      EventKind
+	DeviceID  string
+	Recovered bool  // EventSynced: false when messages may have been lost
+	Err       error // EventDisconnected: why
+}
+
+// Client is one device.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	state State
+	seen  *dedup
+}
+
+// ErrNotRegistered means Run was called without a device id and secret.
+var ErrNotRegistered = errors.New("client: device not registered")
+
+// New returns a client resuming from st (zero State: register first).
+func New(cfg Config, st State) *Client {
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.SDK == "" {
+		cfg.SDK = "mopush-go/1"
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 500 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.DedupWindow <= 0 {
+		cfg.DedupWindow = 4096
+	}
+	if cfg.OnPush == nil {
+		cfg.OnPush = func(Push) {}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{cfg: cfg, log: log, state: st, seen: newDedup(cfg.DedupWindow)}
+}
+
+// State returns the current state.
+func (c *Client) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state
+}
+
+// Registration is the device information sent at registration.
+type Registration struct {
+	Platform string            `json:"platform,omitempty"`
+	Alias    string            `json:"alias,omitempty"`
+	Tags     []string          `json:"tags,omitempty"`
+	Tokens   map[string]string `json:"tokens,omitempty"`
+	Locale   string            `json:"locale,omitempty"`
+	TimeZone string            `json:"time_zone,omitempty"`
+}
+
+// APIError is a problem+json answer from the server.
+type APIError struct {
+	Status int    `json:"status"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Detail string `json:"detail"`
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("mopush api %d %s: %s", e.Status, e.Type, e.Detail)
+}
+
+// Register creates a new device and stores its id and secret in the state.
+func (c *Client) Register(ctx context.Context, reg Registration) error {
+	body := struct {
+		AppKey string `json:"app_key"`
+		Registration
+	}{c.cfg.AppKey, reg}
+	var out struct {
+		DeviceID     string `json:"device_id"`
+		DeviceSecret string `json:"device_secret"`
+		AppID        string `json:"app_id"`
+	}
+	if err := c.call(ctx, http.MethodPost, "/v1/devices", body, &out); err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	secret, err := base64.RawURLEncoding.DecodeString(out.DeviceSecret)
+	if err != nil {
+		return fmt.Errorf("register: device secret: %w", err)
+	}
+	c.mu.Lock()
+	c.state = State{DeviceID: out.DeviceID, Secret: secret, AppID: out.AppID}
+	st := c.state
+	c.mu.Unlock()
+	c.persist(st)
+	return nil
+}
+
+// dispatch asks which connector owns the device: owner first, then
+// fallbacks.
+func (c *Client) dispatch(ctx context.Context, deviceID string) ([]string, error) {
+	var out struct {
+		URL       string `json:"url"`
+		Fallbacks []struct {
+			URL string `json:"url"`
+		} `json:"fallbacks"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/v1/dispatch?device_id="+url.QueryEscape(deviceID), nil, &out); err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	urls := []string{out.URL}
+	for _, f := range out.Fallbacks {
+		urls = append(urls, f.URL)
+	}
+	return urls, nil
+}
+
+func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.cfg.Server+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		e := &APIError{Status: resp.StatusCode}
+		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(e) //nolint:errcheck // status is enough
+		return e
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
+}
+
+func (c *Client) persist(st State) {
+	if c.cfg.OnState != nil {
+		c.cfg.OnState(st)
+	}
+}
+
+func (c *Client) event(e Event) {
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(e)
+	}
+}
+
+// backoff returns a full-jitter delay for the attempt.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.MinBackoff << min(attempt, 16)
+	if d > c.cfg.MaxBackoff || d <= 0 {
+		d = c.cfg.MaxBackoff
+	}
+	return rand.N(d) + time.Millisecond
+}

@@ -1,0 +1,296 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+// handshakeTimeout bounds the client's side of the handshake.
+const handshakeTimeout = 10 * time.Second
+
+// Run connects and keeps the device connected until ctx ends (then it
+// returns nil) or the server refuses the device for good (a code of 4500 or
+// more, returned as *sdkproto.PeerError).
+func (c *Client) Run(ctx context.Context) error {
+	if st := c.State(); st.DeviceID == "" || len(st.Secret) == 0 {
+		return ErrNotRegistered
+	}
+	attempt := 0
+	var next *pb.Redirect
+	for {
+		welcomed, redirect, err := c.session(ctx, next)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var pe *sdkproto.PeerError
+		if errors.As(err, &pe) && !pe.Code.Retryable() {
+			return err
+		}
+		if welcomed {
+			attempt = 0
+		}
+		next = redirect
+		wait := c.backoff(attempt)
+		if redirect != nil {
+			c.event(Event{Kind: EventRedirected, DeviceID: c.State().DeviceID})
+			wait = time.Duration(redirect.DelayMs) * time.Millisecond
+			if redirect.JitterMs > 0 {
+				wait += rand.N(time.Duration(redirect.JitterMs) * time.Millisecond)
+			}
+		} else {
+			attempt++
+		}
+		c.event(Event{Kind: EventDisconnected, DeviceID: c.State().DeviceID, Err: err})
+		c.log.DebugContext(ctx, "reconnecting", "wait", wait, "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// conn is one connected session.
+type conn struct {
+	ws    *websocket.Conn
+	codec *sdkproto.Codec
+	wmu   sync.Mutex // serialises sealing and writing
+}
+
+func (k *conn) send(f *pb.Frame) error {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	b, err := k.codec.Seal(nil, f)
+	if err != nil {
+		return err
+	}
+	k.ws.SetWriteDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // surfaces on write
+	return k.ws.WriteMessage(websocket.BinaryMessage, b)
+}
+
+// session runs one connection: dial, handshake, read until it ends.
+func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, redirect *pb.Redirect, err error) {
+	st := c.State()
+	var urls []string
+	if via != nil && via.Url != "" {
+		urls = []string{via.Url}
+	} else if urls, err = c.dispatch(ctx, st.DeviceID); err != nil {
+		return false, nil, err
+	}
+	ws, err := c.dial(ctx, urls)
+	if err != nil {
+		return false, nil, err
+	}
+	defer ws.Close()
+	stop := context.AfterFunc(ctx, func() {
+		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)) //nolint:errcheck // leaving
+		ws.Close()
+	})
+	defer stop()
+	k, hb, err := c.handshake(ws, st)
+	if err != nil {
+		return false, nil, err
+	}
+	c.event(Event{Kind: EventReady, DeviceID: st.DeviceID})
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go c.heartbeat(pctx, k, hb)
+	redirect, err = c.readLoop(k)
+	return true, redirect, err
+}
+
+func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, error) {
+	d := websocket.Dialer{
+		Subprotocols:     []string{sdkproto.Subprotocol},
+		HandshakeTimeout: handshakeTimeout,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  1024,
+	}
+	var errs []error
+	for _, u := range urls {
+		ws, resp, err := d.DialContext(ctx, u, http.Header{})
+		if err == nil {
+			return ws, nil
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		errs = append(errs, fmt.Errorf("dial %s: %w", u, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, error) {
+	ws.SetReadDeadline(time.Now().Add(handshakeTimeout)) //nolint:errcheck // surfaces on read
+	hs, ch, err := sdkproto.NewClientHandshake(st.DeviceID, st.Secret)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, ch); err != nil {
+		return nil, 0, fmt.Errorf("send client hello: %w", err)
+	}
+	_, sh, err := ws.ReadMessage()
+	if err != nil {
+		return nil, 0, closeErr(err)
+	}
+	codec, hello, err := hs.Finish(sh, &pb.Hello{Epoch: st.Epoch, LastSeq: st.LastSeq, Sdk: c.cfg.SDK})
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, hello); err != nil {
+		return nil, 0, fmt.Errorf("send hello: %w", err)
+	}
+	k := &conn{ws: ws, codec: codec}
+	f, err := k.read()
+	if err != nil {
+		return nil, 0, err
+	}
+	w := f.GetWelcome()
+	if w == nil {
+		return nil, 0, fmt.Errorf("%w: expected welcome", sdkproto.ErrBadFrame)
+	}
+	if err := hs.VerifyWelcome(w); err != nil {
+		return nil, 0, err
+	}
+	hb := time.Duration(w.HeartbeatMs) * time.Millisecond
+	if hb <= 0 {
+		hb = 25 * time.Second
+	}
+	return k, hb, nil
+}
+
+// read reads and opens one frame; an Error frame becomes *PeerError.
+func (k *conn) read() (*pb.Frame, error) {
+	_, msg, err := k.ws.ReadMessage()
+	if err != nil {
+		return nil, closeErr(err)
+	}
+	f, err := k.codec.Open(msg)
+	if err != nil {
+		return nil, err
+	}
+	if e := f.GetError(); e != nil {
+		return nil, &sdkproto.PeerError{Code: sdkproto.Code(e.Code), Message: e.Message}
+	}
+	return f, nil
+}
+
+// closeErr turns a close frame with a protocol code into *PeerError.
+func closeErr(err error) error {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) && ce.Code >= 4000 && ce.Code < 5000 {
+		return &sdkproto.PeerError{Code: sdkproto.Code(ce.Code), Message: strings.TrimSpace(ce.Text)}
+	}
+	return err
+}
+
+func (c *Client) heartbeat(ctx context.Context, k *conn, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := k.send(&pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: now.UnixMilli()}}}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// readLoop handles frames until the connection ends.
+func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
+	for {
+		f, err := k.read()
+		if err != nil {
+			return nil, err
+		}
+		switch b := f.Body.(type) {
+		case *pb.Frame_Push:
+			c.deliver(b.Push)
+			err = c.ack(k)
+		case *pb.Frame_SyncResponse:
+			err = c.syncPage(k, b.SyncResponse)
+		case *pb.Frame_Redirect:
+			return b.Redirect, nil
+		case *pb.Frame_Pong:
+		default:
+			// Newer frame types are ignored.
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// syncPage applies one replay page.
+func (c *Client) syncPage(k *conn, r *pb.SyncResponse) error {
+	c.mu.Lock()
+	if r.Epoch != c.state.Epoch {
+		c.state.Epoch, c.state.LastSeq = r.Epoch, 0
+	}
+	c.mu.Unlock()
+	for _, p := range r.Pushes {
+		c.deliver(p)
+	}
+	if !r.More {
+		c.mu.Lock()
+		if r.HeadSeq > c.state.LastSeq {
+			c.state.LastSeq = r.HeadSeq
+		}
+		c.mu.Unlock()
+		c.event(Event{Kind: EventSynced, DeviceID: c.State().DeviceID, Recovered: r.Recovered})
+	}
+	return c.ack(k)
+}
+
+// deliver hands a push to the application unless it was seen already.
+func (c *Client) deliver(p *pb.Push) {
+	c.mu.Lock()
+	if p.Epoch != c.state.Epoch {
+		c.state.Epoch, c.state.LastSeq = p.Epoch, 0
+	}
+	if p.Seq <= c.state.LastSeq {
+		c.mu.Unlock()
+		return
+	}
+	c.state.LastSeq = p.Seq
+	fresh := c.seen.add(p.PushId)
+	c.mu.Unlock()
+	if !fresh {
+		return
+	}
+	out := Push{ID: p.PushId, Seq: p.Seq, Title: p.Title, Body: p.Body, Data: p.Data, SentAt: time.UnixMilli(p.SentAtMs)}
+	if p.ExpiresAtMs != 0 {
+		out.ExpiresAt = time.UnixMilli(p.ExpiresAtMs)
+	}
+	c.cfg.OnPush(out)
+}
+
+// ack acknowledges everything up to the last delivered push and persists
+// the position.
+func (c *Client) ack(k *conn) error {
+	st := c.State()
+	if st.LastSeq == 0 {
+		return nil
+	}
+	if err := k.send(&pb.Frame{Body: &pb.Frame_Ack{Ack: &pb.Ack{Seq: st.LastSeq, Epoch: st.Epoch}}}); err != nil {
+		return err
+	}
+	c.persist(st)
+	return nil
+}
