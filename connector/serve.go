@@ -197,6 +197,10 @@ func (c *Connector) readLoop(ctx context.Context, s *session) sdkproto.Code {
 			return sdkproto.CodeBadFrame
 		}
 		f, err := s.codec.Open(msg)
+		if errors.Is(err, sdkproto.ErrUnknownFrame) {
+			c.m.framesIn.WithLabelValues("unknown").Inc()
+			continue // a newer client's frame type: skip it
+		}
 		if err != nil {
 			return sdkproto.CodeOf(err)
 		}

@@ -172,13 +172,17 @@ func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, 
 	return k, hb, nil
 }
 
-// read reads and opens one frame; an Error frame becomes *PeerError.
+// read reads and opens one frame, skipping frame types of newer versions;
+// an Error frame becomes *PeerError.
 func (k *conn) read() (*pb.Frame, error) {
 	_, msg, err := k.ws.ReadMessage()
 	if err != nil {
 		return nil, closeErr(err)
 	}
 	f, err := k.codec.Open(msg)
+	if errors.Is(err, sdkproto.ErrUnknownFrame) {
+		return k.read()
+	}
 	if err != nil {
 		return nil, err
 	}

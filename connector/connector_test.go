@@ -1,0 +1,304 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+type fixture struct {
+	t     *testing.T
+	c     *Connector
+	st    *pebblestore.Store
+	url   string
+	cfg   Config
+	close func()
+}
+
+func newFixture(t *testing.T, cfg Config) *fixture {
+	t.Helper()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	c := New(cfg, st, nil, nil, nil)
+	srv := httptest.NewServer(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		st.Close()
+	})
+	return &fixture{t: t, c: c, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + Path, cfg: cfg}
+}
+
+func (f *fixture) device() (string, []byte) {
+	f.t.Helper()
+	id, secret := ids.New(), ids.Secret(32)
+	require.NoError(f.t, f.st.PutDevice(context.Background(), &store.Device{ID: id, AppID: "app", Secret: secret}))
+	return id, secret
+}
+
+func (f *fixture) dial() *websocket.Conn {
+	f.t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
+	ws, _, err := d.Dial(f.url, nil)
+	require.NoError(f.t, err)
+	f.t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// session is a hand-driven device connection.
+type rawSession struct {
+	ws    *websocket.Conn
+	codec *sdkproto.Codec
+}
+
+// connect runs the handshake and reads the Welcome.
+func (f *fixture) connect(id string, secret []byte) *rawSession {
+	f.t.Helper()
+	ws := f.dial()
+	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
+	require.NoError(f.t, err)
+	require.NoError(f.t, ws.WriteMessage(websocket.BinaryMessage, ch))
+	_, sh, err := ws.ReadMessage()
+	require.NoError(f.t, err)
+	codec, hello, err := hs.Finish(sh, &pb.Hello{})
+	require.NoError(f.t, err)
+	require.NoError(f.t, ws.WriteMessage(websocket.BinaryMessage, hello))
+	s := &rawSession{ws: ws, codec: codec}
+	fr := s.read(f.t)
+	require.NotNil(f.t, fr.GetWelcome())
+	require.NoError(f.t, hs.VerifyWelcome(fr.GetWelcome()))
+	return s
+}
+
+func (s *rawSession) read(t *testing.T) *pb.Frame {
+	t.Helper()
+	s.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := s.ws.ReadMessage()
+	require.NoError(t, err)
+	fr, err := s.codec.Open(msg)
+	require.NoError(t, err)
+	return fr
+}
+
+// nextPush reads until a push arrives, live or in a catch-up page.
+func (s *rawSession) nextPush(t *testing.T) *pb.Push {
+	t.Helper()
+	for {
+		fr := s.read(t)
+		if p := fr.GetPush(); p != nil {
+			return p
+		}
+		if ps := fr.GetSyncResponse().GetPushes(); len(ps) > 0 {
+			return ps[0]
+		}
+	}
+}
+
+func (s *rawSession) send(t *testing.T, fr *pb.Frame) []byte {
+	t.Helper()
+	b, err := s.codec.Seal(nil, fr)
+	require.NoError(t, err)
+	require.NoError(t, s.ws.WriteMessage(websocket.BinaryMessage, b))
+	return b
+}
+
+// closeCode reads until the connection closes and returns the close code,
+// skipping other messages (an Error frame may come first).
+func closeCode(t *testing.T, ws *websocket.Conn) int {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		t.Fatalf("connection ended without a close frame: %v", err)
+	}
+}
+
+func TestSocketBadInput(t *testing.T) {
+	f := newFixture(t, Config{HandshakeTimeout: 300 * time.Millisecond, MaxFrame: 8 << 10})
+	goodID, goodSecret := f.device()
+	good := f.connect(goodID, goodSecret)
+
+	t.Run("garbage first message", func(t *testing.T) {
+		ws := f.dial()
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, []byte("\xff\x00garbage")))
+		require.Equal(t, int(sdkproto.CodeBadFrame), closeCode(t, ws))
+	})
+	t.Run("text message", func(t *testing.T) {
+		ws := f.dial()
+		require.NoError(t, ws.WriteMessage(websocket.TextMessage, []byte("hello")))
+		require.Equal(t, int(sdkproto.CodeBadFrame), closeCode(t, ws))
+	})
+	t.Run("frame before handshake", func(t *testing.T) {
+		ws := f.dial()
+		b, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: 1}}})
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, b))
+		code := closeCode(t, ws)
+		require.Contains(t, []int{int(sdkproto.CodeBadFrame), int(sdkproto.CodeUnsupportedVersion)}, code)
+	})
+	t.Run("handshake timeout", func(t *testing.T) {
+		ws := f.dial()
+		require.Equal(t, int(sdkproto.CodeHandshakeTimeout), closeCode(t, ws))
+	})
+	t.Run("wrong proof", func(t *testing.T) {
+		ws := f.dial()
+		hs, ch, err := sdkproto.NewClientHandshake(goodID, ids.Secret(32))
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, ch))
+		_, sh, err := ws.ReadMessage()
+		require.NoError(t, err)
+		codec, hello, err := hs.Finish(sh, &pb.Hello{})
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, hello))
+		_, msg, err := ws.ReadMessage()
+		require.NoError(t, err)
+		fr, err := codec.Open(msg)
+		require.NoError(t, err)
+		require.EqualValues(t, sdkproto.CodeAuthFailed, fr.GetError().GetCode())
+		require.Equal(t, int(sdkproto.CodeAuthFailed), closeCode(t, ws))
+	})
+	t.Run("unknown device", func(t *testing.T) {
+		ws := f.dial()
+		hs, ch, err := sdkproto.NewClientHandshake("no-such-device", ids.Secret(32))
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, ch))
+		_, sh, err := ws.ReadMessage()
+		require.NoError(t, err)
+		_, hello, err := hs.Finish(sh, &pb.Hello{})
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, hello))
+		require.Equal(t, int(sdkproto.CodeAuthFailed), closeCode(t, ws))
+	})
+	t.Run("replayed frame", func(t *testing.T) {
+		id, secret := f.device()
+		s := f.connect(id, secret)
+		s.read(t) // the initial sync page
+		b := s.send(t, &pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: 7}}})
+		require.Equal(t, int64(7), s.read(t).GetPong().GetTimeMs())
+		require.NoError(t, s.ws.WriteMessage(websocket.BinaryMessage, b))
+		require.Equal(t, int(sdkproto.CodeReplay), closeCode(t, s.ws))
+	})
+	t.Run("tampered frame", func(t *testing.T) {
+		id, secret := f.device()
+		s := f.connect(id, secret)
+		b, err := s.codec.Seal(nil, &pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{}}})
+		require.NoError(t, err)
+		b[len(b)-1] ^= 1
+		require.NoError(t, s.ws.WriteMessage(websocket.BinaryMessage, b))
+		require.Equal(t, int(sdkproto.CodeBadFrame), closeCode(t, s.ws))
+	})
+	t.Run("oversized frame", func(t *testing.T) {
+		id, secret := f.device()
+		s := f.connect(id, secret)
+		require.NoError(t, s.ws.WriteMessage(websocket.BinaryMessage, make([]byte, 9<<10)))
+		require.Equal(t, int(sdkproto.CodeFrameTooLarge), closeCode(t, s.ws))
+	})
+	t.Run("unexpected frame", func(t *testing.T) {
+		id, secret := f.device()
+		s := f.connect(id, secret)
+		s.send(t, &pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{}}})
+		require.Equal(t, int(sdkproto.CodeUnexpectedFrame), closeCode(t, s.ws))
+	})
+
+	// The connector kept serving the device that behaved.
+	require.NotNil(t, good.read(t).GetSyncResponse())
+	msg := store.Message{PushID: "p1", Title: "still", Body: "here", SentAt: time.Now()}
+	res, err := f.c.Deliver(context.Background(), route.Batch{Message: msg, DeviceIDs: []string{goodID}})
+	require.NoError(t, err)
+	require.Equal(t, route.Written, res[0].Status)
+	p := good.nextPush(t)
+	require.Equal(t, "p1", p.GetPushId())
+	require.EqualValues(t, 1, p.GetSeq())
+}
+
+func TestSlowConsumerIsDisconnected(t *testing.T) {
+	f := newFixture(t, Config{SendQueue: 4})
+	slowID, slowSecret := f.device()
+	slow := f.connect(slowID, slowSecret)
+	fastID, fastSecret := f.device()
+	fast := f.connect(fastID, fastSecret)
+	require.NotNil(t, fast.read(t).GetSyncResponse())
+
+	// The slow device never reads: its socket buffers fill, then its queue.
+	big := strings.Repeat("x", 3000)
+	closed := false
+	for i := 0; i < 5000 && !closed; i++ {
+		msg := store.Message{PushID: ids.New(), Body: big, SentAt: time.Now()}
+		_, err := f.c.Deliver(context.Background(), route.Batch{Message: msg, DeviceIDs: []string{slowID}})
+		require.NoError(t, err)
+		closed = f.c.hub.get(slowID) == nil
+		if i%50 == 49 && !closed {
+			// Give the writer a moment to block on the full socket.
+			waitUntil(time.Millisecond * 20)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.c.hub.get(slowID) != nil && time.Now().Before(deadline) {
+		waitUntil(5 * time.Millisecond)
+	}
+	require.Nil(t, f.c.hub.get(slowID), "slow session closed")
+	_ = slow
+
+	// Others are unaffected.
+	res, err := f.c.Deliver(context.Background(), route.Batch{Message: store.Message{PushID: "after", Body: "b"}, DeviceIDs: []string{fastID}})
+	require.NoError(t, err)
+	require.Equal(t, route.Written, res[0].Status)
+	require.Equal(t, "after", fast.nextPush(t).GetPushId())
+}
+
+func TestReplacedSession(t *testing.T) {
+	f := newFixture(t, Config{})
+	id, secret := f.device()
+	first := f.connect(id, secret)
+	second := f.connect(id, secret)
+	require.Equal(t, int(sdkproto.CodeReplaced), closeCode(t, first.ws))
+	require.NotNil(t, second.read(t).GetSyncResponse())
+}
+
+func TestDrainRedirects(t *testing.T) {
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer st.Close()
+	c := New(Config{DrainJitter: time.Millisecond}, st, nil, nil, nil)
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	f := &fixture{t: t, c: c, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + Path}
+	id, secret := f.device()
+	s := f.connect(id, secret)
+	require.NotNil(t, s.read(t).GetSyncResponse())
+	cancel()
+	require.NotNil(t, s.read(t).GetRedirect())
+	require.Equal(t, int(sdkproto.CodeShutdown), closeCode(t, s.ws))
+	<-done
+}
+
+// waitUntil pauses the load loop briefly; it never decides a test outcome.
+func waitUntil(d time.Duration) { <-time.After(d) }
