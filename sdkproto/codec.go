@@ -51,6 +51,7 @@ func nonceFor(ctr uint64) [chacha20poly1305.NonceSize]byte {
 }
 
 // SealRaw appends the sealed form of an encoded frame to dst and returns it.
+// The spare capacity of dst must not overlap plaintext.
 func (c *Codec) SealRaw(dst, plaintext []byte) []byte {
 	ctr := c.sendCtr
 	c.sendCtr++
@@ -70,7 +71,9 @@ func (c *Codec) Seal(dst []byte, f *pb.Frame) ([]byte, error) {
 }
 
 // OpenRaw authenticates and decrypts one sealed message and returns the
-// frame's encoding, appended to dst.
+// frame's encoding, appended to dst. dst must not overlap msg (decrypting in
+// place is not supported). A message that fails leaves the receive counter
+// where it was.
 func (c *Codec) OpenRaw(dst, msg []byte) ([]byte, error) {
 	max := c.MaxFrame
 	if max <= 0 {
@@ -98,7 +101,8 @@ func (c *Codec) OpenRaw(dst, msg []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Open authenticates, decrypts and decodes one sealed message.
+// Open authenticates, decrypts and decodes one sealed message. An error that
+// wraps ErrUnknownFrame leaves the session usable: skip the frame.
 func (c *Codec) Open(msg []byte) (*pb.Frame, error) {
 	b, err := c.OpenRaw(nil, msg)
 	if err != nil {
@@ -107,13 +111,19 @@ func (c *Codec) Open(msg []byte) (*pb.Frame, error) {
 	return DecodeFrame(b)
 }
 
-// DecodeFrame decodes an opened frame and checks that it has a body.
+// DecodeFrame decodes an opened frame and checks that it has a body. A frame
+// whose only content is fields this version does not know (a body type added
+// by a later version) gives ErrUnknownFrame; a frame with no content at all
+// gives ErrBadFrame.
 func DecodeFrame(b []byte) (*pb.Frame, error) {
 	f := new(pb.Frame)
 	if err := proto.Unmarshal(b, f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadFrame, err)
 	}
 	if f.Body == nil {
+		if len(f.ProtoReflect().GetUnknown()) > 0 {
+			return nil, ErrUnknownFrame
+		}
 		return nil, fmt.Errorf("%w: empty frame", ErrBadFrame)
 	}
 	return f, nil

@@ -20,6 +20,10 @@ var (
 	ErrVersion = errors.New("sdkproto: unsupported protocol version")
 	// ErrAuth means a handshake proof did not verify.
 	ErrAuth = errors.New("sdkproto: authentication failed")
+	// ErrUnknownFrame means a frame authenticated but its body is of a type
+	// this version does not know, sent by a newer peer. The session stays
+	// usable: the receiver skips the frame and reads on.
+	ErrUnknownFrame = errors.New("sdkproto: unknown frame type")
 )
 
 // Code is a protocol error code, carried in Error frames and used as the
@@ -86,6 +90,8 @@ func CodeOf(err error) Code {
 		return CodeAuthFailed
 	case errors.Is(err, ErrBadFrame):
 		return CodeBadFrame
+	case errors.Is(err, ErrUnknownFrame):
+		return CodeUnexpectedFrame
 	default:
 		return CodeInternal
 	}
@@ -97,6 +103,7 @@ type PeerError struct {
 	Message string
 }
 
+// Error formats the code, its name and the peer's message.
 func (e *PeerError) Error() string {
 	return fmt.Sprintf("peer error %d (%s): %s", uint32(e.Code), e.Code, e.Message)
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -51,11 +52,17 @@ func NewClientHandshake(deviceID string, secret []byte) (*ClientHandshake, []byt
 	if err != nil {
 		return nil, nil, fmt.Errorf("ephemeral key: %w", err)
 	}
+	return newClientHandshake(deviceID, secret, priv, randomBytes(nonceLen))
+}
+
+// newClientHandshake is NewClientHandshake with a given ephemeral key and
+// nonce, so that tests can reproduce a handshake byte for byte.
+func newClientHandshake(deviceID string, secret []byte, priv *ecdh.PrivateKey, nonce []byte) (*ClientHandshake, []byte, error) {
 	hello := &pb.ClientHello{
 		Version:      Version,
 		DeviceId:     deviceID,
 		EphemeralKey: priv.PublicKey().Bytes(),
-		Nonce:        randomBytes(nonceLen),
+		Nonce:        nonce,
 	}
 	b, err := proto.Marshal(hello)
 	if err != nil {
@@ -66,8 +73,12 @@ func NewClientHandshake(deviceID string, secret []byte) (*ClientHandshake, []byt
 
 // Finish takes the server's ServerHello and returns the session codec and the
 // sealed Hello frame to send, which proves the device secret and carries the
-// client's stream position.
+// client's stream position. Finish sets hello.Proof; a nil hello is sent as an
+// empty Hello (no stream position).
 func (h *ClientHandshake) Finish(serverHello []byte, hello *pb.Hello) (*Codec, []byte, error) {
+	if hello == nil {
+		hello = new(pb.Hello)
+	}
 	sh, err := ParseServerHello(serverHello)
 	if err != nil {
 		return nil, nil, err
@@ -126,6 +137,9 @@ func ParseClientHello(b []byte) (*pb.ClientHello, error) {
 	if err := proto.Unmarshal(b, ch); err != nil {
 		return nil, fmt.Errorf("%w: client hello: %v", ErrBadFrame, err)
 	}
+	if ch.Version == 0 {
+		return nil, fmt.Errorf("%w: not a client hello", ErrBadFrame)
+	}
 	if ch.Version != Version {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, ch.Version)
 	}
@@ -164,13 +178,19 @@ func AcceptClientHello(clientHello []byte) (*ServerHandshake, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	peer, err := ecdh.X25519().NewPublicKey(ch.EphemeralKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: client key: %v", ErrBadFrame, err)
-	}
 	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ephemeral key: %w", err)
+	}
+	return acceptClientHello(clientHello, ch, priv, randomBytes(nonceLen))
+}
+
+// acceptClientHello is AcceptClientHello with a given ephemeral key and
+// nonce, so that tests can reproduce a handshake byte for byte.
+func acceptClientHello(clientHello []byte, ch *pb.ClientHello, priv *ecdh.PrivateKey, nonce []byte) (*ServerHandshake, []byte, error) {
+	peer, err := ecdh.X25519().NewPublicKey(ch.EphemeralKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: client key: %v", ErrBadFrame, err)
 	}
 	shared, err := priv.ECDH(peer)
 	if err != nil {
@@ -179,7 +199,7 @@ func AcceptClientHello(clientHello []byte) (*ServerHandshake, []byte, error) {
 	sh, err := proto.Marshal(&pb.ServerHello{
 		Version:      Version,
 		EphemeralKey: priv.PublicKey().Bytes(),
-		Nonce:        randomBytes(nonceLen),
+		Nonce:        nonce,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode server hello: %w", err)
@@ -203,6 +223,9 @@ func (s *ServerHandshake) Codec() *Codec { return s.codec }
 // Hello and that its proof matches the device secret.
 func (s *ServerHandshake) VerifyHello(secret, msg []byte) (*pb.Hello, error) {
 	f, err := s.codec.Open(msg)
+	if errors.Is(err, ErrUnknownFrame) {
+		return nil, fmt.Errorf("%w: expected hello", ErrBadFrame)
+	}
 	if err != nil {
 		return nil, err
 	}

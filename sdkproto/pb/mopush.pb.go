@@ -857,9 +857,10 @@ func (x *SyncResponse) GetRecovered() bool {
 	return false
 }
 
+// Ping is the client's heartbeat; the server answers with a Pong.
 type Ping struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	TimeMs        int64                  `protobuf:"varint,1,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	TimeMs        int64                  `protobuf:"varint,1,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"` // sender's clock, Unix milliseconds; echoed in the Pong
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,9 +902,10 @@ func (x *Ping) GetTimeMs() int64 {
 	return 0
 }
 
+// Pong answers a Ping.
 type Pong struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	TimeMs        int64                  `protobuf:"varint,1,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	TimeMs        int64                  `protobuf:"varint,1,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"` // time_ms of the Ping being answered
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
