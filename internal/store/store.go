@@ -173,9 +173,14 @@ type Streams interface {
 	// ReadStream returns up to limit messages after since. epoch is the
 	// reader's epoch (0 if it has none); when it differs from the stream's,
 	// the read starts at the oldest retained message and Recovered is false.
+	// So it does for a reader with no epoch but since > 0, and for a since
+	// past the head; a since before the oldest retained message minus one
+	// (history trimmed) reads from the oldest one with Recovered false. A
+	// stream that does not exist has epoch 0 and head 0.
 	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (Page, error)
 	// Advance moves a watermark forward to through (never back, never past
-	// the head) and returns the messages it newly covers, in order.
+	// the head) and returns the messages it newly covers, in order: those
+	// still retained, expired ones included.
 	Advance(ctx context.Context, deviceID string, mark Mark, through uint64) ([]Message, error)
 	// Watermark returns the current value of a watermark.
 	Watermark(ctx context.Context, deviceID string, mark Mark) (uint64, error)
@@ -189,9 +194,10 @@ type Pushes interface {
 	CreatePush(ctx context.Context, p *Push, idemKey string) (string, error)
 	// Push returns the push with its current counts, or ErrNotFound.
 	Push(ctx context.Context, id string) (*Push, error)
-	// AddCounts adds delta to a push's counters.
+	// AddCounts adds delta to a push's counters, or returns ErrNotFound.
 	AddCounts(ctx context.Context, id string, delta Counts) error
-	// FinishPush marks a push done: it leaves the pending list.
+	// FinishPush marks a push done: it leaves the pending list. Finishing a
+	// done push does nothing; an unknown one is ErrNotFound.
 	FinishPush(ctx context.Context, id string) error
 	// PendingPushes lists the ids of pushes accepted but not finished, oldest
 	// first.

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// scripted answers each node's batches from a script.
+type scripted struct {
+	mu    sync.Mutex
+	calls map[string]int
+	fn    func(node string, call int, b route.Batch) ([]route.Result, error)
+}
+
+func (s *scripted) Deliver(_ context.Context, n dispatcher.Node, b route.Batch) ([]route.Result, error) {
+	s.mu.Lock()
+	s.calls[n.ID]++
+	call := s.calls[n.ID]
+	s.mu.Unlock()
+	return s.fn(n.ID, call, b)
+}
+
+func all(status route.Status, n int) []route.Result {
+	out := make([]route.Result, n)
+	for i := range out {
+		out[i].Status = status
+	}
+	return out
+}
+
+func testRing() dispatcher.Static {
+	return dispatcher.Static{R: dispatcher.NewRing([]dispatcher.Node{{ID: "a"}, {ID: "b"}, {ID: "c"}}, 0)}
+}
+
+func targets(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "dev-" + string(rune('A'+i%26)) + string(rune('a'+i/26))
+	}
+	return out
+}
+
+func TestRouteGroupsByOwnerAndMergesByPosition(t *testing.T) {
+	t.Parallel()
+	ring := testRing()
+	var seen sync.Map
+	d := &scripted{calls: map[string]int{}, fn: func(node string, _ int, b route.Batch) ([]route.Result, error) {
+		out := make([]route.Result, len(b.DeviceIDs))
+		for i, id := range b.DeviceIDs {
+			owner, _ := ring.R.Owner(id)
+			require.Equal(t, node, owner.ID, "batch holds only devices the node owns")
+			seen.Store(id, true)
+			out[i] = route.Result{Status: route.Written}
+			if id[len(id)-1] == 'a' {
+				out[i].Status = route.Offline
+			}
+		}
+		return out, nil
+	}}
+	g := New(Config{}, nil, ring, d, nil, nil)
+	p := &store.Push{ID: "p", Targets: targets(60)}
+	c := g.route(context.Background(), p)
+	require.EqualValues(t, 26, c.Offline)
+	require.Zero(t, c.Failed)
+	require.Len(t, d.calls, 3, "one batch per owner")
+	for _, id := range p.Targets {
+		_, ok := seen.Load(id)
+		require.True(t, ok)
+	}
+}
+
+func TestRouteRetriesRefusedAndFailed(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(node string, call int, b route.Batch) ([]route.Result, error) {
+		switch {
+		case node == "a" && call == 1:
+			return all(route.Refused, len(b.DeviceIDs)), nil
+		case node == "b" && call == 1:
+			return nil, errors.New("connection refused")
+		}
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	g := New(Config{}, nil, testRing(), d, nil, nil)
+	c := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)})
+	require.Zero(t, c.Failed, "second attempt succeeded")
+	require.Equal(t, 2, d.calls["a"])
+	require.Equal(t, 2, d.calls["b"])
+}
+
+func TestRouteCountsPersistentFailures(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
+		return nil, errors.New("down")
+	}}
+	g := New(Config{}, nil, testRing(), d, nil, nil)
+	c := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)})
+	require.EqualValues(t, 10, c.Failed)
+	for _, n := range d.calls {
+		require.Equal(t, routeAttempts, n)
+	}
+}
+
+func TestRouteEmptyRing(t *testing.T) {
+	t.Parallel()
+	g := New(Config{}, nil, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
+	c := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(3)})
+	require.EqualValues(t, 3, c.Failed)
+}

@@ -1,0 +1,118 @@
+package pebblestore
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// BenchmarkAppend appends one message per call from one goroutine, to one
+// device or round-robin over many. Each call waits for its own fsync.
+func BenchmarkAppend(b *testing.B) {
+	for _, devices := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
+			s := open(b, Config{Dir: b.TempDir()})
+			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
+			syncs := fsyncs(b, s)
+			n := 0
+			for b.Loop() {
+				if _, err := s.Append(ctx, []store.Entry{{DeviceID: devs[n%devices], Message: msg}}); err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			reportAppends(b, s, n, syncs)
+		})
+	}
+}
+
+// BenchmarkAppendParallel appends one message per call from many goroutines.
+// With one device the calls queue on the device's stripe and each pays an
+// fsync; with many devices pebble commits concurrent batches with one fsync
+// (group commit), which appends/fsync shows.
+func BenchmarkAppendParallel(b *testing.B) {
+	for _, devices := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("devices=%d", devices), func(b *testing.B) {
+			s := open(b, Config{Dir: b.TempDir()})
+			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
+			syncs := fsyncs(b, s)
+			var next, n atomic.Int64
+			b.SetParallelism(32)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					dev := devs[next.Add(1)%int64(devices)]
+					if _, err := s.Append(ctx, []store.Entry{{DeviceID: dev, Message: msg}}); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			})
+			reportAppends(b, s, int(n.Load()), syncs)
+		})
+	}
+}
+
+// BenchmarkAppendBatch appends one message to each of 1000 devices per call,
+// as routing a push to a connector's group of devices does.
+func BenchmarkAppendBatch(b *testing.B) {
+	const batch = 1000
+	b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+		s := open(b, Config{Dir: b.TempDir()})
+		devs, msg, ctx := benchDevices(batch), benchMessage(), b.Context()
+		entries := make([]store.Entry, batch)
+		for i := range entries {
+			entries[i] = store.Entry{DeviceID: devs[i], Message: msg}
+		}
+		syncs := fsyncs(b, s)
+		n := 0
+		for b.Loop() {
+			if _, err := s.Append(ctx, entries); err != nil {
+				b.Fatal(err)
+			}
+			n += batch
+		}
+		reportAppends(b, s, n, syncs)
+	})
+}
+
+func benchDevices(n int) []string {
+	devs := make([]string, n)
+	for i := range devs {
+		devs[i] = fmt.Sprintf("device-%06d", i)
+	}
+	return devs
+}
+
+func benchMessage() store.Message {
+	return store.Message{
+		PushID: "01JBENCHMARK0000000000000",
+		Title:  "Your order has shipped",
+		Body:   "It will arrive on Thursday between 9 and 12.",
+		Data:   map[string]string{"order": "A-1234567"},
+		SentAt: time.Unix(1_700_000_000, 0).UTC(),
+	}
+}
+
+// reportAppends reports appends per second and appends per WAL fsync.
+func reportAppends(b *testing.B, s *Store, appends int, syncsBefore uint64) {
+	b.ReportMetric(float64(appends)/b.Elapsed().Seconds(), "appends/s")
+	if syncs := fsyncs(b, s) - syncsBefore; syncs > 0 {
+		b.ReportMetric(float64(appends)/float64(syncs), "appends/fsync")
+	}
+}
+
+// fsyncs returns how many WAL fsyncs the database has done.
+func fsyncs(b *testing.B, s *Store) uint64 {
+	var m dto.Metric
+	if err := s.db.Metrics().LogWriter.FsyncLatency.Write(&m); err != nil {
+		b.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
+}

@@ -1,0 +1,91 @@
+package pebblestore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// PutDevice creates or replaces a device, durably, and moves its entry in
+// the alias index when its alias (or app) changed.
+func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(tagDevice, d.ID)})
+	defer s.locks.unlock(set)
+
+	var old store.Device
+	had, err := s.getJSON(deviceKey(d.ID), &old)
+	if err != nil {
+		return err
+	}
+	val, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("pebblestore: encode device: %w", err)
+	}
+	b := s.db.NewBatch()
+	b.Set(deviceKey(d.ID), val, nil)
+	if had && old.Alias != "" && (old.Alias != d.Alias || old.AppID != d.AppID) {
+		b.Delete(aliasKey(old.AppID, old.Alias, d.ID), nil)
+	}
+	if d.Alias != "" {
+		b.Set(aliasKey(d.AppID, d.Alias, d.ID), nil, nil)
+	}
+	return commit(b, pebble.Sync)
+}
+
+// Devices returns the devices with the ids, by position; a missing one is
+// nil.
+func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	out := make([]*store.Device, len(ids))
+	for i, id := range ids {
+		d := &store.Device{}
+		ok, err := s.getJSON(deviceKey(id), d)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = d
+		}
+	}
+	return out, nil
+}
+
+// DeviceIDsByAlias returns the ids of an app's devices that have one of the
+// aliases, each once, in no particular order.
+func (s *Store) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	var ids []string
+	seen := make(map[string]bool)
+	for _, alias := range aliases {
+		prefix := aliasPrefix(appID, alias)
+		it, err := s.prefixIter(prefix)
+		if err != nil {
+			return nil, err
+		}
+		for valid := it.First(); valid; valid = it.Next() {
+			id := string(it.Key()[len(prefix):])
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		if err := closeIter(it, it.Error()); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}

@@ -1,0 +1,45 @@
+// Package pebblestore is the embedded backend of the data layer: one Pebble
+// database on local disk that holds apps, devices and their alias index,
+// per-device message streams with their watermarks, and pushes with their
+// counters, pending list and idempotency keys. It stands in for Redis,
+// Aerospike and MongoDB when mopush runs on one machine.
+//
+// # What it owns
+//
+// A Store owns its database directory (Config.Dir) for as long as it is
+// open; pebble's lock file keeps a second process out. The key layout is in
+// keys.go. The package starts no goroutines of its own; pebble's background
+// flushes and compactions stop in Close.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. There is no lock over the whole
+// store while data is written:
+//
+//   - Read-modify-write sequences on one record (a stream head, a device and
+//     its alias entry, an app id and key, a push and its idempotency key)
+//     hold striped mutexes: 256 stripes chosen by hashing the record's id,
+//     always taken in ascending order, so callers never deadlock. A stripe
+//     is held until the write is committed, which serialises appends to one
+//     device and keeps their sequence numbers contiguous.
+//   - Writes to different records commit at the same time, and pebble joins
+//     concurrent synced batches into one WAL fsync (group commit), so many
+//     devices appended to at once cost far fewer fsyncs than appends.
+//   - Reads take no stripes. A stream read uses one iterator, which sees the
+//     head and the messages at one point in time.
+//   - Counters are merge operands summed by pebble (see newCountsMerger):
+//     AddCounts neither reads nor locks.
+//   - Close waits for calls in flight; calls after Close return ErrClosed.
+//
+// # Durability
+//
+// CreateApp, PutDevice, Append, CreatePush and FinishPush return after
+// their batch is fsynced. AddCounts, Advance and the deletion of lapsed
+// idempotency keys commit without fsync: a crash or power cut may lose their
+// last moments, so counters may read a little low and a watermark may move
+// back and cover some messages again, which at-least-once delivery allows.
+// A clean Close syncs everything.
+//
+// Records are stored as JSON, heads, watermarks and counters as fixed-size
+// big-endian integers.
+package pebblestore

@@ -1,0 +1,145 @@
+package pebblestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Key layout. Every key starts with a one-byte table tag. A part written
+// lp(x) is x's length as a uvarint followed by its bytes, so an id can never
+// run into the part after it; a part at the end of a key is written raw.
+// Integers are big-endian, so keys sort in numeric order.
+//
+//	key                                        value
+//	'a' app id                                 store.App, JSON
+//	'k' app key                                app id (unique key index)
+//	'd' device id                              store.Device, JSON
+//	'l' lp(app id) lp(alias) device id         empty (alias index)
+//	's' lp(device id) 'h'                      stream head: epoch, head, first (3 × uint64)
+//	's' lp(device id) 'm' seq (uint64)         store.Message, JSON
+//	's' lp(device id) 'w' mark (1 byte)        watermark (uint64)
+//	'p' push id                                store.Push without counts, JSON
+//	'c' push id                                store.Counts, 5 × int64, merge operands
+//	'q' push id                                empty (pending index; ids sort by time)
+//	'i' lp(app id) idempotency key             created at (unix ns, int64) + push id
+//	'e' created at (uint64) lp(app id) key     empty (idempotency expiry queue)
+//
+// A stream's head, messages and watermarks share the prefix 's' lp(device id),
+// and 'h' < 'm' < 'w': one iterator over [prefix 'h', prefix 'n') sees a
+// head and the messages it counts at one point in time.
+//
+// Records are JSON (encoding/json): they are small, read rarely compared
+// with the cost of a synced write, and stay readable with a hex dump. The
+// hot fixed-size values (heads, watermarks, counters, idempotency entries)
+// are binary.
+const (
+	tagApp     = 'a'
+	tagAppKey  = 'k'
+	tagDevice  = 'd'
+	tagAlias   = 'l'
+	tagStream  = 's'
+	tagPush    = 'p'
+	tagCounts  = 'c'
+	tagPending = 'q'
+	tagIdem    = 'i'
+	tagIdemExp = 'e'
+
+	streamHead      = 'h'
+	streamMsg       = 'm'
+	streamMsgEnd    = 'n' // upper bound of head and messages
+	streamWatermark = 'w'
+)
+
+// Batch.Set, Delete and DeleteRange on a batch that is not yet committed only
+// record the operation and always return nil, so their results are not
+// checked in this package.
+
+func appendLP(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// readLP splits one lp(x) part off the front of b.
+func readLP(b []byte) (string, []byte, error) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || uint64(len(b)-w) < n {
+		return "", nil, errors.New("pebblestore: malformed key")
+	}
+	return string(b[w : w+int(n)]), b[w+int(n):], nil
+}
+
+func tagged(tag byte, s string) []byte {
+	return append([]byte{tag}, s...)
+}
+
+func appKey(id string) []byte       { return tagged(tagApp, id) }
+func appKeyIndex(key string) []byte { return tagged(tagAppKey, key) }
+func deviceKey(id string) []byte    { return tagged(tagDevice, id) }
+func pushKey(id string) []byte      { return tagged(tagPush, id) }
+func countsKey(id string) []byte    { return tagged(tagCounts, id) }
+func pendingKey(id string) []byte   { return tagged(tagPending, id) }
+
+// aliasPrefix is the prefix of every index entry of (appID, alias).
+func aliasPrefix(appID, alias string) []byte {
+	b := appendLP([]byte{tagAlias}, appID)
+	return appendLP(b, alias)
+}
+
+func aliasKey(appID, alias, deviceID string) []byte {
+	return append(aliasPrefix(appID, alias), deviceID...)
+}
+
+func streamKey(deviceID string, part byte) []byte {
+	b := appendLP(make([]byte, 0, len(deviceID)+12), deviceID)
+	return append(append([]byte{tagStream}, b...), part)
+}
+
+func msgKey(deviceID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(streamKey(deviceID, streamMsg), seq)
+}
+
+func watermarkKey(deviceID string, mark store.Mark) ([]byte, error) {
+	if mark != store.MarkSent && mark != store.MarkAcked {
+		return nil, fmt.Errorf("pebblestore: unknown mark %d", mark)
+	}
+	return append(streamKey(deviceID, streamWatermark), byte(mark)), nil
+}
+
+func idemKey(appID, key string) []byte {
+	return append(appendLP([]byte{tagIdem}, appID), key...)
+}
+
+func idemExpKey(created time.Time, appID, key string) []byte {
+	b := binary.BigEndian.AppendUint64([]byte{tagIdemExp}, unixNano(created))
+	return append(appendLP(b, appID), key...)
+}
+
+// parseIdemExpKey returns the app id and idempotency key of an expiry entry.
+func parseIdemExpKey(k []byte) (appID, key string, err error) {
+	if len(k) < 9 || k[0] != tagIdemExp {
+		return "", "", errors.New("pebblestore: malformed idempotency expiry key")
+	}
+	appID, rest, err := readLP(k[9:])
+	return appID, string(rest), err
+}
+
+// unixNano is t as unsigned nanoseconds, with times before 1970 as 0.
+func unixNano(t time.Time) uint64 {
+	return uint64(max(t.UnixNano(), 0))
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}

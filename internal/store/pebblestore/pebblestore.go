@@ -1,0 +1,186 @@
+package pebblestore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Config configures Open. Zero fields take their documented defaults.
+type Config struct {
+	// Dir is the directory of the database; it is created if missing.
+	// Required. One process at a time may open it.
+	Dir string
+	// MaxStreamLen is how many messages each device stream retains; older
+	// ones are deleted as new ones arrive. Default store.DefaultMaxStreamLen.
+	MaxStreamLen int
+	// IdempotencyWindow is how long an idempotency key of CreatePush is
+	// remembered. Default store.DefaultIdempotencyWindow.
+	IdempotencyWindow time.Duration
+	// Logger receives pebble's own log lines and background errors. Default:
+	// a logger that discards everything.
+	Logger *slog.Logger
+	// Now is the clock for message expiry and the idempotency window.
+	// Default time.Now; tests set it.
+	Now func() time.Time
+}
+
+// Store is the embedded backend of store.Store on a Pebble database. Its
+// methods are safe for concurrent use; see the package documentation for
+// what runs in parallel and what durability each write has.
+type Store struct {
+	db    *pebble.DB
+	cfg   Config
+	log   *slog.Logger
+	locks *stripes
+
+	// state is held shared by every call and exclusively by Close, so Close
+	// waits for calls in flight and later calls fail with ErrClosed instead
+	// of reaching a closed database.
+	state  sync.RWMutex
+	closed bool
+
+	// sweeping lets one caller at a time delete lapsed idempotency keys.
+	sweeping sync.Mutex
+}
+
+// Open opens (or creates) the database in cfg.Dir.
+func Open(cfg Config) (*Store, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("pebblestore: Config.Dir is empty")
+	}
+	if cfg.MaxStreamLen <= 0 {
+		cfg.MaxStreamLen = store.DefaultMaxStreamLen
+	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = store.DefaultIdempotencyWindow
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger.With("component", "pebblestore")
+	db, err := pebble.Open(cfg.Dir, &pebble.Options{
+		Logger: pebbleLogger{log: log},
+		Merger: newCountsMerger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
+	}
+	return &Store{db: db, cfg: cfg, log: log, locks: newStripes()}, nil
+}
+
+// Close waits for calls in flight and closes the database. Later calls,
+// Close included, do nothing and return nil.
+func (s *Store) Close() error {
+	s.state.Lock()
+	defer s.state.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("pebblestore: close: %w", err)
+	}
+	return nil
+}
+
+// begin admits one call; every successful begin is paired with end.
+func (s *Store) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.state.RLock()
+	if s.closed {
+		s.state.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (s *Store) end() { s.state.RUnlock() }
+
+// get returns a copy of the value of key; ok is false when it is missing.
+func (s *Store) get(key []byte) (val []byte, ok bool, err error) {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("pebblestore: get: %w", err)
+	}
+	val = append([]byte(nil), v...)
+	return val, true, closer.Close()
+}
+
+// exists reports whether key has a value.
+func (s *Store) exists(key []byte) (bool, error) {
+	_, ok, err := s.get(key)
+	return ok, err
+}
+
+// getJSON decodes the value of key into v; ok is false when it is missing.
+func (s *Store) getJSON(key []byte, v any) (ok bool, err error) {
+	b, ok, err := s.get(key)
+	if !ok || err != nil {
+		return ok, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("pebblestore: decode %q: %w", key[:1], err)
+	}
+	return true, nil
+}
+
+// commit applies b with opts and closes it.
+func commit(b *pebble.Batch, opts *pebble.WriteOptions) error {
+	defer b.Close()
+	if err := b.Commit(opts); err != nil {
+		return fmt.Errorf("pebblestore: commit: %w", err)
+	}
+	return nil
+}
+
+// prefixIter returns an iterator over the keys that start with prefix.
+func (s *Store) prefixIter(prefix []byte) (*pebble.Iterator, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: iterate: %w", err)
+	}
+	return it, nil
+}
+
+// closeIter closes it and returns its error, or err if that is set.
+func closeIter(it *pebble.Iterator, err error) error {
+	if cerr := it.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("pebblestore: iterate: %w", cerr)
+	}
+	return err
+}
+
+// pebbleLogger passes pebble's log lines to slog.
+type pebbleLogger struct{ log *slog.Logger }
+
+// Infof logs one informational line of pebble.
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Info("pebble", "detail", fmt.Sprintf(format, args...))
+}
+
+// Fatalf logs an unrecoverable pebble error and panics: pebble does not
+// expect Fatalf to return.
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("pebble fatal", "detail", msg)
+	panic("pebblestore: " + msg)
+}

@@ -1,0 +1,153 @@
+package pebblestore
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		Open: func(t *testing.T, cfg storetest.Config) store.Store {
+			return open(t, Config{
+				Dir:               t.TempDir(),
+				MaxStreamLen:      cfg.MaxStreamLen,
+				IdempotencyWindow: cfg.IdempotencyWindow,
+				Now:               cfg.Now,
+			})
+		},
+	})
+}
+
+func open(t testing.TB, cfg Config) *Store {
+	t.Helper()
+	s, err := Open(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+func TestOpenNeedsDir(t *testing.T) {
+	_, err := Open(Config{})
+	require.Error(t, err)
+}
+
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	s := open(t, Config{Dir: dir})
+
+	app := &store.App{ID: "app1", Name: "App", Key: "pk", SecretHash: []byte{1, 2}, CreatedAt: now}
+	require.NoError(t, s.CreateApp(ctx, app))
+	dev := &store.Device{ID: "d1", AppID: "app1", Secret: []byte{3}, Alias: "alice", CreatedAt: now, LastSeen: now}
+	require.NoError(t, s.PutDevice(ctx, dev))
+	msg := store.Message{PushID: "p", Title: "t", SentAt: now}
+	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d1", Message: msg}, {DeviceID: "d1", Message: msg}})
+	require.NoError(t, err)
+	_, err = s.Advance(ctx, "d1", store.MarkAcked, 1)
+	require.NoError(t, err)
+	push := &store.Push{ID: ids.At(now), AppID: "app1", Targets: []string{"d1"}, CreatedAt: now}
+	_, err = s.CreatePush(ctx, push, "idem")
+	require.NoError(t, err)
+	require.NoError(t, s.AddCounts(ctx, push.ID, store.Counts{Targeted: 1, Acked: 1}))
+	done := &store.Push{ID: ids.At(now.Add(time.Millisecond)), AppID: "app1", CreatedAt: now}
+	_, err = s.CreatePush(ctx, done, "")
+	require.NoError(t, err)
+	require.NoError(t, s.FinishPush(ctx, done.ID))
+	require.NoError(t, s.Close())
+
+	s = open(t, Config{Dir: dir})
+	gotApp, err := s.AppByKey(ctx, "pk")
+	require.NoError(t, err)
+	require.Equal(t, app, gotApp)
+	devs, err := s.Devices(ctx, []string{"d1"})
+	require.NoError(t, err)
+	require.Equal(t, dev, devs[0])
+	aliased, err := s.DeviceIDsByAlias(ctx, "app1", []string{"alice"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"d1"}, aliased)
+
+	page, err := s.ReadStream(ctx, "d1", pos[0].Epoch, 0, 10)
+	require.NoError(t, err)
+	require.True(t, page.Recovered)
+	require.Equal(t, uint64(2), page.Head)
+	require.Len(t, page.Messages, 2)
+	mark, err := s.Watermark(ctx, "d1", store.MarkAcked)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), mark)
+	next, err := s.Append(ctx, []store.Entry{{DeviceID: "d1", Message: msg}})
+	require.NoError(t, err)
+	require.Equal(t, store.Position{Epoch: pos[0].Epoch, Seq: 3}, next[0], "the stream goes on")
+
+	gotPush, err := s.Push(ctx, push.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.Counts{Targeted: 1, Acked: 1}, gotPush.Counts)
+	replay, err := s.CreatePush(ctx, &store.Push{ID: ids.New(), AppID: "app1"}, "idem")
+	require.NoError(t, err)
+	require.Equal(t, push.ID, replay, "idempotency keys survive")
+	pending, err := s.PendingPushes(ctx, 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{push.ID}, pending)
+}
+
+func TestCloseTwice(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close())
+	_, err = s.Append(t.Context(), []store.Entry{{DeviceID: "d", Message: store.Message{}}})
+	require.ErrorIs(t, err, ErrClosed)
+	require.ErrorIs(t, err, store.ErrUnavailable)
+}
+
+func TestBadMark(t *testing.T) {
+	s := open(t, Config{Dir: t.TempDir()})
+	_, err := s.Advance(t.Context(), "d", store.Mark(7), 1)
+	require.Error(t, err)
+	_, err = s.Watermark(t.Context(), "d", store.Mark(-1))
+	require.Error(t, err)
+}
+
+// TestSweepIdempotency checks that lapsed idempotency keys are deleted,
+// not only ignored.
+func TestSweepIdempotency(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	s := open(t, Config{Dir: t.TempDir(), IdempotencyWindow: time.Hour, Now: clock})
+	ctx := t.Context()
+	for i := range 40 {
+		_, err := s.CreatePush(ctx, &store.Push{ID: ids.New(), AppID: "a"}, fmt.Sprint("k", i))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 40, countPrefix(t, s, tagIdem))
+	require.Equal(t, 40, countPrefix(t, s, tagIdemExp))
+
+	now.Add(int64(2 * time.Hour))
+	for i := range 3 {
+		_, err := s.CreatePush(ctx, &store.Push{ID: ids.New(), AppID: "a"}, fmt.Sprint("new", i))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 3, countPrefix(t, s, tagIdem), "40 lapsed keys swept by 3 creates of 16")
+	require.Equal(t, 3, countPrefix(t, s, tagIdemExp))
+}
+
+func countPrefix(t *testing.T, s *Store, tag byte) int {
+	t.Helper()
+	it, err := s.prefixIter([]byte{tag})
+	require.NoError(t, err)
+	n := 0
+	for valid := it.First(); valid; valid = it.Next() {
+		n++
+	}
+	require.NoError(t, closeIter(it, it.Error()))
+	return n
+}

@@ -1,0 +1,166 @@
+package pebblestore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// CreatePush stores p as pending, durably, and returns its id. With an
+// idempotency key the app used within the window, it writes nothing and
+// returns the earlier push's id. p.State and p.Counts are ignored: a new push
+// is pending with zero counts. A taken id is store.ErrConflict.
+func (s *Store) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
+	if err := s.begin(ctx); err != nil {
+		return "", err
+	}
+	defer s.end()
+	now := s.cfg.Now()
+	id, err := s.createPush(p, idemKey, now)
+	if err == nil && idemKey != "" {
+		s.sweepIdempotency(now)
+	}
+	return id, err
+}
+
+func (s *Store) createPush(p *store.Push, key string, now time.Time) (string, error) {
+	set := []uint16{s.locks.index(tagPush, p.ID)}
+	if key != "" {
+		set = append(set, s.locks.index(tagIdem, idemLockID(p.AppID, key)))
+	}
+	set = s.locks.lock(set)
+	defer s.locks.unlock(set)
+
+	if key != "" {
+		e, ok, err := s.lookupIdem(p.AppID, key)
+		if err != nil {
+			return "", err
+		}
+		if ok && s.withinWindow(e, now) {
+			return e.pushID, nil
+		}
+	}
+	taken, err := s.exists(pushKey(p.ID))
+	if err != nil {
+		return "", err
+	}
+	if taken {
+		return "", fmt.Errorf("pebblestore: push %q: %w", p.ID, store.ErrConflict)
+	}
+	rec := *p
+	rec.State, rec.Counts = store.PushPending, store.Counts{}
+	val, err := json.Marshal(&rec)
+	if err != nil {
+		return "", fmt.Errorf("pebblestore: encode push: %w", err)
+	}
+	b := s.db.NewBatch()
+	b.Set(pushKey(p.ID), val, nil)
+	b.Set(pendingKey(p.ID), nil, nil)
+	if key != "" {
+		b.Set(idemKey(p.AppID, key), idemEntry{created: now, pushID: p.ID}.encode(), nil)
+		b.Set(idemExpKey(now, p.AppID, key), nil, nil)
+	}
+	return p.ID, commit(b, pebble.Sync)
+}
+
+// Push returns the push with its current counts, or store.ErrNotFound.
+func (s *Store) Push(ctx context.Context, id string) (*store.Push, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	p := &store.Push{}
+	ok, err := s.getJSON(pushKey(id), p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
+	}
+	v, ok, err := s.get(countsKey(id))
+	if err != nil || !ok {
+		return p, err
+	}
+	if p.Counts, err = decodeCounts(v); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// AddCounts adds delta to a push's counters as a merge operand (see
+// newCountsMerger), committed without fsync: a power cut may lose the
+// counts of its last moments. An unknown push is store.ErrNotFound.
+func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	ok, err := s.exists(pushKey(id))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
+	}
+	if delta == (store.Counts{}) {
+		return nil
+	}
+	if err := s.db.Merge(countsKey(id), encodeCounts(delta), pebble.NoSync); err != nil {
+		return fmt.Errorf("pebblestore: add counts: %w", err)
+	}
+	return nil
+}
+
+// FinishPush marks a push done and takes it off the pending list, durably.
+// Finishing a done push does nothing; an unknown one is store.ErrNotFound.
+func (s *Store) FinishPush(ctx context.Context, id string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(tagPush, id)})
+	defer s.locks.unlock(set)
+
+	p := &store.Push{}
+	ok, err := s.getJSON(pushKey(id), p)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
+	}
+	if p.State == store.PushDone {
+		return nil
+	}
+	p.State = store.PushDone
+	val, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("pebblestore: encode push: %w", err)
+	}
+	b := s.db.NewBatch()
+	b.Set(pushKey(id), val, nil)
+	b.Delete(pendingKey(id), nil)
+	return commit(b, pebble.Sync)
+}
+
+// PendingPushes returns the ids of up to limit pending pushes, oldest first.
+func (s *Store) PendingPushes(ctx context.Context, limit int) ([]string, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	it, err := s.prefixIter([]byte{tagPending})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for valid := it.First(); valid && len(ids) < limit; valid = it.Next() {
+		ids = append(ids, string(it.Key()[1:]))
+	}
+	return ids, closeIter(it, it.Error())
+}

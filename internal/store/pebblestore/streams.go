@@ -1,0 +1,272 @@
+package pebblestore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// pointDeleteMax is how many trimmed messages are deleted one by one; more
+// take one range deletion.
+const pointDeleteMax = 16
+
+// Append appends the messages to their devices' streams in one batch with
+// one synced commit and returns their positions by entry order. It holds the
+// stripes of its devices until the commit is done, so appends to one device
+// are serialised while appends to other devices share fsyncs.
+func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Position, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	set := make([]uint16, len(entries))
+	for i, e := range entries {
+		if e.DeviceID == "" {
+			return nil, fmt.Errorf("pebblestore: append: entry %d has no device id", i)
+		}
+		set[i] = s.locks.index(tagStream, e.DeviceID)
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	set = s.locks.lock(set)
+	defer s.locks.unlock(set)
+
+	b := s.db.NewBatch()
+	pos, err := s.appendTo(b, entries)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := commit(b, pebble.Sync); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+// appendTo writes the messages, the new heads and the trimming of entries
+// into b. The caller holds the stripes of the devices.
+func (s *Store) appendTo(b *pebble.Batch, entries []store.Entry) ([]store.Position, error) {
+	heads := make(map[string]*head, 1)
+	pos := make([]store.Position, len(entries))
+	for i, e := range entries {
+		h, ok := heads[e.DeviceID]
+		if !ok {
+			loaded, err := s.loadHead(e.DeviceID)
+			if err != nil {
+				return nil, err
+			}
+			h = &loaded
+			heads[e.DeviceID] = h
+		}
+		h.seq++
+		m := e.Message
+		m.Seq = h.seq
+		val, err := json.Marshal(&m)
+		if err != nil {
+			return nil, fmt.Errorf("pebblestore: encode message: %w", err)
+		}
+		b.Set(msgKey(e.DeviceID, m.Seq), val, nil)
+		pos[i] = store.Position{Epoch: h.epoch, Seq: m.Seq}
+	}
+	for dev, h := range heads {
+		s.trim(b, dev, h)
+		b.Set(streamKey(dev, streamHead), h.encode(), nil)
+	}
+	return pos, nil
+}
+
+// loadHead returns the head of a device's stream, or the head of a new
+// stream with a fresh epoch.
+func (s *Store) loadHead(deviceID string) (head, error) {
+	v, ok, err := s.get(streamKey(deviceID, streamHead))
+	if err != nil {
+		return head{}, err
+	}
+	if !ok {
+		return head{epoch: newEpoch(), first: 1}, nil
+	}
+	return decodeHead(v)
+}
+
+// newEpoch returns a random nonzero epoch.
+func newEpoch() uint64 {
+	for {
+		if e := rand.Uint64(); e != 0 {
+			return e
+		}
+	}
+}
+
+// trim adds to b the deletion of the messages beyond the retention limit
+// and moves h.first past them. It runs after the messages of the batch were set, so a
+// batch longer than the limit deletes its own oldest messages too.
+func (s *Store) trim(b *pebble.Batch, dev string, h *head) {
+	if h.seq-h.first+1 <= uint64(s.cfg.MaxStreamLen) {
+		return
+	}
+	first := h.seq - uint64(s.cfg.MaxStreamLen) + 1
+	if first-h.first > pointDeleteMax {
+		b.DeleteRange(msgKey(dev, h.first), msgKey(dev, first), nil)
+	} else {
+		for seq := h.first; seq < first; seq++ {
+			b.Delete(msgKey(dev, seq), nil)
+		}
+	}
+	h.first = first
+}
+
+// streamIter returns an iterator over a stream's head and messages, which it
+// sees at one point in time, and the head it saw. A missing stream has the
+// zero epoch and head, and first 1.
+func (s *Store) streamIter(deviceID string) (*pebble.Iterator, head, error) {
+	hk := streamKey(deviceID, streamHead)
+	it, err := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: hk,
+		UpperBound: streamKey(deviceID, streamMsgEnd),
+	})
+	if err != nil {
+		return nil, head{}, fmt.Errorf("pebblestore: iterate: %w", err)
+	}
+	if !it.SeekGE(hk) || !bytes.Equal(it.Key(), hk) {
+		return it, head{first: 1}, closeIterOnErr(it, it.Error())
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return it, head{}, closeIterOnErr(it, fmt.Errorf("pebblestore: read stream head: %w", err))
+	}
+	h, err := decodeHead(v)
+	return it, h, closeIterOnErr(it, err)
+}
+
+// closeIterOnErr closes it when err is set and returns err.
+func closeIterOnErr(it *pebble.Iterator, err error) error {
+	if err != nil {
+		it.Close()
+	}
+	return err
+}
+
+// ReadStream returns up to limit unexpired messages after since; see
+// store.Streams for when the read restarts at the oldest retained message
+// with Recovered false.
+func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error) {
+	if err := s.begin(ctx); err != nil {
+		return store.Page{}, err
+	}
+	defer s.end()
+	it, h, err := s.streamIter(deviceID)
+	if err != nil {
+		return store.Page{}, err
+	}
+	page := store.Page{Epoch: h.epoch, Head: h.seq, Recovered: true}
+	start := since + 1
+	lost := (epoch != 0 && epoch != h.epoch) || (epoch == 0 && since > 0) || since > h.seq
+	if lost || start < h.first {
+		start, page.Recovered = h.first, false
+	}
+	now := s.cfg.Now()
+	for valid := it.SeekGE(msgKey(deviceID, start)); valid; valid = it.Next() {
+		m, err := iterMessage(it)
+		if err != nil {
+			return store.Page{}, closeIter(it, err)
+		}
+		if !m.ExpiresAt.IsZero() && m.ExpiresAt.Before(now) {
+			continue
+		}
+		if len(page.Messages) >= limit {
+			page.More = true
+			break
+		}
+		page.Messages = append(page.Messages, m)
+	}
+	return page, closeIter(it, it.Error())
+}
+
+// Advance moves a watermark forward, at most to the head, and returns the
+// retained messages it newly covers, expired ones included. The new value is
+// committed without fsync: after a power cut the watermark may be found
+// lower, and the messages it covered are covered again (at least once).
+func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error) {
+	wk, err := watermarkKey(deviceID, mark)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
+	defer s.locks.unlock(set)
+
+	cur, err := s.watermark(wk)
+	if err != nil {
+		return nil, err
+	}
+	it, h, err := s.streamIter(deviceID)
+	if err != nil {
+		return nil, err
+	}
+	to := min(through, h.seq)
+	if to <= cur {
+		return nil, closeIter(it, nil)
+	}
+	var covered []store.Message
+	for valid := it.SeekGE(msgKey(deviceID, max(cur+1, h.first))); valid; valid = it.Next() {
+		m, err := iterMessage(it)
+		if err != nil {
+			return nil, closeIter(it, err)
+		}
+		if m.Seq > to {
+			break
+		}
+		covered = append(covered, m)
+	}
+	if err := closeIter(it, it.Error()); err != nil {
+		return nil, err
+	}
+	if err := s.db.Set(wk, encodeUint64(to), pebble.NoSync); err != nil {
+		return nil, fmt.Errorf("pebblestore: set watermark: %w", err)
+	}
+	return covered, nil
+}
+
+// Watermark returns the current value of a watermark, 0 if it never moved.
+func (s *Store) Watermark(ctx context.Context, deviceID string, mark store.Mark) (uint64, error) {
+	wk, err := watermarkKey(deviceID, mark)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	defer s.end()
+	return s.watermark(wk)
+}
+
+func (s *Store) watermark(wk []byte) (uint64, error) {
+	v, ok, err := s.get(wk)
+	if !ok || err != nil {
+		return 0, err
+	}
+	return decodeUint64(v)
+}
+
+// iterMessage decodes the message at the iterator's position.
+func iterMessage(it *pebble.Iterator) (store.Message, error) {
+	var m store.Message
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return m, fmt.Errorf("pebblestore: read message: %w", err)
+	}
+	if err := json.Unmarshal(v, &m); err != nil {
+		return m, fmt.Errorf("pebblestore: decode message: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,190 @@
+// Package storetest is the conformance suite of store.Store: every backend
+// (Pebble, and Redis, MongoDB and Aerospike when they come) runs the same
+// tests through Run, so they agree on every rule the interfaces state.
+//
+// A backend test adapts itself with a Harness:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, storetest.Harness{
+//			Open: func(t *testing.T, cfg storetest.Config) store.Store {
+//				s, err := mybackend.Open(...cfg...)
+//				require.NoError(t, err)
+//				return s
+//			},
+//		})
+//	}
+//
+// Every subtest opens its own store and runs in parallel with the others.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Config is what the suite asks of a store it opens.
+type Config struct {
+	// MaxStreamLen is how many messages a stream must retain; 0 means
+	// store.DefaultMaxStreamLen.
+	MaxStreamLen int
+	// IdempotencyWindow is how long CreatePush remembers an idempotency key;
+	// 0 means store.DefaultIdempotencyWindow.
+	IdempotencyWindow time.Duration
+	// Now is the clock the store must read for message expiry and the
+	// idempotency window. It starts at the real time and moves only when a
+	// test moves it. Never nil.
+	Now func() time.Time
+}
+
+// Harness adapts one backend to the suite.
+type Harness struct {
+	// Open returns a new, empty store configured by cfg; nothing another
+	// subtest wrote may be visible in it. It fails t when it cannot. The
+	// suite closes the store when the subtest ends.
+	Open func(t *testing.T, cfg Config) store.Store
+	// ServerClock is set by backends that keep time themselves (server-side
+	// TTLs) and ignore Config.Now. The suite then skips the checks that move
+	// the clock, and checks the idempotency window with a short window and
+	// polling instead.
+	ServerClock bool
+}
+
+// Run runs the conformance suite against the backend h opens.
+func Run(t *testing.T, h Harness) {
+	require.NotNil(t, h.Open, "Harness.Open")
+	s := suite{h: h}
+	t.Run("apps", s.apps)
+	t.Run("devices", s.devices)
+	t.Run("streams", s.streams)
+	t.Run("watermarks", s.watermarks)
+	t.Run("pushes", s.pushes)
+	t.Run("close", s.close)
+}
+
+type suite struct{ h Harness }
+
+// env is one subtest's store and clock.
+type env struct {
+	store.Store
+	clock *clock
+	ctx   context.Context
+}
+
+// open starts a parallel subtest with a new store.
+func (s suite) open(t *testing.T, cfg Config) env {
+	t.Helper()
+	t.Parallel()
+	c := newClock()
+	cfg.Now = c.Now
+	st := s.h.Open(t, cfg)
+	require.NotNil(t, st)
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return env{Store: st, clock: c, ctx: t.Context()}
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock {
+	return &clock{now: msUTC(time.Now())}
+}
+
+// Now returns the clock's time.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock forward by d.
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// msUTC is t in UTC at millisecond precision, the precision every backend
+// keeps (BSON dates are milliseconds).
+func msUTC(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
+}
+
+// nilIfEmpty turns an empty slice into nil, which backends may return for
+// each other.
+func nilIfEmpty[S ~[]E, E any](s S) S {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func nilIfEmptyMap[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// errs collects errors of goroutines, which must not call require.
+type errs struct {
+	mu   sync.Mutex
+	list []error
+}
+
+func (e *errs) add(err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.list = append(e.list, err)
+}
+
+func (e *errs) err() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return errors.Join(e.list...)
+}
+
+// seqs returns the sequence numbers of msgs.
+func seqs(msgs []store.Message) []uint64 {
+	out := make([]uint64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+// seqRange returns from, from+1, …, to.
+func seqRange(from, to uint64) []uint64 {
+	var out []uint64
+	for s := from; s <= to; s++ {
+		out = append(out, s)
+	}
+	return out
+}
+
+// sortedCopy returns a sorted copy of s.
+func sortedCopy[S ~[]E, E interface{ ~string | ~uint64 }](s S) S {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
