@@ -20,6 +20,25 @@ type App struct {
 	// SecretHash is SHA-256 of the master secret the backend pushes with.
 	SecretHash []byte    `json:"secret_hash"`
 	CreatedAt  time.Time `json:"created_at"`
+	Settings   Settings  `json:"settings"`
+}
+
+// Payload modes: what a vendor notification carries.
+const (
+	PayloadFull      = "full"      // title, body and data
+	PayloadEncrypted = "encrypted" // the notification sealed with the device's key
+	PayloadWakeup    = "wakeup"    // only the push id; the SDK pulls the body itself
+)
+
+// Settings are an app's delivery settings; zero values mean the server's
+// defaults.
+type Settings struct {
+	// AckTimeout is how long a live device has to acknowledge before the
+	// push goes through its vendor channel. 0: the server default (10s).
+	AckTimeout time.Duration `json:"ack_timeout,omitempty"`
+	// PayloadMode is PayloadFull (default), PayloadEncrypted or
+	// PayloadWakeup.
+	PayloadMode string `json:"payload_mode,omitempty"`
 }
 
 // Device is one installation of an app.
@@ -98,23 +117,96 @@ type Audience struct {
 	Aliases   []string `json:"aliases,omitempty"`
 }
 
-// Counts are the per-push delivery counters.
+// Counts are the per-push delivery counters. Acked, Relayed, RelayFailed,
+// Expired and NoChannel are outcomes: each target ends in exactly one of
+// them. Delivered, Offline, Failed and DeadTokens record what happened on
+// the way.
 type Counts struct {
-	Targeted  int64 `json:"targeted"`
-	Delivered int64 `json:"delivered"` // written to a live session
-	Acked     int64 `json:"acked"`
-	Offline   int64 `json:"offline"` // no live session when routed
-	Failed    int64 `json:"failed"`  // could not be routed or appended
+	Targeted    int64 `json:"targeted"`
+	Delivered   int64 `json:"delivered"`    // written to a live session
+	Acked       int64 `json:"acked"`        // acknowledged by the device (outcome)
+	Offline     int64 `json:"offline"`      // no live session when routed
+	Failed      int64 `json:"failed"`       // could not be routed or appended
+	Relayed     int64 `json:"relayed"`      // taken by the vendor (outcome)
+	RelayFailed int64 `json:"relay_failed"` // the vendor refused it for good (outcome)
+	Expired     int64 `json:"expired"`      // TTL ran out first (outcome)
+	NoChannel   int64 `json:"no_channel"`   // offline and no vendor token (outcome)
+	DeadTokens  int64 `json:"dead_tokens"`  // vendor tokens removed as dead
+}
+
+// Vector returns the counters in a fixed order, for encodings.
+func (c Counts) Vector() []int64 {
+	return []int64{c.Targeted, c.Delivered, c.Acked, c.Offline, c.Failed,
+		c.Relayed, c.RelayFailed, c.Expired, c.NoChannel, c.DeadTokens}
+}
+
+// CountsFromVector is the inverse of Vector; a shorter vector (an older
+// encoding) leaves the missing counters zero.
+func CountsFromVector(v []int64) Counts {
+	var c Counts
+	ptrs := []*int64{&c.Targeted, &c.Delivered, &c.Acked, &c.Offline, &c.Failed,
+		&c.Relayed, &c.RelayFailed, &c.Expired, &c.NoChannel, &c.DeadTokens}
+	for i := range min(len(v), len(ptrs)) {
+		*ptrs[i] = v[i]
+	}
+	return c
 }
 
 // Add returns the element-wise sum.
 func (c Counts) Add(d Counts) Counts {
-	return Counts{
-		Targeted:  c.Targeted + d.Targeted,
-		Delivered: c.Delivered + d.Delivered,
-		Acked:     c.Acked + d.Acked,
-		Offline:   c.Offline + d.Offline,
-		Failed:    c.Failed + d.Failed,
+	a, b := c.Vector(), d.Vector()
+	for i := range a {
+		a[i] += b[i]
+	}
+	return CountsFromVector(a)
+}
+
+// Outcome is the final state of one target of a push.
+type Outcome uint8
+
+// Outcomes of a target. Acked replaces any other outcome (a late ack still
+// counts); nothing replaces Acked; the others are set once.
+const (
+	OutcomeNone Outcome = iota
+	OutcomeAcked
+	OutcomeRelayed
+	OutcomeRelayFailed
+	OutcomeExpired
+	OutcomeNoChannel
+)
+
+// Delta returns the counts change of moving one target from prev to o.
+func (o Outcome) Delta(prev Outcome) Counts {
+	var c Counts
+	o.bump(&c, 1)
+	prev.bump(&c, -1)
+	return c
+}
+
+func (o Outcome) bump(c *Counts, n int64) {
+	switch o {
+	case OutcomeAcked:
+		c.Acked += n
+	case OutcomeRelayed:
+		c.Relayed += n
+	case OutcomeRelayFailed:
+		c.RelayFailed += n
+	case OutcomeExpired:
+		c.Expired += n
+	case OutcomeNoChannel:
+		c.NoChannel += n
+	}
+}
+
+// Replaces reports whether o may replace prev.
+func (o Outcome) Replaces(prev Outcome) bool {
+	switch {
+	case o == OutcomeNone || prev == OutcomeAcked:
+		return false
+	case prev == OutcomeNone:
+		return true
+	default:
+		return o == OutcomeAcked
 	}
 }
 
@@ -147,6 +239,33 @@ type Apps interface {
 	AppByKey(ctx context.Context, key string) (*App, error)
 	// AppByID returns ErrNotFound for an unknown id.
 	AppByID(ctx context.Context, id string) (*App, error)
+	// UpdateSettings replaces an app's settings; ErrNotFound for an unknown
+	// app.
+	UpdateSettings(ctx context.Context, appID string, s Settings) error
+}
+
+// Credentials stores each app's vendor credentials, sealed by the caller
+// (the store never sees them in clear).
+type Credentials interface {
+	// PutCredential creates or replaces the sealed credential of one vendor.
+	PutCredential(ctx context.Context, appID, vendor string, sealed []byte) error
+	// Credential returns the sealed credential, or ErrNotFound.
+	Credential(ctx context.Context, appID, vendor string) ([]byte, error)
+	// CredentialVendors lists the vendors an app has credentials for, sorted.
+	CredentialVendors(ctx context.Context, appID string) ([]string, error)
+	// DeleteCredential removes one; deleting a missing one is not an error.
+	DeleteCredential(ctx context.Context, appID, vendor string) error
+}
+
+// Outcomes records the final state of each target: one device's message.
+type Outcomes interface {
+	// SetOutcome records o for message seq of a device's stream when o
+	// replaces the outcome it has (see Outcome.Replaces), and returns the
+	// outcome it had and whether o was recorded. Safe for concurrent use:
+	// of two racing calls, exactly one sees the other's result.
+	SetOutcome(ctx context.Context, deviceID string, seq uint64, o Outcome) (prev Outcome, set bool, err error)
+	// OutcomeOf returns the recorded outcome (OutcomeNone if none).
+	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (Outcome, error)
 }
 
 // Devices stores device state.
@@ -210,6 +329,8 @@ type Store interface {
 	Devices
 	Streams
 	Pushes
+	Credentials
+	Outcomes
 	// Close releases the store; it is safe to call more than once.
 	Close() error
 }

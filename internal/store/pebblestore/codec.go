@@ -69,22 +69,26 @@ func decodeIdemEntry(b []byte) (idemEntry, error) {
 	}, nil
 }
 
-const countsLen = 40
-
+// encodeCounts writes the counters as big-endian int64s in Vector order;
+// decodeCounts accepts shorter vectors, written before counters were added.
 func encodeCounts(c store.Counts) []byte {
-	b := make([]byte, 0, countsLen)
-	for _, v := range [...]int64{c.Targeted, c.Delivered, c.Acked, c.Offline, c.Failed} {
-		b = binary.BigEndian.AppendUint64(b, uint64(v))
+	v := c.Vector()
+	b := make([]byte, 0, 8*len(v))
+	for _, x := range v {
+		b = binary.BigEndian.AppendUint64(b, uint64(x))
 	}
 	return b
 }
 
 func decodeCounts(b []byte) (store.Counts, error) {
-	if len(b) != countsLen {
+	if len(b) == 0 || len(b)%8 != 0 {
 		return store.Counts{}, errors.New("pebblestore: malformed counts")
 	}
-	v := func(i int) int64 { return int64(binary.BigEndian.Uint64(b[8*i:])) }
-	return store.Counts{Targeted: v(0), Delivered: v(1), Acked: v(2), Offline: v(3), Failed: v(4)}, nil
+	v := make([]int64, len(b)/8)
+	for i := range v {
+		v[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return store.CountsFromVector(v), nil
 }
 
 // newCountsMerger returns the merge operator that sums store.Counts

@@ -21,9 +21,11 @@ import (
 //	'l' lp(app id) lp(alias) device id         empty (alias index)
 //	's' lp(device id) 'h'                      stream head: epoch, head, first (3 × uint64)
 //	's' lp(device id) 'm' seq (uint64)         store.Message, JSON
+//	's' lp(device id) 'o' seq (uint64)         store.Outcome (1 byte)
 //	's' lp(device id) 'w' mark (1 byte)        watermark (uint64)
 //	'p' push id                                store.Push without counts, JSON
-//	'c' push id                                store.Counts, 5 × int64, merge operands
+//	'c' push id                                store.Counts vector (int64s), merge operands
+//	'r' lp(app id) vendor                      sealed vendor credential
 //	'q' push id                                empty (pending index; ids sort by time)
 //	'i' lp(app id) idempotency key             created at (unix ns, int64) + push id
 //	'e' created at (uint64) lp(app id) key     empty (idempotency expiry queue)
@@ -47,10 +49,12 @@ const (
 	tagPending = 'q'
 	tagIdem    = 'i'
 	tagIdemExp = 'e'
+	tagCred    = 'r'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
 	streamMsgEnd    = 'n' // upper bound of head and messages
+	streamOutcome   = 'o'
 	streamWatermark = 'w'
 )
 
@@ -101,6 +105,14 @@ func streamKey(deviceID string, part byte) []byte {
 func msgKey(deviceID string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(streamKey(deviceID, streamMsg), seq)
 }
+
+func outcomeKey(deviceID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(streamKey(deviceID, streamOutcome), seq)
+}
+
+func credPrefix(appID string) []byte { return appendLP([]byte{tagCred}, appID) }
+
+func credKey(appID, vendor string) []byte { return append(credPrefix(appID), vendor...) }
 
 func watermarkKey(deviceID string, mark store.Mark) ([]byte, error) {
 	if mark != store.MarkSent && mark != store.MarkAcked {

@@ -112,6 +112,9 @@ func (s *Store) trim(b *pebble.Batch, dev string, h *head) {
 		return
 	}
 	first := h.seq - uint64(s.cfg.MaxStreamLen) + 1
+	// Outcomes of trimmed messages go too; few messages have one, so one
+	// range delete covers them.
+	b.DeleteRange(outcomeKey(dev, h.first), outcomeKey(dev, first), nil)
 	if first-h.first > pointDeleteMax {
 		b.DeleteRange(msgKey(dev, h.first), msgKey(dev, first), nil)
 	} else {

@@ -14,6 +14,8 @@ type Compose struct {
 	D store.Devices
 	S store.Streams
 	P store.Pushes
+	C store.Credentials
+	O store.Outcomes
 	// CloseFunc closes the backend; nil does nothing.
 	CloseFunc func() error
 }
@@ -39,6 +41,41 @@ func (c Compose) AppByKey(ctx context.Context, key string) (*store.App, error) {
 // AppByID delegates to A.
 func (c Compose) AppByID(ctx context.Context, id string) (*store.App, error) {
 	return c.A.AppByID(ctx, id)
+}
+
+// UpdateSettings delegates to A.
+func (c Compose) UpdateSettings(ctx context.Context, appID string, st store.Settings) error {
+	return c.A.UpdateSettings(ctx, appID, st)
+}
+
+// PutCredential delegates to C.
+func (c Compose) PutCredential(ctx context.Context, appID, vendor string, sealed []byte) error {
+	return c.C.PutCredential(ctx, appID, vendor, sealed)
+}
+
+// Credential delegates to C.
+func (c Compose) Credential(ctx context.Context, appID, vendor string) ([]byte, error) {
+	return c.C.Credential(ctx, appID, vendor)
+}
+
+// CredentialVendors delegates to C.
+func (c Compose) CredentialVendors(ctx context.Context, appID string) ([]string, error) {
+	return c.C.CredentialVendors(ctx, appID)
+}
+
+// DeleteCredential delegates to C.
+func (c Compose) DeleteCredential(ctx context.Context, appID, vendor string) error {
+	return c.C.DeleteCredential(ctx, appID, vendor)
+}
+
+// SetOutcome delegates to O.
+func (c Compose) SetOutcome(ctx context.Context, id string, seq uint64, o store.Outcome) (store.Outcome, bool, error) {
+	return c.O.SetOutcome(ctx, id, seq, o)
+}
+
+// OutcomeOf delegates to O.
+func (c Compose) OutcomeOf(ctx context.Context, id string, seq uint64) (store.Outcome, error) {
+	return c.O.OutcomeOf(ctx, id, seq)
 }
 
 // PutDevice delegates to D.

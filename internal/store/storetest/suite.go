@@ -67,6 +67,8 @@ const (
 	PartDevices = "devices"
 	PartStreams = "streams"
 	PartPushes  = "pushes"
+	// PartRelay covers Credentials, Outcomes and app settings.
+	PartRelay = "relay"
 )
 
 func (h Harness) has(part string) bool {
@@ -89,6 +91,9 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.has(PartPushes) {
 		t.Run("pushes", s.pushes)
+	}
+	if h.has(PartRelay) {
+		t.Run("relay", s.relay)
 	}
 	if len(h.Parts) == 0 {
 		t.Run("close", s.close)
