@@ -23,6 +23,7 @@ type Store interface {
 	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
 	Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error)
 	AddCounts(ctx context.Context, pushID string, delta store.Counts) error
+	SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error)
 }
 
 // Owner tells whether this connector owns a device on the current ring.
@@ -167,7 +168,7 @@ func (c *Connector) countMessages(ctx context.Context, msgs []store.Message, del
 		per[m.PushID]++
 	}
 	for id, n := range per {
-		d := store.Counts{Delivered: delta.Delivered * n, Acked: delta.Acked * n}
+		d := store.Counts{Delivered: delta.Delivered * n}
 		if err := c.store.AddCounts(ctx, id, d); err != nil {
 			c.log.WarnContext(ctx, "count update failed", "push_id", id, "error", err)
 		}

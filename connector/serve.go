@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mopush/mopush/internal/ids"
-	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
@@ -238,12 +238,9 @@ func (c *Connector) ack(ctx context.Context, s *session, a *pb.Ack) {
 	if a.Epoch != epoch || a.Seq == 0 {
 		return // an ack for a stream this session no longer follows
 	}
-	msgs, err := c.store.Advance(ctx, s.deviceID, store.MarkAcked, a.Seq)
-	if err != nil {
-		c.log.WarnContext(ctx, "ack watermark failed", "device_id", s.deviceID, "error", err)
-		return
+	if _, err := outcome.Ack(ctx, c.store, s.deviceID, a.Seq); err != nil {
+		c.log.WarnContext(ctx, "ack failed", "device_id", s.deviceID, "error", err)
 	}
-	c.countMessages(ctx, msgs, store.Counts{Acked: 1})
 }
 
 // syncRequest answers an explicit pull with one page.

@@ -1,0 +1,72 @@
+// Package outcome records what became of each target of a push: the
+// device's acknowledgement (over the socket or over HTTP) and the relay's
+// vendor results. Each target ends in exactly one outcome; recording one
+// adjusts the push's counters by the change.
+package outcome
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Store is what recording outcomes needs.
+type Store interface {
+	Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error)
+	SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error)
+	AddCounts(ctx context.Context, pushID string, delta store.Counts) error
+}
+
+// Target names one target: a device's stream message, or, for a push that
+// never reached the stream (routing failed), the device and the push.
+type Target struct {
+	DeviceID string
+	Seq      uint64 // 0: not in the stream
+	PushID   string
+}
+
+// key is where the target's outcome is kept: its stream position, or a
+// per-push key for a target outside the stream.
+func (t Target) key() (string, uint64) {
+	if t.Seq > 0 {
+		return t.DeviceID, t.Seq
+	}
+	return t.DeviceID + "#" + t.PushID, 0
+}
+
+// Record sets t's outcome to o when o replaces the recorded one, and
+// adjusts the push's counters. extra is added to the counters as well
+// (e.g. a dead token), whether or not the outcome changed.
+func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra store.Counts) (bool, error) {
+	id, seq := t.key()
+	prev, set, err := st.SetOutcome(ctx, id, seq, o)
+	if err != nil {
+		return false, fmt.Errorf("set outcome: %w", err)
+	}
+	delta := extra
+	if set {
+		delta = delta.Add(o.Delta(prev))
+	}
+	if delta != (store.Counts{}) {
+		if err := st.AddCounts(ctx, t.PushID, delta); err != nil {
+			return set, fmt.Errorf("count outcome: %w", err)
+		}
+	}
+	return set, nil
+}
+
+// Ack moves a device's ack watermark to seq and records every newly
+// acknowledged message as acked. It returns how many were new.
+func Ack(ctx context.Context, st Store, deviceID string, seq uint64) (int, error) {
+	msgs, err := st.Advance(ctx, deviceID, store.MarkAcked, seq)
+	if err != nil {
+		return 0, fmt.Errorf("advance ack watermark: %w", err)
+	}
+	for _, m := range msgs {
+		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, store.OutcomeAcked, store.Counts{}); err != nil {
+			return 0, err
+		}
+	}
+	return len(msgs), nil
+}
