@@ -35,6 +35,17 @@ func (t Target) key() (string, uint64) {
 	return t.DeviceID + "#" + t.PushID, 0
 }
 
+// Store for reading one outcome.
+type reader interface {
+	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (store.Outcome, error)
+}
+
+// Of returns t's recorded outcome.
+func Of(ctx context.Context, st reader, t Target) (store.Outcome, error) {
+	id, seq := t.key()
+	return st.OutcomeOf(ctx, id, seq)
+}
+
 // Record sets t's outcome to o when o replaces the recorded one, and
 // adjusts the push's counters. extra is added to the counters as well
 // (e.g. a dead token), whether or not the outcome changed.
