@@ -1,0 +1,254 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/internal/outcome"
+	"github.com/mopush/mopush/internal/relayq"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/relay"
+)
+
+// Store is the part of the data layer the relay uses.
+type Store interface {
+	outcome.Store
+	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (store.Outcome, error)
+	Watermark(ctx context.Context, deviceID string, mark store.Mark) (uint64, error)
+	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
+	PutDevice(ctx context.Context, d *store.Device) error
+	AppByID(ctx context.Context, id string) (*store.App, error)
+	CredentialVendors(ctx context.Context, appID string) ([]string, error)
+	Push(ctx context.Context, id string) (*store.Push, error)
+}
+
+// Senders gives the sender for an app's vendor credential.
+type Senders interface {
+	Sender(ctx context.Context, appID, vendor string) (relay.Sender, error)
+}
+
+// Config tunes the relay. Zero values mean the defaults given.
+type Config struct {
+	// Workers is how many jobs are handled at once. Default 64.
+	Workers int
+	// PerCredential bounds concurrent sends per app and vendor. Default 16.
+	PerCredential int
+	// MaxAttempts is how often a retryable vendor error is retried before
+	// the target ends as relay_failed. Default 8.
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the retry delay (exponential, full
+	// jitter; a vendor's Retry-After wins when longer). Defaults 1s, 5m.
+	MinBackoff, MaxBackoff time.Duration
+	// VendorOrder is the preference among a device's tokens. Default:
+	// apns, fcm, hms, honor, xiaomi, oppo, vivo, wns, webpush.
+	VendorOrder []string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = 64
+	}
+	if c.PerCredential <= 0 {
+		c.PerCredential = 16
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if len(c.VendorOrder) == 0 {
+		c.VendorOrder = []string{"apns", "fcm", "hms", "honor", "xiaomi", "oppo", "vivo", "wns", "webpush"}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Engine is the relay.
+type Engine struct {
+	cfg     Config
+	js      jetstream.JetStream
+	pub     *relayq.Publisher
+	store   Store
+	senders Senders
+	log     *slog.Logger
+	m       *metrics
+
+	mu   sync.Mutex
+	sems map[string]chan struct{} // per app and vendor
+}
+
+// New returns a relay engine. log and reg may be nil.
+func New(cfg Config, js jetstream.JetStream, st Store, senders Senders, log *slog.Logger, reg prometheus.Registerer) *Engine {
+	cfg.setDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg: cfg, js: js, pub: &relayq.Publisher{JS: js}, store: st, senders: senders,
+		log: log.With("component", "relay"), m: newMetrics(reg), sems: map[string]chan struct{}{},
+	}
+}
+
+// Run consumes the relay queue until ctx ends; jobs in hand are finished
+// before it returns.
+func (e *Engine) Run(ctx context.Context) error {
+	s, err := relayq.Ensure(ctx, e.js)
+	if err != nil {
+		return err
+	}
+	fallback, err := consumer(ctx, s, "relay-fallback", relayq.SubjectFallback)
+	if err != nil {
+		return err
+	}
+	send, err := consumer(ctx, s, "relay-send", relayq.SubjectSendPrefix+"*")
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	jobs := make(chan work)
+	for range e.cfg.Workers {
+		wg.Go(func() {
+			for w := range jobs {
+				e.handle(context.WithoutCancel(ctx), w)
+			}
+		})
+	}
+	var feeders sync.WaitGroup
+	feeders.Go(func() { e.feed(ctx, fallback, false, jobs) })
+	feeders.Go(func() { e.feed(ctx, send, true, jobs) })
+	feeders.Wait()
+	close(jobs)
+	wg.Wait()
+	return nil
+}
+
+func consumer(ctx context.Context, s jetstream.Stream, name, subject string) (jetstream.Consumer, error) {
+	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: subject,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       2 * time.Minute,
+		MaxDeliver:    -1,
+		MaxAckPending: 20000,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("relay consumer %s: %w", name, err)
+	}
+	return c, nil
+}
+
+type work struct {
+	msg  jetstream.Msg
+	send bool
+}
+
+// feed pulls messages and hands them to the workers until ctx ends.
+func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out chan<- work) {
+	it, err := c.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		e.log.ErrorContext(ctx, "relay consume failed", "error", err)
+		return
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				e.log.ErrorContext(ctx, "relay consume failed", "error", err)
+			}
+			return
+		}
+		select {
+		case out <- work{msg: msg, send: send}:
+		case <-ctx.Done():
+			msg.Nak() //nolint:errcheck // redelivered after AckWait anyway
+			return
+		}
+	}
+}
+
+func (e *Engine) handle(ctx context.Context, w work) {
+	job, err := relayq.Decode(w.msg.Data())
+	if err != nil {
+		e.log.ErrorContext(ctx, "dropping malformed relay job", "error", err)
+		w.msg.Term() //nolint:errcheck // nothing else to do with it
+		return
+	}
+	var delay time.Duration
+	if w.send {
+		delay, err = e.send(ctx, w.msg, job)
+	} else {
+		delay, err = e.fallback(ctx, job)
+	}
+	switch {
+	case err != nil:
+		e.log.WarnContext(ctx, "relay job failed; retrying", "push_id", job.PushID, "device_id", job.DeviceID, "error", err)
+		w.msg.NakWithDelay(e.backoff(attempts(w.msg))) //nolint:errcheck // redelivered after AckWait anyway
+	case delay > 0:
+		w.msg.NakWithDelay(delay) //nolint:errcheck // redelivered after AckWait anyway
+	default:
+		w.msg.Ack() //nolint:errcheck // a lost ack redelivers; outcomes make that harmless
+	}
+}
+
+func attempts(m jetstream.Msg) int {
+	md, err := m.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
+}
+
+// backoff returns a full-jitter exponential delay for the attempt.
+func (e *Engine) backoff(attempt int) time.Duration {
+	d := e.cfg.MinBackoff << min(max(attempt-1, 0), 20)
+	if d > e.cfg.MaxBackoff || d <= 0 {
+		d = e.cfg.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func target(j relayq.Job) outcome.Target {
+	return outcome.Target{DeviceID: j.DeviceID, Seq: j.Seq, PushID: j.PushID}
+}
+
+// record sets a target's outcome and counts it.
+func (e *Engine) record(ctx context.Context, j relayq.Job, o store.Outcome, extra store.Counts) error {
+	set, err := outcome.Record(ctx, e.store, target(j), o, extra)
+	if err == nil && set {
+		e.m.outcomes.WithLabelValues(outcomeName(o)).Inc()
+	}
+	return err
+}
+
+func outcomeName(o store.Outcome) string {
+	switch o {
+	case store.OutcomeAcked:
+		return "acked"
+	case store.OutcomeRelayed:
+		return "relayed"
+	case store.OutcomeRelayFailed:
+		return "relay_failed"
+	case store.OutcomeExpired:
+		return "expired"
+	case store.OutcomeNoChannel:
+		return "no_channel"
+	}
+	return "none"
+}

@@ -1,0 +1,28 @@
+package engine
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	outcomes *prometheus.CounterVec
+	sends    *prometheus.CounterVec
+	sendS    *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_relay_outcomes_total", Help: "Targets ended by the relay, by outcome.",
+		}, []string{"outcome"}),
+		sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_relay_sends_total", Help: "Vendor send attempts, by vendor and result.",
+		}, []string{"vendor", "result"}),
+		sendS: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "push_relay_send_seconds", Help: "Time of one vendor send.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"vendor"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.outcomes, m.sends, m.sendS)
+	}
+	return m
+}
