@@ -8,7 +8,9 @@ import (
 
 // Config tunes a connector. Zero values mean the defaults given.
 type Config struct {
-	// NodeID names this connector on the ring. Default "connector-1".
+	// NodeID names this connector on the ring. Default "connector-1". A
+	// node running several connectors uses it as a prefix: <node_id>-1,
+	// <node_id>-2, … (default prefix "connector").
 	NodeID string `toml:"node_id"`
 	// HandshakeTimeout bounds the handshake. Default 10s.
 	HandshakeTimeout time.Duration `toml:"handshake_timeout"`
@@ -50,6 +52,7 @@ func (c *Config) setDefaults() {
 	def(&c.Heartbeat, 25*time.Second)
 	def(&c.WriteTimeout, 10*time.Second)
 	def(&c.DrainJitter, 5*time.Second)
+	c.DrainDelay = max(c.DrainDelay, 0)
 	defInt(&c.SendQueue, 256)
 	defInt(&c.MaxFrame, sdkproto.DefaultMaxFrame)
 	defInt(&c.SyncPage, 100)

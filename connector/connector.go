@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -99,12 +98,13 @@ func (c *Connector) Run(ctx context.Context) error {
 }
 
 // Redirect asks every session whose device this connector no longer owns to
-// reconnect through the dispatcher; call it when the ring changes.
-func (c *Connector) Redirect(delay, jitter time.Duration) int {
+// reconnect through the dispatcher, paced by DrainDelay and DrainJitter;
+// call it when the ring changes.
+func (c *Connector) Redirect() int {
 	n := 0
 	c.hub.each(func(s *session) {
 		if !c.owns(s.deviceID) {
-			s.redirect("", delay, jitter, "ring_change")
+			s.redirect("", c.cfg.DrainDelay, c.cfg.DrainJitter, "ring_change")
 			s.fail(sdkproto.CodeRedirect, "device moved")
 			n++
 		}

@@ -238,7 +238,7 @@ func (c *Connector) ack(ctx context.Context, s *session, a *pb.Ack) {
 	if a.Epoch != epoch || a.Seq == 0 {
 		return // an ack for a stream this session no longer follows
 	}
-	if _, err := outcome.Ack(ctx, c.store, s.deviceID, a.Seq); err != nil {
+	if _, err := outcome.Ack(ctx, c.store, s.deviceID, a.Seq, time.Now()); err != nil {
 		c.log.WarnContext(ctx, "ack failed", "device_id", s.deviceID, "error", err)
 	}
 }

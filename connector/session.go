@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
@@ -300,7 +301,16 @@ func (s *session) recordSent(ctx context.Context) {
 		return
 	}
 	s.sentMark = through
-	s.c.countMessages(ctx, msgs, store.Counts{Delivered: 1})
+	// Catch-up skips expired messages; the watermark passes over them, but
+	// they were not written.
+	now := time.Now()
+	live := msgs[:0]
+	for _, m := range msgs {
+		if !outcome.Expired(m, now) {
+			live = append(live, m)
+		}
+	}
+	s.c.countMessages(ctx, live, store.Counts{Delivered: 1})
 }
 
 func pushFrame(m store.Message, epoch uint64) *pb.Push {

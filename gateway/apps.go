@@ -18,11 +18,12 @@ type appRequest struct {
 }
 
 type appResponse struct {
-	AppID        string    `json:"app_id"`
-	Name         string    `json:"name"`
-	AppKey       string    `json:"app_key"`
-	MasterSecret string    `json:"master_secret,omitempty"` // only when created
-	CreatedAt    time.Time `json:"created_at"`
+	AppID        string        `json:"app_id"`
+	Name         string        `json:"name"`
+	AppKey       string        `json:"app_key"`
+	MasterSecret string        `json:"master_secret,omitempty"` // only when created
+	CreatedAt    time.Time     `json:"created_at"`
+	Settings     *settingsView `json:"settings,omitempty"`
 }
 
 func (g *Gateway) createApp(w http.ResponseWriter, r *http.Request) error {
@@ -59,5 +60,6 @@ func (g *Gateway) getApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load app: %w", err)
 	}
-	return httpx.WriteJSON(w, http.StatusOK, appResponse{AppID: app.ID, Name: app.Name, AppKey: app.Key, CreatedAt: app.CreatedAt})
+	v := g.viewSettings(app.Settings)
+	return httpx.WriteJSON(w, http.StatusOK, appResponse{AppID: app.ID, Name: app.Name, AppKey: app.Key, CreatedAt: app.CreatedAt, Settings: &v})
 }

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
+	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -33,7 +33,7 @@ func (g *Gateway) authApp(r *http.Request) (*store.App, error) {
 
 // authAdmin checks the admin Bearer token.
 func (g *Gateway) authAdmin(r *http.Request) error {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	tok, ok := httpx.BearerToken(r)
 	if !ok || g.cfg.AdminToken == "" ||
 		subtle.ConstantTimeCompare([]byte(tok), []byte(g.cfg.AdminToken)) != 1 {
 		return errAdminUnauthorized()

@@ -4,8 +4,9 @@ import "time"
 
 // Config tunes the gateway. Zero values mean the defaults given.
 type Config struct {
-	// AdminToken authorises the admin API (Bearer). Required for it to
-	// answer; empty disables the admin API.
+	// AdminToken authorises the admin API (Bearer). Empty: a node uses the
+	// token it keeps in <data_dir>/admin.token (generated at first start);
+	// a gateway built without one refuses every admin call.
 	AdminToken string `toml:"admin_token"`
 	// MaxNotificationBytes bounds the JSON encoding of a notification.
 	// Default 4096.
@@ -21,6 +22,9 @@ type Config struct {
 	// RouteTimeout bounds the delivery of one push to its connectors.
 	// Default 30s.
 	RouteTimeout time.Duration `toml:"route_timeout"`
+	// ResumeInterval is how often pushes still pending (a full routing
+	// queue, a failed relay hand-off) are routed again. Default 30s.
+	ResumeInterval time.Duration `toml:"resume_interval"`
 }
 
 func (c *Config) setDefaults() {
@@ -38,6 +42,10 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxTTL <= 0 {
 		c.MaxTTL = 28 * 24 * time.Hour
+	}
+	c.DefaultTTL = min(c.DefaultTTL, c.MaxTTL)
+	if c.ResumeInterval <= 0 {
+		c.ResumeInterval = 30 * time.Second
 	}
 	if c.RouteTimeout <= 0 {
 		c.RouteTimeout = 30 * time.Second

@@ -42,11 +42,11 @@ func (g *Gateway) registerDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.AppKey == "" {
-		return errUnauthorized()
+		return errBadAppKey()
 	}
 	app, err := g.store.AppByKey(r.Context(), req.AppKey)
 	if errors.Is(err, store.ErrNotFound) {
-		return errUnauthorized()
+		return errBadAppKey()
 	}
 	if err != nil {
 		return fmt.Errorf("load app: %w", err)

@@ -21,6 +21,11 @@ var (
 	}
 )
 
+// errBadAppKey refuses a registration whose app_key is unknown.
+func errBadAppKey() *httpx.Error {
+	return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "Unauthorized", "unknown app_key")
+}
+
 func errNotFound(what string) *httpx.Error {
 	return httpx.Errorf(http.StatusNotFound, "not-found", "Not found", what+" not found")
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +22,10 @@ type Store interface {
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
 	store.Pushes
+	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
+	Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error)
+	SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error)
+	store.Credentials
 }
 
 // Deliverer hands a batch to the connector that owns its devices: in
@@ -42,15 +47,20 @@ type Gateway struct {
 	// them. Run owns both.
 	jobs    chan string
 	routing sync.WaitGroup
+	// queued holds the ids in jobs or being routed, so the pending sweep
+	// does not route a push twice at once.
+	queued sync.Map
+
+	relay Relay
 }
 
 // New returns a gateway. log and reg may be nil.
-func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slog.Logger, reg prometheus.Registerer) *Gateway {
+func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slog.Logger, reg prometheus.Registerer, opts ...Option) *Gateway {
 	cfg.setDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Gateway{
+	g := &Gateway{
 		cfg:     cfg,
 		store:   st,
 		ring:    ring,
@@ -59,6 +69,10 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		m:       newMetrics(reg),
 		jobs:    make(chan string, 4096),
 	}
+	for _, o := range opts {
+		o(g)
+	}
+	return g
 }
 
 // Register adds the gateway's routes to mux.
@@ -75,6 +89,12 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
 	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
 	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
+	mux.Handle("PUT /v1/apps/{id}/settings", h("put_settings", g.putSettings))
+	mux.Handle("GET /v1/apps/{id}/credentials", h("list_credentials", g.listCredentials))
+	mux.Handle("PUT /v1/apps/{id}/credentials/{vendor}", h("put_credential", g.putCredential))
+	mux.Handle("DELETE /v1/apps/{id}/credentials/{vendor}", h("delete_credential", g.deleteCredential))
+	mux.Handle("GET /v1/devices/{id}/messages", h("list_messages", g.listMessages))
+	mux.Handle("POST /v1/devices/{id}/acks", h("ack_messages", g.ackMessages))
 }
 
 // Run routes accepted pushes until ctx ends: first those left pending by
@@ -92,14 +112,38 @@ func (g *Gateway) Run(ctx context.Context) error {
 					return
 				case id := <-g.jobs:
 					g.routeByID(context.WithoutCancel(ctx), id)
+					g.queued.Delete(id)
 				}
 			}
 		}()
 	}
 	g.resumePending(ctx)
-	<-ctx.Done()
-	g.routing.Wait()
-	return nil
+	t := time.NewTicker(g.cfg.ResumeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			g.routing.Wait()
+			return nil
+		case <-t.C:
+			g.resumePending(ctx)
+		}
+	}
+}
+
+// enqueue hands a push to the routing workers unless it is queued already;
+// false when the queue is full (the push stays pending for the next sweep).
+func (g *Gateway) enqueue(id string) bool {
+	if _, dup := g.queued.LoadOrStore(id, true); dup {
+		return true
+	}
+	select {
+	case g.jobs <- id:
+		return true
+	default:
+		g.queued.Delete(id)
+		return false
+	}
 }
 
 // resumePending re-routes pushes that were accepted but not finished.
@@ -113,10 +157,8 @@ func (g *Gateway) resumePending(ctx context.Context) {
 		g.log.InfoContext(ctx, "resuming pending pushes", "count", len(ids))
 	}
 	for _, id := range ids {
-		select {
-		case g.jobs <- id:
-		case <-ctx.Done():
-			return
+		if !g.enqueue(id) || ctx.Err() != nil {
+			return // full: the next sweep continues
 		}
 	}
 }

@@ -100,11 +100,9 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, p *store.Push, 
 		return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
 	}
 	g.m.accepted.Inc()
-	select {
-	case g.jobs <- p.ID:
-	default:
-		// The queue is full: the push stays pending and is routed by the
-		// next resume; accepted still means stored.
+	if !g.enqueue(p.ID) {
+		// The queue is full: the push stays pending and the next sweep
+		// routes it; accepted still means stored.
 		g.log.WarnContext(r.Context(), "routing queue full", "push_id", p.ID)
 	}
 	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: p.ID})
@@ -125,7 +123,7 @@ func (g *Gateway) validatePush(req *pushRequest) (time.Duration, error) {
 	}
 	ttl := g.cfg.DefaultTTL
 	if t := req.Options.TTLSeconds; t != nil {
-		if *t <= 0 || time.Duration(*t)*time.Second > g.cfg.MaxTTL {
+		if *t <= 0 || *t > int64(g.cfg.MaxTTL/time.Second) {
 			return 0, errInvalid("invalid-ttl", "Invalid TTL", fmt.Sprintf("ttl_seconds must be 1 to %d", int64(g.cfg.MaxTTL/time.Second)))
 		}
 		ttl = time.Duration(*t) * time.Second
@@ -162,7 +160,7 @@ func (g *Gateway) resolveTargets(r *http.Request, appID string, a store.Audience
 
 func (g *Gateway) tooMany(n int) error {
 	return errInvalid("audience-too-large", "Audience too large",
-		fmt.Sprintf("%d targets; an inline push reaches at most %d devices (larger audiences run as campaigns)", n, g.cfg.MaxTargets))
+		fmt.Sprintf("%d targets; one push reaches at most %d devices", n, g.cfg.MaxTargets))
 }
 
 func (g *Gateway) checkDevices(r *http.Request, appID string, idList []string) ([]string, error) {

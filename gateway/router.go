@@ -25,7 +25,12 @@ func (g *Gateway) routeByID(ctx context.Context, id string) {
 		return
 	}
 	start := time.Now()
-	counts := g.route(ctx, p)
+	counts, results := g.route(ctx, p)
+	if err := g.schedule(ctx, p, results); err != nil {
+		// The push stays pending: a later resume routes it again.
+		g.log.ErrorContext(ctx, "schedule relay fallback failed", "push_id", id, "error", err)
+		return
+	}
 	if err := g.store.AddCounts(ctx, p.ID, counts); err != nil {
 		g.log.ErrorContext(ctx, "count update failed", "push_id", id, "error", err)
 	}
@@ -36,8 +41,9 @@ func (g *Gateway) routeByID(ctx context.Context, id string) {
 }
 
 // route delivers p to its targets and returns the counts it decided
-// (offline, failed); deliveries and acks are counted by the connectors.
-func (g *Gateway) route(ctx context.Context, p *store.Push) store.Counts {
+// (offline, failed) and the result of each target; deliveries and acks are
+// counted by the connectors.
+func (g *Gateway) route(ctx context.Context, p *store.Push) (store.Counts, []route.Result) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
@@ -71,7 +77,7 @@ func (g *Gateway) route(ctx context.Context, p *store.Push) store.Counts {
 			c.Failed++
 		}
 	}
-	return c
+	return c, results
 }
 
 func retryable(todo []int, results []route.Result) []int {

@@ -115,10 +115,11 @@ func (b *Bus) ClientURL() string {
 	return b.srv.ClientURL()
 }
 
-// Close drains the connection and stops the embedded server.
+// Close flushes what was published (acks included), closes the
+// connection and stops the embedded server.
 func (b *Bus) Close() {
 	if b.Conn != nil {
-		b.Conn.Drain() //nolint:errcheck // closing anyway
+		b.Conn.FlushTimeout(5 * time.Second) //nolint:errcheck // closing anyway
 		b.Conn.Close()
 	}
 	if b.srv != nil {

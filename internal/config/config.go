@@ -14,6 +14,7 @@ import (
 	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/gateway"
 	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/relay/vendors"
 )
 
 // Config is the whole configuration.
@@ -23,7 +24,33 @@ type Config struct {
 	Store     Store            `toml:"store"`
 	Gateway   gateway.Config   `toml:"gateway"`
 	Connector connector.Config `toml:"connector"`
+	Relay     Relay            `toml:"relay"`
 	Log       Log              `toml:"log"`
+}
+
+// Relay configures the vendor relay.
+type Relay struct {
+	// Disabled turns the relay off: offline devices then get their pushes
+	// only when they reconnect. Default false.
+	Disabled bool `toml:"disabled"`
+	// CredentialsKey seals vendor credentials at rest: 32 bytes in base64.
+	// Empty: a key generated at first start in <data_dir>/credentials.key.
+	CredentialsKey string `toml:"credentials_key"`
+	// AckTimeout is how long a live device has to acknowledge before its
+	// push goes through its vendor; apps may set their own. Default 10s.
+	AckTimeout time.Duration `toml:"ack_timeout"`
+	// Workers is how many relay jobs run at once. Default 64.
+	Workers int `toml:"workers"`
+	// PerCredential bounds concurrent sends per app and vendor. Default 16.
+	PerCredential int `toml:"per_credential"`
+	// MaxAttempts bounds retries of one send. Default 8.
+	MaxAttempts int `toml:"max_attempts"`
+	// Endpoints overrides vendor URLs by vendor name (base, token); default:
+	// the vendors' public endpoints.
+	Endpoints map[string]vendors.Endpoint `toml:"endpoints"`
+	// AllowedHosts lets WNS channel URIs and Web Push endpoints name other
+	// hosts than the vendors'. Default none.
+	AllowedHosts []string `toml:"allowed_hosts"`
 }
 
 // Server holds the listener and data settings of a node.
@@ -37,15 +64,21 @@ type Server struct {
 	// DataDir holds the embedded store, the embedded NATS data and the
 	// generated admin token. Default "./data".
 	DataDir string `toml:"data_dir"`
+	// InternalToken authenticates calls between roles (gateway to
+	// connector). Every node of a cluster must share it. Default: random
+	// per process, which only a single process can use.
+	InternalToken string `toml:"internal_token"`
 	// DebugListen serves pprof when set, e.g. "127.0.0.1:6060". Default "".
 	DebugListen string `toml:"debug_listen"`
-	// ShutdownGrace bounds the drain on shutdown. Default 15s.
+	// ShutdownGrace bounds how long HTTP listeners wait for requests in
+	// flight on shutdown. Default 15s.
 	ShutdownGrace Duration `toml:"shutdown_grace"`
 }
 
 // Store selects the data layer.
 type Store struct {
-	// Backend is "pebble" (embedded, the default).
+	// Backend is "pebble" (embedded, the default; the only one `mopush
+	// all` runs on).
 	Backend string `toml:"backend"`
 	// MaxStreamLen is how many messages each device stream retains.
 	// Default 1000.
@@ -92,6 +125,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Store.Backend == "" {
 		c.Store.Backend = "pebble"
+	}
+	if c.Relay.AckTimeout <= 0 {
+		c.Relay.AckTimeout = 10 * time.Second
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -30,7 +30,7 @@ func applyEnv(c *Config, env []string) error {
 			f := sv.Type().Field(j)
 			name := EnvPrefix + strings.ToUpper(section+"_"+tomlName(f))
 			v, ok := vars[name]
-			if !ok {
+			if !ok || !f.IsExported() {
 				continue
 			}
 			if err := setField(sv.Field(j), v); err != nil {
@@ -78,7 +78,7 @@ func setField(f reflect.Value, v string) error {
 		}
 		f.SetBool(b)
 	default:
-		return fmt.Errorf("unsupported field kind %s", f.Kind())
+		return fmt.Errorf("not settable from the environment (kind %s); use the config file", f.Kind())
 	}
 	return nil
 }

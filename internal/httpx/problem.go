@@ -3,8 +3,10 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // ProblemBase prefixes every problem type.
@@ -96,9 +98,34 @@ func WriteProblem(w http.ResponseWriter, e *Error) {
 	json.NewEncoder(w).Encode(doc) //nolint:errcheck // the client went away
 }
 
-// WriteJSON writes v as JSON with the given status.
+// WriteJSON writes v as JSON with the given status. v is encoded before
+// anything is written, so an encoding error can still become a problem
+// response; a failed write (the client went away) is not an error to
+// report.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	return json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n')) //nolint:errcheck // the client went away
+	return nil
+}
+
+// BearerToken returns the credentials of an Authorization header of the
+// Bearer scheme (matched case-insensitively, RFC 9110).
+func BearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// NotFound answers every request with a 404 problem; mount it at "/".
+func NotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteProblem(w, Errorf(http.StatusNotFound, "not-found", "Not found", "no such endpoint: "+r.URL.Path))
+	})
 }

@@ -31,23 +31,38 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 // startNode runs a node on a random port until the test ends.
 func startNode(t testing.TB, opts Options) *Node {
 	t.Helper()
+	n, _ := startNodeWith(t, opts, nil)
+	return n
+}
+
+// startNodeWith runs a node with a configuration changed by mutate; stop
+// ends it early (it is safe to call again at cleanup).
+func startNodeWith(t testing.TB, opts Options, mutate func(*config.Config)) (n *Node, stop func()) {
+	t.Helper()
 	cfg, err := config.Load("", nil)
 	require.NoError(t, err)
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Server.DataDir = t.TempDir()
 	cfg.Server.ShutdownGrace.Duration = 2 * time.Second
 	cfg.Connector.DrainJitter = time.Millisecond
-	n, err := New(cfg, opts)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	n, err = New(cfg, opts)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
 	waitFor(t, 30*time.Second, "node ready", n.Ready)
-	return n
+	return n, stop
 }
 
 // api is a small REST client for tests.
@@ -158,6 +173,11 @@ func newDevice(t testing.TB, base, appKey string, st client.State) *device {
 func (d *device) register(alias string) {
 	d.t.Helper()
 	require.NoError(d.t, d.c.Register(context.Background(), client.Registration{Platform: "test", Alias: alias}))
+}
+
+func (d *device) registerWith(r client.Registration) {
+	d.t.Helper()
+	require.NoError(d.t, d.c.Register(context.Background(), r))
 }
 
 func (d *device) start() {

@@ -26,6 +26,8 @@ import (
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/relay/engine"
+	"github.com/mopush/mopush/relay/vendors"
 )
 
 // Options shape a Node beyond the configuration.
@@ -39,6 +41,9 @@ type Options struct {
 	InternalHTTP bool
 	Logger       *slog.Logger
 	Registry     *prometheus.Registry
+	// RelayEnv, when set, replaces the vendor environment built from the
+	// configuration (tests point it at vendor fakes).
+	RelayEnv *vendors.Env
 }
 
 // Node is every role of mopush in one process.
@@ -52,6 +57,8 @@ type Node struct {
 
 	members    *dispatcher.Membership
 	gateway    *gateway.Gateway
+	relay      *engine.Engine    // nil when disabled
+	vendors    *vendors.Registry // nil when disabled
 	connectors []*connectorUnit
 	main       *http.Server
 	mainLn     net.Listener
@@ -94,6 +101,9 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	}
 	if n.adminToken, err = adminToken(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.Store.Backend != "pebble" {
+		return nil, fmt.Errorf("store backend %q: this build of mopush all runs on the embedded pebble store only", cfg.Store.Backend)
 	}
 	if n.store, err = pebblestore.Open(pebblestore.Config{
 		Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: n.log,
@@ -153,7 +163,10 @@ func (n *Node) build() error {
 		return err
 	}
 	n.members = dispatcher.NewMembership(n.bus.JS, dispatcher.MembershipConfig{}, n.log, dm)
-	internalToken := ids.Token(24)
+	internalToken := n.cfg.Server.InternalToken
+	if internalToken == "" {
+		internalToken = ids.Token(24) // one process: nobody else needs it
+	}
 	local := map[string]route.Local{}
 	mainMux := http.NewServeMux()
 	for i := range n.opts.Connectors {
@@ -170,9 +183,18 @@ func (n *Node) build() error {
 	}
 	gcfg := n.cfg.Gateway
 	gcfg.AdminToken = n.adminToken
-	n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg)
+	var gopts []gateway.Option
+	if !n.cfg.Relay.Disabled {
+		opt, err := n.buildRelay()
+		if err != nil {
+			return err
+		}
+		gopts = append(gopts, opt)
+	}
+	n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg, gopts...)
 	n.gateway.Register(mainMux)
-	mainMux.Handle("GET /v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+	mainMux.Handle("/v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+	mainMux.Handle("/", httpx.NotFound())
 	mainMux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	mainMux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mainMux.HandleFunc("GET /readyz", n.readyz)

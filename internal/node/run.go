@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/relayq"
 )
 
 // Run serves until ctx ends, then drains and closes everything it opened.
@@ -35,6 +36,15 @@ func (n *Node) Run(ctx context.Context) error {
 		g.Wait() //nolint:errcheck // reporting the start failure
 		return err
 	}
+	if n.relay != nil {
+		if _, err := relayq.Ensure(ctx, n.bus.JS); err != nil {
+			stopRoles()
+			g.Wait() //nolint:errcheck // reporting the start failure
+			return err
+		}
+		defer n.vendors.Close()
+		g.Go("relay", func() error { return n.relay.Run(rolesCtx) })
+	}
 	gwCtx, stopGateway := context.WithCancel(rolesCtx)
 	defer stopGateway()
 	g.Go("gateway", func() error { return n.gateway.Run(gwCtx) })
@@ -44,9 +54,9 @@ func (n *Node) Run(ctx context.Context) error {
 	<-ctx.Done()
 	n.ready.Store(false)
 	n.log.InfoContext(ctx, "draining")
-	stopConns()    // devices are redirected; connectors leave the ring
-	stopGateway()  // routing in flight finishes
-	stopRoles()    // listeners and membership stop
+	stopConns()   // devices are redirected; connectors leave the ring
+	stopGateway() // routing in flight finishes
+	stopRoles()   // listeners and membership stop
 	return g.Wait()
 }
 
@@ -86,7 +96,7 @@ func (n *Node) followRing(ctx context.Context) error {
 			return nil
 		case <-changes:
 			for _, u := range n.connectors {
-				if moved := u.c.Redirect(0, 5*time.Second); moved > 0 {
+				if moved := u.c.Redirect(); moved > 0 {
 					n.log.InfoContext(ctx, "redirected devices after ring change", "node_id", u.node.ID, "count", moved)
 				}
 			}

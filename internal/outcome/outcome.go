@@ -7,6 +7,7 @@ package outcome
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -68,16 +69,27 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 }
 
 // Ack moves a device's ack watermark to seq and records every newly
-// acknowledged message as acked. It returns how many were new.
-func Ack(ctx context.Context, st Store, deviceID string, seq uint64) (int, error) {
+// acknowledged message as acked. An acknowledgement covers the whole stream
+// up to seq, messages the device never saw because they expired first
+// included: those are recorded as expired. It returns how many were new.
+func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
 	msgs, err := st.Advance(ctx, deviceID, store.MarkAcked, seq)
 	if err != nil {
 		return 0, fmt.Errorf("advance ack watermark: %w", err)
 	}
 	for _, m := range msgs {
-		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, store.OutcomeAcked, store.Counts{}); err != nil {
+		o := store.OutcomeAcked
+		if Expired(m, now) {
+			o = store.OutcomeExpired
+		}
+		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, o, store.Counts{}); err != nil {
 			return 0, err
 		}
 	}
 	return len(msgs), nil
+}
+
+// Expired reports whether m's TTL has run out at now.
+func Expired(m store.Message, now time.Time) bool {
+	return !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt)
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/mopush/mopush/internal/httpx"
 )
@@ -92,7 +91,7 @@ func parseStatus(s string) Status {
 // Handler serves Path for a local connector; callers must present token.
 func Handler(l Local, token string, log *slog.Logger) http.Handler {
 	return httpx.Handle(log, nil, func(w http.ResponseWriter, r *http.Request) error {
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, _ := httpx.BearerToken(r)
 		if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "Unauthorized", "internal token required")
 		}

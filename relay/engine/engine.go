@@ -107,16 +107,11 @@ func New(cfg Config, js jetstream.JetStream, st Store, senders Senders, log *slo
 // Run consumes the relay queue until ctx ends; jobs in hand are finished
 // before it returns.
 func (e *Engine) Run(ctx context.Context) error {
-	s, err := relayq.Ensure(ctx, e.js)
+	fallback, send, err := e.consumers(ctx)
 	if err != nil {
-		return err
-	}
-	fallback, err := consumer(ctx, s, "relay-fallback", relayq.SubjectFallback)
-	if err != nil {
-		return err
-	}
-	send, err := consumer(ctx, s, "relay-send", relayq.SubjectSendPrefix+"*")
-	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
 		return err
 	}
 	var wg sync.WaitGroup
@@ -137,12 +132,24 @@ func (e *Engine) Run(ctx context.Context) error {
 	return nil
 }
 
+func (e *Engine) consumers(ctx context.Context) (fallback, send jetstream.Consumer, err error) {
+	s, err := relayq.Ensure(ctx, e.js)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fallback, err = consumer(ctx, s, "relay-fallback", relayq.SubjectFallback); err != nil {
+		return nil, nil, err
+	}
+	send, err = consumer(ctx, s, "relay-send", relayq.SubjectSendPrefix+"*")
+	return fallback, send, err
+}
+
 func consumer(ctx context.Context, s jetstream.Stream, name, subject string) (jetstream.Consumer, error) {
 	c, err := s.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       name,
 		FilterSubject: subject,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       2 * time.Minute,
+		AckWait:       ackWait,
 		MaxDeliver:    -1,
 		MaxAckPending: 20000,
 	})
@@ -152,6 +159,11 @@ func consumer(ctx context.Context, s jetstream.Stream, name, subject string) (je
 	return c, nil
 }
 
+// ackWait is how long JetStream waits for a job's ack before it hands the
+// job out again: the recovery time after a crash. Handlers that run longer
+// report progress every ackWait/3.
+const ackWait = 10 * time.Second
+
 type work struct {
 	msg  jetstream.Msg
 	send bool
@@ -159,12 +171,14 @@ type work struct {
 
 // feed pulls messages and hands them to the workers until ctx ends.
 func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out chan<- work) {
-	it, err := c.Messages(jetstream.PullMaxMessages(256))
+	it, err := c.Messages(jetstream.PullMaxMessages(min(256, 2*e.cfg.Workers)))
 	if err != nil {
 		e.log.ErrorContext(ctx, "relay consume failed", "error", err)
 		return
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	// On shutdown, stop pulling; what was already pulled is handed back at
+	// once below instead of waiting out its AckWait.
+	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
 	for {
 		msg, err := it.Next()
@@ -174,16 +188,21 @@ func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out 
 			}
 			return
 		}
+		if ctx.Err() != nil {
+			msg.Nak() //nolint:errcheck // redelivered after AckWait anyway
+			continue
+		}
 		select {
 		case out <- work{msg: msg, send: send}:
 		case <-ctx.Done():
 			msg.Nak() //nolint:errcheck // redelivered after AckWait anyway
-			return
 		}
 	}
 }
 
 func (e *Engine) handle(ctx context.Context, w work) {
+	stop := keepAlive(w.msg)
+	defer stop()
 	job, err := relayq.Decode(w.msg.Data())
 	if err != nil {
 		e.log.ErrorContext(ctx, "dropping malformed relay job", "error", err)
@@ -205,6 +224,25 @@ func (e *Engine) handle(ctx context.Context, w work) {
 	default:
 		w.msg.Ack() //nolint:errcheck // a lost ack redelivers; outcomes make that harmless
 	}
+}
+
+// keepAlive tells JetStream that a job is still being worked on until the
+// returned function is called.
+func keepAlive(m jetstream.Msg) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				m.InProgress() //nolint:errcheck // best effort
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func attempts(m jetstream.Msg) int {

@@ -1,0 +1,199 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/relayq"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Scheduler queues fallback checks for the relay.
+type Scheduler interface {
+	Schedule(ctx context.Context, jobs []relayq.Job) error
+}
+
+// CredentialSealer validates vendor credentials and seals them for
+// storage.
+type CredentialSealer interface {
+	Check(vendor string, raw []byte) error
+	Seal(appID, vendor string, raw []byte) []byte
+}
+
+// Relay connects the gateway to the vendor relay.
+type Relay struct {
+	Queue       Scheduler
+	Credentials CredentialSealer
+	// AckTimeout is the default time a live device has to acknowledge
+	// before its push goes through the vendor. Default 10s.
+	AckTimeout time.Duration
+}
+
+// Option configures a Gateway.
+type Option func(*Gateway)
+
+// WithRelay hands targets that are offline, unrouted or slow to
+// acknowledge to the relay, and enables the credential admin API.
+func WithRelay(r Relay) Option {
+	return func(g *Gateway) {
+		if r.AckTimeout <= 0 {
+			r.AckTimeout = 10 * time.Second
+		}
+		g.relay = r
+	}
+}
+
+// schedule queues one fallback check per target: at once for a device
+// that was offline or could not be reached, after the ack timeout for one
+// that was written to a live session.
+func (g *Gateway) schedule(ctx context.Context, p *store.Push, results []route.Result) error {
+	if g.relay.Queue == nil {
+		return nil
+	}
+	ackTimeout := g.relay.AckTimeout
+	if app, err := g.store.AppByID(ctx, p.AppID); err == nil && app.Settings.AckTimeout > 0 {
+		ackTimeout = app.Settings.AckTimeout
+	}
+	now := time.Now()
+	jobs := make([]relayq.Job, len(results))
+	for i, r := range results {
+		j := relayq.Job{PushID: p.ID, AppID: p.AppID, DeviceID: p.Targets[i], DueMs: now.UnixMilli()}
+		switch r.Status {
+		case route.Written:
+			j.Seq, j.Epoch, j.DueMs = r.Seq, r.Epoch, now.Add(ackTimeout).UnixMilli()
+		case route.Offline:
+			j.Seq, j.Epoch = r.Seq, r.Epoch
+		}
+		jobs[i] = j
+	}
+	return g.relay.Queue.Schedule(ctx, jobs)
+}
+
+type settingsRequest struct {
+	AckTimeoutSeconds *int   `json:"ack_timeout_seconds"`
+	PayloadMode       string `json:"payload_mode"`
+}
+
+type settingsView struct {
+	AckTimeoutSeconds int    `json:"ack_timeout_seconds"`
+	PayloadMode       string `json:"payload_mode"`
+}
+
+func (g *Gateway) viewSettings(s store.Settings) settingsView {
+	v := settingsView{AckTimeoutSeconds: int(g.relay.AckTimeout / time.Second), PayloadMode: store.PayloadFull}
+	if s.AckTimeout > 0 {
+		v.AckTimeoutSeconds = int(s.AckTimeout / time.Second)
+	}
+	if s.PayloadMode != "" {
+		v.PayloadMode = s.PayloadMode
+	}
+	return v
+}
+
+func (g *Gateway) putSettings(w http.ResponseWriter, r *http.Request) error {
+	if err := g.authAdmin(r); err != nil {
+		return err
+	}
+	var req settingsRequest
+	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
+		return err
+	}
+	var s store.Settings
+	if t := req.AckTimeoutSeconds; t != nil {
+		if *t < 1 || *t > 3600 {
+			return errInvalid("invalid-settings", "Invalid settings", "ack_timeout_seconds must be 1 to 3600")
+		}
+		s.AckTimeout = time.Duration(*t) * time.Second
+	}
+	switch req.PayloadMode {
+	case "", store.PayloadFull, store.PayloadEncrypted, store.PayloadWakeup:
+		s.PayloadMode = req.PayloadMode
+	default:
+		return errInvalid("invalid-settings", "Invalid settings", "payload_mode must be full, encrypted or wakeup")
+	}
+	err := g.store.UpdateSettings(r.Context(), r.PathValue("id"), s)
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("app")
+	}
+	if err != nil {
+		return fmt.Errorf("update settings: %w", err)
+	}
+	return httpx.WriteJSON(w, http.StatusOK, g.viewSettings(s))
+}
+
+// maxCredentialBytes bounds an uploaded credential.
+const maxCredentialBytes = 64 << 10
+
+func (g *Gateway) credentialApp(r *http.Request) (*store.App, error) {
+	if err := g.authAdmin(r); err != nil {
+		return nil, err
+	}
+	if g.relay.Credentials == nil {
+		return nil, errUnavailable("the relay is not enabled")
+	}
+	app, err := g.store.AppByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNotFound("app")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load app: %w", err)
+	}
+	return app, nil
+}
+
+// putCredential validates, seals and stores a vendor credential. It is
+// never returned afterwards.
+func (g *Gateway) putCredential(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.credentialApp(r)
+	if err != nil {
+		return err
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCredentialBytes))
+	if err != nil {
+		return httpx.Errorf(http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large",
+			fmt.Sprintf("a credential is at most %d bytes", maxCredentialBytes))
+	}
+	vendor := r.PathValue("vendor")
+	if err := g.relay.Credentials.Check(vendor, raw); err != nil {
+		return errInvalid("invalid-credential", "Invalid credential", err.Error())
+	}
+	sealed := g.relay.Credentials.Seal(app.ID, vendor, raw)
+	if err := g.store.PutCredential(r.Context(), app.ID, vendor, sealed); err != nil {
+		return fmt.Errorf("store credential: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (g *Gateway) listCredentials(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.credentialApp(r)
+	if err != nil {
+		return err
+	}
+	vendors, err := g.store.CredentialVendors(r.Context(), app.ID)
+	if err != nil {
+		return fmt.Errorf("list credentials: %w", err)
+	}
+	if vendors == nil {
+		vendors = []string{}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, map[string]any{"vendors": vendors})
+}
+
+func (g *Gateway) deleteCredential(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.credentialApp(r)
+	if err != nil {
+		return err
+	}
+	if err := g.store.DeleteCredential(r.Context(), app.ID, r.PathValue("vendor")); err != nil {
+		return fmt.Errorf("delete credential: %w", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,64 @@
+package node
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mopush/mopush/gateway"
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/relayq"
+	"github.com/mopush/mopush/internal/secretbox"
+	"github.com/mopush/mopush/relay/engine"
+	"github.com/mopush/mopush/relay/vendors"
+)
+
+// buildRelay creates the vendor registry and the relay engine and returns
+// the gateway option that feeds them.
+func (n *Node) buildRelay() (gateway.Option, error) {
+	key, err := credentialsKey(n.cfg.Relay.CredentialsKey, n.cfg.Server.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		return nil, err
+	}
+	env := vendors.Env{Endpoints: n.cfg.Relay.Endpoints, AllowedHosts: n.cfg.Relay.AllowedHosts}
+	if n.opts.RelayEnv != nil {
+		env = *n.opts.RelayEnv
+	}
+	n.vendors = vendors.NewRegistry(box, n.store, env)
+	rc := n.cfg.Relay
+	n.relay = engine.New(engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts},
+		n.bus.JS, n.store, n.vendors, n.log, n.reg)
+	return gateway.WithRelay(gateway.Relay{
+		Queue:       &relayq.Publisher{JS: n.bus.JS},
+		Credentials: n.vendors,
+		AckTimeout:  rc.AckTimeout,
+	}), nil
+}
+
+// credentialsKey returns the configured key, or the one kept in the data
+// directory, generating it at first start.
+func credentialsKey(configured, dataDir string) ([]byte, error) {
+	if configured != "" {
+		return secretbox.ParseKey(configured)
+	}
+	path := filepath.Join(dataDir, "credentials.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return secretbox.ParseKey(strings.TrimSpace(string(b)))
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read credentials key: %w", err)
+	}
+	key := ids.Secret(secretbox.KeySize)
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write credentials key: %w", err)
+	}
+	return key, nil
+}

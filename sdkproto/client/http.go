@@ -1,0 +1,184 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mopush/mopush/sdkproto"
+)
+
+// Cursor is a position in the device's stream to read on from.
+type Cursor struct {
+	Since uint64
+	Epoch uint64
+}
+
+// MessagesPage is one page of the device's stream read over HTTP.
+type MessagesPage struct {
+	Epoch uint64 // the stream's current epoch
+	Head  uint64 // the seq of the newest message in the stream
+	// Recovered is false when the read did not continue from the cursor
+	// given (another epoch, or history trimmed): pushes may have been
+	// missed, and Pushes starts at the oldest retained message.
+	Recovered bool
+	More      bool // more messages follow; read again from Next
+	Pushes    []Push
+	// Next is where the following read starts, and the position to keep
+	// once Pushes are handled: after the last push when More, else the head
+	// (messages in between expired).
+	Next Cursor
+}
+
+// Messages reads up to limit pushes after since in epoch over HTTP, signed
+// with the device secret: for devices that cannot hold a WebSocket. Give 0
+// for both on the first read; then follow MessagesPage.Next. limit 0 means
+// the server's default (100); at most 500. It neither changes the state nor
+// drops duplicates.
+func (c *Client) Messages(ctx context.Context, since, epoch uint64, limit int) (MessagesPage, error) {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return MessagesPage{}, ErrNotRegistered
+	}
+	q := url.Values{}
+	q.Set("since", strconv.FormatUint(since, 10))
+	q.Set("epoch", strconv.FormatUint(epoch, 10))
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + "/messages?" + q.Encode()
+	var out messagesJSON
+	hdr, err := c.signedCall(ctx, st, http.MethodGet, path, nil, &out)
+	if err != nil {
+		return MessagesPage{}, fmt.Errorf("messages: %w", err)
+	}
+	return out.page(hdr), nil
+}
+
+// AckHTTP acknowledges every push of epoch up to and including seq over
+// HTTP. An epoch that is no longer the stream's is refused with an
+// *APIError of status 409.
+func (c *Client) AckHTTP(ctx context.Context, seq, epoch uint64) error {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return ErrNotRegistered
+	}
+	body := struct {
+		Seq   uint64 `json:"seq"`
+		Epoch uint64 `json:"epoch"`
+	}{seq, epoch}
+	var out struct {
+		Acked int `json:"acked"`
+	}
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + "/acks"
+	if _, err := c.signedCall(ctx, st, http.MethodPost, path, body, &out); err != nil {
+		return fmt.Errorf("ack: %w", err)
+	}
+	return nil
+}
+
+type messageJSON struct {
+	Seq       uint64            `json:"seq"`
+	PushID    string            `json:"push_id"`
+	Title     string            `json:"title"`
+	Body      string            `json:"body"`
+	Data      map[string]string `json:"data"`
+	SentAt    time.Time         `json:"sent_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+type messagesJSON struct {
+	Epoch     uint64        `json:"epoch"`
+	Head      uint64        `json:"head"`
+	Recovered bool          `json:"recovered"`
+	More      bool          `json:"more"`
+	Messages  []messageJSON `json:"messages"`
+}
+
+// page converts the answer; the next link, when there is one, gives the
+// cursor.
+func (m *messagesJSON) page(hdr http.Header) MessagesPage {
+	p := MessagesPage{Epoch: m.Epoch, Head: m.Head, Recovered: m.Recovered, More: m.More,
+		Pushes: make([]Push, 0, len(m.Messages))}
+	last := uint64(0)
+	for _, x := range m.Messages {
+		p.Pushes = append(p.Pushes, Push{ID: x.PushID, Seq: x.Seq, Title: x.Title, Body: x.Body,
+			Data: x.Data, SentAt: x.SentAt, ExpiresAt: x.ExpiresAt})
+		last = x.Seq
+	}
+	p.Next = Cursor{Since: max(last, m.Head), Epoch: m.Epoch}
+	if m.More {
+		p.Next.Since = last
+		if c, ok := nextLink(hdr); ok {
+			p.Next = c
+		}
+	}
+	return p
+}
+
+// nextLink finds the rel="next" Link and reads its cursor.
+func nextLink(hdr http.Header) (Cursor, bool) {
+	for _, v := range hdr.Values("Link") {
+		for l := range strings.SplitSeq(v, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(l), ";")
+			if !ok || !strings.Contains(params, `rel="next"`) {
+				continue
+			}
+			u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
+			if err != nil {
+				continue
+			}
+			q := u.Query()
+			since, err1 := strconv.ParseUint(q.Get("since"), 10, 64)
+			epoch, err2 := strconv.ParseUint(q.Get("epoch"), 10, 64)
+			if err1 == nil && err2 == nil {
+				return Cursor{Since: since, Epoch: epoch}, true
+			}
+		}
+	}
+	return Cursor{}, false
+}
+
+// signedCall sends a request signed with the device secret and decodes a
+// 2xx JSON answer into out; other answers become *APIError. It returns the
+// response headers.
+func (c *Client) signedCall(ctx context.Context, st State, method, path string, in, out any) (http.Header, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.cfg.Server+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", sdkproto.HTTPAuthHeader(st.Secret, method, req.URL.RequestURI(), time.Now().Unix()))
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		e := &APIError{Status: resp.StatusCode}
+		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(e) //nolint:errcheck // status is enough
+		return nil, e
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
+		return nil, fmt.Errorf("decode answer: %w", err)
+	}
+	return resp.Header, nil
+}
