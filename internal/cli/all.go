@@ -19,7 +19,7 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop f
 	fs := flag.NewFlagSet("all", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "TOML configuration file (optional)")
-	listen := fs.String("listen", "", "address of the API, WebSocket and portal (default 127.0.0.1:8080)")
+	listen := fs.String("listen", "", "address of the API and the device WebSocket (default 127.0.0.1:8080)")
 	data := fs.String("data", "", "data directory (default ./data)")
 	if fs.Parse(args) != nil {
 		return errUsage
@@ -33,6 +33,9 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop f
 	}
 	if *data != "" {
 		cfg.Server.DataDir = *data
+	}
+	if tok := os.Getenv("MOPUSH_ADMIN_TOKEN"); tok != "" && cfg.Gateway.AdminToken == "" {
+		cfg.Gateway.AdminToken = tok // the same variable `mopush app create` reads
 	}
 	log, err := obs.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
 	if err != nil {

@@ -74,6 +74,10 @@ type Entry struct {
 	Message  Message // Seq is assigned by Append
 }
 
+// MaxEpoch bounds stream epochs: they fit in 53 bits so that JSON clients
+// in any language read them exactly.
+const MaxEpoch = 1<<53 - 1
+
 // Position is a place in a stream: its epoch and a sequence number.
 type Position struct {
 	Epoch uint64 `json:"epoch"`

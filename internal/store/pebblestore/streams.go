@@ -96,9 +96,11 @@ func (s *Store) loadHead(deviceID string) (head, error) {
 }
 
 // newEpoch returns a random nonzero epoch.
+// newEpoch returns a random nonzero epoch below 2^53, so that it survives
+// JSON numbers in every language (JavaScript's are doubles).
 func newEpoch() uint64 {
 	for {
-		if e := rand.Uint64(); e != 0 {
+		if e := rand.Uint64() & store.MaxEpoch; e != 0 {
 			return e
 		}
 	}
