@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -55,6 +56,9 @@ type Config struct {
 	// DedupWindow is how many recent push ids are remembered to drop
 	// duplicates. Default 4096.
 	DedupWindow int
+	// NetDialContext, if set, opens the TCP connections of the WebSocket
+	// (e.g. to pick a source address); default: net.Dialer.
+	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnPush receives each push once, in stream order. Required.
 	OnPush func(Push)
 	// OnState, if set, is called with the new state after each change that

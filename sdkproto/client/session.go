@@ -118,6 +118,7 @@ func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, erro
 		HandshakeTimeout: handshakeTimeout,
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
+		NetDialContext:   c.cfg.NetDialContext,
 	}
 	var errs []error
 	for _, u := range urls {
