@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +16,7 @@ import (
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // Store is the part of the data layer a connector uses.
@@ -41,9 +45,15 @@ type Connector struct {
 	mu       sync.Mutex
 	draining bool
 	wg       sync.WaitGroup // live session handlers
+
+	countMu sync.Mutex
+	counts  map[string]store.Counts // by push id, not yet written
 }
 
-var _ route.Local = (*Connector)(nil)
+var (
+	_ route.Local       = (*Connector)(nil)
+	_ route.Broadcaster = (*Connector)(nil)
+)
 
 // New returns a connector. owns may be nil: the connector then owns every
 // device. log and reg may be nil.
@@ -61,7 +71,8 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		owns:  owns,
 		log:   log.With("component", "connector", "node_id", cfg.NodeID),
 		m:     newMetrics(reg),
-		hub:   newHub(cfg.Shards),
+		hub:    newHub(cfg.Shards),
+		counts: map[string]store.Counts{},
 	}
 	c.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -85,7 +96,7 @@ func (c *Connector) Sessions() int { return c.hub.count() }
 // When ctx ends, every session is redirected (paced by DrainDelay and
 // DrainJitter) and closed with 4001; Run returns once they are gone.
 func (c *Connector) Run(ctx context.Context) error {
-	<-ctx.Done()
+	c.runCounts(ctx)
 	c.mu.Lock()
 	c.draining = true
 	c.mu.Unlock()
@@ -94,7 +105,37 @@ func (c *Connector) Run(ctx context.Context) error {
 		s.fail(sdkproto.CodeShutdown, "server shutting down")
 	})
 	c.wg.Wait()
+	c.flushCounts(context.WithoutCancel(ctx))
 	return nil
+}
+
+// Broadcast writes an app broadcast, already appended to the app's
+// broadcast stream, to every live session of the app: the frame is encoded
+// once and sealed per session by each session's writer.
+func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.BroadcastResult, error) {
+	p := pushFrame(b.Message, b.Epoch)
+	p.Broadcast = true
+	frame, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: p}})
+	if err != nil {
+		return route.BroadcastResult{}, fmt.Errorf("encode broadcast: %w", err)
+	}
+	var res route.BroadcastResult
+	queued := int64(0)
+	c.hub.eachOfApp(b.AppID, func(s *session) {
+		res.Sessions++
+		switch s.offerBroadcast(b.Message.Seq, b.Epoch, frame) {
+		case offerQueued:
+			queued++ // catch-up pages count their own deliveries
+			res.Written++
+		case offerLater:
+			res.Written++
+		}
+	})
+	if queued > 0 {
+		c.countMessages(ctx, []store.Message{b.Message}, store.Counts{Delivered: queued})
+	}
+	c.m.deliveries.WithLabelValues("broadcast").Add(float64(res.Written))
+	return res, nil
 }
 
 // Redirect asks every session whose device this connector no longer owns to
@@ -148,7 +189,7 @@ func (c *Connector) offer(deviceID string, msg store.Message, p store.Position) 
 	r := route.Result{Status: route.Offline, Epoch: p.Epoch, Seq: p.Seq}
 	if s := c.hub.get(deviceID); s != nil {
 		msg.Seq = p.Seq
-		if s.offer(msg, p.Epoch) {
+		if s.offerOwn(msg, p.Epoch) != offerDropped {
 			r.Status = route.Written
 		}
 	}
@@ -161,16 +202,43 @@ func (c *Connector) countOutcomes(res []route.Result) {
 	}
 }
 
-// countMessages adds delta once per message's push.
-func (c *Connector) countMessages(ctx context.Context, msgs []store.Message, delta store.Counts) {
-	per := make(map[string]int64, len(msgs))
+// countMessages adds delta once per message to its push's counters. The
+// counts are summed in memory and written by Run every flush interval, so
+// that a broadcast acknowledged by every session costs one write, not one
+// per session.
+func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta store.Counts) {
+	c.countMu.Lock()
+	defer c.countMu.Unlock()
 	for _, m := range msgs {
-		per[m.PushID]++
+		c.counts[m.PushID] = c.counts[m.PushID].Add(delta)
 	}
-	for id, n := range per {
-		d := store.Counts{Delivered: delta.Delivered * n}
+}
+
+// flushCounts writes the summed counts.
+func (c *Connector) flushCounts(ctx context.Context) {
+	c.countMu.Lock()
+	pending := c.counts
+	c.counts = map[string]store.Counts{}
+	c.countMu.Unlock()
+	for id, d := range pending {
 		if err := c.store.AddCounts(ctx, id, d); err != nil {
 			c.log.WarnContext(ctx, "count update failed", "push_id", id, "error", err)
+		}
+	}
+}
+
+// countFlushInterval is how often summed counts are written.
+const countFlushInterval = 100 * time.Millisecond
+
+func (c *Connector) runCounts(ctx context.Context) {
+	t := time.NewTicker(countFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.flushCounts(ctx)
 		}
 	}
 }

@@ -98,6 +98,18 @@ func (s *rawSession) read(t *testing.T) *pb.Frame {
 	return fr
 }
 
+// synced reads the initial replay: a page of the device's stream, then one
+// of the app's broadcast stream.
+func (s *rawSession) synced(t *testing.T) {
+	t.Helper()
+	own := s.read(t).GetSyncResponse()
+	require.NotNil(t, own)
+	require.False(t, own.Broadcast)
+	bc := s.read(t).GetSyncResponse()
+	require.NotNil(t, bc)
+	require.True(t, bc.Broadcast)
+}
+
 // nextPush reads until a push arrives, live or in a catch-up page.
 func (s *rawSession) nextPush(t *testing.T) *pb.Push {
 	t.Helper()
@@ -196,7 +208,7 @@ func TestSocketBadInput(t *testing.T) {
 	t.Run("replayed frame", func(t *testing.T) {
 		id, secret := f.device()
 		s := f.connect(id, secret)
-		s.read(t) // the initial sync page
+		s.synced(t)
 		b := s.send(t, &pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: 7}}})
 		require.Equal(t, int64(7), s.read(t).GetPong().GetTimeMs())
 		require.NoError(t, s.ws.WriteMessage(websocket.BinaryMessage, b))
@@ -225,7 +237,7 @@ func TestSocketBadInput(t *testing.T) {
 	})
 
 	// The connector kept serving the device that behaved.
-	require.NotNil(t, good.read(t).GetSyncResponse())
+	good.synced(t)
 	msg := store.Message{PushID: "p1", Title: "still", Body: "here", SentAt: time.Now()}
 	res, err := f.c.Deliver(context.Background(), route.Batch{Message: msg, DeviceIDs: []string{goodID}})
 	require.NoError(t, err)
@@ -241,7 +253,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	slow := f.connect(slowID, slowSecret)
 	fastID, fastSecret := f.device()
 	fast := f.connect(fastID, fastSecret)
-	require.NotNil(t, fast.read(t).GetSyncResponse())
+	fast.synced(t)
 
 	// The slow device never reads: its socket buffers fill, then its queue.
 	big := strings.Repeat("x", 3000)
@@ -276,7 +288,7 @@ func TestReplacedSession(t *testing.T) {
 	first := f.connect(id, secret)
 	second := f.connect(id, secret)
 	require.Equal(t, int(sdkproto.CodeReplaced), closeCode(t, first.ws))
-	require.NotNil(t, second.read(t).GetSyncResponse())
+	second.synced(t)
 }
 
 func TestDrainRedirects(t *testing.T) {
@@ -292,7 +304,7 @@ func TestDrainRedirects(t *testing.T) {
 	f := &fixture{t: t, c: c, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + Path}
 	id, secret := f.device()
 	s := f.connect(id, secret)
-	require.NotNil(t, s.read(t).GetSyncResponse())
+	s.synced(t)
 	cancel()
 	require.NotNil(t, s.read(t).GetRedirect())
 	require.Equal(t, int(sdkproto.CodeShutdown), closeCode(t, s.ws))

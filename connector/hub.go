@@ -14,12 +14,14 @@ type hub struct {
 type hubShard struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
+	byApp    map[string]map[*session]struct{}
 }
 
 func newHub(n int) *hub {
 	h := &hub{seed: maphash.MakeSeed(), shards: make([]hubShard, n)}
 	for i := range h.shards {
 		h.shards[i].sessions = make(map[string]*session)
+		h.shards[i].byApp = make(map[string]map[*session]struct{})
 	}
 	return h
 }
@@ -43,6 +45,15 @@ func (h *hub) add(s *session) *session {
 	defer sh.mu.Unlock()
 	old := sh.sessions[s.deviceID]
 	sh.sessions[s.deviceID] = s
+	if old != nil {
+		delete(sh.byApp[old.appID], old)
+	}
+	app := sh.byApp[s.appID]
+	if app == nil {
+		app = make(map[*session]struct{})
+		sh.byApp[s.appID] = app
+	}
+	app[s] = struct{}{}
 	return old
 }
 
@@ -53,6 +64,28 @@ func (h *hub) remove(s *session) {
 	defer sh.mu.Unlock()
 	if sh.sessions[s.deviceID] == s {
 		delete(sh.sessions, s.deviceID)
+	}
+	if app := sh.byApp[s.appID]; app != nil {
+		delete(app, s)
+		if len(app) == 0 {
+			delete(sh.byApp, s.appID)
+		}
+	}
+}
+
+// eachOfApp calls f for every live session of an app; f must not block.
+func (h *hub) eachOfApp(appID string, f func(*session)) {
+	var list []*session
+	for i := range h.shards {
+		sh := &h.shards[i]
+		sh.mu.RLock()
+		for s := range sh.byApp[appID] {
+			list = append(list, s)
+		}
+		sh.mu.RUnlock()
+	}
+	for _, s := range list {
+		f(s)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/outcome"
+	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
@@ -72,7 +73,7 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 	if err != nil {
 		return nil, sdkproto.CodeOf(err)
 	}
-	secret, err := c.deviceSecret(ctx, hs.Hello.DeviceId)
+	dev, err := c.device(ctx, hs.Hello.DeviceId)
 	if err != nil {
 		c.log.WarnContext(ctx, "device lookup failed", "error", err)
 		return nil, sdkproto.CodeInternal
@@ -86,13 +87,14 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 	}
 	codec := hs.Codec()
 	codec.MaxFrame = c.cfg.MaxFrame
+	secret := dev.Secret
 	hello, err := hs.VerifyHello(secret, msg)
 	if err != nil {
 		code := sdkproto.CodeOf(err)
 		sendError(conn, codec, code)
 		return nil, code
 	}
-	s := newSession(c, hs.Hello.DeviceId, conn, codec, hello)
+	s := newSession(c, dev, conn, codec, hello)
 	s.welcome, err = proto.Marshal(&pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
 		Proof:        hs.WelcomeProof(secret),
 		SessionId:    ids.New(),
@@ -105,17 +107,17 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 	return s, 0
 }
 
-// deviceSecret returns the device's secret, or a random one for an unknown
-// device so that the failure shows only at the proof, like a wrong secret.
-func (c *Connector) deviceSecret(ctx context.Context, id string) ([]byte, error) {
+// device returns the device, or for an unknown id a stand-in with a random
+// secret, so that the failure shows only at the proof, like a wrong secret.
+func (c *Connector) device(ctx context.Context, id string) (*store.Device, error) {
 	devs, err := c.store.Devices(ctx, []string{id})
 	if err != nil {
 		return nil, err
 	}
 	if devs[0] == nil {
-		return ids.Secret(32), nil
+		return &store.Device{ID: id, Secret: ids.Secret(32)}, nil
 	}
-	return devs[0].Secret, nil
+	return devs[0], nil
 }
 
 // readBinary reads one binary message; a code says why it could not.
@@ -230,17 +232,43 @@ func (c *Connector) handleFrame(ctx context.Context, s *session, f *pb.Frame) sd
 	return 0
 }
 
-// ack moves the device's ack watermark and counts the newly acked pushes.
+// ack moves the device's ack watermark and counts the newly acked pushes,
+// of its own stream and of the app's broadcast stream.
 func (c *Connector) ack(ctx context.Context, s *session, a *pb.Ack) {
 	s.mu.Lock()
-	epoch := s.epoch
+	epoch, bEpoch, bFrom := s.own.epoch, s.bc.epoch, s.bAcked
+	if a.BroadcastEpoch == bEpoch && a.BroadcastSeq > s.bAcked {
+		s.bAcked = a.BroadcastSeq
+	}
 	s.mu.Unlock()
-	if a.Epoch != epoch || a.Seq == 0 {
-		return // an ack for a stream this session no longer follows
+	if a.Epoch == epoch && a.Seq > 0 { // else: a stream this session no longer follows
+		if _, err := outcome.Ack(ctx, c.store, s.deviceID, a.Seq, time.Now()); err != nil {
+			c.log.WarnContext(ctx, "ack failed", "device_id", s.deviceID, "error", err)
+		}
 	}
-	if _, err := outcome.Ack(ctx, c.store, s.deviceID, a.Seq, time.Now()); err != nil {
-		c.log.WarnContext(ctx, "ack failed", "device_id", s.deviceID, "error", err)
+	if a.BroadcastEpoch == bEpoch && a.BroadcastSeq > bFrom {
+		c.ackBroadcast(ctx, s, bEpoch, bFrom, a.BroadcastSeq)
 	}
+}
+
+// maxBroadcastAck bounds the broadcast messages one ack is counted for.
+const maxBroadcastAck = 1000
+
+// ackBroadcast counts the broadcasts in (from, through] as acked once more.
+// Broadcasts have no per-device outcome: their counts are totals.
+func (c *Connector) ackBroadcast(ctx context.Context, s *session, epoch, from, through uint64) {
+	page, err := c.store.ReadStream(ctx, s.bc.stream, epoch, from, int(min(through-from, maxBroadcastAck)))
+	if err != nil {
+		c.log.WarnContext(ctx, "broadcast ack read failed", "app_id", s.appID, "error", err)
+		return
+	}
+	msgs := page.Messages[:0]
+	for _, m := range page.Messages {
+		if m.Seq <= through {
+			msgs = append(msgs, m)
+		}
+	}
+	c.countMessages(ctx, msgs, store.Counts{Acked: 1})
 }
 
 // syncRequest answers an explicit pull with one page.

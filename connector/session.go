@@ -32,63 +32,47 @@ type session struct {
 	closeCode sdkproto.Code
 	closeMsg  string
 
-	mu        sync.Mutex
-	epoch     uint64 // stream epoch the session follows
-	lastSent  uint64 // last sequence queued or written
-	syncing   bool   // a catch-up is pending or running
-	sentMark  uint64 // MarkSent already recorded in the store (writer only)
-	recovered bool   // outcome of the initial replay (writer only)
-	initial   bool   // the initial replay has not finished (writer only)
+	appID string
+
+	mu       sync.Mutex
+	own      follower // the device's stream
+	bc       follower // the app's broadcast stream
+	bAcked   uint64   // broadcast position the device acknowledged (mu)
+	sentMark uint64   // MarkSent already recorded in the store (writer only)
 }
 
-func newSession(c *Connector, deviceID string, conn *websocket.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
+func newSession(c *Connector, dev *store.Device, conn *websocket.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
 	return &session{
 		c:        c,
-		deviceID: deviceID,
+		deviceID: dev.ID,
+		appID:    dev.AppID,
 		conn:     conn,
 		codec:    codec,
 		out:      make(chan []byte, c.cfg.SendQueue),
 		wake:     make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
-		epoch:    hello.Epoch,
-		lastSent: hello.LastSeq,
+		own: follower{stream: dev.ID, epoch: hello.Epoch, lastSent: hello.LastSeq,
+			syncing: true, initial: true, recovered: true},
+		bc: follower{stream: store.BroadcastStream(dev.AppID), broadcast: true,
+			epoch: hello.BroadcastEpoch, lastSent: hello.BroadcastSeq,
+			syncing: true, initial: true, recovered: true, fresh: hello.BroadcastEpoch == 0},
+		bAcked:   hello.BroadcastSeq,
 		sentMark: hello.LastSeq,
-		syncing:  true,
-		initial:  true,
 	}
 }
 
-// offer queues a freshly appended message. It reports whether the message
-// will reach the socket from this session (queued now, or by catch-up).
-func (s *session) offer(msg store.Message, epoch uint64) bool {
-	select {
-	case <-s.closing:
-		return false
-	default:
-	}
-	s.mu.Lock()
-	if s.syncing || epoch != s.epoch || msg.Seq != s.lastSent+1 {
-		if msg.Seq > s.lastSent || epoch != s.epoch {
-			s.syncing = true
-			s.signal()
-		}
-		s.mu.Unlock()
-		return true
-	}
-	b, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: pushFrame(msg, epoch)}})
-	if err != nil {
-		s.mu.Unlock()
-		return false
-	}
-	if !s.enqueueLocked(b) {
-		s.mu.Unlock()
-		s.fail(sdkproto.CodeSlowConsumer, "send queue full")
-		return false
-	}
-	s.lastSent = msg.Seq
-	s.mu.Unlock()
-	return true
+// offerOwn queues a message appended to the device's stream.
+func (s *session) offerOwn(msg store.Message, epoch uint64) offerResult {
+	return s.offer(&s.own, msg.Seq, epoch, func() ([]byte, error) {
+		return proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: pushFrame(msg, epoch)}})
+	})
+}
+
+// offerBroadcast queues an app broadcast whose frame was encoded once for
+// every session.
+func (s *session) offerBroadcast(seq, epoch uint64, frame []byte) offerResult {
+	return s.offer(&s.bc, seq, epoch, func() ([]byte, error) { return frame, nil })
 }
 
 func (s *session) signal() {
@@ -163,7 +147,7 @@ func (s *session) writeLoop(ctx context.Context) {
 				s.recordSent(ctx)
 			}
 		case <-s.wake:
-			if err := s.catchUp(ctx, &buf); err != nil {
+			if err := s.catchUpAll(ctx, &buf); err != nil {
 				if !errors.Is(err, errWrite) {
 					s.c.log.WarnContext(ctx, "catch-up failed", "device_id", s.deviceID, "error", err)
 					s.fail(sdkproto.CodeInternal, "catch-up failed")
@@ -179,8 +163,6 @@ func (s *session) writeLoop(ctx context.Context) {
 		}
 	}
 }
-
-var errWrite = errors.New("socket write failed")
 
 func (s *session) write(buf *[]byte, plain []byte) bool {
 	*buf = s.codec.SealRaw((*buf)[:0], plain)
@@ -229,68 +211,10 @@ func (s *session) finish() {
 	s.conn.Close()
 }
 
-// catchUp writes everything after lastSent from the stream, page by page,
-// until the stream has nothing more; then live pushes flow again.
-func (s *session) catchUp(ctx context.Context, buf *[]byte) error {
-	for {
-		s.mu.Lock()
-		epoch, since := s.epoch, s.lastSent
-		s.mu.Unlock()
-		page, err := s.c.store.ReadStream(ctx, s.deviceID, epoch, since, s.c.cfg.SyncPage)
-		if err != nil {
-			return err
-		}
-		if s.initial {
-			s.recovered = page.Recovered
-		}
-		resp := &pb.SyncResponse{Epoch: page.Epoch, HeadSeq: page.Head, More: page.More, Recovered: page.Recovered}
-		if s.initial && !page.More {
-			resp.Recovered = s.recovered
-		}
-		for _, m := range page.Messages {
-			resp.Pushes = append(resp.Pushes, pushFrame(m, page.Epoch))
-		}
-		b, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_SyncResponse{SyncResponse: resp}})
-		if err != nil {
-			return err
-		}
-		if len(resp.Pushes) > 0 || s.initial {
-			if !s.write(buf, b) {
-				return errWrite
-			}
-		}
-		if s.advance(page) {
-			s.initial = false
-			return nil
-		}
-	}
-}
-
-// advance moves lastSent past a written page; true when caught up.
-func (s *session) advance(page store.Page) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if page.Epoch != s.epoch {
-		s.epoch = page.Epoch
-		s.sentMark = 0
-	}
-	if n := len(page.Messages); n > 0 {
-		s.lastSent = page.Messages[n-1].Seq
-	}
-	if page.More {
-		return false
-	}
-	if page.Head > s.lastSent {
-		s.lastSent = page.Head // the rest had expired
-	}
-	s.syncing = false
-	return true
-}
-
 // recordSent advances the store's sent watermark and counts deliveries.
 func (s *session) recordSent(ctx context.Context) {
 	s.mu.Lock()
-	through := s.lastSent
+	through := s.own.lastSent
 	s.mu.Unlock()
 	if through <= s.sentMark {
 		return

@@ -23,6 +23,7 @@ type Store interface {
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
 	store.Pushes
 	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
+	Append(ctx context.Context, entries []store.Entry) ([]store.Position, error)
 	Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error)
 	SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error)
 	store.Credentials
@@ -32,6 +33,7 @@ type Store interface {
 // process for `mopush all`, over HTTP/2 when roles run apart.
 type Deliverer interface {
 	Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error)
+	Broadcast(ctx context.Context, node dispatcher.Node, b route.Broadcast) (route.BroadcastResult, error)
 }
 
 // Gateway serves the REST API.

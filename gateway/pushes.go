@@ -134,8 +134,14 @@ func (g *Gateway) validatePush(req *pushRequest) (time.Duration, error) {
 // resolveTargets turns the audience into device ids, checking that every
 // device exists and belongs to the app.
 func (g *Gateway) resolveTargets(r *http.Request, appID string, a store.Audience) ([]string, error) {
+	if a.Broadcast {
+		if len(a.DeviceIDs) > 0 || len(a.Aliases) > 0 {
+			return nil, errInvalid("invalid-audience", "Invalid audience", "broadcast excludes device_ids and aliases")
+		}
+		return nil, nil
+	}
 	if len(a.DeviceIDs) == 0 && len(a.Aliases) == 0 {
-		return nil, errInvalid("empty-audience", "Empty audience", "give device_ids or aliases")
+		return nil, errInvalid("empty-audience", "Empty audience", "give device_ids, aliases or broadcast")
 	}
 	if len(a.DeviceIDs)+len(a.Aliases) > g.cfg.MaxTargets {
 		return nil, g.tooMany(len(a.DeviceIDs) + len(a.Aliases))
@@ -219,7 +225,9 @@ func (g *Gateway) getPush(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("load push: %w", err)
 	}
 	c := p.Counts
-	c.Targeted = int64(len(p.Targets))
+	if !p.Audience.Broadcast {
+		c.Targeted = int64(len(p.Targets))
+	}
 	return httpx.WriteJSON(w, http.StatusOK, pushView{
 		PushID: p.ID, State: p.State, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
 		Notification: p.Notification, Audience: p.Audience, Counts: c,

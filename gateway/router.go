@@ -25,6 +25,11 @@ func (g *Gateway) routeByID(ctx context.Context, id string) {
 		return
 	}
 	start := time.Now()
+	if p.Audience.Broadcast {
+		g.routeBroadcast(ctx, p)
+		g.m.routeS.Observe(time.Since(start).Seconds())
+		return
+	}
 	counts, results := g.route(ctx, p)
 	if err := g.schedule(ctx, p, results); err != nil {
 		// The push stays pending: a later resume routes it again.

@@ -28,6 +28,10 @@ func (s *scripted) Deliver(_ context.Context, n dispatcher.Node, b route.Batch) 
 	return s.fn(n.ID, call, b)
 }
 
+func (s *scripted) Broadcast(context.Context, dispatcher.Node, route.Broadcast) (route.BroadcastResult, error) {
+	return route.BroadcastResult{}, errors.New("not scripted")
+}
+
 func all(status route.Status, n int) []route.Result {
 	out := make([]route.Result, n)
 	for i := range out {

@@ -64,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, []string{id2, id3}, []string{got[0].ID, got[1].ID}, "in order")
 	require.Equal(t, []uint64{2, 3}, []uint64{got[0].Seq, got[1].Seq})
 	waitFor(t, 10*time.Second, "catch-up acked", func() bool { return a.counts(app, id3)["acked"] == 1 })
-	require.Equal(t, float64(1), a.counts(app, id2)["delivered"])
+	waitFor(t, 10*time.Second, "catch-up delivered", func() bool { return a.counts(app, id2)["delivered"] == 1 })
 	d2.stop()
 }
 
@@ -116,7 +116,10 @@ func TestThreeConnectors(t *testing.T) {
 			require.Equal(t, []string{one}, gotIDs)
 		}
 	}
-	waitFor(t, 10*time.Second, "all acked", func() bool { return a.counts(app, one)["acked"] == devices })
+	waitFor(t, 10*time.Second, "all acked and delivered", func() bool {
+		c := a.counts(app, one)
+		return c["acked"] == devices && c["delivered"] == devices
+	})
 	c := a.counts(app, one)
 	require.Equal(t, float64(devices), c["targeted"])
 	require.Equal(t, float64(devices), c["delivered"])

@@ -167,7 +167,7 @@ func (n *Node) build() error {
 	if internalToken == "" {
 		internalToken = ids.Token(24) // one process: nobody else needs it
 	}
-	local := map[string]route.Local{}
+	local := map[string]*connector.Connector{}
 	mainMux := http.NewServeMux()
 	for i := range n.opts.Connectors {
 		u, err := n.newConnector(i, mainMux, internalToken)
@@ -228,6 +228,7 @@ func (n *Node) newConnector(i int, mainMux *http.ServeMux, token string) (*conne
 	u.node = dispatcher.Node{ID: ccfg.NodeID, WSURL: wsURL(base) + connector.Path, InternalURL: base, Weight: 1}
 	mux.Handle("GET "+connector.Path, u.c)
 	mux.Handle("POST "+route.Path, route.Handler(u.c, token, n.log))
+	mux.Handle("POST "+route.BroadcastPath, route.BroadcastHandler(u.c, token, n.log))
 	if i > 0 {
 		mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	}
@@ -287,8 +288,15 @@ func (n *Node) Ready() bool { return n.ready.Load() }
 
 // deliverer calls in-process connectors directly and others over HTTP/2.
 type deliverer struct {
-	local  map[string]route.Local
+	local  map[string]*connector.Connector
 	remote *route.Client
+}
+
+func (d *deliverer) Broadcast(ctx context.Context, node dispatcher.Node, b route.Broadcast) (route.BroadcastResult, error) {
+	if l, ok := d.local[node.ID]; ok {
+		return l.Broadcast(ctx, b)
+	}
+	return d.remote.Broadcast(ctx, node.InternalURL, b)
 }
 
 func (d *deliverer) Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error) {

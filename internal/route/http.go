@@ -91,9 +91,8 @@ func parseStatus(s string) Status {
 // Handler serves Path for a local connector; callers must present token.
 func Handler(l Local, token string, log *slog.Logger) http.Handler {
 	return httpx.Handle(log, nil, func(w http.ResponseWriter, r *http.Request) error {
-		got, _ := httpx.BearerToken(r)
-		if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "Unauthorized", "internal token required")
+		if err := checkToken(r, token); err != nil {
+			return err
 		}
 		var b Batch
 		if err := httpx.DecodeJSON(r, maxBatchBody, &b); err != nil {
@@ -109,6 +108,14 @@ func Handler(l Local, token string, log *slog.Logger) http.Handler {
 		}
 		return httpx.WriteJSON(w, http.StatusOK, &out)
 	})
+}
+
+func checkToken(r *http.Request, token string) error {
+	got, _ := httpx.BearerToken(r)
+	if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		return httpx.Errorf(http.StatusUnauthorized, "unauthorized", "Unauthorized", "internal token required")
+	}
+	return nil
 }
 
 var _ interface {

@@ -119,7 +119,15 @@ type Notification struct {
 type Audience struct {
 	DeviceIDs []string `json:"device_ids,omitempty"`
 	Aliases   []string `json:"aliases,omitempty"`
+	// Broadcast reaches every device of the app through the app's
+	// broadcast stream.
+	Broadcast bool `json:"broadcast,omitempty"`
 }
+
+// BroadcastStream is the id of an app's broadcast stream in Streams: one
+// append per broadcast, read by every device of the app. It cannot collide
+// with a device id (ids never contain a colon).
+func BroadcastStream(appID string) string { return "bcast:" + appID }
 
 // Counts are the per-push delivery counters. Acked, Relayed, RelayFailed,
 // Expired and NoChannel are outcomes: each target ends in exactly one of

@@ -26,6 +26,19 @@ type State struct {
 	// the application.
 	Epoch   uint64 `json:"epoch"`
 	LastSeq uint64 `json:"last_seq"`
+	// BroadcastEpoch and BroadcastSeq are the position in the app's
+	// broadcast stream.
+	BroadcastEpoch uint64 `json:"broadcast_epoch,omitempty"`
+	BroadcastSeq   uint64 `json:"broadcast_seq,omitempty"`
+}
+
+// position returns the epoch and last seq of the device's stream, or of
+// the broadcast stream.
+func (s *State) position(broadcast bool) (epoch, seq *uint64) {
+	if broadcast {
+		return &s.BroadcastEpoch, &s.BroadcastSeq
+	}
+	return &s.Epoch, &s.LastSeq
 }
 
 // Push is one notification handed to the application.
@@ -37,6 +50,8 @@ type Push struct {
 	Data      map[string]string
 	SentAt    time.Time
 	ExpiresAt time.Time // zero: none
+	// Broadcast is true for an app-wide push.
+	Broadcast bool
 }
 
 // Config configures a Client. Zero values mean the defaults given.
@@ -93,9 +108,10 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	mu    sync.Mutex
-	state State
-	seen  *dedup
+	mu           sync.Mutex
+	state        State
+	seen         *dedup
+	ownRecovered bool // the device stream's part of the initial replay
 }
 
 // ErrNotRegistered means Run was called without a device id and secret.

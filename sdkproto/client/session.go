@@ -147,7 +147,8 @@ func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, 
 	if err != nil {
 		return nil, 0, closeErr(err)
 	}
-	codec, hello, err := hs.Finish(sh, &pb.Hello{Epoch: st.Epoch, LastSeq: st.LastSeq, Sdk: c.cfg.SDK})
+	codec, hello, err := hs.Finish(sh, &pb.Hello{Epoch: st.Epoch, LastSeq: st.LastSeq, Sdk: c.cfg.SDK,
+		BroadcastEpoch: st.BroadcastEpoch, BroadcastSeq: st.BroadcastSeq})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -242,44 +243,63 @@ func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
 	}
 }
 
-// syncPage applies one replay page.
+// syncPage applies one replay page, of the device's stream or of the
+// app's broadcast stream. The initial replay sends one of each, the
+// device's first: Synced follows the broadcast one.
 func (c *Client) syncPage(k *conn, r *pb.SyncResponse) error {
 	c.mu.Lock()
-	if r.Epoch != c.state.Epoch {
-		c.state.Epoch, c.state.LastSeq = r.Epoch, 0
+	epoch, _ := c.state.position(r.Broadcast)
+	if r.Epoch != *epoch {
+		c.resetLocked(r.Broadcast, r.Epoch)
 	}
 	c.mu.Unlock()
 	for _, p := range r.Pushes {
+		p.Broadcast = r.Broadcast
 		c.deliver(p)
 	}
 	if !r.More {
 		c.mu.Lock()
-		if r.HeadSeq > c.state.LastSeq {
-			c.state.LastSeq = r.HeadSeq
+		_, seq := c.state.position(r.Broadcast)
+		if r.HeadSeq > *seq {
+			*seq = r.HeadSeq
 		}
+		if !r.Broadcast {
+			c.ownRecovered = r.Recovered
+		}
+		recovered := c.ownRecovered && r.Recovered
 		c.mu.Unlock()
-		c.event(Event{Kind: EventSynced, DeviceID: c.State().DeviceID, Recovered: r.Recovered})
+		if r.Broadcast {
+			c.event(Event{Kind: EventSynced, DeviceID: c.State().DeviceID, Recovered: recovered})
+		}
 	}
 	return c.ack(k)
+}
+
+// resetLocked moves a stream position to a new epoch.
+func (c *Client) resetLocked(broadcast bool, epoch uint64) {
+	e, seq := c.state.position(broadcast)
+	*e, *seq = epoch, 0
 }
 
 // deliver hands a push to the application unless it was seen already.
 func (c *Client) deliver(p *pb.Push) {
 	c.mu.Lock()
-	if p.Epoch != c.state.Epoch {
-		c.state.Epoch, c.state.LastSeq = p.Epoch, 0
+	epoch, seq := c.state.position(p.Broadcast)
+	if p.Epoch != *epoch {
+		c.resetLocked(p.Broadcast, p.Epoch)
 	}
-	if p.Seq <= c.state.LastSeq {
+	if p.Seq <= *seq {
 		c.mu.Unlock()
 		return
 	}
-	c.state.LastSeq = p.Seq
+	*seq = p.Seq
 	fresh := c.seen.add(p.PushId)
 	c.mu.Unlock()
 	if !fresh {
 		return
 	}
-	out := Push{ID: p.PushId, Seq: p.Seq, Title: p.Title, Body: p.Body, Data: p.Data, SentAt: time.UnixMilli(p.SentAtMs)}
+	out := Push{ID: p.PushId, Seq: p.Seq, Title: p.Title, Body: p.Body, Data: p.Data,
+		SentAt: time.UnixMilli(p.SentAtMs), Broadcast: p.Broadcast}
 	if p.ExpiresAtMs != 0 {
 		out.ExpiresAt = time.UnixMilli(p.ExpiresAtMs)
 	}
@@ -290,10 +310,11 @@ func (c *Client) deliver(p *pb.Push) {
 // the position.
 func (c *Client) ack(k *conn) error {
 	st := c.State()
-	if st.LastSeq == 0 {
+	if st.LastSeq == 0 && st.BroadcastSeq == 0 {
 		return nil
 	}
-	if err := k.send(&pb.Frame{Body: &pb.Frame_Ack{Ack: &pb.Ack{Seq: st.LastSeq, Epoch: st.Epoch}}}); err != nil {
+	a := &pb.Ack{Seq: st.LastSeq, Epoch: st.Epoch, BroadcastSeq: st.BroadcastSeq, BroadcastEpoch: st.BroadcastEpoch}
+	if err := k.send(&pb.Frame{Body: &pb.Frame_Ack{Ack: a}}); err != nil {
 		return err
 	}
 	c.persist(st)

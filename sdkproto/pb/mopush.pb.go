@@ -389,14 +389,15 @@ func (*Frame_Report) isFrame_Body() {}
 // Hello is the client's first sealed frame: it proves the device secret and
 // says where the client's stream position is.
 type Hello struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Proof         []byte                 `protobuf:"bytes,1,opt,name=proof,proto3" json:"proof,omitempty"`                                    // HMAC-SHA256(device_secret, "mopush/1 client" || transcript)
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`                                   // epoch of the stream the client last saw, 0 if none
-	LastSeq       uint64                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`                // last sequence number the client acked, 0 if none
-	Sdk           string                 `protobuf:"bytes,4,opt,name=sdk,proto3" json:"sdk,omitempty"`                                        // free-form SDK name and version, for logs
-	BroadcastSeq  uint64                 `protobuf:"varint,5,opt,name=broadcast_seq,json=broadcastSeq,proto3" json:"broadcast_seq,omitempty"` // last acked sequence of the app's broadcast stream
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Proof          []byte                 `protobuf:"bytes,1,opt,name=proof,proto3" json:"proof,omitempty"`                                          // HMAC-SHA256(device_secret, "mopush/1 client" || transcript)
+	Epoch          uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`                                         // epoch of the stream the client last saw, 0 if none
+	LastSeq        uint64                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`                      // last sequence number the client acked, 0 if none
+	Sdk            string                 `protobuf:"bytes,4,opt,name=sdk,proto3" json:"sdk,omitempty"`                                              // free-form SDK name and version, for logs
+	BroadcastSeq   uint64                 `protobuf:"varint,5,opt,name=broadcast_seq,json=broadcastSeq,proto3" json:"broadcast_seq,omitempty"`       // last acked sequence of the app's broadcast stream
+	BroadcastEpoch uint64                 `protobuf:"varint,6,opt,name=broadcast_epoch,json=broadcastEpoch,proto3" json:"broadcast_epoch,omitempty"` // epoch of that stream, 0 if the client never saw it
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Hello) Reset() {
@@ -460,6 +461,13 @@ func (x *Hello) GetSdk() string {
 func (x *Hello) GetBroadcastSeq() uint64 {
 	if x != nil {
 		return x.BroadcastSeq
+	}
+	return 0
+}
+
+func (x *Hello) GetBroadcastEpoch() uint64 {
+	if x != nil {
+		return x.BroadcastEpoch
 	}
 	return 0
 }
@@ -658,14 +666,16 @@ func (x *Push) GetBroadcast() bool {
 	return false
 }
 
-// Ack acknowledges every message of the stream up to and including seq.
+// Ack acknowledges every message of the device stream up to and including
+// seq, and of the app's broadcast stream up to broadcast_seq.
 type Ack struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Epoch         uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
-	BroadcastSeq  uint64                 `protobuf:"varint,3,opt,name=broadcast_seq,json=broadcastSeq,proto3" json:"broadcast_seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Seq            uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Epoch          uint64                 `protobuf:"varint,2,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	BroadcastSeq   uint64                 `protobuf:"varint,3,opt,name=broadcast_seq,json=broadcastSeq,proto3" json:"broadcast_seq,omitempty"`
+	BroadcastEpoch uint64                 `protobuf:"varint,4,opt,name=broadcast_epoch,json=broadcastEpoch,proto3" json:"broadcast_epoch,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Ack) Reset() {
@@ -715,6 +725,13 @@ func (x *Ack) GetEpoch() uint64 {
 func (x *Ack) GetBroadcastSeq() uint64 {
 	if x != nil {
 		return x.BroadcastSeq
+	}
+	return 0
+}
+
+func (x *Ack) GetBroadcastEpoch() uint64 {
+	if x != nil {
+		return x.BroadcastEpoch
 	}
 	return 0
 }
@@ -788,6 +805,7 @@ type SyncResponse struct {
 	HeadSeq       uint64                 `protobuf:"varint,3,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`
 	More          bool                   `protobuf:"varint,4,opt,name=more,proto3" json:"more,omitempty"`           // another page follows
 	Recovered     bool                   `protobuf:"varint,5,opt,name=recovered,proto3" json:"recovered,omitempty"` // on the last page: false if messages were lost (epoch changed or history trimmed)
+	Broadcast     bool                   `protobuf:"varint,6,opt,name=broadcast,proto3" json:"broadcast,omitempty"` // the page is of the app's broadcast stream, not the device's
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -853,6 +871,13 @@ func (x *SyncResponse) GetMore() bool {
 func (x *SyncResponse) GetRecovered() bool {
 	if x != nil {
 		return x.Recovered
+	}
+	return false
+}
+
+func (x *SyncResponse) GetBroadcast() bool {
+	if x != nil {
+		return x.Broadcast
 	}
 	return false
 }
@@ -1158,13 +1183,14 @@ const file_mopush_proto_rawDesc = "" +
 	"\x05error\x18\n" +
 	" \x01(\v2\x10.mopush.v1.ErrorH\x00R\x05error\x12+\n" +
 	"\x06report\x18\v \x01(\v2\x11.mopush.v1.ReportH\x00R\x06reportB\x06\n" +
-	"\x04body\"\x85\x01\n" +
+	"\x04body\"\xae\x01\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05proof\x18\x01 \x01(\fR\x05proof\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x19\n" +
 	"\blast_seq\x18\x03 \x01(\x04R\alastSeq\x12\x10\n" +
 	"\x03sdk\x18\x04 \x01(\tR\x03sdk\x12#\n" +
-	"\rbroadcast_seq\x18\x05 \x01(\x04R\fbroadcastSeq\"\xb8\x01\n" +
+	"\rbroadcast_seq\x18\x05 \x01(\x04R\fbroadcastSeq\x12'\n" +
+	"\x0fbroadcast_epoch\x18\x06 \x01(\x04R\x0ebroadcastEpoch\"\xb8\x01\n" +
 	"\aWelcome\x12\x14\n" +
 	"\x05proof\x18\x01 \x01(\fR\x05proof\x12\x1d\n" +
 	"\n" +
@@ -1186,21 +1212,23 @@ const file_mopush_proto_rawDesc = "" +
 	"\tbroadcast\x18\t \x01(\bR\tbroadcast\x1a7\n" +
 	"\tDataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"R\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"{\n" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12#\n" +
-	"\rbroadcast_seq\x18\x03 \x01(\x04R\fbroadcastSeq\"O\n" +
+	"\rbroadcast_seq\x18\x03 \x01(\x04R\fbroadcastSeq\x12'\n" +
+	"\x0fbroadcast_epoch\x18\x04 \x01(\x04R\x0ebroadcastEpoch\"O\n" +
 	"\vSyncRequest\x12\x14\n" +
 	"\x05since\x18\x01 \x01(\x04R\x05since\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x14\n" +
-	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\x9a\x01\n" +
+	"\x05epoch\x18\x03 \x01(\x04R\x05epoch\"\xb8\x01\n" +
 	"\fSyncResponse\x12'\n" +
 	"\x06pushes\x18\x01 \x03(\v2\x0f.mopush.v1.PushR\x06pushes\x12\x14\n" +
 	"\x05epoch\x18\x02 \x01(\x04R\x05epoch\x12\x19\n" +
 	"\bhead_seq\x18\x03 \x01(\x04R\aheadSeq\x12\x12\n" +
 	"\x04more\x18\x04 \x01(\bR\x04more\x12\x1c\n" +
-	"\trecovered\x18\x05 \x01(\bR\trecovered\"\x1f\n" +
+	"\trecovered\x18\x05 \x01(\bR\trecovered\x12\x1c\n" +
+	"\tbroadcast\x18\x06 \x01(\bR\tbroadcast\"\x1f\n" +
 	"\x04Ping\x12\x17\n" +
 	"\atime_ms\x18\x01 \x01(\x03R\x06timeMs\"\x1f\n" +
 	"\x04Pong\x12\x17\n" +

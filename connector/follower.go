@@ -1,0 +1,173 @@
+package connector
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+// follower is a session's position in one stream: the device's own, or
+// the app's broadcast stream. epoch, lastSent and syncing are guarded by the
+// session's mu; the rest belongs to the writer.
+type follower struct {
+	stream    string
+	broadcast bool
+
+	epoch    uint64 // stream epoch the session follows
+	lastSent uint64 // last sequence queued or written
+	syncing  bool   // a catch-up is pending or running
+
+	initial   bool // the first replay has not finished
+	fresh     bool // the client never saw this stream: start at its head
+	recovered bool // outcome of the first replay
+}
+
+// offerResult says how an appended message will reach a session.
+type offerResult uint8
+
+const (
+	offerDropped offerResult = iota // it will not: the session is closing
+	offerQueued                     // queued now, next in stream order
+	offerLater                      // a catch-up from the stream will write it
+)
+
+// offer queues an appended message's encoded frame when it is the next one
+// of the stream; otherwise it leaves it to a catch-up.
+func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, error)) offerResult {
+	select {
+	case <-s.closing:
+		return offerDropped
+	default:
+	}
+	s.mu.Lock()
+	if f.syncing || epoch != f.epoch || seq != f.lastSent+1 {
+		if seq > f.lastSent || epoch != f.epoch {
+			f.syncing = true
+			s.signal()
+		}
+		s.mu.Unlock()
+		return offerLater
+	}
+	b, err := frame()
+	if err != nil {
+		s.mu.Unlock()
+		return offerDropped
+	}
+	if !s.enqueueLocked(b) {
+		s.mu.Unlock()
+		s.fail(sdkproto.CodeSlowConsumer, "send queue full")
+		return offerDropped
+	}
+	f.lastSent = seq
+	s.mu.Unlock()
+	return offerQueued
+}
+
+// catchUpAll runs the catch-up of every follower that needs one.
+func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
+	for _, f := range []*follower{&s.own, &s.bc} {
+		s.mu.Lock()
+		need := f.syncing
+		s.mu.Unlock()
+		if need {
+			if err := s.catchUp(ctx, f, buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// catchUp writes everything after lastSent from the stream, page by page,
+// until the stream has nothing more; then live messages flow again.
+func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte) error {
+	for {
+		s.mu.Lock()
+		epoch, since := f.epoch, f.lastSent
+		s.mu.Unlock()
+		limit := s.c.cfg.SyncPage
+		if f.fresh {
+			limit = 0 // only the head
+		}
+		page, err := s.c.store.ReadStream(ctx, f.stream, epoch, since, limit)
+		if err != nil {
+			return err
+		}
+		if f.fresh {
+			page.Messages, page.More, page.Recovered = nil, false, true
+		}
+		if err := s.writePage(ctx, f, page, buf); err != nil {
+			return err
+		}
+		if s.advance(f, page) {
+			f.initial, f.fresh = false, false
+			return nil
+		}
+	}
+}
+
+// writePage writes one catch-up page; the first replay always writes, so
+// the client learns the stream's epoch and head.
+func (s *session) writePage(ctx context.Context, f *follower, page store.Page, buf *[]byte) error {
+	resp := &pb.SyncResponse{Epoch: page.Epoch, HeadSeq: page.Head, More: page.More,
+		Recovered: page.Recovered, Broadcast: f.broadcast}
+	if f.initial {
+		// The first replay recovered only if every one of its pages did.
+		f.recovered = f.recovered && page.Recovered
+		resp.Recovered = f.recovered
+	}
+	for _, m := range page.Messages {
+		p := pushFrame(m, page.Epoch)
+		p.Broadcast = f.broadcast
+		resp.Pushes = append(resp.Pushes, p)
+	}
+	if len(resp.Pushes) == 0 && !f.initial {
+		return nil
+	}
+	b, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_SyncResponse{SyncResponse: resp}})
+	if err != nil {
+		return err
+	}
+	if !s.write(buf, b) {
+		return errWrite
+	}
+	if f.broadcast && len(page.Messages) > 0 {
+		s.c.countMessages(ctx, page.Messages, store.Counts{Delivered: 1})
+	}
+	return nil
+}
+
+// advance moves lastSent past a written page; true when caught up.
+func (s *session) advance(f *follower, page store.Page) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if page.Epoch != f.epoch {
+		f.epoch = page.Epoch
+		if f.broadcast {
+			s.bAcked = 0
+		} else {
+			s.sentMark = 0
+		}
+	}
+	if n := len(page.Messages); n > 0 {
+		f.lastSent = page.Messages[n-1].Seq
+	}
+	if page.More {
+		return false
+	}
+	if page.Head > f.lastSent {
+		f.lastSent = page.Head // the rest had expired, or a fresh start
+	}
+	if f.fresh && f.broadcast {
+		s.bAcked = f.lastSent
+	}
+	f.syncing = false
+	return true
+}
+
+var errWrite = errors.New("socket write failed")
