@@ -1,0 +1,101 @@
+package mongostore
+
+import (
+	"context"
+	"slices"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// PutDevice creates or replaces a device. The alias index is an index on
+// the device documents, so it follows by itself.
+func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
+	return s.do(ctx, "put device", func(ctx context.Context) error {
+		doc := toDeviceDoc(d)
+		filter := bson.D{{Key: "_id", Value: d.ID}}
+		opts := options.Replace().SetUpsert(true)
+		_, err := s.devices.ReplaceOne(ctx, filter, doc, opts)
+		if mongo.IsDuplicateKeyError(err) {
+			// Two upserts of a new device raced to insert it; the
+			// document exists now, so replacing it works.
+			_, err = s.devices.ReplaceOne(ctx, filter, doc, opts)
+		}
+		return err
+	})
+}
+
+// Devices returns the devices with the ids, by position; a missing one is
+// nil.
+func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
+	out := make([]*store.Device, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var docs []deviceDoc
+	err := s.do(ctx, "devices", func(ctx context.Context) error {
+		cur, err := s.devices.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: unique(ids)}}}})
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]deviceDoc, len(docs))
+	for _, d := range docs {
+		byID[d.ID] = d
+	}
+	for i, id := range ids {
+		if d, ok := byID[id]; ok {
+			out[i] = d.device()
+		}
+	}
+	return out, nil
+}
+
+// DeviceIDsByAlias returns the ids of an app's devices that have one of the
+// aliases, each once, in no particular order.
+func (s *Store) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
+	aliases = slices.DeleteFunc(unique(aliases), func(a string) bool { return a == "" })
+	if len(aliases) == 0 {
+		return nil, nil
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	err := s.do(ctx, "device ids by alias", func(ctx context.Context) error {
+		filter := bson.D{{Key: "app_id", Value: appID}, {Key: "alias", Value: bson.D{{Key: "$in", Value: aliases}}}}
+		cur, err := s.devices.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// unique returns the distinct strings of ss in first-seen order, in a new
+// slice.
+func unique(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

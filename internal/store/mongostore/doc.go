@@ -1,0 +1,78 @@
+// Package mongostore is the MongoDB backend of the data layer's business
+// data: apps with their settings, their sealed vendor credentials, pushes
+// with their counters, pending list and idempotency keys, and devices with
+// their alias index. It implements store.Apps, store.Credentials,
+// store.Pushes and store.Devices with the official driver
+// (go.mongodb.org/mongo-driver/v2). Per-device streams and per-target
+// outcomes are device state, which stays with the stores built for it
+// (Aerospike, Pebble).
+//
+// # Collections
+//
+//   - apps: one document per app with its settings, _id is the app id; a
+//     unique index on key.
+//   - credentials: one document per app and vendor holding the sealed
+//     credential; an index on app_id.
+//   - pushes: one document per push, _id is the push id (time-ordered, so
+//     sorting by _id is sorting by age). The field idem is unique: for a push
+//     without an idempotency key it is derived from the id, for one with a key
+//     it names the app, the key and a generation (see below). An index on
+//     (state, _id) serves the pending list.
+//   - push_counts: counter deltas, in CountDeltas mode only (see CountMode).
+//   - devices: one document per device, _id is the device id; an index on
+//     (app_id, alias) serves DeviceIDsByAlias.
+//
+// Maps (notification data, vendor tokens) are stored as arrays of {k, v}
+// pairs, so that keys with dots or dollar signs are safe on every server.
+//
+// # What it does not use
+//
+// The project's test server is FerretDB 1.24 on SQLite, which has no TTL
+// indexes, transactions or change streams, and which applies updates as
+// read-modify-write of the whole document: two concurrent updates of one
+// document can lose one of them, $inc included. So:
+//
+//   - Idempotency keys expire by comparing their stored creation time with
+//     Config.Now, never by TTL.
+//   - Claiming an idempotency key is an insert, never an update: a key's
+//     holder is the push with the highest generation of that key, and a new
+//     holder takes over a lapsed key by inserting the next generation, which
+//     the unique index on idem lets only one caller do. Nothing rewrites an
+//     existing push except FinishPush.
+//   - Counters are $inc on the push document on MongoDB, where that is
+//     atomic; on FerretDB each AddCounts inserts a delta document and Push
+//     sums them on the client (CountMode, detected at Open from buildInfo).
+//     FerretDB 1.24 lost 943 of 1000 concurrent $inc in the conformance
+//     suite, and its $group computes only the first of several $sum
+//     accumulators, so the sum is not an aggregation.
+//
+// FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL; every
+// other query (by app key, alias, idempotency key, pending state) reads the
+// whole collection. The indexes above serve MongoDB; against FerretDB those
+// queries slow down as collections grow, which is fine for tests and a
+// laptop but not for production data.
+//
+// # Errors
+//
+// A missing record is store.ErrNotFound, a taken id, key or idempotency
+// generation is store.ErrConflict, and a server that cannot be reached, a
+// network error or an operation that ran out of Config.Timeout is
+// store.ErrUnavailable (the driver's error stays in the chain). Calls after
+// Close fail with ErrClosed, which wraps store.ErrUnavailable.
+//
+// # Concurrency and connections
+//
+// A Store is safe for concurrent use. It holds one driver client whose pool
+// keeps at most Config.MaxPoolSize connections per server. Every operation
+// borrows a connection from the pool only while its command is on the wire
+// and returns it at once; nothing holds a connection between operations.
+//
+// Session is the per-request view of a Store (DESIGN: lazy proxy sessions):
+// it holds no connection, so thousands of requests can have a session open
+// while a handful of connections serve them. A Session is safe for
+// concurrent use; its Close is idempotent, and calls after it fail with
+// ErrSessionClosed.
+//
+// The package starts no goroutines of its own; the driver's monitoring and
+// pool goroutines stop in Close.
+package mongostore

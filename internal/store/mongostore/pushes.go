@@ -1,0 +1,181 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// CreatePush stores p as pending and returns its id. With an idempotency
+// key the app used within the window, it writes nothing and returns the
+// earlier push's id (see idempotency.go). p.State and p.Counts are ignored:
+// a new push is pending with zero counts. A taken id is store.ErrConflict.
+func (s *Store) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
+	var id string
+	err := s.do(ctx, "create push", func(ctx context.Context) error {
+		var err error
+		id, err = s.createPush(ctx, p, idemKey)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Push returns the push with its current counts, or store.ErrNotFound.
+func (s *Store) Push(ctx context.Context, id string) (*store.Push, error) {
+	var d pushDoc
+	err := s.do(ctx, "push", func(ctx context.Context) error {
+		err := s.pushes.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil || s.cfg.Counts != CountDeltas {
+			return err
+		}
+		d.Counts, err = s.sumDeltas(ctx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.push(), nil
+}
+
+// AddCounts adds delta to a push's counters: $inc on the push in CountInc
+// mode, one delta document in CountDeltas mode. An unknown push is
+// store.ErrNotFound.
+func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) error {
+	return s.do(ctx, "add counts", func(ctx context.Context) error {
+		if s.cfg.Counts == CountDeltas {
+			return s.insertDelta(ctx, id, delta)
+		}
+		return s.incCounts(ctx, id, delta)
+	})
+}
+
+// incCounts adds delta with $inc, which also tells whether the push exists.
+func (s *Store) incCounts(ctx context.Context, id string, delta store.Counts) error {
+	names, inc := countNames(), bson.D{}
+	for i, n := range delta.Vector() {
+		inc = append(inc, bson.E{Key: "counts." + names[i], Value: n})
+	}
+	res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$inc", Value: inc}})
+	if err != nil {
+		return err
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// insertDelta checks that the push exists and stores delta as a document
+// of its own. Pushes are never deleted, so the check cannot go stale.
+func (s *Store) insertDelta(ctx context.Context, id string, delta store.Counts) error {
+	if err := s.requirePush(ctx, id); err != nil {
+		return err
+	}
+	if delta == (store.Counts{}) {
+		return nil
+	}
+	_, err := s.counts.InsertOne(ctx, countDeltaDoc{ID: bson.NewObjectID().Hex(), PushID: id, Counts: toCountsDoc(delta, true)})
+	return err
+}
+
+// sumDeltas adds up the delta documents of a push. It sums on the client:
+// FerretDB 1.24 computes only the first accumulator of a $group right, and
+// deltas mode exists for FerretDB.
+func (s *Store) sumDeltas(ctx context.Context, id string) (countsDoc, error) {
+	cur, err := s.counts.Find(ctx, bson.D{{Key: "push_id", Value: id}},
+		options.Find().SetProjection(bson.D{{Key: "counts", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	defer cur.Close(ctx)
+	sum := make(countsDoc)
+	for cur.Next(ctx) {
+		var d countDeltaDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, err
+		}
+		for name, n := range d.Counts {
+			sum[name] += n
+		}
+	}
+	return sum, cur.Err()
+}
+
+// requirePush returns store.ErrNotFound when the push does not exist.
+func (s *Store) requirePush(ctx context.Context, id string) error {
+	ok, err := s.pushExists(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// pushExists reports whether a push with the id is stored.
+func (s *Store) pushExists(ctx context.Context, id string) (bool, error) {
+	err := s.pushes.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
+		options.FindOne().SetProjection(bson.D{{Key: "_id", Value: 1}})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// FinishPush marks a push done, which takes it off the pending list.
+// Finishing a done push does nothing; an unknown one is store.ErrNotFound.
+func (s *Store) FinishPush(ctx context.Context, id string) error {
+	return s.do(ctx, "finish push", func(ctx context.Context) error {
+		res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: store.PushDone}}}})
+		if err != nil {
+			return err
+		}
+		if res.MatchedCount == 0 {
+			return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// PendingPushes returns the ids of up to limit pending pushes, oldest first
+// (push ids sort by creation time).
+func (s *Store) PendingPushes(ctx context.Context, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	err := s.do(ctx, "pending pushes", func(ctx context.Context) error {
+		cur, err := s.pushes.Find(ctx, bson.D{{Key: "state", Value: store.PushPending}}, options.Find().
+			SetSort(bson.D{{Key: "_id", Value: 1}}).
+			SetLimit(int64(limit)).
+			SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}

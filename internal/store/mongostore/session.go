@@ -1,0 +1,149 @@
+package mongostore
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+var (
+	_ store.Apps    = (*Session)(nil)
+	_ store.Pushes  = (*Session)(nil)
+	_ store.Devices = (*Session)(nil)
+)
+
+// Session is a lazy proxy session: the view of a Store that one request
+// opens, uses and closes. It holds no connection. Each call borrows a
+// pooled connection for the instant of its command and gives it back before
+// returning, so a request that spends most of its time elsewhere (waiting
+// for a vendor, rendering, queueing) costs the database nothing between its
+// calls, and the number of connections follows the number of commands in
+// flight, not the number of open requests.
+//
+// A Session is safe for concurrent use. Close is idempotent; calls after it
+// return ErrSessionClosed. It is not a MongoDB client session: it carries no
+// transaction or causal-consistency state, which FerretDB could not serve.
+type Session struct {
+	s      *Store
+	closed atomic.Bool
+}
+
+// Session opens a session on the store. It does no I/O and cannot fail.
+func (s *Store) Session() *Session {
+	return &Session{s: s}
+}
+
+// Close ends the session. It holds nothing, so there is nothing to release;
+// calling it again does nothing. It always returns nil.
+func (ss *Session) Close() error {
+	ss.closed.Store(true)
+	return nil
+}
+
+// Closed reports whether Close was called.
+func (ss *Session) Closed() bool { return ss.closed.Load() }
+
+// check returns ErrSessionClosed after Close.
+func (ss *Session) check() error {
+	if ss.closed.Load() {
+		return ErrSessionClosed
+	}
+	return nil
+}
+
+// CreateApp is Store.CreateApp.
+func (ss *Session) CreateApp(ctx context.Context, a *store.App) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.CreateApp(ctx, a)
+}
+
+// AppByKey is Store.AppByKey.
+func (ss *Session) AppByKey(ctx context.Context, key string) (*store.App, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.AppByKey(ctx, key)
+}
+
+// AppByID is Store.AppByID.
+func (ss *Session) AppByID(ctx context.Context, id string) (*store.App, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.AppByID(ctx, id)
+}
+
+// UpdateSettings is Store.UpdateSettings.
+func (ss *Session) UpdateSettings(ctx context.Context, appID string, st store.Settings) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.UpdateSettings(ctx, appID, st)
+}
+
+// PutDevice is Store.PutDevice.
+func (ss *Session) PutDevice(ctx context.Context, d *store.Device) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.PutDevice(ctx, d)
+}
+
+// Devices is Store.Devices.
+func (ss *Session) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.Devices(ctx, ids)
+}
+
+// DeviceIDsByAlias is Store.DeviceIDsByAlias.
+func (ss *Session) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.DeviceIDsByAlias(ctx, appID, aliases)
+}
+
+// CreatePush is Store.CreatePush.
+func (ss *Session) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
+	if err := ss.check(); err != nil {
+		return "", err
+	}
+	return ss.s.CreatePush(ctx, p, idemKey)
+}
+
+// Push is Store.Push.
+func (ss *Session) Push(ctx context.Context, id string) (*store.Push, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.Push(ctx, id)
+}
+
+// AddCounts is Store.AddCounts.
+func (ss *Session) AddCounts(ctx context.Context, id string, delta store.Counts) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.AddCounts(ctx, id, delta)
+}
+
+// FinishPush is Store.FinishPush.
+func (ss *Session) FinishPush(ctx context.Context, id string) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.FinishPush(ctx, id)
+}
+
+// PendingPushes is Store.PendingPushes.
+func (ss *Session) PendingPushes(ctx context.Context, limit int) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.PendingPushes(ctx, limit)
+}
