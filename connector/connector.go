@@ -66,11 +66,11 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		owns = func(string) bool { return true }
 	}
 	c := &Connector{
-		cfg:   cfg,
-		store: st,
-		owns:  owns,
-		log:   log.With("component", "connector", "node_id", cfg.NodeID),
-		m:     newMetrics(reg),
+		cfg:    cfg,
+		store:  st,
+		owns:   owns,
+		log:    log.With("component", "connector", "node_id", cfg.NodeID),
+		m:      newMetrics(reg),
 		hub:    newHub(cfg.Shards),
 		counts: map[string]store.Counts{},
 	}

@@ -53,4 +53,3 @@ func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
 		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
 	}
 }
-
