@@ -1,0 +1,164 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+// benchFleet is n devices of one app connected to a connector; each
+// reader counts the pushes it opens.
+type benchFleet struct {
+	c      *Connector
+	st     *pebblestore.Store
+	ids    []string
+	pushes atomic.Int64
+}
+
+func newBenchFleet(b *testing.B, n int) *benchFleet {
+	b.Helper()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: b.TempDir()})
+	require.NoError(b, err)
+	c := New(Config{SendQueue: 1024}, st, nil, nil, nil)
+	srv := httptest.NewServer(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	f := &benchFleet{c: c, st: st}
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + Path
+	var readers sync.WaitGroup
+	var conns []*websocket.Conn
+	for range n {
+		id, secret := ids.New(), ids.Secret(32)
+		require.NoError(b, st.PutDevice(ctx, &store.Device{ID: id, AppID: "bench", Secret: secret}))
+		ws, codec := benchConnect(b, url, id, secret)
+		conns = append(conns, ws)
+		f.ids = append(f.ids, id)
+		readers.Go(func() {
+			for {
+				_, msg, err := ws.ReadMessage()
+				if err != nil {
+					return
+				}
+				fr, err := codec.Open(msg)
+				if err != nil {
+					return
+				}
+				if fr.GetPush() != nil {
+					f.pushes.Add(1)
+				} else if sr := fr.GetSyncResponse(); sr != nil {
+					f.pushes.Add(int64(len(sr.Pushes)))
+				}
+			}
+		})
+	}
+	b.Cleanup(func() {
+		cancel()
+		<-done
+		for _, ws := range conns {
+			ws.Close()
+		}
+		readers.Wait()
+		srv.Close()
+		st.Close()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Sessions() < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(b, n, c.Sessions())
+	return f
+}
+
+func benchConnect(b *testing.B, url, id string, secret []byte) (*websocket.Conn, *sdkproto.Codec) {
+	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
+	ws, _, err := d.Dial(url, nil)
+	require.NoError(b, err)
+	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
+	require.NoError(b, err)
+	require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, ch))
+	_, sh, err := ws.ReadMessage()
+	require.NoError(b, err)
+	codec, hello, err := hs.Finish(sh, &pb.Hello{})
+	require.NoError(b, err)
+	require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, hello))
+	return ws, codec
+}
+
+// waitPushes waits until the fleet has opened want pushes.
+func (f *benchFleet) waitPushes(b *testing.B, want int64) {
+	deadline := time.Now().Add(60 * time.Second)
+	for f.pushes.Load() < want {
+		if time.Now().After(deadline) {
+			b.Fatalf("received %d of %d pushes", f.pushes.Load(), want)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// BenchmarkHubBroadcast measures one app broadcast written to every
+// session: encode once, seal and write per session (the store append is
+// not included: the gateway does it once per broadcast).
+func BenchmarkHubBroadcast(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
+			f := newBenchFleet(b, n)
+			ctx := context.Background()
+			sent := int64(0)
+			broadcast := func() {
+				msg := store.Message{PushID: ids.New(), Title: "all", Body: "of you", SentAt: time.Now()}
+				pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("bench"), Message: msg}})
+				require.NoError(b, err)
+				msg.Seq = pos[0].Seq
+				_, err = f.c.Broadcast(ctx, route.Broadcast{AppID: "bench", Message: msg, Epoch: pos[0].Epoch})
+				require.NoError(b, err)
+				sent += int64(n)
+				f.waitPushes(b, sent)
+			}
+			broadcast() // sessions learn the stream's epoch through a catch-up
+			start := time.Now()
+			for b.Loop() {
+				broadcast()
+			}
+			b.ReportMetric(float64(sent-int64(n))/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkDeliverBatch measures Deliver of one message to a batch of
+// connected devices: the durable append to each stream and the write to
+// each live session.
+func BenchmarkDeliverBatch(b *testing.B) {
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("devices=%d", n), func(b *testing.B) {
+			f := newBenchFleet(b, n)
+			ctx := context.Background()
+			sent := int64(0)
+			start := time.Now()
+			for b.Loop() {
+				msg := store.Message{PushID: ids.New(), Title: "t", Body: "b", SentAt: time.Now()}
+				res, err := f.c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: f.ids})
+				require.NoError(b, err)
+				require.Equal(b, route.Written, res[0].Status)
+				sent += int64(n)
+				f.waitPushes(b, sent)
+			}
+			b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
