@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+)
+
+// Compose assembles a Store from parts held by different backends (for
+// example business data in MongoDB, device streams in Redis), and lets a
+// backend that implements only some interfaces run the conformance suite.
+// Calling a method of a part left nil panics.
+type Compose struct {
+	A Apps
+	D Devices
+	S Streams
+	P Pushes
+	C Credentials
+	O Outcomes
+	// CloseFunc closes the backend; nil does nothing.
+	CloseFunc func() error
+}
+
+var _ Store = Compose{}
+
+// Close calls CloseFunc.
+func (c Compose) Close() error {
+	if c.CloseFunc == nil {
+		return nil
+	}
+	return c.CloseFunc()
+}
+
+// CreateApp delegates to A.
+func (c Compose) CreateApp(ctx context.Context, a *App) error { return c.A.CreateApp(ctx, a) }
+
+// AppByKey delegates to A.
+func (c Compose) AppByKey(ctx context.Context, key string) (*App, error) {
+	return c.A.AppByKey(ctx, key)
+}
+
+// AppByID delegates to A.
+func (c Compose) AppByID(ctx context.Context, id string) (*App, error) {
+	return c.A.AppByID(ctx, id)
+}
+
+// UpdateSettings delegates to A.
+func (c Compose) UpdateSettings(ctx context.Context, appID string, st Settings) error {
+	return c.A.UpdateSettings(ctx, appID, st)
+}
+
+// PutCredential delegates to C.
+func (c Compose) PutCredential(ctx context.Context, appID, vendor string, sealed []byte) error {
+	return c.C.PutCredential(ctx, appID, vendor, sealed)
+}
+
+// Credential delegates to C.
+func (c Compose) Credential(ctx context.Context, appID, vendor string) ([]byte, error) {
+	return c.C.Credential(ctx, appID, vendor)
+}
+
+// CredentialVendors delegates to C.
+func (c Compose) CredentialVendors(ctx context.Context, appID string) ([]string, error) {
+	return c.C.CredentialVendors(ctx, appID)
+}
+
+// DeleteCredential delegates to C.
+func (c Compose) DeleteCredential(ctx context.Context, appID, vendor string) error {
+	return c.C.DeleteCredential(ctx, appID, vendor)
+}
+
+// SetOutcome delegates to O.
+func (c Compose) SetOutcome(ctx context.Context, id string, seq uint64, o Outcome) (Outcome, bool, error) {
+	return c.O.SetOutcome(ctx, id, seq, o)
+}
+
+// OutcomeOf delegates to O.
+func (c Compose) OutcomeOf(ctx context.Context, id string, seq uint64) (Outcome, error) {
+	return c.O.OutcomeOf(ctx, id, seq)
+}
+
+// PutDevice delegates to D.
+func (c Compose) PutDevice(ctx context.Context, d *Device) error { return c.D.PutDevice(ctx, d) }
+
+// Devices delegates to D.
+func (c Compose) Devices(ctx context.Context, ids []string) ([]*Device, error) {
+	return c.D.Devices(ctx, ids)
+}
+
+// DeviceIDsByAlias delegates to D.
+func (c Compose) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
+	return c.D.DeviceIDsByAlias(ctx, appID, aliases)
+}
+
+// Append delegates to S.
+func (c Compose) Append(ctx context.Context, e []Entry) ([]Position, error) {
+	return c.S.Append(ctx, e)
+}
+
+// ReadStream delegates to S.
+func (c Compose) ReadStream(ctx context.Context, id string, epoch, since uint64, limit int) (Page, error) {
+	return c.S.ReadStream(ctx, id, epoch, since, limit)
+}
+
+// Advance delegates to S.
+func (c Compose) Advance(ctx context.Context, id string, m Mark, through uint64) ([]Message, error) {
+	return c.S.Advance(ctx, id, m, through)
+}
+
+// Watermark delegates to S.
+func (c Compose) Watermark(ctx context.Context, id string, m Mark) (uint64, error) {
+	return c.S.Watermark(ctx, id, m)
+}
+
+// CreatePush delegates to P.
+func (c Compose) CreatePush(ctx context.Context, p *Push, key string) (string, error) {
+	return c.P.CreatePush(ctx, p, key)
+}
+
+// Push delegates to P.
+func (c Compose) Push(ctx context.Context, id string) (*Push, error) { return c.P.Push(ctx, id) }
+
+// AddCounts delegates to P.
+func (c Compose) AddCounts(ctx context.Context, id string, d Counts) error {
+	return c.P.AddCounts(ctx, id, d)
+}
+
+// FinishPush delegates to P.
+func (c Compose) FinishPush(ctx context.Context, id string) error { return c.P.FinishPush(ctx, id) }
+
+// PendingPushes delegates to P.
+func (c Compose) PendingPushes(ctx context.Context, limit int) ([]string, error) {
+	return c.P.PendingPushes(ctx, limit)
+}
