@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/httpx"
@@ -15,7 +16,7 @@ import (
 	"github.com/mopush/mopush/internal/obs"
 )
 
-func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) error {
+func runAll(ctx context.Context, roles node.Roles, args []string, stdout, stderr io.Writer, stop func()) error {
 	fs := flag.NewFlagSet("all", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "TOML configuration file (optional)")
@@ -41,11 +42,15 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop f
 	if err != nil {
 		return err
 	}
-	n, err := node.New(cfg, node.Options{Logger: log, Registry: obs.NewRegistry()})
+	n, err := node.New(cfg, node.Options{Roles: roles, Logger: log, Registry: obs.NewRegistry()})
 	if err != nil {
 		return err
 	}
-	printBanner(stdout, n, cfg)
+	if roles.All() {
+		printBanner(stdout, n, cfg)
+	} else {
+		fmt.Fprintf(stdout, "mopush %s is running at %s\n", roleNames(roles), n.URL())
+	}
 	if cfg.Server.DebugListen != "" {
 		go serveDebug(ctx, cfg.Server.DebugListen)
 	}
@@ -54,6 +59,19 @@ func runAll(ctx context.Context, args []string, stdout, stderr io.Writer, stop f
 		stop() // a second signal kills the process
 	}()
 	return n.Run(ctx)
+}
+
+func roleNames(r node.Roles) string {
+	var names []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{r.Gateway, "gateway"}, {r.Connector, "connector"}, {r.Relay, "relay"}, {r.Dispatcher, "dispatcher"}} {
+		if x.on {
+			names = append(names, x.name)
+		}
+	}
+	return strings.Join(names, "+")
 }
 
 func printBanner(w io.Writer, n *node.Node, cfg config.Config) {

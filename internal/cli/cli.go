@@ -6,12 +6,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/mopush/mopush/internal/node"
 )
 
 const usage = `usage: mopush [command] [flags]
 
 commands:
   all            run every role in one process (the default)
+  gateway        run the REST API and routing (with /v1/dispatch) against shared clusters
+  connector      run a connector (device sessions) against shared clusters
+  relay          run the vendor relay workers against shared clusters
+  dispatcher     run /v1/dispatch alone
   app create     create an app through the admin API
   device run     run a device: register, connect, print pushes as JSON lines
   help           show this help
@@ -30,7 +36,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, stop fun
 	var err error
 	switch cmd {
 	case "all":
-		err = runAll(ctx, args, stdout, stderr, stop)
+		err = runAll(ctx, node.Roles{}, args, stdout, stderr, stop)
+	case "gateway":
+		err = runAll(ctx, node.Roles{Gateway: true}, args, stdout, stderr, stop)
+	case "connector":
+		err = runAll(ctx, node.Roles{Connector: true}, args, stdout, stderr, stop)
+	case "relay":
+		err = runAll(ctx, node.Roles{Relay: true}, args, stdout, stderr, stop)
+	case "dispatcher":
+		err = runAll(ctx, node.Roles{Dispatcher: true}, args, stdout, stderr, stop)
 	case "app":
 		err = runApp(ctx, args, stdout, stderr)
 	case "device":

@@ -24,14 +24,37 @@ import (
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/route"
-	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/relay/engine"
 	"github.com/mopush/mopush/relay/vendors"
 )
 
+// Roles selects what a node runs. The zero value runs every role.
+type Roles struct {
+	Gateway    bool // REST API, routing, /v1/dispatch
+	Connector  bool // device sessions
+	Relay      bool // vendor relay workers
+	Dispatcher bool // /v1/dispatch alone
+}
+
+// All reports whether every role runs (or none was chosen).
+func (r Roles) All() bool {
+	return r == Roles{} || (r.Gateway && r.Connector && r.Relay)
+}
+
+func (r Roles) normal() Roles {
+	if r == (Roles{}) {
+		return Roles{Gateway: true, Connector: true, Relay: true, Dispatcher: true}
+	}
+	return r
+}
+
 // Options shape a Node beyond the configuration.
 type Options struct {
+	// Roles to run; zero: all of them, as `mopush all` does.
+	Roles Roles
 	// Connectors is how many connectors run in the process (default 1).
 	// The first serves on the main listener; each other one on its own
 	// listener on the same host, port chosen by the system.
@@ -50,9 +73,10 @@ type Options struct {
 type Node struct {
 	cfg   config.Config
 	opts  Options
+	roles Roles
 	log   *slog.Logger
 	reg   *prometheus.Registry
-	store *pebblestore.Store
+	store store.Store
 	bus   *bus.Bus
 
 	members    *dispatcher.Membership
@@ -87,7 +111,10 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	n = &Node{cfg: cfg, opts: opts, log: opts.Logger, reg: opts.Registry}
+	n = &Node{cfg: cfg, opts: opts, roles: opts.Roles.normal(), log: opts.Logger, reg: opts.Registry}
+	if err := checkSplit(cfg, opts.Roles); err != nil {
+		return nil, err
+	}
 	var closers []func()
 	defer func() {
 		if err != nil {
@@ -102,13 +129,8 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	if n.adminToken, err = adminToken(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.Store.Backend != "pebble" {
-		return nil, fmt.Errorf("store backend %q: this build of mopush all runs on the embedded pebble store only", cfg.Store.Backend)
-	}
-	if n.store, err = pebblestore.Open(pebblestore.Config{
-		Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: n.log,
-	}); err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	if n.store, err = openStore(context.Background(), cfg, n.log, n.reg); err != nil {
+		return nil, err
 	}
 	closers = append(closers, func() { n.store.Close() })
 	busCfg := cfg.Bus
@@ -169,31 +191,42 @@ func (n *Node) build() error {
 	}
 	local := map[string]*connector.Connector{}
 	mainMux := http.NewServeMux()
-	for i := range n.opts.Connectors {
-		u, err := n.newConnector(i, mainMux, internalToken)
-		if err != nil {
+	if n.roles.Connector {
+		for i := range n.opts.Connectors {
+			u, err := n.newConnector(i, mainMux, internalToken)
+			if err != nil {
+				return err
+			}
+			n.connectors = append(n.connectors, u)
+			local[u.node.ID] = u.c
+		}
+	}
+	if !n.cfg.Relay.Disabled && (n.roles.Gateway || n.roles.Relay) {
+		if err := n.buildRelay(); err != nil {
 			return err
 		}
-		n.connectors = append(n.connectors, u)
-		local[u.node.ID] = u.c
 	}
-	del := &deliverer{remote: &route.Client{HTTP: httpx.NewH2CClient(30 * time.Second), Token: internalToken}}
-	if !n.opts.InternalHTTP {
-		del.local = local
-	}
-	gcfg := n.cfg.Gateway
-	gcfg.AdminToken = n.adminToken
-	var gopts []gateway.Option
-	if !n.cfg.Relay.Disabled {
-		opt, err := n.buildRelay()
-		if err != nil {
-			return err
+	if n.roles.Gateway {
+		del := &deliverer{remote: &route.Client{HTTP: httpx.NewH2CClient(30 * time.Second), Token: internalToken}}
+		if !n.opts.InternalHTTP {
+			del.local = local
 		}
-		gopts = append(gopts, opt)
+		gcfg := n.cfg.Gateway
+		gcfg.AdminToken = n.adminToken
+		var gopts []gateway.Option
+		if n.vendors != nil {
+			gopts = append(gopts, gateway.WithRelay(gateway.Relay{
+				Queue:       &relayq.Publisher{JS: n.bus.JS},
+				Credentials: n.vendors,
+				AckTimeout:  n.cfg.Relay.AckTimeout,
+			}))
+		}
+		n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg, gopts...)
+		n.gateway.Register(mainMux)
 	}
-	n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg, gopts...)
-	n.gateway.Register(mainMux)
-	mainMux.Handle("/v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+	if n.roles.Gateway || n.roles.Dispatcher {
+		mainMux.Handle("/v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+	}
 	mainMux.Handle("/", httpx.NotFound())
 	mainMux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
 	mainMux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -204,7 +237,7 @@ func (n *Node) build() error {
 
 func (n *Node) newConnector(i int, mainMux *http.ServeMux, token string) (*connectorUnit, error) {
 	ccfg := n.cfg.Connector
-	ccfg.NodeID = fmt.Sprintf("%s-%d", nodePrefix(n.cfg.Connector.NodeID), i+1)
+	ccfg.NodeID = fmt.Sprintf("%s-%d", n.nodePrefix(), i+1)
 	u := &connectorUnit{}
 	mux := mainMux
 	u.ln = n.mainLn
@@ -236,11 +269,19 @@ func (n *Node) newConnector(i int, mainMux *http.ServeMux, token string) (*conne
 	return u, nil
 }
 
-func nodePrefix(id string) string {
-	if id == "" {
+// nodePrefix names this process's connectors on the ring: the configured
+// id, or, when roles run apart, one made of the host name and the port
+// (unique per process), or "connector".
+func (n *Node) nodePrefix() string {
+	if id := n.cfg.Connector.NodeID; id != "" {
+		return id
+	}
+	if n.opts.Roles.All() {
 		return "connector"
 	}
-	return id
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(n.mainLn.Addr().String())
+	return strings.NewReplacer(".", "_", ":", "_").Replace(host) + "-" + port
 }
 
 // baseURL is the http URL a listener is reached at: PublicURL for the main

@@ -8,38 +8,35 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/mopush/mopush/gateway"
 	"github.com/mopush/mopush/internal/ids"
-	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/secretbox"
 	"github.com/mopush/mopush/relay/engine"
 	"github.com/mopush/mopush/relay/vendors"
 )
 
-// buildRelay creates the vendor registry and the relay engine and returns
-// the gateway option that feeds them.
-func (n *Node) buildRelay() (gateway.Option, error) {
+// buildRelay creates the vendor registry (credentials for the gateway's
+// API and senders for the relay) and, when this node runs the relay role,
+// the relay engine.
+func (n *Node) buildRelay() error {
 	key, err := credentialsKey(n.cfg.Relay.CredentialsKey, n.cfg.Server.DataDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	box, err := secretbox.New(key)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	env := vendors.Env{Endpoints: n.cfg.Relay.Endpoints, AllowedHosts: n.cfg.Relay.AllowedHosts}
 	if n.opts.RelayEnv != nil {
 		env = *n.opts.RelayEnv
 	}
 	n.vendors = vendors.NewRegistry(box, n.store, env)
-	rc := n.cfg.Relay
-	n.relay = engine.New(engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts},
-		n.bus.JS, n.store, n.vendors, n.log, n.reg)
-	return gateway.WithRelay(gateway.Relay{
-		Queue:       &relayq.Publisher{JS: n.bus.JS},
-		Credentials: n.vendors,
-		AckTimeout:  rc.AckTimeout,
-	}), nil
+	if n.roles.Relay {
+		rc := n.cfg.Relay
+		n.relay = engine.New(engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts},
+			n.bus.JS, n.store, n.vendors, n.log, n.reg)
+	}
+	return nil
 }
 
 // credentialsKey returns the configured key, or the one kept in the data

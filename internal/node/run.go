@@ -31,23 +31,22 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go("redirects", func() error { return n.followRing(connCtx) })
 	g.Go("http", func() error { return httpx.Serve(rolesCtx, n.main, n.mainLn, grace) })
 
-	if err := n.waitOnRing(ctx); err != nil {
+	if err := n.start(ctx); err != nil {
 		stopRoles()
 		g.Wait() //nolint:errcheck // reporting the start failure
 		return err
 	}
-	if n.relay != nil {
-		if _, err := relayq.Ensure(ctx, n.bus.JS); err != nil {
-			stopRoles()
-			g.Wait() //nolint:errcheck // reporting the start failure
-			return err
-		}
+	if n.vendors != nil {
 		defer n.vendors.Close()
+	}
+	if n.relay != nil {
 		g.Go("relay", func() error { return n.relay.Run(rolesCtx) })
 	}
 	gwCtx, stopGateway := context.WithCancel(rolesCtx)
 	defer stopGateway()
-	g.Go("gateway", func() error { return n.gateway.Run(gwCtx) })
+	if n.gateway != nil {
+		g.Go("gateway", func() error { return n.gateway.Run(gwCtx) })
+	}
 	n.ready.Store(true)
 	n.log.InfoContext(ctx, "node ready", "url", n.URL(), "connectors", len(n.connectors))
 
@@ -58,6 +57,20 @@ func (n *Node) Run(ctx context.Context) error {
 	stopGateway() // routing in flight finishes
 	stopRoles()   // listeners and membership stop
 	return g.Wait()
+}
+
+// start waits for what the roles need before serving: the ring with every
+// local connector on it, and the relay queue.
+func (n *Node) start(ctx context.Context) error {
+	if err := n.waitOnRing(ctx); err != nil {
+		return err
+	}
+	if n.vendors != nil {
+		if _, err := relayq.Ensure(ctx, n.bus.JS); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // waitOnRing waits until every local connector is on the ring.

@@ -1,0 +1,32 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/pebblestore"
+)
+
+// openStore opens the data layer the configuration names.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
+	switch cfg.Store.Backend {
+	case "pebble":
+		s, err := pebblestore.Open(pebblestore.Config{
+			Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return s, nil
+	case "cluster":
+		return openCluster(ctx, cfg, log, reg)
+	default:
+		return nil, fmt.Errorf("store.backend %q: want \"pebble\" or \"cluster\"", cfg.Store.Backend)
+	}
+}
