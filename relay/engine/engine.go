@@ -210,10 +210,13 @@ func (e *Engine) handle(ctx context.Context, w work) {
 		return
 	}
 	var delay time.Duration
+	start := time.Now()
 	if w.send {
 		delay, err = e.send(ctx, w.msg, job)
+		e.m.handleS.WithLabelValues("send").Observe(time.Since(start).Seconds())
 	} else {
 		delay, err = e.fallback(ctx, job)
+		e.m.handleS.WithLabelValues("fallback").Observe(time.Since(start).Seconds())
 	}
 	switch {
 	case err != nil:

@@ -6,6 +6,7 @@ type metrics struct {
 	outcomes *prometheus.CounterVec
 	sends    *prometheus.CounterVec
 	sendS    *prometheus.HistogramVec
+	handleS  *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -20,9 +21,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_relay_send_seconds", Help: "Time of one vendor send.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"vendor"}),
+		handleS: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "push_relay_job_seconds", Help: "Time to handle one relay job, vendor call included, by kind.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"kind"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.outcomes, m.sends, m.sendS)
+		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS)
 	}
 	return m
 }
