@@ -48,7 +48,7 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 	if f.syncing || epoch != f.epoch || seq != f.lastSent+1 {
 		if seq > f.lastSent || epoch != f.epoch {
 			f.syncing = true
-			s.signal()
+			s.signalLocked()
 		}
 		s.mu.Unlock()
 		return offerLater

@@ -94,8 +94,8 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 		sendError(conn, codec, code)
 		return nil, code
 	}
-	s := newSession(c, dev, conn, codec, hello)
-	s.welcome, err = proto.Marshal(&pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
+	s := newSession(ctx, c, dev, conn, codec, hello)
+	welcome, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
 		Proof:        hs.WelcomeProof(secret),
 		SessionId:    ids.New(),
 		HeartbeatMs:  uint32(c.cfg.Heartbeat / time.Millisecond),
@@ -104,6 +104,7 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 	if err != nil {
 		return nil, sdkproto.CodeInternal
 	}
+	s.welcome = welcome
 	return s, 0
 }
 
@@ -162,8 +163,7 @@ func (c *Connector) run(ctx context.Context, s *session) {
 	}
 	c.m.sessions.Inc()
 	defer c.m.sessions.Dec()
-	s.signal() // the initial replay
-	go s.writeLoop(ctx)
+	s.start()
 	code := c.readLoop(ctx, s)
 	c.hub.remove(s)
 	s.fail(code, code.String())

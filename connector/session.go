@@ -16,40 +16,49 @@ import (
 )
 
 // session is one live device connection.
+//
+// It has no goroutine of its own while idle: the reader is the HTTP
+// handler's goroutine, and a writer goroutine is started when there is
+// something to write (a queued frame, a catch-up, the close) and exits
+// when there is nothing left.
 type session struct {
 	c        *Connector
 	deviceID string
+	appID    string
 	conn     *websocket.Conn
 	codec    *sdkproto.Codec
-	welcome  []byte // the encoded Welcome, written first by the writer
+	// ctx is the session's lifetime (its request's context). It is kept
+	// because writers start on demand from other goroutines' calls, whose
+	// own contexts must not bound the session's store reads.
+	ctx context.Context
 
-	out     chan []byte   // encoded frames for the writer
-	wake    chan struct{} // cap 1: the writer must catch up from the stream
 	closing chan struct{} // closed by fail
-	done    chan struct{} // closed when the writer has closed the socket
+	done    chan struct{} // closed when the socket is closed
 
 	failOnce  sync.Once
 	closeCode sdkproto.Code
 	closeMsg  string
 
-	appID string
-
-	mu       sync.Mutex
-	own      follower // the device's stream
-	bc       follower // the app's broadcast stream
-	bAcked   uint64   // broadcast position the device acknowledged (mu)
-	sentMark uint64   // MarkSent already recorded in the store (writer only)
+	mu          sync.Mutex
+	welcome     []byte   // the encoded Welcome, written first
+	queue       [][]byte // encoded frames waiting for the writer
+	writing     bool     // a writer goroutine runs
+	needCatchUp bool     // a follower must catch up from its stream
+	closed      bool     // fail was called: the writer closes the socket
+	own         follower // the device's stream
+	bc          follower // the app's broadcast stream
+	bAcked      uint64   // broadcast position the device acknowledged
+	sentMark    uint64   // MarkSent already recorded (writer only)
 }
 
-func newSession(c *Connector, dev *store.Device, conn *websocket.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
+func newSession(ctx context.Context, c *Connector, dev *store.Device, conn *websocket.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
 	return &session{
 		c:        c,
 		deviceID: dev.ID,
 		appID:    dev.AppID,
 		conn:     conn,
 		codec:    codec,
-		out:      make(chan []byte, c.cfg.SendQueue),
-		wake:     make(chan struct{}, 1),
+		ctx:      ctx,
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		own: follower{stream: dev.ID, epoch: hello.Epoch, lastSent: hello.LastSeq,
@@ -60,6 +69,15 @@ func newSession(c *Connector, dev *store.Device, conn *websocket.Conn, codec *sd
 		bAcked:   hello.BroadcastSeq,
 		sentMark: hello.LastSeq,
 	}
+}
+
+// start writes the Welcome (set by the handshake), then the initial
+// replay.
+func (s *session) start() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.needCatchUp = true
+	s.kickLocked()
 }
 
 // offerOwn queues a message appended to the device's stream.
@@ -75,33 +93,42 @@ func (s *session) offerBroadcast(seq, epoch uint64, frame []byte) offerResult {
 	return s.offer(&s.bc, seq, epoch, func() ([]byte, error) { return frame, nil })
 }
 
-func (s *session) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// kickLocked starts the writer unless it runs.
+func (s *session) kickLocked() {
+	if !s.writing {
+		s.writing = true
+		go s.writer()
 	}
 }
 
-// enqueueLocked queues a frame without blocking; false when the queue is full.
+// signalLocked asks the writer for a catch-up.
+func (s *session) signalLocked() {
+	s.needCatchUp = true
+	s.kickLocked()
+}
+
+// enqueueLocked queues a frame without blocking; false when the queue is
+// full.
 func (s *session) enqueueLocked(b []byte) bool {
-	select {
-	case s.out <- b:
-		return true
-	default:
+	if len(s.queue) >= s.c.cfg.SendQueue {
 		return false
 	}
+	s.queue = append(s.queue, b)
+	s.kickLocked()
+	return true
 }
 
-// send queues a control frame (pong, welcome, sync response).
+// send queues a control frame (pong, redirect, sync response).
 func (s *session) send(f *pb.Frame) {
 	b, err := proto.Marshal(f)
 	if err != nil {
 		s.fail(sdkproto.CodeInternal, "encode")
 		return
 	}
-	select {
-	case s.out <- b:
-	default:
+	s.mu.Lock()
+	ok := s.enqueueLocked(b)
+	s.mu.Unlock()
+	if !ok {
 		s.fail(sdkproto.CodeSlowConsumer, "send queue full")
 	}
 }
@@ -116,6 +143,10 @@ func (s *session) fail(code sdkproto.Code, msg string) {
 			s.conn.NetConn().SetWriteDeadline(time.Now()) //nolint:errcheck // best effort
 		}
 		close(s.closing)
+		s.mu.Lock()
+		s.closed = true
+		s.kickLocked()
+		s.mu.Unlock()
 	})
 }
 
@@ -126,40 +157,57 @@ func (s *session) redirect(url string, delay, jitter time.Duration, reason strin
 	}}})
 }
 
-// writeLoop is the session's only writer: it seals and writes queued
-// frames, runs catch-ups, and closes the socket when the session fails.
-func (s *session) writeLoop(ctx context.Context) {
-	defer close(s.done)
+// writer is the session's only writer while it runs: it writes the
+// Welcome, queued frames and catch-ups, records what was sent, closes the
+// socket when the session failed, and exits when nothing is left.
+func (s *session) writer() {
 	buf := make([]byte, 0, 512)
-	if !s.write(&buf, s.welcome) {
-		s.finish()
-		return
-	}
-	s.welcome = nil
 	for {
-		select {
-		case b := <-s.out:
-			if !s.write(&buf, b) {
-				s.finish()
-				return
+		s.mu.Lock()
+		switch {
+		case s.welcome != nil:
+			w := s.welcome
+			s.welcome = nil
+			s.mu.Unlock()
+			if !s.write(&buf, w) {
+				s.fail(0, "")
 			}
-			if len(s.out) == 0 {
-				s.recordSent(ctx)
-			}
-		case <-s.wake:
-			if err := s.catchUpAll(ctx, &buf); err != nil {
-				if !errors.Is(err, errWrite) {
-					s.c.log.WarnContext(ctx, "catch-up failed", "device_id", s.deviceID, "error", err)
-					s.fail(sdkproto.CodeInternal, "catch-up failed")
-				}
-				s.finish()
-				return
-			}
-			s.recordSent(ctx)
-		case <-s.closing:
+		case s.closed:
+			s.mu.Unlock()
 			s.flushClosing(&buf)
 			s.finish()
+			close(s.done)
 			return
+		case s.needCatchUp:
+			s.needCatchUp = false
+			s.mu.Unlock()
+			if err := s.catchUpAll(s.ctx, &buf); err != nil {
+				if !errors.Is(err, errWrite) {
+					s.c.log.WarnContext(s.ctx, "catch-up failed", "device_id", s.deviceID, "error", err)
+					s.fail(sdkproto.CodeInternal, "catch-up failed")
+				}
+				s.fail(0, "")
+			}
+		case len(s.queue) > 0:
+			batch := s.queue
+			s.queue = nil
+			s.mu.Unlock()
+			for _, b := range batch {
+				if !s.write(&buf, b) {
+					s.fail(0, "")
+					break
+				}
+			}
+		default:
+			s.mu.Unlock()
+			s.recordSent(s.ctx)
+			s.mu.Lock()
+			if len(s.queue) == 0 && !s.needCatchUp && !s.closed {
+				s.writing = false
+				s.mu.Unlock()
+				return
+			}
+			s.mu.Unlock()
 		}
 	}
 }
@@ -183,16 +231,14 @@ func (s *session) flushClosing(buf *[]byte) {
 	if s.closeCode == sdkproto.CodeSlowConsumer {
 		return
 	}
-	for {
-		select {
-		case b := <-s.out:
-			if !s.write(buf, b) {
-				return
-			}
-			continue
-		default:
+	s.mu.Lock()
+	batch := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	for _, b := range batch {
+		if !s.write(buf, b) {
+			return
 		}
-		break
 	}
 	if s.closeCode != 0 {
 		b, _ := proto.Marshal(&pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: uint32(s.closeCode), Message: s.closeMsg}}})
