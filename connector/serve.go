@@ -20,8 +20,10 @@ import (
 // Path is where devices connect.
 const Path = "/v1/connect"
 
-// ServeHTTP upgrades a device connection and runs its session until it
-// ends.
+// ServeHTTP upgrades a device connection, runs the handshake, and hands the
+// session to a goroutine of its own: the handler returns, so that net/http's
+// per-connection state and the stack the handshake grew are freed while the
+// session idles.
 func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	if c.draining {
@@ -32,19 +34,24 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.wg.Add(1)
 	c.mu.Unlock()
-	defer c.wg.Done()
 
 	conn, err := c.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		c.wg.Done()
 		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
 		return // the upgrader answered the client
 	}
+	// The session outlives this handler: its context keeps the request's
+	// values but not its cancellation, and ends with the session.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	// Leave room above MaxFrame so that an oversized frame gets a typed
 	// 4007 rather than the library's bare 1009.
 	conn.SetReadLimit(int64(2 * c.cfg.MaxFrame))
 	start := time.Now()
-	s, code := c.handshake(r.Context(), conn)
+	s, code := c.handshake(ctx, conn)
 	if s == nil {
+		cancel()
+		c.wg.Done()
 		c.m.handshakes.WithLabelValues(code.String()).Inc()
 		c.m.disconnects.WithLabelValues(code.String()).Inc()
 		closeRaw(conn, code)
@@ -52,7 +59,11 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.m.handshakes.WithLabelValues("ok").Inc()
 	c.m.handshakeS.Observe(time.Since(start).Seconds())
-	c.run(r.Context(), s)
+	go func() {
+		defer c.wg.Done()
+		defer cancel()
+		c.run(ctx, s)
+	}()
 }
 
 // closeRaw closes a connection that has no session with a close code.
