@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/mopush/mopush/internal/vendorfake"
 	"github.com/mopush/mopush/internal/vendorfake/apnsfake"
 	"github.com/mopush/mopush/relay/vendors"
+	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/client"
 )
 
@@ -235,4 +239,73 @@ func TestRelayRestartMidQueue(t *testing.T) {
 		require.True(t, tokens[tok])
 		require.Equal(t, 1, n, "sent exactly once")
 	}
+}
+
+func TestRelayPayloadModes(t *testing.T) {
+	e := startRelay(t, nil, nil, "")
+	e.uploadAPNs()
+	for _, mode := range []string{"encrypted", "wakeup"} {
+		t.Run(mode, func(t *testing.T) {
+			code, body, _ := e.admin(http.MethodPut, "/v1/apps/"+e.app.id+"/settings", map[string]any{"payload_mode": mode})
+			require.Equal(t, http.StatusOK, code, "%v", body)
+			tok := apnsToken()
+			d := e.newDevice(tok, nil)
+			id := e.a.push(e.app, map[string]any{"audience": toDevices(d.id()),
+				"notification": map[string]any{"title": "secret title", "body": "secret body", "data": map[string]string{"k": "v"}}})
+			e.waitCounts(id, map[string]float64{"relayed": 1})
+			got := e.received(tok)
+			require.Len(t, got, 1)
+			n := got[0]
+			title, body2 := n.Alert()
+			require.Empty(t, title, "no clear text in the vendor payload")
+			require.Empty(t, body2)
+			require.Equal(t, "background", n.PushType)
+			require.Equal(t, id, n.Payload["mopush_push_id"])
+			raw, _ := json.Marshal(n.Payload)
+			require.NotContains(t, string(raw), "secret title")
+			if mode == "wakeup" {
+				require.Nil(t, n.Payload["mopush_sealed"])
+				return
+			}
+			sealed, _ := n.Payload["mopush_sealed"].(string)
+			plain, err := sdkproto.OpenVendorPayload(d.c.State().Secret, sealed)
+			require.NoError(t, err, "the device opens it with its own secret")
+			var inner map[string]any
+			require.NoError(t, json.Unmarshal(plain, &inner))
+			require.Equal(t, "secret title", inner["title"])
+			require.Equal(t, "secret body", inner["body"])
+			require.Equal(t, id, inner["push_id"])
+		})
+	}
+}
+
+func TestCredentialsAPI(t *testing.T) {
+	e := startRelay(t, nil, nil, "")
+	e.uploadAPNs()
+	base := "/v1/apps/" + e.app.id + "/credentials"
+
+	code, body, _ := e.admin(http.MethodGet, base, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, []any{"apns"}, body["vendors"], "vendors only, never the secret")
+
+	code, body, _ = e.admin(http.MethodPut, base+"/fcm", map[string]any{"service_account": "not json", "extra": 1})
+	require.Equal(t, http.StatusUnprocessableEntity, code)
+	require.Equal(t, "https://mopush.dev/problems/invalid-credential", body["type"])
+	code, body, _ = e.admin(http.MethodPut, base+"/pigeon", map[string]any{})
+	require.Equal(t, http.StatusUnprocessableEntity, code, "%v", body)
+
+	code, _, _ = e.a.do(http.MethodGet, base, "", "", nil, nil)
+	require.Equal(t, http.StatusUnauthorized, code, "admin only")
+
+	code, _, _ = e.admin(http.MethodDelete, base+"/apns", nil)
+	require.Equal(t, http.StatusNoContent, code)
+	code, body, _ = e.admin(http.MethodGet, base, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, []any{}, body["vendors"])
+
+	key, err := os.ReadFile(filepath.Join(e.n.cfg.Server.DataDir, "credentials.key"))
+	require.NoError(t, err)
+	require.NotEmpty(t, key, "the sealing key was generated at first start")
+	code, body, _ = e.admin(http.MethodPut, "/v1/apps/"+e.app.id+"/settings", map[string]any{"payload_mode": "loud"})
+	require.Equal(t, http.StatusUnprocessableEntity, code, "%v", body)
 }
