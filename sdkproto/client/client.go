@@ -68,6 +68,8 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay. Defaults 500ms
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// HandshakeTimeout bounds dialing and the handshake. Default 10s.
+	HandshakeTimeout time.Duration
 	// DedupWindow is how many recent push ids are remembered to drop
 	// duplicates. Default 4096.
 	DedupWindow int
@@ -130,6 +132,9 @@ func New(cfg Config, st State) *Client {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
 	}
 	if cfg.DedupWindow <= 0 {
 		cfg.DedupWindow = 4096

@@ -16,9 +16,6 @@ import (
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
-// handshakeTimeout bounds the client's side of the handshake.
-const handshakeTimeout = 10 * time.Second
-
 // Run connects and keeps the device connected until ctx ends (then it
 // returns nil) or the server refuses the device for good (a code of 4500 or
 // more, returned as *sdkproto.PeerError).
@@ -68,6 +65,10 @@ type conn struct {
 	ws    *websocket.Conn
 	codec *sdkproto.Codec
 	wmu   sync.Mutex // serialises sealing and writing
+	// idle is how long a read may wait: past it the connection is dead.
+	// The server answers every Ping, so a live connection is never silent
+	// for long. Zero during the handshake, whose deadline is fixed.
+	idle time.Duration
 }
 
 func (k *conn) send(f *pb.Frame) error {
@@ -115,7 +116,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, error) {
 	d := websocket.Dialer{
 		Subprotocols:     []string{sdkproto.Subprotocol},
-		HandshakeTimeout: handshakeTimeout,
+		HandshakeTimeout: c.cfg.HandshakeTimeout,
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
 		NetDialContext:   c.cfg.NetDialContext,
@@ -135,7 +136,7 @@ func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, erro
 }
 
 func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, error) {
-	ws.SetReadDeadline(time.Now().Add(handshakeTimeout)) //nolint:errcheck // surfaces on read
+	ws.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
 	hs, ch, err := sdkproto.NewClientHandshake(st.DeviceID, st.Secret)
 	if err != nil {
 		return nil, 0, err
@@ -171,12 +172,16 @@ func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, 
 	if hb <= 0 {
 		hb = 25 * time.Second
 	}
+	k.idle = hb*5/2 + time.Second
 	return k, hb, nil
 }
 
 // read reads and opens one frame, skipping frame types of newer versions;
 // an Error frame becomes *PeerError.
 func (k *conn) read() (*pb.Frame, error) {
+	if k.idle > 0 {
+		k.ws.SetReadDeadline(time.Now().Add(k.idle)) //nolint:errcheck // surfaces on read
+	}
 	_, msg, err := k.ws.ReadMessage()
 	if err != nil {
 		return nil, closeErr(err)
