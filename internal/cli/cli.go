@@ -19,6 +19,7 @@ commands:
   relay          run the vendor relay workers against shared clusters
   dispatcher     run /v1/dispatch alone
   app create     create an app through the admin API
+  bench          load-test a server: idle, unicast, broadcast, reconnect
   device run     run a device: register, connect, print pushes as JSON lines
   help           show this help
 
@@ -47,6 +48,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, stop fun
 		err = runAll(ctx, node.Roles{Dispatcher: true}, args, stdout, stderr, stop)
 	case "app":
 		err = runApp(ctx, args, stdout, stderr)
+	case "bench":
+		err = runBench(ctx, args, stdout, stderr)
 	case "device":
 		err = runDevice(ctx, args, stdout, stderr)
 	case "help":
