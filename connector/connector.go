@@ -48,6 +48,8 @@ type Connector struct {
 
 	countMu sync.Mutex
 	counts  map[string]store.Counts // by push id, not yet written
+
+	bcast *bcastIndex
 }
 
 var (
@@ -73,6 +75,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		m:      newMetrics(reg),
 		hub:    newHub(cfg.Shards),
 		counts: map[string]store.Counts{},
+		bcast:  newBcastIndex(),
 	}
 	c.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
@@ -119,6 +122,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 	if err != nil {
 		return route.BroadcastResult{}, fmt.Errorf("encode broadcast: %w", err)
 	}
+	c.bcast.record(b.AppID, b.Epoch, b.Message.Seq, b.Message.PushID)
 	var res route.BroadcastResult
 	queued := int64(0)
 	c.hub.eachOfApp(b.AppID, func(s *session) {

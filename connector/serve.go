@@ -268,6 +268,14 @@ const maxBroadcastAck = 1000
 // ackBroadcast counts the broadcasts in (from, through] as acked once more.
 // Broadcasts have no per-device outcome: their counts are totals.
 func (c *Connector) ackBroadcast(ctx context.Context, s *session, epoch, from, through uint64) {
+	if ids, ok := c.bcast.lookup(s.appID, epoch, from, through); ok {
+		msgs := make([]store.Message, len(ids))
+		for i, id := range ids {
+			msgs[i].PushID = id
+		}
+		c.countMessages(ctx, msgs, store.Counts{Acked: 1})
+		return
+	}
 	page, err := c.store.ReadStream(ctx, s.bc.stream, epoch, from, int(min(through-from, maxBroadcastAck)))
 	if err != nil {
 		c.log.WarnContext(ctx, "broadcast ack read failed", "app_id", s.appID, "error", err)
