@@ -9,10 +9,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// ensureIndexes creates the indexes the store relies on. Creating an index
-// that exists with the same options does nothing, so every Open runs it.
-// Only plain and unique indexes are used: FerretDB 1.x has no TTL or
-// partial indexes.
+// ensureIndexes creates the indexes the store relies on that do not exist
+// yet (by name), so every Open runs it. Existing ones are not sent again:
+// FerretDB 1.24 fails on a createIndexes that repeats an existing compound
+// index. Only plain and unique indexes are used: FerretDB 1.x has no TTL
+// or partial indexes.
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	sets := []struct {
 		coll   *mongo.Collection
@@ -37,9 +38,39 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		}},
 	}
 	for _, set := range sets {
-		if _, err := set.coll.Indexes().CreateMany(ctx, set.models); err != nil {
+		missing, err := missingIndexes(ctx, set.coll, set.models)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := set.coll.Indexes().CreateMany(ctx, missing); err != nil {
 			return fmt.Errorf("indexes of %s: %w", set.coll.Name(), err)
 		}
 	}
 	return nil
+}
+
+// missingIndexes returns the models whose index name the collection lacks.
+func missingIndexes(ctx context.Context, coll *mongo.Collection, models []mongo.IndexModel) ([]mongo.IndexModel, error) {
+	specs, err := coll.Indexes().ListSpecifications(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list indexes of %s: %w", coll.Name(), err)
+	}
+	have := make(map[string]bool, len(specs))
+	for _, sp := range specs {
+		have[sp.Name] = true
+	}
+	var out []mongo.IndexModel
+	for _, m := range models {
+		opts := &options.IndexOptions{}
+		for _, set := range m.Options.List() {
+			set(opts) //nolint:errcheck // setters of index options do not fail
+		}
+		if opts.Name == nil || !have[*opts.Name] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }

@@ -2,7 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"errors"
 	"net"
 	"testing"
 	"time"
@@ -12,25 +11,19 @@ import (
 
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/pebblestore"
 	"github.com/mopush/mopush/internal/store/storetest"
 )
 
 // TestConformance runs the parts of the suite this backend implements,
 // each subtest on a database of its own. Outcomes are per-device state,
-// not business data, so the relay part borrows them from pebblestore and
-// checks this backend's app settings and credentials.
+// not business data: they live in Redis or Aerospike, not here.
 func TestConformance(t *testing.T) {
 	sharedMongo(t)
 	storetest.Run(t, storetest.Harness{
 		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			s := openStore(t, Config{IdempotencyWindow: cfg.IdempotencyWindow, Now: cfg.Now})
-			outcomes, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
-			require.NoError(t, err)
-			return storetest.Compose{A: s, D: s, P: s, C: s, O: outcomes, CloseFunc: func() error {
-				return errors.Join(s.Close(), outcomes.Close())
-			}}
+			return storetest.Compose{A: s, D: s, P: s, C: s, CloseFunc: s.Close}
 		},
 	})
 }
@@ -180,4 +173,16 @@ func TestCountModeString(t *testing.T) {
 	require.Equal(t, "inc", CountInc.String())
 	require.Equal(t, "deltas", CountDeltas.String())
 	require.Equal(t, "CountMode(9)", CountMode(9).String())
+}
+
+// TestReopen: opening a store on a database that already has its indexes
+// works (FerretDB fails on repeating an existing compound index).
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	m := sharedMongo(t)
+	for i := range 3 {
+		s, err := Open(t.Context(), Config{URI: m.URI, Database: "reopen"})
+		require.NoError(t, err, "open %d", i)
+		require.NoError(t, s.Close())
+	}
 }

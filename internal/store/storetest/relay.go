@@ -45,7 +45,24 @@ func (s suite) relay(t *testing.T) {
 		_, err = e.Credential(e.ctx, "a1", "apns")
 		require.True(t, errors.Is(err, store.ErrNotFound), "%v", err)
 	})
-	t.Run("outcome transitions", func(t *testing.T) {
+	t.Run("counts keep every counter", func(t *testing.T) {
+		e := s.open(t, Config{})
+		p := &store.Push{ID: "0000000000PUSHRELAY", AppID: "a", CreatedAt: msUTC(time.Now()), State: store.PushPending}
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		d := store.Counts{Targeted: 1, Delivered: 2, Acked: 3, Offline: 4, Failed: 5, Relayed: 6,
+			RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10}
+		require.NoError(t, e.AddCounts(e.ctx, p.ID, d))
+		require.NoError(t, e.AddCounts(e.ctx, p.ID, store.OutcomeAcked.Delta(store.OutcomeRelayed)))
+		got, err := e.Push(e.ctx, p.ID)
+		require.NoError(t, err)
+		d.Acked, d.Relayed = 4, 5
+		require.Equal(t, d, got.Counts)
+	})
+}
+
+func (s suite) outcomes(t *testing.T) {
+	t.Run("transitions", func(t *testing.T) {
 		e := s.open(t, Config{})
 		o, err := e.OutcomeOf(e.ctx, "d", 1)
 		require.NoError(t, err)
@@ -74,7 +91,7 @@ func (s suite) relay(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.OutcomeNone, o, "per message")
 	})
-	t.Run("outcome race", func(t *testing.T) {
+	t.Run("race", func(t *testing.T) {
 		e := s.open(t, Config{})
 		var won atomic.Int32
 		var wg sync.WaitGroup
@@ -96,19 +113,5 @@ func (s suite) relay(t *testing.T) {
 		close(start)
 		wg.Wait()
 		require.EqualValues(t, 1, won.Load(), "exactly one first outcome")
-	})
-	t.Run("counts keep every counter", func(t *testing.T) {
-		e := s.open(t, Config{})
-		p := &store.Push{ID: "0000000000PUSHRELAY", AppID: "a", CreatedAt: msUTC(time.Now()), State: store.PushPending}
-		_, err := e.CreatePush(e.ctx, p, "")
-		require.NoError(t, err)
-		d := store.Counts{Targeted: 1, Delivered: 2, Acked: 3, Offline: 4, Failed: 5, Relayed: 6,
-			RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10}
-		require.NoError(t, e.AddCounts(e.ctx, p.ID, d))
-		require.NoError(t, e.AddCounts(e.ctx, p.ID, store.OutcomeAcked.Delta(store.OutcomeRelayed)))
-		got, err := e.Push(e.ctx, p.ID)
-		require.NoError(t, err)
-		d.Acked, d.Relayed = 4, 5
-		require.Equal(t, d, got.Counts)
 	})
 }

@@ -56,8 +56,9 @@ type Harness struct {
 	// polling instead.
 	ServerClock bool
 	// Parts limits the suite to the interfaces the backend implements:
-	// any of PartApps, PartDevices, PartStreams, PartPushes. Empty runs
-	// everything. A partial backend returns a Compose from Open.
+	// any of PartApps, PartDevices, PartStreams, PartPushes, PartRelay,
+	// PartOutcomes. Empty runs everything. A partial backend returns a
+	// Compose from Open.
 	Parts []string
 }
 
@@ -67,8 +68,11 @@ const (
 	PartDevices = "devices"
 	PartStreams = "streams"
 	PartPushes  = "pushes"
-	// PartRelay covers Credentials, Outcomes and app settings.
+	// PartRelay covers Credentials, app settings and the counters the
+	// relay moves.
 	PartRelay = "relay"
+	// PartOutcomes covers Outcomes.
+	PartOutcomes = "outcomes"
 )
 
 func (h Harness) has(part string) bool {
@@ -94,6 +98,9 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.has(PartRelay) {
 		t.Run("relay", s.relay)
+	}
+	if h.has(PartOutcomes) {
+		t.Run("outcomes", s.outcomes)
 	}
 	if len(h.Parts) == 0 {
 		t.Run("close", s.close)
