@@ -77,9 +77,24 @@ type Server struct {
 
 // Store selects the data layer.
 type Store struct {
-	// Backend is "pebble" (embedded, the default; the only one `mopush
-	// all` runs on).
+	// Backend is "pebble" (embedded, the default) or "cluster": business
+	// data in MongoDB, device state tiered over an in-process cache, Redis
+	// shards and Aerospike (or MongoDB), streams in Aerospike (or Redis).
 	Backend string `toml:"backend"`
+	// Mongo is the MongoDB connection string (cluster; required).
+	Mongo string `toml:"mongo"`
+	// Redis lists the Redis shards, "host:port" each (cluster; required).
+	// In the environment: comma-separated.
+	Redis []string `toml:"redis"`
+	// Aerospike lists seed nodes, "host:port" (cluster; optional). Without
+	// it, streams live in Redis and device state's system of record is
+	// MongoDB.
+	Aerospike []string `toml:"aerospike"`
+	// AerospikeNamespace is the namespace used. Default "mopush".
+	AerospikeNamespace string `toml:"aerospike_namespace"`
+	// CacheBytes caps the in-process device cache (cluster), bytes.
+	// Default 64 MiB.
+	CacheBytes int64 `toml:"cache_bytes"`
 	// MaxStreamLen is how many messages each device stream retains.
 	// Default 1000.
 	MaxStreamLen int `toml:"max_stream_len"`

@@ -32,13 +32,14 @@ max_targets = 50
 heartbeat = 5000000000
 `), 0o600))
 	c, err := Load(path, []string{"MOPUSH_SERVER_LISTEN=127.0.0.1:9100", "MOPUSH_GATEWAY_MAX_TARGETS=70",
-		"MOPUSH_CONNECTOR_HANDSHAKE_TIMEOUT=2s", "OTHER=1"})
+		"MOPUSH_CONNECTOR_HANDSHAKE_TIMEOUT=2s", "OTHER=1", "MOPUSH_STORE_REDIS=127.0.0.1:6379, 127.0.0.1:6380"})
 	require.NoError(t, err)
 	require.Equal(t, "127.0.0.1:9100", c.Server.Listen)
 	require.Equal(t, 70, c.Gateway.MaxTargets)
 	require.Equal(t, 3*time.Second, c.Server.ShutdownGrace.Duration)
 	require.Equal(t, 2*time.Second, c.Connector.HandshakeTimeout)
 	require.Equal(t, 5*time.Second, c.Connector.Heartbeat)
+	require.Equal(t, []string{"127.0.0.1:6379", "127.0.0.1:6380"}, c.Store.Redis)
 }
 
 func TestUnknownKeyAndBadEnv(t *testing.T) {

@@ -65,6 +65,17 @@ func setField(f reflect.Value, v string) error {
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(v)
+	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("not settable from the environment (kind %s); use the config file", f.Kind())
+		}
+		var parts []string
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {

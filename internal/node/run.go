@@ -19,6 +19,8 @@ func (n *Node) Run(ctx context.Context) error {
 
 	var g waitGroup
 	g.Go("membership", func() error { return n.members.Run(rolesCtx) })
+	stopStore := n.runStore(ctx)
+	defer stopStore() // after the roles: they use the store until the end
 	connCtx, stopConns := context.WithCancel(rolesCtx)
 	defer stopConns()
 	for _, u := range n.connectors {
@@ -57,6 +59,27 @@ func (n *Node) Run(ctx context.Context) error {
 	stopGateway() // routing in flight finishes
 	stopRoles()   // listeners and membership stop
 	return g.Wait()
+}
+
+// runStore runs the store's background work, if it has any, and returns
+// the function that stops it and waits for it.
+func (n *Node) runStore(ctx context.Context) func() {
+	r, ok := n.store.(interface{ Run(context.Context) error })
+	if !ok {
+		return func() {}
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Run(sctx); err != nil {
+			n.log.Error("store stopped", "error", err)
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // start waits for what the roles need before serving: the ring with every

@@ -25,7 +25,11 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, reg pro
 		}
 		return s, nil
 	case "cluster":
-		return openCluster(ctx, cfg, log, reg)
+		c, err := openCluster(ctx, cfg, log, reg)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	default:
 		return nil, fmt.Errorf("store.backend %q: want \"pebble\" or \"cluster\"", cfg.Store.Backend)
 	}

@@ -1,0 +1,97 @@
+package node
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/testsrv"
+)
+
+// clusterConfig points a node at shared NATS, Redis shards and MongoDB.
+func clusterConfig(natsURL, mongoURI string, redis []string) func(*config.Config) {
+	return func(c *config.Config) {
+		c.Bus.URL = natsURL
+		c.Store.Backend = "cluster"
+		c.Store.Mongo = mongoURI
+		c.Store.Redis = redis
+		c.Server.InternalToken = "cluster-test-internal-token"
+	}
+}
+
+// TestRolesApartOnClusters runs the gateway (with the relay) and two
+// connectors as separate nodes on shared NATS, two Redis shards and a
+// MongoDB-protocol server, and pushes through them.
+func TestRolesApartOnClusters(t *testing.T) {
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r1, r2 := testsrv.StartRedis(t), testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr, r2.Addr})
+
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}}, shared)
+	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
+	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
+	waitFor(t, 20*time.Second, "both connectors on the gateway's ring", func() bool { return gw.members.Ring().Len() == 2 })
+
+	a := api{t: t, base: gw.URL()}
+	app := a.createApp(gw.AdminToken(), "cluster")
+	ds := make([]*device, 8)
+	ids := make([]string, len(ds))
+	for i := range ds {
+		ds[i] = newDevice(t, gw.URL(), app.key, client0())
+		ds[i].register(fmt.Sprintf("u%d", i))
+		ds[i].start()
+		ids[i] = ds[i].id()
+	}
+	for _, d := range ds {
+		d.waitReady()
+	}
+	require.Positive(t, c1.Connectors()[0].Sessions()+c2.Connectors()[0].Sessions())
+	require.Equal(t, len(ds), c1.Connectors()[0].Sessions()+c2.Connectors()[0].Sessions())
+
+	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("across", "processes")})
+	for _, d := range ds {
+		waitFor(t, 20*time.Second, "push received", func() bool { return len(d.got()) == 1 })
+		require.Equal(t, id, d.got()[0].ID)
+	}
+	waitFor(t, 20*time.Second, "acked", func() bool { return a.counts(app, id)["acked"] == float64(len(ds)) })
+
+	st := ds[0].stop()
+	later := a.push(app, map[string]any{"audience": toDevices(st.DeviceID), "notification": notification("while", "away")})
+	back := newDevice(t, gw.URL(), app.key, st)
+	back.start()
+	back.waitReady()
+	waitFor(t, 20*time.Second, "caught up from the Redis stream", func() bool { return len(back.got()) == 1 })
+	require.Equal(t, later, back.got()[0].ID)
+	for _, d := range append(ds[1:], back) {
+		d.stop()
+	}
+}
+
+// TestClusterUnreachableFailsFast: a role pointed at a store it cannot
+// reach stops at once and names it.
+func TestClusterUnreachableFailsFast(t *testing.T) {
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	mongo := testsrv.StartMongo(t)
+	cfg, err := config.Load("", nil)
+	require.NoError(t, err)
+	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Server.DataDir = t.TempDir()
+	clusterConfig(nats.ClientURL(), mongo.URI, []string{"127.0.0.1:1"})(&cfg)
+	start := time.Now()
+	_, err = New(cfg, Options{Roles: Roles{Gateway: true}})
+	require.ErrorContains(t, err, "store.redis")
+	t.Logf("failed after %v: %v", time.Since(start), err)
+
+	cfg.Store.Mongo = "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=500"
+	_, err = New(cfg, Options{Roles: Roles{Gateway: true}})
+	require.ErrorContains(t, err, "store.mongo")
+}
