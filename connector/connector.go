@@ -49,7 +49,8 @@ type Connector struct {
 	countMu sync.Mutex
 	counts  map[string]store.Counts // by push id, not yet written
 
-	bcast *bcastIndex
+	bcast    *bcastIndex
+	appender *appender
 }
 
 var (
@@ -77,6 +78,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		counts: map[string]store.Counts{},
 		bcast:  newBcastIndex(),
 	}
+	c.appender = newAppender(st)
 	c.upgrader = websocket.Upgrader{
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -99,6 +101,16 @@ func (c *Connector) Sessions() int { return c.hub.count() }
 // When ctx ends, every session is redirected (paced by DrainDelay and
 // DrainJitter) and closed with 4001; Run returns once they are gone.
 func (c *Connector) Run(ctx context.Context) error {
+	appendCtx, stopAppends := context.WithCancel(context.WithoutCancel(ctx))
+	appendsDone := make(chan struct{})
+	go func() {
+		c.appender.run(appendCtx)
+		close(appendsDone)
+	}()
+	defer func() {
+		stopAppends()
+		<-appendsDone
+	}()
 	c.runCounts(ctx)
 	c.mu.Lock()
 	c.draining = true
@@ -172,7 +184,7 @@ func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result,
 		idx = append(idx, i)
 	}
 	if len(entries) > 0 {
-		pos, err := c.store.Append(ctx, entries)
+		pos, err := c.appender.append(ctx, entries)
 		if err != nil {
 			for _, i := range idx {
 				res[i].Status = route.Failed
