@@ -101,10 +101,15 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte) error {
 		if f.fresh {
 			page.Messages, page.More, page.Recovered = nil, false, true
 		}
+		// Move the position before writing: the client may ack the page
+		// before this goroutine runs again, and an ack is checked against
+		// the epoch the session follows. Order is safe: this goroutine is
+		// the only writer, so live frames queued meanwhile go out after.
+		done := s.advance(f, page)
 		if err := s.writePage(ctx, f, page, buf); err != nil {
 			return err
 		}
-		if s.advance(f, page) {
+		if done {
 			f.initial, f.fresh = false, false
 			return nil
 		}

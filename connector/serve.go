@@ -236,6 +236,7 @@ func (c *Connector) handleFrame(ctx context.Context, s *session, f *pb.Frame) sd
 		return c.syncRequest(ctx, s, b.SyncRequest)
 	case *pb.Frame_Report:
 		c.m.framesIn.WithLabelValues("report").Inc()
+		c.report(ctx, s, b.Report)
 	default:
 		c.m.framesIn.WithLabelValues("unexpected").Inc()
 		return sdkproto.CodeUnexpectedFrame

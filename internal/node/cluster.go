@@ -100,6 +100,11 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 	}, nil
 }
 
+// Report queues a device report in the tiered layer's batching writer.
+func (c *clusterStore) Report(ctx context.Context, deviceID string, f tiered.Fields) error {
+	return c.tiered.Report(ctx, deviceID, f)
+}
+
 // Run runs the tiered layer's background work (report flushing, repairs,
 // cache expiry) until ctx ends.
 func (c *clusterStore) Run(ctx context.Context) error { return c.tiered.Run(ctx) }

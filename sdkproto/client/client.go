@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // State is what a device must keep across restarts.
@@ -113,7 +115,24 @@ type Client struct {
 	mu           sync.Mutex
 	state        State
 	seen         *dedup
-	ownRecovered bool // the device stream's part of the initial replay
+	ownRecovered bool  // the device stream's part of the initial replay
+	cur          *conn // the live session, nil between sessions
+}
+
+// ErrNotConnected means there is no live session to send on.
+var ErrNotConnected = errors.New("client: not connected")
+
+// Report sends a report frame on the live session: kind "device_info"
+// with fields such as "locale", "time_zone" and "token.<vendor>", or
+// "open" / "click" with the push id.
+func (c *Client) Report(kind, pushID string, fields map[string]string) error {
+	c.mu.Lock()
+	k := c.cur
+	c.mu.Unlock()
+	if k == nil {
+		return ErrNotConnected
+	}
+	return k.send(&pb.Frame{Body: &pb.Frame_Report{Report: &pb.Report{Kind: kind, PushId: pushID, Fields: fields}}})
 }
 
 // ErrNotRegistered means Run was called without a device id and secret.

@@ -105,6 +105,14 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	if err != nil {
 		return false, nil, err
 	}
+	c.mu.Lock()
+	c.cur = k
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.cur = nil
+		c.mu.Unlock()
+	}()
 	c.event(Event{Kind: EventReady, DeviceID: st.DeviceID})
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
