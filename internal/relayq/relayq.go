@@ -85,7 +85,8 @@ func (p *Publisher) Schedule(ctx context.Context, jobs []Job) error {
 	return p.publish(ctx, SubjectFallback, jobs)
 }
 
-// Send publishes send jobs, each on its vendor's subject.
+// Send publishes send jobs, each on its vendor's subject (a work queue per
+// vendor: the relay has one durable consumer per vendor subject).
 func (p *Publisher) Send(ctx context.Context, jobs []Job) error {
 	return p.publish(ctx, "", jobs)
 }

@@ -125,14 +125,19 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var feeders sync.WaitGroup
 	feeders.Go(func() { e.feed(ctx, fallback, false, jobs) })
-	feeders.Go(func() { e.feed(ctx, send, true, jobs) })
+	for _, c := range send {
+		feeders.Go(func() { e.feed(ctx, c, true, jobs) })
+	}
 	feeders.Wait()
 	close(jobs)
 	wg.Wait()
 	return nil
 }
 
-func (e *Engine) consumers(ctx context.Context) (fallback, send jetstream.Consumer, err error) {
+// consumers returns the durable consumer of the fallback checks and one
+// per vendor of the send jobs: each vendor is a work queue of its own, so
+// a vendor that is slow or down holds back only its own jobs.
+func (e *Engine) consumers(ctx context.Context) (fallback jetstream.Consumer, send []jetstream.Consumer, err error) {
 	s, err := relayq.Ensure(ctx, e.js)
 	if err != nil {
 		return nil, nil, err
@@ -140,8 +145,14 @@ func (e *Engine) consumers(ctx context.Context) (fallback, send jetstream.Consum
 	if fallback, err = consumer(ctx, s, "relay-fallback", relayq.SubjectFallback); err != nil {
 		return nil, nil, err
 	}
-	send, err = consumer(ctx, s, "relay-send", relayq.SubjectSendPrefix+"*")
-	return fallback, send, err
+	for _, v := range e.cfg.VendorOrder {
+		c, err := consumer(ctx, s, "relay-send-"+v, relayq.SubjectSendPrefix+v)
+		if err != nil {
+			return nil, nil, err
+		}
+		send = append(send, c)
+	}
+	return fallback, send, nil
 }
 
 func consumer(ctx context.Context, s jetstream.Stream, name, subject string) (jetstream.Consumer, error) {
