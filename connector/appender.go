@@ -44,6 +44,11 @@ func newAppender(st Store) *appender {
 func (a *appender) append(ctx context.Context, entries []store.Entry) ([]store.Position, error) {
 	r := &appendReq{entries: entries, done: make(chan struct{})}
 	select {
+	case <-a.stopped: // checked first: a stopped appender's queue may have room
+		return nil, errStopped
+	default:
+	}
+	select {
 	case a.queue <- r:
 	case <-a.stopped:
 		return nil, errStopped
@@ -53,6 +58,15 @@ func (a *appender) append(ctx context.Context, entries []store.Entry) ([]store.P
 	select {
 	case <-r.done:
 		return r.pos, r.err
+	case <-a.stopped:
+		// The workers are gone: r was either done just before, or will
+		// never be appended.
+		select {
+		case <-r.done:
+			return r.pos, r.err
+		default:
+			return nil, errStopped
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err() // the append may still land; the gateway retries
 	}
