@@ -1,12 +1,14 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/testsrv"
@@ -60,7 +62,19 @@ func TestRolesApartOnClusters(t *testing.T) {
 		waitFor(t, 20*time.Second, "push received", func() bool { return len(d.got()) == 1 })
 		require.Equal(t, id, d.got()[0].ID)
 	}
-	waitFor(t, 20*time.Second, "acked", func() bool { return a.counts(app, id)["acked"] == float64(len(ds)) })
+	waitFor(t, 20*time.Second, "acked and delivered", func() bool {
+		c := a.counts(app, id)
+		return c["acked"] == float64(len(ds)) && c["delivered"] == float64(len(ds))
+	})
+
+	// A report through a connector node reaches the gateway node, which
+	// registered the device and read (and cached) it when it checked the
+	// push's targets.
+	require.NoError(t, ds[1].c.Report(connector.ReportDeviceInfo, "", map[string]string{"token.apns": "apns-tok", "locale": "de-DE"}))
+	waitFor(t, 20*time.Second, "report visible on the gateway node", func() bool {
+		devs, err := gw.store.Devices(context.Background(), []string{ds[1].id()})
+		return err == nil && devs[0] != nil && devs[0].Tokens["apns"] == "apns-tok" && devs[0].Locale == "de-DE"
+	})
 
 	st := ds[0].stop()
 	later := a.push(app, map[string]any{"audience": toDevices(st.DeviceID), "notification": notification("while", "away")})

@@ -21,12 +21,6 @@ const (
 	DefaultDialTimeout = time.Second
 	// DefaultTimeout bounds one round trip to one shard.
 	DefaultTimeout = 2 * time.Second
-	// DefaultLocalCacheTTL is how long a tracked read is served from the
-	// client's memory at most.
-	DefaultLocalCacheTTL = 30 * time.Second
-	// DefaultLocalCacheBytes is the client-side cache of each connection
-	// when reads are tracked: 8 MiB.
-	DefaultLocalCacheBytes = 8 << 20
 )
 
 // Config configures Open. Zero fields take their documented defaults.
@@ -56,19 +50,17 @@ type Config struct {
 	// Timeout bounds each round trip to one shard; a shard that does not
 	// answer in time counts as failed. Default 2 s.
 	Timeout time.Duration
-	// Invalidator, when set, turns on server-assisted client-side caching
-	// for device reads (RESP3 CLIENT TRACKING): Redis tells this client when
-	// a device key it read changes, and the key names (see DeviceKey) go to
-	// Invalidator.Invalidate; a lost connection calls InvalidateAll. It is
-	// called on a connection's reading goroutine and must be quick. Default
-	// nil: reads are not tracked and nothing is cached client-side.
+	// Invalidator, when set, turns on server-assisted invalidation (RESP3
+	// CLIENT TRACKING in OPTOUT mode): Redis remembers each key this client
+	// reads and, when any client changes it, pushes the key's name (see
+	// DeviceKey) to Invalidator.Invalidate, once per read; a lost connection
+	// calls InvalidateAll. The store keeps no copy of what it reads; a
+	// caller that keeps copies should take them from reads only, never from
+	// its own writes (see the package doc). Every read the store makes is
+	// tracked, so give it a Store used for device records only. Invalidator
+	// is called on a connection's reading goroutine and must be quick.
+	// Default nil: nothing is tracked.
 	Invalidator cache.Invalidator
-	// LocalCacheTTL caps how long a tracked read is served from the client's
-	// own memory. Default 30 s. Ignored without Invalidator.
-	LocalCacheTTL time.Duration
-	// LocalCacheBytes is the client-side cache of each connection, in bytes.
-	// Default 8 MiB. Ignored without Invalidator.
-	LocalCacheBytes int
 	// Now is the clock for message expiry. Default time.Now; tests set it.
 	Now func() time.Time
 	// Name, when set, becomes the "store" label of the metrics, so several
@@ -105,12 +97,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.LocalCacheTTL <= 0 {
-		cfg.LocalCacheTTL = DefaultLocalCacheTTL
-	}
-	if cfg.LocalCacheBytes <= 0 {
-		cfg.LocalCacheBytes = DefaultLocalCacheBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

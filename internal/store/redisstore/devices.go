@@ -122,8 +122,8 @@ func splitEntry(e string) (app, alias string) {
 // (or an empty id) is nil. It sends one pipeline of GETs to each shard
 // that holds some of the ids, all at once. When some shards fail it
 // returns the devices of the others together with a *ShardError that lists
-// the failed positions. With Config.Invalidator set the reads are tracked
-// and may be served from the client-side cache.
+// the failed positions. With Config.Invalidator set the reads, of missing
+// keys too, are tracked.
 func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
 	out := make([]*store.Device, len(ids))
 	err := s.fan(ctx, "read devices", len(ids), func(i int) string { return ids[i] },
@@ -132,7 +132,11 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 			if len(pos) == 0 {
 				return nil
 			}
-			for j, r := range s.getDevices(ctx, sc, ids, pos) {
+			cmds := make([]rueidis.Completed, len(pos))
+			for j, p := range pos {
+				cmds[j] = sc.rdb.B().Get().Key(s.DeviceKey(ids[p])).Build()
+			}
+			for j, r := range sc.rdb.DoMulti(ctx, cmds...) {
 				d, err := deviceResult(r)
 				if err != nil {
 					return err
@@ -142,23 +146,6 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 			return nil
 		})
 	return out, err
-}
-
-// getDevices reads the records of ids at pos from one shard in one round
-// trip, tracked when an Invalidator is set.
-func (s *Store) getDevices(ctx context.Context, sc *shardConn, ids []string, pos []int) []rueidis.RedisResult {
-	if s.cfg.Invalidator != nil {
-		cmds := make([]rueidis.CacheableTTL, len(pos))
-		for j, p := range pos {
-			cmds[j] = rueidis.CT(sc.rdb.B().Get().Key(s.DeviceKey(ids[p])).Cache().ToStaticTTL(), s.cfg.LocalCacheTTL)
-		}
-		return sc.rdb.DoMultiCache(ctx, cmds...)
-	}
-	cmds := make([]rueidis.Completed, len(pos))
-	for j, p := range pos {
-		cmds[j] = sc.rdb.B().Get().Key(s.DeviceKey(ids[p])).Build()
-	}
-	return sc.rdb.DoMulti(ctx, cmds...)
 }
 
 // deviceResult decodes one GET reply; nil for a missing key.

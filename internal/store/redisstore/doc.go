@@ -61,15 +61,25 @@
 // eviction policy so that streams and alias sets, which have none, are
 // never evicted.
 //
-// Redis 7.0 or later is required (EVALSHA_RO); tracked reads need RESP3.
+// Redis 7.0 or later is required (EVALSHA_RO); tracking needs RESP3.
 //
-// # Client-side caching
+// # Invalidation
 //
-// With Config.Invalidator set, device reads go through rueidis
-// DoMultiCache: Redis tracks the keys this client read (CLIENT TRACKING
-// OPTIN) and pushes their names when any client changes them; rueidis drops
-// its copy and the names go to the Invalidator, which is how the L0 caches
-// of other nodes learn of a change.
+// With Config.Invalidator set, every connection turns on CLIENT TRACKING in
+// OPTOUT mode: Redis remembers each key the client reads, a missing one
+// too, and pushes its name when any client changes it; the names go to the
+// Invalidator, which is how the L0 caches of the nodes learn of a change.
+// Tracking is one-shot: the push ends the client's read of the key, and so
+// does the client's own write, which Redis also pushes to the writer
+// (NOLOOP would stop that push but not the forgetting). So a cache fed by
+// this store should take values from reads only: a value a client wrote
+// itself, or a device it never read, is not tracked, and another client's
+// later write would reach no one. The store keeps no copy of its own
+// (rueidis's client-side cache is not used): a read always asks Redis, so
+// it sees every write that returned before it, this client's included,
+// whatever connection rueidis picks for either. OPTOUT needs no CLIENT
+// CACHING YES before each read, so the reads stay plain pipelined GETs,
+// which a Redis Cluster client can send across slots.
 //
 // # Concurrency
 //

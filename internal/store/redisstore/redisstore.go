@@ -82,14 +82,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) connect(ctx context.Context, i int) (*shardConn, error) {
 	addr, name := s.cfg.Addrs[i], s.cfg.Names[i]
 	opt := rueidis.ClientOption{
-		InitAddress:       []string{addr},
-		Dialer:            net.Dialer{Timeout: s.cfg.DialTimeout},
-		ClientName:        "mopush",
-		DisableRetry:      true, // a failed shard degrades; it is not waited for
-		DisableCache:      s.cfg.Invalidator == nil,
-		CacheSizeEachConn: s.cfg.LocalCacheBytes,
+		InitAddress:  []string{addr},
+		Dialer:       net.Dialer{Timeout: s.cfg.DialTimeout},
+		ClientName:   "mopush",
+		DisableRetry: true, // a failed shard degrades; it is not waited for
+		DisableCache: s.cfg.Invalidator == nil,
 	}
 	if s.cfg.Invalidator != nil {
+		// OPTOUT tracks every read without a CLIENT CACHING YES before it,
+		// so plain pipelined GETs are tracked on whichever connection
+		// rueidis picks for them, and a Redis Cluster client can pipeline
+		// them across slots. rueidis's own cache stays empty: the store
+		// never calls DoCache (see the package doc).
+		opt.ClientTrackingOptions = []string{"OPTOUT"}
 		opt.OnInvalidations = cache.InvalidationHook(s.cfg.Invalidator)
 	}
 	if strings.HasPrefix(addr, "/") {

@@ -423,7 +423,41 @@ func TestTrackedReads(t *testing.T) {
 	testsrv.WaitFor(t, 10*time.Second, func() bool { return slices.Contains(inv.list(), reader.DeviceKey(d.ID)) })
 	got, err = reader.Devices(ctx, []string{d.ID})
 	require.NoError(t, err)
-	require.Equal(t, "web", got[0].Platform, "the client-side copy was dropped")
+	require.Equal(t, "web", got[0].Platform)
+}
+
+// TestTrackingOwnWritesAndMisses: with an Invalidator, a read right after
+// the client's own write sees it (nothing is kept client-side), the write
+// is pushed to the writer too when it had read the key, and a read of a
+// missing key is tracked as well.
+func TestTrackingOwnWritesAndMisses(t *testing.T) {
+	t.Parallel()
+	inv := &invalidations{}
+	s := openStore(t, Config{Invalidator: inv})
+	other, err := Open(t.Context(), Config{Addrs: s.cfg.Addrs, Prefix: s.cfg.Prefix})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, other.Close()) })
+	ctx := t.Context()
+
+	d := &store.Device{ID: ids.New(), AppID: "a", Platform: "ios"}
+	require.NoError(t, s.SetDevices(ctx, []*store.Device{d}, time.Hour))
+	for _, platform := range []string{"web", "android"} {
+		_, err := s.Devices(ctx, []string{d.ID})
+		require.NoError(t, err)
+		d.Platform = platform
+		require.NoError(t, s.SetDevices(ctx, []*store.Device{d}, time.Hour))
+		got, err := s.Devices(ctx, []string{d.ID})
+		require.NoError(t, err)
+		require.Equal(t, d, got[0])
+	}
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return slices.Contains(inv.list(), s.DeviceKey(d.ID)) })
+
+	missing := &store.Device{ID: ids.New(), AppID: "a"}
+	got, err := s.Devices(ctx, []string{missing.ID})
+	require.NoError(t, err)
+	require.Nil(t, got[0])
+	require.NoError(t, other.SetDevices(ctx, []*store.Device{missing}, time.Hour))
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return slices.Contains(inv.list(), s.DeviceKey(missing.ID)) })
 }
 
 func TestContextCancelled(t *testing.T) {

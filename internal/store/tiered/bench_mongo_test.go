@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/mongostore"
 	"github.com/mopush/mopush/internal/testsrv"
@@ -17,13 +19,17 @@ var benchMongo = benchL2{"mongo", 200, openMongo}
 // skips when FerretDB cannot be had (testsrv.StartMongo).
 func openMongo(b *testing.B) store.Devices {
 	b.Helper()
-	srv := testsrv.StartMongo(b)
-	// FerretDB on SQLite queues concurrent writes; a long timeout keeps the
-	// parallel modes from failing on the queue.
-	s, err := mongostore.Open(b.Context(), mongostore.Config{URI: srv.URI, Database: "bench", Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() }) //nolint:errcheck // benchmark teardown
+	return mongoL2(b, testsrv.StartMongo(b).URI, "bench")
+}
+
+// mongoL2 opens a mongostore on database db of the server at uri and
+// closes it when tb ends. FerretDB on SQLite queues concurrent writes; a
+// long timeout keeps the parallel modes of BenchmarkDeviceReports from
+// failing on the queue.
+func mongoL2(tb testing.TB, uri, db string) *mongostore.Store {
+	tb.Helper()
+	s, err := mongostore.Open(tb.Context(), mongostore.Config{URI: uri, Database: db, Timeout: time.Minute})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
 	return s
 }

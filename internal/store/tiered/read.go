@@ -26,9 +26,10 @@ type read struct {
 // device is nil. Keys L0 misses go to L1 in one pipeline per shard, all
 // shards at once; keys L1 misses, and the keys of L1 shards that fail, go
 // to L2 in one call. Values found below are written back up: to L1 with
-// L1TTL (never over a newer value) and to L0. A failed L1 shard does not
-// fail the read; it is counted in push_store_tier_degraded_total. Only an
-// L2 failure does.
+// L1TTL (never over a newer value), and to L0 those that L1 returned
+// (with tracking off, those from L2 too) unless an invalidation came
+// meanwhile. A failed L1 shard does not fail the read; it is counted in
+// push_store_tier_degraded_total. Only an L2 failure does.
 func (t *Tiered) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
 	start := time.Now()
 	r := &read{
@@ -172,7 +173,10 @@ func (t *Tiered) readL2(ctx context.Context, r *read, miss []int) error {
 			continue
 		}
 		given[d.ID] = true
-		r.fill[p] = true
+		// With tracking, the write-back to L1 ends this node's read of
+		// the key (Redis pushes the key back here), so L0 would drop the
+		// value again at once: the next read takes it from L1 instead.
+		r.fill[p] = !t.tracked()
 		up = append(up, d)
 	}
 	t.metrics.lookup("l2", hits, len(miss)-hits)

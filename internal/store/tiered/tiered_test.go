@@ -126,7 +126,8 @@ func TestResultsAreCopies(t *testing.T) {
 	}
 }
 
-// TestPutDevice: a write lands in L2 and replaces the value in L1 and L0.
+// TestPutDevice: a write lands in L2, replaces the value in L1 and drops it
+// from L0, where the next read puts the new value.
 func TestPutDevice(t *testing.T) {
 	t.Parallel()
 	l2 := openPebble(t)
@@ -141,13 +142,15 @@ func TestPutDevice(t *testing.T) {
 
 	d.Platform = "ios"
 	require.NoError(t, tr.PutDevice(ctx, d))
+	_, ok := tr.l0.Get(tr.DeviceKey(d.ID))
+	require.False(t, ok, "not from a tracked read")
 	for _, tier := range []store.Devices{l2, tr.l1, tr} {
 		got, err := tier.Devices(ctx, []string{d.ID})
 		require.NoError(t, err)
 		require.Equal(t, "ios", got[0].Platform)
 	}
 	b, ok := tr.l0.Get(tr.DeviceKey(d.ID))
-	require.True(t, ok)
+	require.True(t, ok, "put back by the read")
 	inL0, err := redisstore.DecodeDevice(b)
 	require.NoError(t, err)
 	require.Equal(t, d, inL0)

@@ -10,13 +10,13 @@ import (
 
 // PutDevice writes a device to L2 first, the system of record, and returns
 // its error if that fails. Then it writes the new value to L1 (replacing
-// what is there, with L1TTL) and to L0; other nodes that read the device
-// from L1 are told by Redis to drop their copies. A failed L1 shard does
-// not fail the call (L2 has the value); it is counted in
-// push_store_tier_degraded_total, and the shard may serve its older value
-// until L1TTL if it comes back with its data. The L1 and L0 updates run
-// even when ctx ends after the L2 write, so the tiers never keep a value
-// older than L2's for long.
+// what is there, with L1TTL) and drops the device from L0 (see publish);
+// other nodes that read the device from L1 are told by Redis to drop their
+// copies. A failed L1 shard does not fail the call (L2 has the value); it
+// is counted in push_store_tier_degraded_total, and the shard may serve
+// its older value until L1TTL if it comes back with its data. The L1 and
+// L0 updates run even when ctx ends after the L2 write, so the tiers never
+// keep a value older than L2's for long.
 func (t *Tiered) PutDevice(ctx context.Context, d *store.Device) error {
 	if d.ID == "" {
 		return fmt.Errorf("tiered: put device: empty id")
@@ -32,8 +32,32 @@ func (t *Tiered) PutDevice(ctx context.Context, d *store.Device) error {
 	return nil
 }
 
+// tracked reports whether L0 hears of other nodes' writes through tracked
+// L1 reads.
+func (t *Tiered) tracked() bool { return t.l1 != nil && !t.cfg.NoTracking }
+
 // publish writes values already in L2 to L1, in one pipeline per shard,
-// and to L0. The caller holds the devices' stripes.
+// and updates L0. The caller holds the devices' stripes.
+//
+// With tracking, the devices leave L0 rather than take the new values; the
+// next read on this node puts them back from a tracked L1 read. Redis
+// reports a change of a key only to the clients that read it since its
+// previous change, and only once. This node's own SET ends its read of the
+// key (Redis pushes the key to this node too, which drops it from L0), and
+// a node that only wrote a device never read it, so a value put into L0
+// here would hear of no later write by another node until L0TTL: the bug
+// this avoids. The alternatives fall short. NOLOOP stops Redis telling a
+// client of its own writes but not forgetting its reads of those keys. A
+// GET after the SET would register the key again, but the push for the SET
+// itself moves the stripe generation at a moment this node cannot know (it
+// may come on another connection), so a fill could not tell it from the
+// push of another node's write landing just after the GET. An invalidation
+// channel of our own would tell every node of every write and be a second
+// path to keep from losing messages. The cost here is one L1 round trip on
+// this node's next read of the device.
+//
+// Without tracking, L0 takes the new values: no node hears of another's
+// writes then, and L0TTL bounds the staleness everywhere alike.
 func (t *Tiered) publish(ctx context.Context, devs []*store.Device) {
 	if len(devs) == 0 {
 		return
@@ -47,7 +71,12 @@ func (t *Tiered) publish(ctx context.Context, devs []*store.Device) {
 	}
 	for _, d := range devs {
 		key := t.DeviceKey(d.ID)
+		// Reads under way may hold the old value: keep it out of L0.
 		t.locks.bump(key)
+		if t.tracked() {
+			t.l0.Delete(key)
+			continue
+		}
 		if err := t.l0.Set(key, redisstore.EncodeDevice(d), t.cfg.L0TTL); err != nil {
 			t.log.Debug("l0 set failed", "error", err)
 		}
