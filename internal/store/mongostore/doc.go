@@ -45,6 +45,11 @@
 //     FerretDB 1.24 lost 943 of 1000 concurrent $inc in the conformance
 //     suite, and its $group computes only the first of several $sum
 //     accumulators, so the sum is not an aggregation.
+//   - PutDevices writes devices as replace-upserts in one unordered bulk
+//     write, never $inc or $set on a stored device. On FerretDB it sends
+//     them 16 at a time: its SQLite backend keeps a pooled connection for
+//     each update of a command that matched a document until the command
+//     ends, so a command that replaces about 100 devices never finishes.
 //
 // FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL; every
 // other query (by app key, alias, idempotency key, pending state) reads the

@@ -41,6 +41,9 @@ func TestServerKilled(t *testing.T) {
 			return err
 		},
 		"session": func() error { _, err := ss.Push(ctx, push.ID); return err },
+		"put devices": func() error {
+			return s.PutDevices(ctx, []*store.Device{{ID: ids.New(), AppID: app.ID}, {ID: ids.New(), AppID: app.ID}})
+		},
 	}
 	for name, call := range calls {
 		begin := time.Now()

@@ -105,6 +105,9 @@ type Store struct {
 	cfg     Config
 	log     *slog.Logger
 	closed  atomic.Bool
+	// bulkMax is the most operations PutDevices sends in one bulk write;
+	// 0 for no limit. Set at Open (see ferretBulkMax).
+	bulkMax int
 }
 
 // Open connects to the server in cfg.URI, pings it and creates the indexes
@@ -181,19 +184,23 @@ func newStore(client *mongo.Client, cfg Config) *Store {
 	}
 }
 
-// start pings the server, picks the count mode and creates the indexes,
-// all within one Timeout.
+// start pings the server, asks whether it is FerretDB (for the count mode
+// and the size of bulk writes) and creates the indexes, all within one
+// Timeout.
 func (s *Store) start(ctx context.Context, hosts string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
 		return fmt.Errorf("mongostore: ping %s: %w: %w", hosts, store.ErrUnavailable, err)
 	}
+	ferret, err := s.isFerretDB(ctx)
+	if err != nil {
+		return mapErr(ctx, "build info", err)
+	}
+	if ferret {
+		s.bulkMax = ferretBulkMax
+	}
 	if s.cfg.Counts == CountAuto {
-		ferret, err := s.isFerretDB(ctx)
-		if err != nil {
-			return mapErr(ctx, "build info", err)
-		}
 		s.cfg.Counts = CountInc
 		if ferret {
 			s.cfg.Counts = CountDeltas

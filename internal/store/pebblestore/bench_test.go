@@ -109,10 +109,10 @@ func reportAppends(b *testing.B, s *Store, appends int, syncsBefore uint64) {
 }
 
 // fsyncs returns how many WAL fsyncs the database has done.
-func fsyncs(b *testing.B, s *Store) uint64 {
+func fsyncs(tb testing.TB, s *Store) uint64 {
 	var m dto.Metric
 	if err := s.db.Metrics().LogWriter.FsyncLatency.Write(&m); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount()
 }

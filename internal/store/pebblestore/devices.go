@@ -20,6 +20,19 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	set := s.locks.lock([]uint16{s.locks.index(tagDevice, d.ID)})
 	defer s.locks.unlock(set)
 
+	b := s.db.NewBatch()
+	if err := s.putDeviceTo(b, d); err != nil {
+		b.Close()
+		return err
+	}
+	return commit(b, pebble.Sync)
+}
+
+// putDeviceTo writes d into b and moves its alias entry: the entry of the
+// stored device goes when its alias (or app) differs, d's entry is set. It
+// reads the stored device from the database, not from b, so b must not
+// hold d.ID already. The caller holds the device's stripe.
+func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	var old store.Device
 	had, err := s.getJSON(deviceKey(d.ID), &old)
 	if err != nil {
@@ -29,7 +42,6 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	if err != nil {
 		return fmt.Errorf("pebblestore: encode device: %w", err)
 	}
-	b := s.db.NewBatch()
 	b.Set(deviceKey(d.ID), val, nil)
 	if had && old.Alias != "" && (old.Alias != d.Alias || old.AppID != d.AppID) {
 		b.Delete(aliasKey(old.AppID, old.Alias, d.ID), nil)
@@ -37,7 +49,7 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	if d.Alias != "" {
 		b.Set(aliasKey(d.AppID, d.Alias, d.ID), nil, nil)
 	}
-	return commit(b, pebble.Sync)
+	return nil
 }
 
 // Devices returns the devices with the ids, by position; a missing one is

@@ -33,8 +33,9 @@
 //
 // # Durability
 //
-// CreateApp, PutDevice, Append, CreatePush and FinishPush return after
-// their batch is fsynced. AddCounts, Advance and the deletion of lapsed
+// CreateApp, PutDevice, PutDevices, Append, CreatePush and FinishPush
+// return after their batch is fsynced; PutDevices writes all its devices
+// in one batch. AddCounts, Advance and the deletion of lapsed
 // idempotency keys commit without fsync: a crash or power cut may lose their
 // last moments, so counters may read a little low and a watermark may move
 // back and cover some messages again, which at-least-once delivery allows.

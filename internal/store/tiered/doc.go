@@ -28,9 +28,9 @@
 // a bounded batch.Writer: a full queue blocks the caller until there is
 // room or its context ends. Each flush merges the reports of one device,
 // reads the devices from L2 in one call, writes the changed ones to L2 (in
-// bulk through BulkWriter, or WriteConcurrency at a time, which Pebble
-// folds into few fsyncs), then to L1 in one pipeline per shard, and drops
-// them from L0 as PutDevice does.
+// bulk through BulkWriter, which Pebble, MongoDB and Redis implement, or
+// WriteConcurrency at a time otherwise), then to L1 in one pipeline per
+// shard, and drops them from L0 as PutDevice does.
 //
 // L1 reads are tracked (RESP3 CLIENT TRACKING, unless NoTracking):
 // when any node writes a device this node read, Redis says so, and
