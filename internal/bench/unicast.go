@@ -35,7 +35,8 @@ type stepResult struct {
 	skipped  int // scheduled pushes dropped because every sender was busy
 	received uint64
 	hist     Histogram
-	err      error // first refusal
+	cpu      time.Duration // server CPU from the first push to the last delivery
+	err      error         // first refusal
 }
 
 // sustained reports whether the server kept up with the rate: every push
@@ -122,8 +123,18 @@ func unicastFigures(r *stepResult, best float64, steps int) Figures {
 		{"p50_ms", ms(r.hist.Quantile(0.50))},
 		{"p99_ms", ms(r.hist.Quantile(0.99))},
 		{"p999_ms", ms(r.hist.Quantile(0.999))},
+		{"cpu_us_per_push", cpuPerPush(r)},
 		{"steps", float64(steps)},
 	}
+}
+
+// cpuPerPush is the server CPU of a step, accepting and delivering
+// included, per accepted push.
+func cpuPerPush(r *stepResult) float64 {
+	if r.accepted == 0 {
+		return 0
+	}
+	return float64(r.cpu.Microseconds()) / float64(r.accepted)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -154,6 +165,10 @@ func (e *env) unicastStep(ctx context.Context, rate float64) (*stepResult, error
 			}
 		})
 	}
+	before, err := ReadProc(e.t.pid)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	r.skipped = schedule(sctx, rate, total, func() string { return e.ids[rand.IntN(len(e.ids))] }, jobs)
 	close(jobs)
@@ -172,6 +187,11 @@ func (e *env) unicastStep(ctx context.Context, rate float64) (*stepResult, error
 	}); err != nil {
 		return nil, err
 	}
+	after, err := ReadProc(e.t.pid)
+	if err != nil {
+		return nil, err
+	}
+	r.cpu = after.CPU - before.CPU
 	s, err := e.stats(ctx, true)
 	if err != nil {
 		return nil, err
