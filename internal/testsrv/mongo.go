@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,12 +64,8 @@ type Mongo struct {
 	Addr string
 
 	bin  string
-	dir  string
 	port int
-
-	mu     sync.Mutex
-	proc   *process // nil while the server is down
-	closed bool
+	daemon
 }
 
 // StartMongo starts a FerretDB for the test and stops it when the test
@@ -106,55 +101,23 @@ func LaunchMongo() (*Mongo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make ferretdb dir: %w", err)
 	}
-	m := &Mongo{bin: bin, dir: dir}
-	if err := m.launch(); err != nil {
+	m := &Mongo{bin: bin}
+	m.daemon = daemon{name: "ferretdb", dir: dir, stopTimeout: mongoStopTimeout, run: m.run}
+	err = m.launch(mongoPortAttempts, func(port int) {
+		m.port = port
+		m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		m.URI = "mongodb://" + m.Addr + "/"
+	})
+	if err != nil {
 		os.RemoveAll(dir) //nolint:errcheck // best effort after a failed start
 		return nil, err
 	}
 	return m, nil
 }
 
-// launch picks a free port and starts the server on it, trying another port
-// when the picked one was taken in between.
-func (m *Mongo) launch() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var err error
-	for range mongoPortAttempts {
-		var port int
-		if port, err = freePort(); err != nil {
-			return err
-		}
-		m.port = port
-		m.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		m.URI = "mongodb://" + m.Addr + "/"
-		if err = m.startLocked(); err == nil || !errors.Is(err, errAddrInUse) {
-			return err
-		}
-	}
-	return err
-}
-
-// startLocked runs the server on m.port and waits for a ping. m.mu is held.
-func (m *Mongo) startLocked() error {
-	out := &tailBuffer{max: 16 << 10}
-	cmd := exec.Command(m.bin, "-listen", m.Addr, "-dir", m.dir, "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run ferretdb: %w", err)
-	}
-	p := &process{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := m.waitReady(p); err != nil {
-		p.kill()
-		return err
-	}
-	m.proc = p
-	return nil
+// run starts the server on m.port and waits for a ping. m.mu is held.
+func (m *Mongo) run() error {
+	return m.spawn(m.bin, []string{"-listen", m.Addr, "-dir", m.dir, "-log-level", "warn"}, 16<<10, m.waitReady)
 }
 
 // waitReady pings the server through the driver until it answers, the
@@ -197,93 +160,6 @@ func (m *Mongo) waitReady(p *process) error {
 			m.Addr, mongoStartTimeout, lastErr, p.out)
 	}
 	return nil
-}
-
-// Kill stops the server with SIGKILL, as a crash would, and waits for it to
-// exit. Clients see their connections drop; the state directory stays.
-// Killing a stopped server does nothing.
-func (m *Mongo) Kill() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.proc != nil {
-		m.proc.kill()
-		m.proc = nil
-	}
-}
-
-// Restart kills the server if it runs and starts it again on the same Addr
-// with the same state directory, so the data written before is there.
-func (m *Mongo) Restart() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return errors.New("testsrv: ferretdb is closed")
-	}
-	if m.proc != nil {
-		m.proc.kill()
-		m.proc = nil
-	}
-	return m.startLocked()
-}
-
-// Running reports whether the server process is up.
-func (m *Mongo) Running() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.proc != nil
-}
-
-// Output returns the last lines the running server logged (warnings and
-// errors), for failure messages; "" when it is down.
-func (m *Mongo) Output() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.proc == nil {
-		return ""
-	}
-	return m.proc.out.String()
-}
-
-// Close stops the server (SIGTERM, then SIGKILL after a grace period) and
-// removes its state directory. It is safe to call more than once.
-func (m *Mongo) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil
-	}
-	m.closed = true
-	var stopErr error
-	if p := m.proc; p != nil {
-		m.proc = nil
-		stopErr = p.stop(mongoStopTimeout)
-	}
-	if err := os.RemoveAll(m.dir); err != nil {
-		return errors.Join(stopErr, fmt.Errorf("remove ferretdb dir: %w", err))
-	}
-	return stopErr
-}
-
-// stop sends SIGTERM and waits for the process to exit, killing it when
-// grace passes first. It returns an error when the process did not exit
-// cleanly on SIGTERM.
-func (p *process) stop(grace time.Duration) error {
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		p.kill()
-		return nil
-	}
-	timer := time.NewTimer(grace)
-	defer timer.Stop()
-	select {
-	case <-p.done:
-		if p.err != nil {
-			return fmt.Errorf("ferretdb exit: %w; output: %s", p.err, p.out)
-		}
-		return nil
-	case <-timer.C:
-		p.kill()
-		return fmt.Errorf("ferretdb did not stop within %s of SIGTERM; output: %s", grace, p.out)
-	}
 }
 
 // FerretDBBinary returns the path of the FerretDB tool built from

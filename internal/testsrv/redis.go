@@ -34,12 +34,8 @@ type Redis struct {
 	Socket string
 
 	bin  string
-	dir  string
 	port int
-
-	mu     sync.Mutex
-	proc   *process // nil while the server is down
-	closed bool
+	daemon
 }
 
 // process is one run of the server.
@@ -91,52 +87,22 @@ func LaunchRedis() (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make redis dir: %w", err)
 	}
-	r := &Redis{bin: bin, dir: dir, Socket: filepath.Join(dir, "redis.sock")}
-	if err := r.launch(); err != nil {
+	r := &Redis{bin: bin, Socket: filepath.Join(dir, "redis.sock")}
+	r.daemon = daemon{name: "redis", dir: dir, stopTimeout: redisStopTimeout, run: r.run}
+	err = r.launch(redisPortAttempts, func(port int) {
+		r.port = port
+		r.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	})
+	if err != nil {
 		os.RemoveAll(dir) //nolint:errcheck // best effort after a failed start
 		return nil, err
 	}
 	return r, nil
 }
 
-// launch picks a free port and starts the server on it, trying another port
-// when the picked one was taken in between.
-func (r *Redis) launch() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var err error
-	for range redisPortAttempts {
-		var port int
-		port, err = freePort()
-		if err != nil {
-			return err
-		}
-		r.port = port
-		r.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		if err = r.startLocked(); err == nil || !errors.Is(err, errAddrInUse) {
-			return err
-		}
-	}
-	return err
-}
-
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("pick a port: %w", err)
-	}
-	return port, nil
-}
-
-// startLocked runs the server on r.port and waits for PING. r.mu is held.
-func (r *Redis) startLocked() error {
-	out := &tailBuffer{max: 8 << 10}
-	cmd := exec.Command(r.bin,
+// run starts the server on r.port and waits for PING. r.mu is held.
+func (r *Redis) run() error {
+	return r.spawn(r.bin, []string{
 		"--port", strconv.Itoa(r.port),
 		"--bind", "127.0.0.1",
 		"--unixsocket", r.Socket,
@@ -147,23 +113,7 @@ func (r *Redis) startLocked() error {
 		"--daemonize", "no",
 		"--logfile", "",
 		"--loglevel", "warning",
-	)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("run redis-server: %w", err)
-	}
-	p := &process{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	if err := r.waitReady(p); err != nil {
-		p.kill()
-		return err
-	}
-	r.proc = p
-	return nil
+	}, 8<<10, r.waitReady)
 }
 
 // waitReady polls PING on both listeners until they answer, the process
@@ -217,67 +167,6 @@ func ping(network, addr string) error {
 	}
 	if strings.TrimSpace(line) != "+PONG" {
 		return fmt.Errorf("unexpected PING reply %q", line)
-	}
-	return nil
-}
-
-// Kill stops the server with SIGKILL, as a crash would, and waits for it to
-// exit. Clients see their connections drop. Killing a stopped server does
-// nothing.
-func (r *Redis) Kill() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.proc != nil {
-		r.proc.kill()
-		r.proc = nil
-	}
-}
-
-// Restart kills the server if it runs and starts it again on the same Addr
-// and Socket, with an empty data set (persistence is off).
-func (r *Redis) Restart() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return errors.New("testsrv: redis is closed")
-	}
-	if r.proc != nil {
-		r.proc.kill()
-		r.proc = nil
-	}
-	return r.startLocked()
-}
-
-// Running reports whether the server process is up.
-func (r *Redis) Running() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.proc != nil
-}
-
-// Close stops the server (SIGTERM, then SIGKILL after a grace period) and
-// removes its directory. It is safe to call more than once.
-func (r *Redis) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil
-	}
-	r.closed = true
-	if p := r.proc; p != nil {
-		r.proc = nil
-		if err := p.cmd.Process.Signal(os.Interrupt); err == nil {
-			select {
-			case <-p.done:
-			case <-time.After(redisStopTimeout):
-				p.kill()
-			}
-		} else {
-			p.kill()
-		}
-	}
-	if err := os.RemoveAll(r.dir); err != nil {
-		return fmt.Errorf("remove redis dir: %w", err)
 	}
 	return nil
 }
