@@ -47,7 +47,7 @@ type Gateway struct {
 
 	// routing holds the goroutines that route accepted pushes; jobs feeds
 	// them. Run owns both.
-	jobs    chan string
+	jobs    chan routeJob
 	routing sync.WaitGroup
 	// queued holds the ids in jobs or being routed, so the pending sweep
 	// does not route a push twice at once.
@@ -69,7 +69,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		deliver: d,
 		log:     log.With("component", "gateway"),
 		m:       newMetrics(reg),
-		jobs:    make(chan string, 4096),
+		jobs:    make(chan routeJob, 4096),
 	}
 	for _, o := range opts {
 		o(g)
@@ -112,9 +112,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 				select {
 				case <-ctx.Done():
 					return
-				case id := <-g.jobs:
-					g.routeByID(context.WithoutCancel(ctx), id)
-					g.queued.Delete(id)
+				case job := <-g.jobs:
+					g.routeJob(context.WithoutCancel(ctx), job)
+					g.queued.Delete(job.id)
 				}
 			}
 		}()
@@ -135,15 +135,15 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // enqueue hands a push to the routing workers unless it is queued already;
 // false when the queue is full (the push stays pending for the next sweep).
-func (g *Gateway) enqueue(id string) bool {
-	if _, dup := g.queued.LoadOrStore(id, true); dup {
+func (g *Gateway) enqueue(job routeJob) bool {
+	if _, dup := g.queued.LoadOrStore(job.id, true); dup {
 		return true
 	}
 	select {
-	case g.jobs <- id:
+	case g.jobs <- job:
 		return true
 	default:
-		g.queued.Delete(id)
+		g.queued.Delete(job.id)
 		return false
 	}
 }
@@ -159,7 +159,7 @@ func (g *Gateway) resumePending(ctx context.Context) {
 		g.log.InfoContext(ctx, "resuming pending pushes", "count", len(ids))
 	}
 	for _, id := range ids {
-		if !g.enqueue(id) || ctx.Err() != nil {
+		if !g.enqueue(routeJob{id: id}) || ctx.Err() != nil {
 			return // full: the next sweep continues
 		}
 	}

@@ -78,11 +78,11 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 		Targets: targets, CreatedAt: now, ExpiresAt: now.Add(ttl),
 		Fingerprint: hex.EncodeToString(sum[:]), State: store.PushPending,
 	}
-	return g.accept(w, r, p, idem)
+	return g.accept(w, r, app, p, idem)
 }
 
 // accept stores p and answers 202; routing follows in the background.
-func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, p *store.Push, idem string) error {
+func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App, p *store.Push, idem string) error {
 	id, err := g.store.CreatePush(r.Context(), p, idem)
 	if err != nil {
 		return fmt.Errorf("store push: %w", err)
@@ -100,7 +100,7 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, p *store.Push, 
 		return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
 	}
 	g.m.accepted.Inc()
-	if !g.enqueue(p.ID) {
+	if !g.enqueue(routeJob{id: p.ID, push: p, settings: &app.Settings}) {
 		// The queue is full: the push stays pending and the next sweep
 		// routes it; accepted still means stored.
 		g.log.WarnContext(r.Context(), "routing queue full", "push_id", p.ID)

@@ -52,13 +52,19 @@ func WithRelay(r Relay) Option {
 // schedule queues one fallback check per target: at once for a device
 // that was offline or could not be reached, after the ack timeout for one
 // that was written to a live session.
-func (g *Gateway) schedule(ctx context.Context, p *store.Push, results []route.Result) error {
+// settings are the app's, when the caller has them; nil loads them.
+func (g *Gateway) schedule(ctx context.Context, p *store.Push, settings *store.Settings, results []route.Result) error {
 	if g.relay.Queue == nil {
 		return nil
 	}
+	if settings == nil {
+		if app, err := g.store.AppByID(ctx, p.AppID); err == nil {
+			settings = &app.Settings
+		}
+	}
 	ackTimeout := g.relay.AckTimeout
-	if app, err := g.store.AppByID(ctx, p.AppID); err == nil && app.Settings.AckTimeout > 0 {
-		ackTimeout = app.Settings.AckTimeout
+	if settings != nil && settings.AckTimeout > 0 {
+		ackTimeout = settings.AckTimeout
 	}
 	now := time.Now()
 	jobs := make([]relayq.Job, len(results))

@@ -14,12 +14,23 @@ import (
 // failed are routed again before they count as failed.
 const routeAttempts = 3
 
-// routeByID loads a pending push and routes it.
-func (g *Gateway) routeByID(ctx context.Context, id string) {
-	p, err := g.store.Push(ctx, id)
-	if err != nil {
-		g.log.ErrorContext(ctx, "load push for routing failed", "push_id", id, "error", err)
-		return
+// routeJob is a push to route: just accepted (with the push and its app's
+// settings in hand), or resumed (id only; both are loaded).
+type routeJob struct {
+	id       string
+	push     *store.Push
+	settings *store.Settings
+}
+
+// routeJob routes a pending push.
+func (g *Gateway) routeJob(ctx context.Context, job routeJob) {
+	id, p := job.id, job.push
+	if p == nil {
+		var err error
+		if p, err = g.store.Push(ctx, id); err != nil {
+			g.log.ErrorContext(ctx, "load push for routing failed", "push_id", id, "error", err)
+			return
+		}
 	}
 	if p.State != store.PushPending {
 		return
@@ -31,7 +42,7 @@ func (g *Gateway) routeByID(ctx context.Context, id string) {
 		return
 	}
 	counts, results := g.route(ctx, p)
-	if err := g.schedule(ctx, p, results); err != nil {
+	if err := g.schedule(ctx, p, job.settings, results); err != nil {
 		// The push stays pending: a later resume routes it again.
 		g.log.ErrorContext(ctx, "schedule relay fallback failed", "push_id", id, "error", err)
 		return
