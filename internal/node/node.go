@@ -83,6 +83,7 @@ type Node struct {
 	gateway    *gateway.Gateway
 	relay      *engine.Engine    // nil when disabled
 	vendors    *vendors.Registry // nil when disabled
+	tokens     *sharedTokens     // nil unless a relay on a clustered store
 	connectors []*connectorUnit
 	main       *http.Server
 	mainLn     net.Listener
@@ -133,6 +134,12 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	closers = append(closers, func() { n.store.Close() })
+	if n.tokens, err = openSharedTokens(cfg, n.roles, n.log, n.reg); err != nil {
+		return nil, err
+	}
+	if n.tokens != nil {
+		closers = append(closers, n.tokens.rdb.Close)
+	}
 	busCfg := cfg.Bus
 	if busCfg.URL == "" && busCfg.Dir == "" {
 		busCfg.Dir = filepath.Join(cfg.Server.DataDir, "nats")

@@ -26,17 +26,26 @@ func (n *Node) buildRelay() error {
 	if err != nil {
 		return err
 	}
-	env := vendors.Env{Endpoints: n.cfg.Relay.Endpoints, AllowedHosts: n.cfg.Relay.AllowedHosts}
-	if n.opts.RelayEnv != nil {
-		env = *n.opts.RelayEnv
-	}
-	n.vendors = vendors.NewRegistry(box, n.store, env)
+	n.vendors = vendors.NewRegistry(box, n.store, n.relayEnv())
 	if n.roles.Relay {
 		rc := n.cfg.Relay
 		n.relay = engine.New(engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts},
 			n.bus.JS, n.store, n.vendors, n.log, n.reg)
 	}
 	return nil
+}
+
+// relayEnv is the vendor environment: the configured endpoints, or the
+// one given in Options, and the shared token cache when the node has one.
+func (n *Node) relayEnv() vendors.Env {
+	env := vendors.Env{Endpoints: n.cfg.Relay.Endpoints, AllowedHosts: n.cfg.Relay.AllowedHosts}
+	if n.opts.RelayEnv != nil {
+		env = *n.opts.RelayEnv
+	}
+	if n.tokens != nil && env.SharedTokens == nil {
+		env.SharedTokens = n.tokens.cache
+	}
+	return env
 }
 
 // credentialsKey returns the configured key, or the one kept in the data

@@ -21,6 +21,8 @@ func (n *Node) Run(ctx context.Context) error {
 	g.Go("membership", func() error { return n.members.Run(rolesCtx) })
 	stopStore := n.runStore(ctx)
 	defer stopStore() // after the roles: they use the store until the end
+	stopTokens := n.runTokens(ctx)
+	defer stopTokens() // after the relay, likewise
 	connCtx, stopConns := context.WithCancel(rolesCtx)
 	defer stopConns()
 	for _, u := range n.connectors {

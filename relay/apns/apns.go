@@ -10,7 +10,6 @@ import (
 
 	"github.com/sideshow/apns2"
 	"github.com/sideshow/apns2/certificate"
-	"github.com/sideshow/apns2/token"
 
 	"github.com/mopush/mopush/relay"
 	"github.com/mopush/mopush/relay/internal/sendkit"
@@ -52,17 +51,28 @@ type Config struct {
 // Option changes how New builds a Sender.
 type Option func(*options)
 
-type options struct{ tls *tls.Config }
+type options struct {
+	tls    *tls.Config
+	shared sendkit.SharedTokens
+}
 
 // WithTLSConfig sets the base TLS client configuration (for example root
 // CAs that trust a local fake). The sender clones it and adds the client
 // certificate in certificate auth.
 func WithTLSConfig(c *tls.Config) Option { return func(o *options) { o.tls = c } }
 
+// WithSharedTokens keeps the provider token of token auth in shared, so
+// that the instances of a cluster signing with one key use one token
+// (default: each sender signs its own). Certificate auth has no token.
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(o *options) { o.shared = shared }
+}
+
 // Sender pushes through APNs for one app. It is safe for concurrent use.
 type Sender struct {
 	client *apns2.Client
 	topic  string
+	tokens *sendkit.TokenCache // provider tokens; nil in certificate auth
 }
 
 var _ relay.Sender = (*Sender)(nil)
@@ -82,15 +92,15 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	if o.tls != nil {
 		tlsConf = o.tls.Clone()
 	}
-	client := &apns2.Client{Host: cfg.Host}
-	if err := setCredentials(client, tlsConf, cfg); err != nil {
+	s := &Sender{client: &apns2.Client{Host: cfg.Host}, topic: cfg.Topic}
+	if err := s.setCredentials(tlsConf, cfg, o.shared); err != nil {
 		return nil, err
 	}
-	client.HTTPClient = &http.Client{
+	s.client.HTTPClient = &http.Client{
 		Transport: metaTransport{base: newTransport(tlsConf, cfg.PingInterval)},
 		Timeout:   cfg.Timeout,
 	}
-	return &Sender{client: client, topic: cfg.Topic}, nil
+	return s, nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -106,24 +116,20 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
-func setCredentials(c *apns2.Client, tlsConf *tls.Config, cfg Config) error {
+// setCredentials sets up token auth, whose provider tokens the sender
+// adds to each request itself, or certificate auth.
+func (s *Sender) setCredentials(tlsConf *tls.Config, cfg Config, shared sendkit.SharedTokens) error {
 	switch {
 	case len(cfg.AuthKey) > 0:
-		if cfg.KeyID == "" || cfg.TeamID == "" {
-			return errors.New("apns: config: token auth needs key id and team id")
-		}
-		key, err := token.AuthKeyFromBytes(cfg.AuthKey)
-		if err != nil {
-			return fmt.Errorf("apns: config: auth key: %w", err)
-		}
-		c.Token = &token.Token{AuthKey: key, KeyID: cfg.KeyID, TeamID: cfg.TeamID}
-		return nil
+		tokens, err := providerTokens(cfg, shared)
+		s.tokens = tokens
+		return err
 	case len(cfg.Certificate) > 0:
 		cert, err := loadCertificate(cfg.Certificate, cfg.CertificatePassword)
 		if err != nil {
 			return fmt.Errorf("apns: config: certificate: %w", err)
 		}
-		c.Certificate = cert
+		s.client.Certificate = cert
 		tlsConf.Certificates = []tls.Certificate{cert}
 		return nil
 	default:
@@ -154,13 +160,23 @@ func (s *Sender) Send(ctx context.Context, m *relay.Message) (relay.Result, erro
 	if err != nil {
 		return relay.Result{}, err
 	}
-	meta := &respMeta{}
-	res, err := s.client.PushWithContext(withMeta(ctx, meta), n)
+	if s.tokens == nil {
+		return s.push(ctx, n, "")
+	}
+	return sendkit.SendWithToken(ctx, s.tokens, func(ctx context.Context, bearer string) (relay.Result, error) {
+		return s.push(ctx, n, bearer)
+	})
+}
+
+// push sends n once, with bearer as the provider token unless it is empty.
+func (s *Sender) push(ctx context.Context, n *apns2.Notification, bearer string) (relay.Result, error) {
+	x := &exchange{bearer: bearer}
+	res, err := s.client.PushWithContext(withExchange(ctx, x), n)
 	if err != nil {
-		return relay.Result{}, transportError(ctx, meta, err)
+		return relay.Result{}, transportError(ctx, x, err)
 	}
 	if res.Sent() {
 		return relay.Result{VendorID: res.ApnsID}, nil
 	}
-	return relay.Result{}, classify(res.StatusCode, res.Reason, meta.header)
+	return relay.Result{}, classify(res.StatusCode, res.Reason, x.header)
 }

@@ -10,12 +10,14 @@ import (
 
 	"github.com/mopush/mopush/internal/vendorfake"
 	"github.com/mopush/mopush/internal/vendorfake/apnsfake"
+	"github.com/mopush/mopush/relay"
 	"github.com/mopush/mopush/relay/internal/conformance"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 )
 
 // harness wires a token-auth sender to a fresh fake for the shared relay
 // conformance suite; its bad-credentials sender signs with a key the fake
-// never issued.
+// never issued, and its shared senders sign with the sender's key.
 func harness(tb testing.TB) conformance.Harness { return newHarness(tb, false) }
 
 // benchHarness is harness with a fake that counts but does not keep
@@ -31,12 +33,21 @@ func newHarness(tb testing.TB, discard bool) conformance.Harness {
 	bad, err := New(Config{Topic: topic, Host: f.URL(), AuthKey: p8, KeyID: keyID, TeamID: "TEAM123456"},
 		WithTLSConfig(f.TLSConfig()))
 	require.NoError(tb, err)
+	keyID, p8, err = f.IssueAuthKey("TEAM123456")
+	require.NoError(tb, err)
+	cfg := Config{Topic: topic, Host: f.URL(), AuthKey: p8, KeyID: keyID, TeamID: "TEAM123456"}
+	sender := func(opts ...Option) relay.Sender {
+		s, err := New(cfg, append([]Option{WithTLSConfig(f.TLSConfig())}, opts...)...)
+		require.NoError(tb, err)
+		tb.Cleanup(s.Close)
+		return s
+	}
 	fail := func(reason string) func(string) {
 		return func(tok string) { f.FailToken(tok, vendorfake.Fault{Reason: reason}) }
 	}
 	return conformance.Harness{
 		Vendor:         Vendor,
-		Sender:         tokenSender(tb, f),
+		Sender:         sender(),
 		BadCredentials: bad,
 		Token: func(name string) string {
 			sum := sha256.Sum256([]byte(name))
@@ -50,8 +61,12 @@ func newHarness(tb testing.TB, discard bool) conformance.Harness {
 		FailNext: func(n, status int, retryAfter time.Duration) {
 			f.FailNext(n, vendorfake.Fault{Status: status, RetryAfter: retryAfter})
 		},
-		Accepted: f.Count,
-		Requests: f.Requests,
+		Accepted:     f.Count,
+		Requests:     f.Requests,
+		AccessTokens: f.ProviderTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return sender(WithSharedTokens(shared))
+		},
 	}
 }
 

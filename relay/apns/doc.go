@@ -3,9 +3,11 @@
 // connection per Sender.
 //
 // A Sender authenticates with a provider token (a .p8 signing key, its key
-// id and the team id; the JWT is renewed before APNs's one-hour limit) or
-// with a TLS client certificate (PKCS#12 or PEM). It pushes to one topic,
-// the app's bundle id.
+// id and the team id) or with a TLS client certificate (PKCS#12 or PEM). It
+// pushes to one topic, the app's bundle id. A provider token (JWT) is used
+// for 50 minutes and replaced 5 minutes before that, well inside APNs's
+// one-hour limit; with WithSharedTokens every instance of the cluster that
+// signs with the same key uses the same token.
 //
 // Mapping of relay.Message to APNs:
 //   - Title and Body become aps.alert; Background makes a data-only push
@@ -23,9 +25,12 @@
 //     DeviceTokenNotForTopic: *relay.DeadTokenError.
 //   - 429, 500 and 503 (and other 5xx), and transport failures:
 //     *relay.RetryError, with Retry-After when APNs sends one.
-//   - 403 provider-token and certificate reasons: relay.ErrBadCredentials.
+//   - 403 provider-token and certificate reasons: relay.ErrBadCredentials;
+//     ExpiredProviderToken first drops the token and retries once with a
+//     new one.
 //   - Every other refusal (413 PayloadTooLarge, BadTopic, TopicDisallowed,
 //     ...): relay.ErrRejected.
 //
-// A Sender is safe for concurrent use; apns2 serialises token renewal.
+// A Sender is safe for concurrent use; its token cache serialises token
+// renewal.
 package apns

@@ -40,6 +40,8 @@ func classify(status int, reason string, h http.Header) error {
 	case status == http.StatusTooManyRequests || status >= 500:
 		return &relay.RetryError{Vendor: Vendor, Status: status, Reason: reasonOr(reason, status),
 			After: sendkit.RetryAfter(h, time.Now())}
+	case reason == "ExpiredProviderToken":
+		return fmt.Errorf("apns: %s: %w", reason, sendkit.ErrTokenRefused)
 	case credentialReasons[reason] || status == http.StatusForbidden:
 		return fmt.Errorf("apns: %s: %w", reasonOr(reason, status), relay.ErrBadCredentials)
 	default:
@@ -59,9 +61,9 @@ func reasonOr(reason string, status int) string {
 // anything else is a transport failure, worth a retry unless the caller's
 // context ended. No message carries the request URL, which holds the
 // device token.
-func transportError(ctx context.Context, meta *respMeta, err error) error {
-	if ctx.Err() == nil && meta.status != 0 && meta.status != http.StatusOK {
-		return classify(meta.status, "", meta.header)
+func transportError(ctx context.Context, x *exchange, err error) error {
+	if ctx.Err() == nil && x.status != 0 && x.status != http.StatusOK {
+		return classify(x.status, "", x.header)
 	}
 	return sendkit.TransportError(ctx, Vendor, err)
 }

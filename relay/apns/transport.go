@@ -7,29 +7,38 @@ import (
 	"time"
 )
 
-// respMeta carries what apns2's Response leaves out: the HTTP status seen
-// on the wire and the response headers.
-type respMeta struct {
+// exchange carries what one push needs and apns2 does not handle: the
+// provider token to send, and what apns2's Response leaves out, the HTTP
+// status seen on the wire and the response headers.
+type exchange struct {
+	bearer string // provider token; "" in certificate auth
 	status int
 	header http.Header
 }
 
-type metaKey struct{}
+type exchangeKey struct{}
 
-func withMeta(ctx context.Context, m *respMeta) context.Context {
-	return context.WithValue(ctx, metaKey{}, m)
+func withExchange(ctx context.Context, x *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, x)
 }
 
-// metaTransport records the response metadata into the request's respMeta.
+// metaTransport adds the request's provider token and records the
+// response metadata into the request's exchange.
 type metaTransport struct{ base http.RoundTripper }
 
-// RoundTrip sends r and copies the response status and headers into the
-// request's respMeta, if it has one.
+// RoundTrip sends r, with the exchange's provider token as its
+// authorization, and copies the response status and headers into the
+// exchange, if r has one.
 func (t metaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	if x != nil && x.bearer != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("authorization", "bearer "+x.bearer)
+	}
 	resp, err := t.base.RoundTrip(r)
-	if m, ok := r.Context().Value(metaKey{}).(*respMeta); ok && resp != nil {
-		m.status = resp.StatusCode
-		m.header = resp.Header
+	if x != nil && resp != nil {
+		x.status = resp.StatusCode
+		x.header = resp.Header
 	}
 	return resp, err
 }

@@ -2,6 +2,7 @@ package fcm
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -31,6 +32,8 @@ type serviceAccount struct {
 	PrivateKey   string `json:"private_key"`
 	ClientEmail  string `json:"client_email"`
 	TokenURI     string `json:"token_uri"`
+
+	publicKey []byte // of PrivateKey, DER: names the shared token
 }
 
 // parseServiceAccount decodes and checks a service-account key file.
@@ -45,25 +48,34 @@ func parseServiceAccount(b []byte) (serviceAccount, error) {
 	if sa.ClientEmail == "" {
 		return sa, errors.New("service account json: client_email is missing")
 	}
-	if err := checkPrivateKey(sa.PrivateKey); err != nil {
+	pub, err := publicKey(sa.PrivateKey)
+	if err != nil {
 		return sa, fmt.Errorf("service account json: private_key: %w", err)
 	}
+	sa.publicKey = pub
 	return sa, nil
 }
 
-// checkPrivateKey accepts the PEM RSA keys the JWT signer can use.
-func checkPrivateKey(p string) error {
+// publicKey accepts the PEM keys the JWT signer can use and returns the
+// public half, DER-encoded.
+func publicKey(p string) ([]byte, error) {
 	block, _ := pem.Decode([]byte(p))
 	if block == nil {
-		return errors.New("not PEM")
+		return nil, errors.New("not PEM")
 	}
-	if _, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		return nil
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		rsaKey, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("neither PKCS#8 nor PKCS#1")
+		}
+		key = rsaKey
 	}
-	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err != nil {
-		return errors.New("neither PKCS#8 nor PKCS#1")
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("not a signing key")
 	}
-	return nil
+	return x509.MarshalPKIXPublicKey(signer.Public())
 }
 
 // fetchToken trades a signed JWT for an access token.

@@ -47,11 +47,19 @@ type Option func(*Sender)
 // (default: a pooled HTTP/2 client with a 15s timeout).
 func WithHTTPClient(c *http.Client) Option { return func(s *Sender) { s.http = c } }
 
+// WithSharedTokens keeps the access token in shared, so that the instances
+// of a cluster sending for one service account fetch it once (default:
+// each sender fetches its own).
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(s *Sender) { s.shared = shared }
+}
+
 // Sender sends through FCM for one project. It is safe for concurrent use.
 type Sender struct {
 	http    *http.Client
 	sendURL string
 	jwt     *jwt.Config
+	shared  sendkit.SharedTokens
 	tokens  *sendkit.TokenCache
 }
 
@@ -83,7 +91,8 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	s.tokens = sendkit.NewTokenCache(s.fetchToken, nil)
+	key := sendkit.TokenKey(Vendor, sa.ClientEmail, sa.PrivateKeyID, string(sa.publicKey), cfg.TokenURL, Scope)
+	s.tokens = sendkit.NewSharedTokenCache(s.fetchToken, nil, s.shared, key)
 	return s, nil
 }
 
@@ -129,7 +138,8 @@ func (s *Sender) Send(ctx context.Context, m *relay.Message) (relay.Result, erro
 			return relay.Result{}, sendkit.TransportError(ctx, Vendor, err)
 		}
 		if res.status == http.StatusUnauthorized && attempt == 0 {
-			s.tokens.Invalidate(tok)
+			// The retry's answer decides, see TokenCache.Invalidate.
+			s.tokens.Invalidate(ctx, tok) //nolint:errcheck // see above
 			continue
 		}
 		return res.result(m.Token)

@@ -16,6 +16,7 @@ import (
 	"github.com/mopush/mopush/internal/vendorfake/fcmfake"
 	"github.com/mopush/mopush/relay"
 	"github.com/mopush/mopush/relay/internal/conformance"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 )
 
 func newFake(tb testing.TB) *fcmfake.Server {
@@ -27,7 +28,7 @@ func newFake(tb testing.TB) *fcmfake.Server {
 
 // newSender builds a sender on f: cfg's service account (default: a fresh
 // key of f's) and endpoint (default: f).
-func newSender(tb testing.TB, f *fcmfake.Server, cfg Config) *Sender {
+func newSender(tb testing.TB, f *fcmfake.Server, cfg Config, opts ...Option) *Sender {
 	tb.Helper()
 	if cfg.ServiceAccountJSON == nil {
 		sa, err := f.ServiceAccountJSON()
@@ -37,7 +38,7 @@ func newSender(tb testing.TB, f *fcmfake.Server, cfg Config) *Sender {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = f.URL()
 	}
-	s, err := New(cfg, WithHTTPClient(f.Client()))
+	s, err := New(cfg, append([]Option{WithHTTPClient(f.Client())}, opts...)...)
 	require.NoError(tb, err)
 	return s
 }
@@ -268,12 +269,14 @@ func newHarness(tb testing.TB, discard bool) conformance.Harness {
 	f.DiscardReceived(discard)
 	bad, err := other.ServiceAccountJSON()
 	require.NoError(tb, err)
+	sa, err := f.ServiceAccountJSON()
+	require.NoError(tb, err)
 	script := func(code string) func(string) {
 		return func(tok string) { f.FailToken(tok, vendorfake.Fault{Reason: code}) }
 	}
 	return conformance.Harness{
 		Vendor:         Vendor,
-		Sender:         newSender(tb, f, Config{}),
+		Sender:         newSender(tb, f, Config{ServiceAccountJSON: sa}),
 		BadCredentials: newSender(tb, f, Config{ServiceAccountJSON: bad, TokenURL: f.TokenURL()}),
 		Token:          func(name string) string { return "fcm_" + strings.ReplaceAll(name, " ", "_") },
 		DeadReasons: map[string]func(string){
@@ -288,6 +291,9 @@ func newHarness(tb testing.TB, discard bool) conformance.Harness {
 		Requests:           f.Requests,
 		ExpireAccessTokens: f.ExpireAccessTokens,
 		AccessTokens:       f.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, f, Config{ServiceAccountJSON: sa}, WithSharedTokens(shared))
+		},
 	}
 }
 

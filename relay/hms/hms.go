@@ -51,11 +51,19 @@ type Option func(*Sender)
 // (default: a pooled HTTP/2 client with a 15s timeout).
 func WithHTTPClient(c *http.Client) Option { return func(s *Sender) { s.http = c } }
 
+// WithSharedTokens keeps the access token in shared, so that the instances
+// of a cluster sending for one app fetch it once (default: each sender
+// fetches its own).
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(s *Sender) { s.shared = shared }
+}
+
 // Sender sends through Push Kit for one app. It is safe for concurrent use.
 type Sender struct {
 	http    *http.Client
 	sendURL string
 	oauth   *clientcredentials.Config
+	shared  sendkit.SharedTokens
 	tokens  *sendkit.TokenCache
 }
 
@@ -86,7 +94,8 @@ func New(cfg Config, opts ...Option) (*Sender, error) {
 	for _, o := range opts {
 		o(s)
 	}
-	s.tokens = sendkit.NewTokenCache(s.fetchToken, nil)
+	key := sendkit.TokenKey(Vendor, cfg.AppID, s.oauth.TokenURL, cfg.AppSecret)
+	s.tokens = sendkit.NewSharedTokenCache(s.fetchToken, nil, s.shared, key)
 	return s, nil
 }
 
@@ -114,7 +123,8 @@ func (s *Sender) Send(ctx context.Context, m *relay.Message) (relay.Result, erro
 		res, err := s.post(ctx, tok, body, m.Token)
 		var refused *tokenRefusedError
 		if errors.As(err, &refused) && attempt == 0 {
-			s.tokens.Invalidate(tok)
+			// The retry's answer decides, see TokenCache.Invalidate.
+			s.tokens.Invalidate(ctx, tok) //nolint:errcheck // see above
 			continue
 		}
 		return res, err

@@ -17,6 +17,7 @@ import (
 	"github.com/mopush/mopush/internal/vendorfake/hmsfake"
 	"github.com/mopush/mopush/relay"
 	"github.com/mopush/mopush/relay/internal/conformance"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 )
 
 func newFake(tb testing.TB) *hmsfake.Server {
@@ -26,13 +27,13 @@ func newFake(tb testing.TB) *hmsfake.Server {
 	return f
 }
 
-func newSender(tb testing.TB, f *hmsfake.Server, secret string) *Sender {
+func newSender(tb testing.TB, f *hmsfake.Server, secret string, opts ...Option) *Sender {
 	tb.Helper()
 	if secret == "" {
 		secret = f.AppSecret()
 	}
 	s, err := New(Config{AppID: f.AppID(), AppSecret: secret, Endpoint: f.URL(), OAuthURL: f.URL()},
-		WithHTTPClient(f.Client()))
+		append([]Option{WithHTTPClient(f.Client())}, opts...)...)
 	require.NoError(tb, err)
 	return s
 }
@@ -263,6 +264,9 @@ func newHarness(tb testing.TB, discard bool) conformance.Harness {
 		Requests:           f.Requests,
 		ExpireAccessTokens: f.ExpireAccessTokens,
 		AccessTokens:       f.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, f, "", WithSharedTokens(shared))
+		},
 	}
 }
 

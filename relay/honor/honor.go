@@ -52,12 +52,23 @@ type Config struct {
 	Importance string
 }
 
+// Option changes how New builds a Sender.
+type Option func(*Sender)
+
+// WithSharedTokens keeps the access token in shared, so that the instances
+// of a cluster sending for one OAuth client fetch it once (default: each
+// sender fetches its own).
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(s *Sender) { s.shared = shared }
+}
+
 // Sender sends through Honor Push for one app.
 type Sender struct {
 	cfg      Config
 	endpoint string
 	client   *http.Client
 	now      func() time.Time
+	shared   sendkit.SharedTokens
 	tokens   *sendkit.TokenCache
 }
 
@@ -65,7 +76,7 @@ var _ relay.Sender = (*Sender)(nil)
 
 // New returns a Sender for cfg. A nil client means a default HTTP/2 client
 // with a 15-second timeout; it is used for the token endpoint too.
-func New(cfg Config, client *http.Client) (*Sender, error) {
+func New(cfg Config, client *http.Client, opts ...Option) (*Sender, error) {
 	if cfg.AppID == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("honor: AppID, ClientID and ClientSecret are required")
 	}
@@ -84,13 +95,17 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		client:   client,
 		now:      time.Now,
 	}
+	for _, o := range opts {
+		o(s)
+	}
 	oauth := &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
 		TokenURL:     cfg.TokenURL,
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	s.tokens = sendkit.NewTokenCache(sendkit.OAuthFetcher(Vendor, oauth, client, s.now), s.now)
+	key := sendkit.TokenKey(Vendor, cfg.ClientID, cfg.TokenURL, cfg.ClientSecret)
+	s.tokens = sendkit.NewSharedTokenCache(sendkit.OAuthFetcher(Vendor, oauth, client, s.now), s.now, s.shared, key)
 	return s, nil
 }
 

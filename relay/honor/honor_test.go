@@ -27,13 +27,13 @@ func start(tb testing.TB) *honorfake.Server {
 	return fake
 }
 
-func newSender(tb testing.TB, fake *honorfake.Server, cfg honor.Config) *honor.Sender {
+func newSender(tb testing.TB, fake *honorfake.Server, cfg honor.Config, opts ...honor.Option) *honor.Sender {
 	cfg.AppID, cfg.ClientID = appID, clientID
 	if cfg.ClientSecret == "" {
 		cfg.ClientSecret = clientSecret
 	}
 	cfg.BaseURL, cfg.TokenURL = fake.URL(), fake.TokenURL()
-	s, err := honor.New(cfg, fake.Client())
+	s, err := honor.New(cfg, fake.Client(), opts...)
 	require.NoError(tb, err)
 	return s
 }
@@ -56,6 +56,9 @@ func harness(tb testing.TB) conformance.Harness {
 		Requests:           fake.Requests,
 		ExpireAccessTokens: fake.ExpireAccessTokens,
 		AccessTokens:       fake.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, fake, honor.Config{}, honor.WithSharedTokens(shared))
+		},
 	}
 }
 

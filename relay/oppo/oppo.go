@@ -46,12 +46,23 @@ type Config struct {
 	HighPriorityChannelID string
 }
 
+// Option changes how New builds a Sender.
+type Option func(*Sender)
+
+// WithSharedTokens keeps the auth token in shared, so that the instances of
+// a cluster sending for one app fetch it once (default: each sender fetches
+// its own).
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(s *Sender) { s.shared = shared }
+}
+
 // Sender sends through OPPO Push for one app.
 type Sender struct {
 	cfg    Config
 	base   string
 	client *http.Client
 	now    func() time.Time
+	shared sendkit.SharedTokens
 	tokens *sendkit.TokenCache
 }
 
@@ -59,7 +70,7 @@ var _ relay.Sender = (*Sender)(nil)
 
 // New returns a Sender for cfg. A nil client means a default HTTP/2 client
 // with a 15-second timeout.
-func New(cfg Config, client *http.Client) (*Sender, error) {
+func New(cfg Config, client *http.Client, opts ...Option) (*Sender, error) {
 	if cfg.AppKey == "" || cfg.MasterSecret == "" {
 		return nil, errors.New("oppo: AppKey and MasterSecret are required")
 	}
@@ -73,7 +84,11 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		client = sendkit.NewClient()
 	}
 	s := &Sender{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), client: client, now: time.Now}
-	s.tokens = sendkit.NewTokenCache(s.fetchToken, s.now)
+	for _, o := range opts {
+		o(s)
+	}
+	key := sendkit.TokenKey(Vendor, cfg.AppKey, s.base, cfg.MasterSecret)
+	s.tokens = sendkit.NewSharedTokenCache(s.fetchToken, s.now, s.shared, key)
 	return s, nil
 }
 

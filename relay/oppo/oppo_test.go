@@ -26,13 +26,13 @@ func start(tb testing.TB) *oppofake.Server {
 	return fake
 }
 
-func newSender(tb testing.TB, fake *oppofake.Server, cfg oppo.Config) *oppo.Sender {
+func newSender(tb testing.TB, fake *oppofake.Server, cfg oppo.Config, opts ...oppo.Option) *oppo.Sender {
 	cfg.AppKey = appKey
 	if cfg.MasterSecret == "" {
 		cfg.MasterSecret = master
 	}
 	cfg.BaseURL = fake.URL()
-	s, err := oppo.New(cfg, fake.Client())
+	s, err := oppo.New(cfg, fake.Client(), opts...)
 	require.NoError(tb, err)
 	return s
 }
@@ -54,6 +54,9 @@ func harness(tb testing.TB) conformance.Harness {
 		Requests:           fake.Requests,
 		ExpireAccessTokens: fake.ExpireAccessTokens,
 		AccessTokens:       fake.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, fake, oppo.Config{ChannelID: "default"}, oppo.WithSharedTokens(shared))
+		},
 	}
 }
 

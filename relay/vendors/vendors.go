@@ -19,6 +19,12 @@
 // Endpoints are not part of a credential: the operator sets them in Env
 // (defaults are the vendors' public endpoints), so an app cannot point the
 // relay at a host of its choosing.
+//
+// With Env.SharedTokens set, the access tokens of fcm, hms, honor, oppo,
+// vivo and wns and the provider tokens of apns (.p8) live in that cache,
+// named by sendkit.TokenKey, so that the instances of a cluster fetch each
+// once; webpush and xiaomi have no token to share, nor has an APNs
+// certificate.
 package vendors
 
 import (
@@ -35,6 +41,7 @@ import (
 	"github.com/mopush/mopush/relay/fcm"
 	"github.com/mopush/mopush/relay/hms"
 	"github.com/mopush/mopush/relay/honor"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 	"github.com/mopush/mopush/relay/oppo"
 	"github.com/mopush/mopush/relay/vivo"
 	"github.com/mopush/mopush/relay/webpush"
@@ -67,6 +74,10 @@ type Env struct {
 	// AllowedHosts lets WNS channel URIs and Web Push endpoints point at
 	// hosts other than the vendors' (private deployments, tests).
 	AllowedHosts []string
+	// SharedTokens, when set, holds the vendors' access and provider
+	// tokens for the whole cluster (a *tokencache.Cache); nil: each
+	// sender keeps its own.
+	SharedTokens sendkit.SharedTokens
 }
 
 // Names lists the supported vendors.
@@ -130,10 +141,14 @@ func build(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, error
 }
 
 func hmsOpts(env Env) []hms.Option {
-	if env.HTTP == nil {
-		return nil
+	var opts []hms.Option
+	if env.HTTP != nil {
+		opts = append(opts, hms.WithHTTPClient(env.HTTP))
 	}
-	return []hms.Option{hms.WithHTTPClient(env.HTTP)}
+	if env.SharedTokens != nil {
+		opts = append(opts, hms.WithSharedTokens(env.SharedTokens))
+	}
+	return opts
 }
 
 func buildAPNs(raw []byte, env Env, ep Endpoint) (relay.Sender, error) {
@@ -157,6 +172,9 @@ func buildAPNs(raw []byte, env Env, ep Endpoint) (relay.Sender, error) {
 	if env.APNsTLS != nil {
 		opts = append(opts, apns.WithTLSConfig(env.APNsTLS))
 	}
+	if env.SharedTokens != nil {
+		opts = append(opts, apns.WithSharedTokens(env.SharedTokens))
+	}
 	return apns.New(cfg, opts...)
 }
 
@@ -174,10 +192,14 @@ func buildFCM(raw []byte, env Env, ep Endpoint) (relay.Sender, error) {
 		sa = []byte(s)
 	}
 	cfg := fcm.Config{ServiceAccountJSON: sa, ProjectID: c.ProjectID, Endpoint: ep.Base, TokenURL: ep.Token}
+	var opts []fcm.Option
 	if env.HTTP != nil {
-		return fcm.New(cfg, fcm.WithHTTPClient(env.HTTP))
+		opts = append(opts, fcm.WithHTTPClient(env.HTTP))
 	}
-	return fcm.New(cfg)
+	if env.SharedTokens != nil {
+		opts = append(opts, fcm.WithSharedTokens(env.SharedTokens))
+	}
+	return fcm.New(cfg, opts...)
 }
 
 func buildChina(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, error) {
@@ -206,7 +228,7 @@ func buildChina(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, 
 			return nil, err
 		}
 		return oppo.New(oppo.Config{AppKey: c.AppKey, MasterSecret: c.MasterSecret, BaseURL: ep.Base,
-			ChannelID: c.Channel, HighPriorityChannelID: c.HighChannel}, env.HTTP)
+			ChannelID: c.Channel, HighPriorityChannelID: c.HighChannel}, env.HTTP, oppo.WithSharedTokens(env.SharedTokens))
 	case "vivo":
 		var c struct {
 			AppID          string `json:"app_id"`
@@ -219,7 +241,7 @@ func buildChina(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, 
 			return nil, err
 		}
 		return vivo.New(vivo.Config{AppID: c.AppID, AppKey: c.AppKey, AppSecret: c.AppSecret, BaseURL: ep.Base,
-			NotifyType: c.NotifyType, Classification: c.Classification}, env.HTTP)
+			NotifyType: c.NotifyType, Classification: c.Classification}, env.HTTP, vivo.WithSharedTokens(env.SharedTokens))
 	case "honor":
 		var c struct {
 			AppID        string `json:"app_id"`
@@ -231,7 +253,7 @@ func buildChina(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, 
 			return nil, err
 		}
 		return honor.New(honor.Config{AppID: c.AppID, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
-			TokenURL: ep.Token, BaseURL: ep.Base, Importance: c.Importance}, env.HTTP)
+			TokenURL: ep.Token, BaseURL: ep.Base, Importance: c.Importance}, env.HTTP, honor.WithSharedTokens(env.SharedTokens))
 	default: // wns
 		var c struct {
 			PackageSID   string `json:"package_sid"`
@@ -241,6 +263,6 @@ func buildChina(vendor string, raw []byte, env Env, ep Endpoint) (relay.Sender, 
 			return nil, err
 		}
 		return wns.New(wns.Config{PackageSID: c.PackageSID, ClientSecret: c.ClientSecret, TokenURL: ep.Token,
-			AllowedHosts: env.AllowedHosts}, env.HTTP)
+			AllowedHosts: env.AllowedHosts}, env.HTTP, wns.WithSharedTokens(env.SharedTokens))
 	}
 }

@@ -26,13 +26,13 @@ func start(tb testing.TB) *vivofake.Server {
 	return fake
 }
 
-func newSender(tb testing.TB, fake *vivofake.Server, cfg vivo.Config) *vivo.Sender {
+func newSender(tb testing.TB, fake *vivofake.Server, cfg vivo.Config, opts ...vivo.Option) *vivo.Sender {
 	cfg.AppID, cfg.AppKey = appID, appKey
 	if cfg.AppSecret == "" {
 		cfg.AppSecret = appSecret
 	}
 	cfg.BaseURL = fake.URL()
-	s, err := vivo.New(cfg, fake.Client())
+	s, err := vivo.New(cfg, fake.Client(), opts...)
 	require.NoError(tb, err)
 	return s
 }
@@ -54,6 +54,9 @@ func harness(tb testing.TB) conformance.Harness {
 		Requests:           fake.Requests,
 		ExpireAccessTokens: fake.ExpireAccessTokens,
 		AccessTokens:       fake.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, fake, vivo.Config{}, vivo.WithSharedTokens(shared))
+		},
 	}
 }
 

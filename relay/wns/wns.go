@@ -51,12 +51,23 @@ type Config struct {
 	AllowedHosts []string
 }
 
+// Option changes how New builds a Sender.
+type Option func(*Sender)
+
+// WithSharedTokens keeps the access token in shared, so that the instances
+// of a cluster sending for one app fetch it once (default: each sender
+// fetches its own).
+func WithSharedTokens(shared sendkit.SharedTokens) Option {
+	return func(s *Sender) { s.shared = shared }
+}
+
 // Sender sends through WNS for one app.
 type Sender struct {
 	cfg     Config
 	allowed map[string]bool
 	client  *http.Client
 	now     func() time.Time
+	shared  sendkit.SharedTokens
 	tokens  *sendkit.TokenCache
 }
 
@@ -64,7 +75,7 @@ var _ relay.Sender = (*Sender)(nil)
 
 // New returns a Sender for cfg. A nil client means a default HTTP/2 client
 // with a 15-second timeout; it is used for the token endpoint too.
-func New(cfg Config, client *http.Client) (*Sender, error) {
+func New(cfg Config, client *http.Client, opts ...Option) (*Sender, error) {
 	if cfg.PackageSID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("wns: PackageSID and ClientSecret are required")
 	}
@@ -78,6 +89,9 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		client = sendkit.NewClient()
 	}
 	s := &Sender{cfg: cfg, allowed: make(map[string]bool), client: client, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
 	for _, h := range cfg.AllowedHosts {
 		s.allowed[strings.ToLower(h)] = true
 	}
@@ -88,7 +102,8 @@ func New(cfg Config, client *http.Client) (*Sender, error) {
 		Scopes:       []string{cfg.Scope},
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	s.tokens = sendkit.NewTokenCache(sendkit.OAuthFetcher(Vendor, oauth, client, s.now), s.now)
+	key := sendkit.TokenKey(Vendor, cfg.PackageSID, cfg.TokenURL, cfg.Scope, cfg.ClientSecret)
+	s.tokens = sendkit.NewSharedTokenCache(sendkit.OAuthFetcher(Vendor, oauth, client, s.now), s.now, s.shared, key)
 	return s, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/mopush/mopush/internal/vendorfake/wnsfake"
 	"github.com/mopush/mopush/relay"
 	"github.com/mopush/mopush/relay/internal/conformance"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 	"github.com/mopush/mopush/relay/wns"
 )
 
@@ -27,14 +28,14 @@ func start(tb testing.TB) *wnsfake.Server {
 	return fake
 }
 
-func newSender(tb testing.TB, fake *wnsfake.Server, cfg wns.Config) *wns.Sender {
+func newSender(tb testing.TB, fake *wnsfake.Server, cfg wns.Config, opts ...wns.Option) *wns.Sender {
 	cfg.PackageSID = packageSID
 	if cfg.ClientSecret == "" {
 		cfg.ClientSecret = clientSecret
 	}
 	cfg.TokenURL = fake.TokenURL()
 	cfg.AllowedHosts = []string{fake.Host()}
-	s, err := wns.New(cfg, fake.Client())
+	s, err := wns.New(cfg, fake.Client(), opts...)
 	require.NoError(tb, err)
 	return s
 }
@@ -57,6 +58,9 @@ func harness(tb testing.TB) conformance.Harness {
 		Requests:           fake.Requests,
 		ExpireAccessTokens: fake.ExpireAccessTokens,
 		AccessTokens:       fake.AccessTokens,
+		SharedSender: func(shared sendkit.SharedTokens) relay.Sender {
+			return newSender(tb, fake, wns.Config{}, wns.WithSharedTokens(shared))
+		},
 	}
 }
 

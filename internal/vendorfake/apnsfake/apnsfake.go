@@ -73,6 +73,7 @@ type Server struct {
 
 	mu     sync.RWMutex
 	keys   map[string]authKey
+	bearer map[string]bool // provider tokens that authenticated a request
 	roots  *x509.CertPool
 	caCert *x509.Certificate
 	caKey  *ecdsa.PrivateKey
@@ -83,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, keys: make(map[string]authKey), roots: x509.NewCertPool()}
+	s := &Server{cfg: cfg, keys: make(map[string]authKey), bearer: make(map[string]bool), roots: x509.NewCertPool()}
 	if err := s.makeCA(); err != nil {
 		return nil, err
 	}
@@ -126,6 +127,14 @@ func (s *Server) RegisterAuthKey(keyID, teamID string, pub *ecdsa.PublicKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[keyID] = authKey{teamID: teamID, pub: pub}
+}
+
+// ProviderTokens returns how many distinct provider tokens (JWTs) have
+// authenticated a request.
+func (s *Server) ProviderTokens() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.bearer)
 }
 
 // RevokeAuthKey makes the fake refuse tokens signed with keyID.

@@ -7,5 +7,6 @@
 // Issue credentials with IssueAuthKey (a .p8 key the fake accepts) or
 // IssueCertificate (a client certificate for a topic). Script failures with
 // FailNext and FailToken, whose Fault.Reason is the APNs reason string;
-// read what was accepted with Received. A Server is safe for concurrent use.
+// read what was accepted with Received, and how many provider tokens were
+// used with ProviderTokens. A Server is safe for concurrent use.
 package apnsfake

@@ -157,6 +157,9 @@ func (s *Server) checkProviderToken(tok string, req *request) *apnsError {
 	if s.cfg.Now().Sub(time.Unix(iat, 0)) > providerTokenTL {
 		return refuse(http.StatusForbidden, "ExpiredProviderToken")
 	}
+	s.mu.Lock()
+	s.bearer[tok] = true
+	s.mu.Unlock()
 	req.n.Auth, req.n.TeamID = "token", key.teamID
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/relay"
+	"github.com/mopush/mopush/relay/internal/sendkit"
 )
 
 // Harness is one sender wired to a fresh fake vendor.
@@ -36,9 +37,14 @@ type Harness struct {
 	// ExpireAccessTokens makes the fake refuse every access token it issued
 	// so far; nil for vendors without access tokens.
 	ExpireAccessTokens func()
-	// AccessTokens returns how many access tokens the fake issued; nil for
-	// vendors without access tokens.
+	// AccessTokens returns how many access tokens the fake issued (for
+	// APNs, how many provider tokens it saw); nil for vendors without
+	// tokens.
 	AccessTokens func() int
+	// SharedSender builds another sender with Sender's credentials that
+	// keeps its token in shared, as a sender on another instance of the
+	// cluster would; nil for vendors without tokens.
+	SharedSender func(shared sendkit.SharedTokens) relay.Sender
 }
 
 // Factory builds a Harness on a new fake; the fake stops when tb ends.
@@ -90,6 +96,7 @@ func Run(t *testing.T, newHarness Factory) {
 		{"bad_credentials", testBadCredentials},
 		{"access_token_refresh", testRefresh},
 		{"concurrent_50", testConcurrent},
+		{"shared_token_across_instances", testSharedTokens},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

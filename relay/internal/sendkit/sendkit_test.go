@@ -62,10 +62,10 @@ func TestTokenCacheInvalidateOnlyCurrent(t *testing.T) {
 		return sendkit.Token{Value: string(rune('a' + n - 1)), Expiry: time.Now().Add(time.Hour)}, nil
 	}, nil)
 	a, _ := c.Get(t.Context())
-	c.Invalidate(a)
+	require.NoError(t, c.Invalidate(t.Context(), a))
 	b, _ := c.Get(t.Context())
 	require.NotEqual(t, a, b)
-	c.Invalidate(a) // stale: another caller already refreshed
+	require.NoError(t, c.Invalidate(t.Context(), a)) // stale: another caller already refreshed
 	again, _ := c.Get(t.Context())
 	require.Equal(t, b, again)
 }
