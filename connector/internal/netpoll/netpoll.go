@@ -1,0 +1,76 @@
+// Package netpoll reads many mostly idle connections without a goroutine
+// per connection.
+//
+// A Poller watches its connections with one epoll instance (on Linux) and
+// hands each readable connection to one of a fixed set of workers, which
+// reads what has arrived into a buffer of its own and passes it to the
+// connection's Handler. A connection is armed one-shot: after a readiness
+// event no other worker touches it until the worker that took it has
+// drained it and armed it again, so a Handler's calls never overlap and
+// arrive in order. An idle connection costs its registration (some tens of
+// bytes) and no goroutine, stack or read buffer.
+//
+// Writes are not the Poller's business: the owner writes to the net.Conn
+// as usual.
+//
+// Lifecycle: Add registers a connection; Handler.Data receives its bytes;
+// Handler.Closed reports the end of reading (the peer closed, or a read
+// failed). The owner calls Registration.Remove, then closes the conn.
+// Remove may be called from any goroutine, Data included, and more than
+// once; after it returns no new call of Data starts (a call already
+// running on another goroutine may finish) and Closed is not called.
+//
+// On systems without epoll, each connection gets a goroutine that reads
+// with blocking calls; the contract is the same.
+package netpoll
+
+import (
+	"errors"
+	"runtime"
+)
+
+// Handler receives one connection's bytes.
+type Handler interface {
+	// Data handles bytes read from the connection. p is valid only during
+	// the call. Returning false stops reading: the registration is removed
+	// and Closed is not called.
+	Data(p []byte) bool
+	// Closed reports that reading ended: err is io.EOF when the peer
+	// closed the connection, else the read error. The registration is
+	// removed before the call.
+	Closed(err error)
+}
+
+// Config sets up a Poller. Zero fields take defaults.
+type Config struct {
+	// Workers is how many goroutines read ready connections and run their
+	// handlers. Handlers that wait (on a store, say) hold a worker. Default
+	// 8 × GOMAXPROCS.
+	Workers int
+	// ReadBuffer is each worker's read buffer. Default 16 KiB.
+	ReadBuffer int
+	// MaxReads bounds the reads one readiness event gets before the
+	// connection goes back to the end of the line, so that one busy
+	// connection does not hold a worker. Default 4.
+	MaxReads int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = 8 * runtime.GOMAXPROCS(0)
+	}
+	if c.ReadBuffer <= 0 {
+		c.ReadBuffer = 16 << 10
+	}
+	if c.MaxReads <= 0 {
+		c.MaxReads = 4
+	}
+	return c
+}
+
+// ErrClosed is returned by Add after Close.
+var ErrClosed = errors.New("netpoll: poller closed")
+
+// ErrUnsupported is returned by Add for a connection that has no file
+// descriptor to watch.
+var ErrUnsupported = errors.New("netpoll: connection has no pollable descriptor")

@@ -1,0 +1,306 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// armed are the events a connection waits for; one-shot, so that a ready
+// connection goes to one worker and stays with it until it is armed again.
+const armed = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+// Poller watches connections with epoll; see the package comment.
+type Poller struct {
+	cfg  Config
+	epfd int
+	wake int // eventfd that ends the wait loop on Close
+
+	mu     sync.RWMutex
+	byFD   []*Registration // by file descriptor; a slot may hold a stale one
+	closed bool
+	gen    uint32 // last generation handed out, under mu
+
+	work chan *Registration
+	wg   sync.WaitGroup
+}
+
+// Registration is a connection added to a Poller.
+type Registration struct {
+	p   *Poller
+	fd  int
+	gen uint32 // tells this registration from a later one on the same fd
+	rc  syscall.RawConn
+	h   Handler
+
+	mu      sync.Mutex
+	removed bool
+}
+
+// New starts a Poller: its wait loop and workers run until Close.
+func New(cfg Config) (*Poller, error) {
+	cfg = cfg.withDefaults()
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		unix.Close(epfd) //nolint:errcheck // failing anyway
+		return nil, fmt.Errorf("netpoll: eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &ev); err != nil {
+		unix.Close(wake) //nolint:errcheck // failing anyway
+		unix.Close(epfd) //nolint:errcheck // failing anyway
+		return nil, fmt.Errorf("netpoll: watch eventfd: %w", err)
+	}
+	p := &Poller{cfg: cfg, epfd: epfd, wake: wake, work: make(chan *Registration, 4096)}
+	p.wg.Add(1 + cfg.Workers)
+	go p.wait()
+	for range cfg.Workers {
+		go p.worker()
+	}
+	return p, nil
+}
+
+// Add watches conn and passes what it reads to h. conn must be a
+// connection with a file descriptor (a *net.TCPConn or *net.UnixConn);
+// its read deadline is not used.
+func (p *Poller) Add(conn net.Conn, h Handler) (*Registration, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, ErrUnsupported
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: %w", err)
+	}
+	r := &Registration{p: p, rc: rc, h: h}
+	var addErr error
+	err = rc.Control(func(fd uintptr) {
+		r.fd = int(fd)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed {
+			addErr = ErrClosed
+			return
+		}
+		p.gen++
+		r.gen = p.gen
+		for len(p.byFD) <= r.fd {
+			p.byFD = append(p.byFD, nil)
+		}
+		p.byFD[r.fd] = r
+		ev := unix.EpollEvent{Events: armed, Fd: int32(r.fd), Pad: int32(r.gen)}
+		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
+			p.byFD[r.fd] = nil
+			addErr = fmt.Errorf("netpoll: epoll_ctl add: %w", err)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: %w", err)
+	}
+	if addErr != nil {
+		return nil, addErr
+	}
+	return r, nil
+}
+
+// Remove stops watching the connection; see the package comment. Call it
+// before closing the connection.
+func (r *Registration) Remove() {
+	r.mu.Lock()
+	if r.removed {
+		r.mu.Unlock()
+		return
+	}
+	r.removed = true
+	r.mu.Unlock()
+	// Control holds the fd open for the call. When the conn is closed
+	// already it fails and is skipped: closing dropped the fd from the
+	// epoll set, and its number may belong to another connection now.
+	r.rc.Control(func(fd uintptr) { //nolint:errcheck // see above
+		unix.EpollCtl(r.p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) //nolint:errcheck // ENOENT: gone already
+	})
+	p := r.p
+	p.mu.Lock()
+	if r.fd < len(p.byFD) && p.byFD[r.fd] == r {
+		p.byFD[r.fd] = nil
+	}
+	p.mu.Unlock()
+}
+
+// Close stops the wait loop and the workers. Registered connections are
+// left open and are no longer read.
+func (p *Poller) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	if _, err := unix.Write(p.wake, one); err != nil {
+		return fmt.Errorf("netpoll: wake: %w", err)
+	}
+	p.wg.Wait()
+	unix.Close(p.wake) //nolint:errcheck // nothing uses it any more
+	return unix.Close(p.epfd)
+}
+
+// wait collects readiness events and queues their connections for the
+// workers. It blocks in epoll_wait on a thread of its own while nothing is
+// ready.
+func (p *Poller) wait() {
+	defer p.wg.Done()
+	defer close(p.work)
+	events := make([]unix.EpollEvent, 256)
+	ready := make([]*Registration, 0, len(events))
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return // the epoll fd is gone: nothing more can be watched
+		}
+		ready = ready[:0]
+		stop := false
+		p.mu.RLock()
+		for _, ev := range events[:n] {
+			fd := int(ev.Fd)
+			switch {
+			case ev.Fd < 0:
+				stop = true // woken by Close
+			case fd < len(p.byFD):
+				if r := p.byFD[fd]; r != nil && r.gen == uint32(ev.Pad) {
+					ready = append(ready, r)
+				}
+			}
+		}
+		p.mu.RUnlock()
+		if stop {
+			return
+		}
+		// Sent outside the lock: a full queue waits for workers, and a
+		// worker's handler may be removing a registration.
+		for _, r := range ready {
+			p.work <- r
+		}
+		clear(ready)
+	}
+}
+
+// worker drains ready connections until the wait loop ends.
+func (p *Poller) worker() {
+	defer p.wg.Done()
+	buf := make([]byte, p.cfg.ReadBuffer)
+	for r := range p.work {
+		p.serve(r, buf)
+	}
+}
+
+// serve reads r until it would block, its handler stops it, or the reads
+// of one turn are used up, then arms it again.
+func (p *Poller) serve(r *Registration, buf []byte) {
+	for range p.cfg.MaxReads {
+		if r.isRemoved() {
+			return
+		}
+		n, err := r.read(buf)
+		switch {
+		case n > 0:
+			if !r.h.Data(buf[:n]) {
+				r.Remove()
+				return
+			}
+			if n < len(buf) {
+				r.arm() // most likely drained; if not, epoll says so at once
+				return
+			}
+		case err == unix.EAGAIN:
+			r.arm()
+			return
+		case err == nil: // a read of 0 bytes: the peer closed
+			r.end(io.EOF)
+			return
+		default:
+			r.end(err)
+			return
+		}
+	}
+	r.arm()
+}
+
+// read reads once without waiting.
+func (r *Registration) read(buf []byte) (int, error) {
+	var n int
+	var rerr error
+	err := r.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), buf)
+			if rerr != unix.EINTR {
+				return true // never wait: readiness comes from epoll
+			}
+		}
+	})
+	if err != nil {
+		return 0, err // the conn was closed
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, rerr
+}
+
+// arm waits for the connection's next readiness, unless it was removed.
+func (r *Registration) arm() {
+	var armErr error
+	// Control holds the fd open for the call, so a concurrent close cannot
+	// hand its number to another connection while it is armed.
+	err := r.rc.Control(func(fd uintptr) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.removed {
+			return
+		}
+		ev := unix.EpollEvent{Events: armed, Fd: int32(fd), Pad: int32(r.gen)}
+		if err := unix.EpollCtl(r.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev); err != nil {
+			armErr = fmt.Errorf("netpoll: epoll_ctl mod: %w", err)
+		}
+	})
+	if err == nil {
+		err = armErr
+	}
+	if err != nil {
+		r.end(err) // closed under us, or cannot be watched: reading is over
+	}
+}
+
+// end removes the registration and reports why reading ended, unless the
+// owner removed it first.
+func (r *Registration) end(err error) {
+	r.mu.Lock()
+	was := r.removed
+	r.mu.Unlock()
+	if was {
+		return
+	}
+	r.Remove()
+	r.h.Closed(err)
+}
+
+func (r *Registration) isRemoved() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.removed
+}
