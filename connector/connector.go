@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/connector/internal/netpoll"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
@@ -34,13 +33,14 @@ type Owner func(deviceID string) bool
 
 // Connector serves device sessions and delivers batches to them.
 type Connector struct {
-	cfg      Config
-	store    Store
-	owns     Owner
-	log      *slog.Logger
-	m        *metrics
-	hub      *hub
-	upgrader websocket.Upgrader
+	cfg     Config
+	store   Store
+	owns    Owner
+	log     *slog.Logger
+	m       *metrics
+	hub     *hub
+	poller  *netpoll.Poller // reads every session
+	pollErr error           // why there is no poller
 
 	mu       sync.Mutex
 	draining bool
@@ -79,15 +79,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		bcast:  newBcastIndex(),
 	}
 	c.appender = newAppender(st)
-	c.upgrader = websocket.Upgrader{
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
-		WriteBufferPool:  &sync.Pool{},
-		Subprotocols:     []string{sdkproto.Subprotocol},
-		HandshakeTimeout: cfg.HandshakeTimeout,
-		// Devices are not browsers acting for a site; any origin may connect.
-		CheckOrigin: func(*http.Request) bool { return true },
-	}
+	c.poller, c.pollErr = netpoll.New(netpoll.Config{})
 	return c
 }
 
@@ -121,6 +113,9 @@ func (c *Connector) Run(ctx context.Context) error {
 	})
 	c.wg.Wait()
 	c.flushCounts(context.WithoutCancel(ctx))
+	if c.poller != nil {
+		return c.poller.Close()
+	}
 	return nil
 }
 
@@ -246,15 +241,22 @@ func (c *Connector) flushCounts(ctx context.Context) {
 // countFlushInterval is how often summed counts are written.
 const countFlushInterval = 100 * time.Millisecond
 
+// runCounts writes the summed counts every countFlushInterval until ctx
+// ends. It also closes, every half heartbeat, the sessions that went silent:
+// one sweep for all of them instead of a read deadline per socket.
 func (c *Connector) runCounts(ctx context.Context) {
 	t := time.NewTicker(countFlushInterval)
 	defer t.Stop()
+	sweep := time.NewTicker(c.cfg.Heartbeat / 2)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			c.flushCounts(ctx)
+		case now := <-sweep.C:
+			c.sweepIdle(now)
 		}
 	}
 }

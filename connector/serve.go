@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/connector/internal/wsconn"
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
@@ -21,10 +21,14 @@ import (
 const Path = "/v1/connect"
 
 // ServeHTTP upgrades a device connection, runs the handshake, and hands the
-// session to a goroutine of its own: the handler returns, so that net/http's
-// per-connection state and the stack the handshake grew are freed while the
-// session idles.
+// session to the connector's poller: the handler returns, so that an idle
+// session holds no goroutine, stack or read buffer.
 func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.pollErr != nil {
+		c.log.ErrorContext(r.Context(), "no poller: refusing sessions", "error", c.pollErr)
+		http.Error(w, "connector unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	c.mu.Lock()
 	if c.draining {
 		c.mu.Unlock()
@@ -35,20 +39,18 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.wg.Add(1)
 	c.mu.Unlock()
 
-	conn, err := c.upgrader.Upgrade(w, r, nil)
+	conn, pending, err := wsconn.Upgrade(w, r, sdkproto.Subprotocol)
 	if err != nil {
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
-		return // the upgrader answered the client
+		return // Upgrade answered the client
 	}
 	// The session outlives this handler: its context keeps the request's
 	// values but not its cancellation, and ends with the session.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-	// Leave room above MaxFrame so that an oversized frame gets a typed
-	// 4007 rather than the library's bare 1009.
-	conn.SetReadLimit(int64(2 * c.cfg.MaxFrame))
 	start := time.Now()
-	s, code := c.handshake(ctx, conn)
+	hc := handshakeConn{conn: conn, pending: pending, dec: wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame}}
+	s, code := c.handshake(ctx, &hc)
 	if s == nil {
 		cancel()
 		c.wg.Done()
@@ -59,24 +61,30 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.m.handshakes.WithLabelValues("ok").Inc()
 	c.m.handshakeS.Observe(time.Since(start).Seconds())
-	go func() {
-		defer c.wg.Done()
-		defer cancel()
-		c.run(ctx, s)
-	}()
+	s.cancel = cancel
+	c.begin(s, hc.pending)
+}
+
+// handshakeConn is a connection during the handshake, read with blocking
+// calls under the handshake deadline.
+type handshakeConn struct {
+	conn    net.Conn
+	pending []byte // read, not yet decoded
+	dec     wsconn.Decoder
 }
 
 // closeRaw closes a connection that has no session with a close code.
-func closeRaw(conn *websocket.Conn, code sdkproto.Code) {
-	msg := websocket.FormatCloseMessage(int(code), code.String())
-	conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)) //nolint:errcheck // best effort
+func closeRaw(conn net.Conn, code sdkproto.Code) {
+	conn.SetWriteDeadline(time.Now().Add(time.Second))            //nolint:errcheck // best effort
+	conn.Write(wsconn.AppendClose(nil, int(code), code.String())) //nolint:errcheck // best effort
 	conn.Close()
 }
 
 // handshake runs the device handshake; on failure it returns the close code.
-func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*session, sdkproto.Code) {
-	conn.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
-	first, code := c.readBinary(conn)
+func (c *Connector) handshake(ctx context.Context, hc *handshakeConn) (*session, sdkproto.Code) {
+	conn := hc.conn
+	conn.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
+	first, code := c.readBinary(hc)
 	if code != 0 {
 		return nil, code
 	}
@@ -89,10 +97,10 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 		c.log.WarnContext(ctx, "device lookup failed", "error", err)
 		return nil, sdkproto.CodeInternal
 	}
-	if err := conn.WriteMessage(websocket.BinaryMessage, serverHello); err != nil {
+	if _, err := conn.Write(wsconn.AppendFrame(nil, wsconn.OpBinary, serverHello)); err != nil {
 		return nil, sdkproto.CodeInternal
 	}
-	msg, code := c.readBinary(conn)
+	msg, code := c.readBinary(hc)
 	if code != 0 {
 		return nil, code
 	}
@@ -105,6 +113,7 @@ func (c *Connector) handshake(ctx context.Context, conn *websocket.Conn) (*sessi
 		sendError(conn, codec, code)
 		return nil, code
 	}
+	conn.SetDeadline(time.Time{}) //nolint:errcheck // writes set their own
 	s := newSession(ctx, c, dev, conn, codec, hello)
 	welcome, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
 		Proof:        hs.WelcomeProof(secret),
@@ -132,94 +141,46 @@ func (c *Connector) device(ctx context.Context, id string) (*store.Device, error
 	return devs[0], nil
 }
 
-// readBinary reads one binary message; a code says why it could not.
-func (c *Connector) readBinary(conn *websocket.Conn) ([]byte, sdkproto.Code) {
-	mt, msg, err := conn.ReadMessage()
-	if err != nil {
-		return nil, readErrCode(err)
+// readBinary reads one binary message of the handshake, skipping pings and
+// pongs; a code says why it could not.
+func (c *Connector) readBinary(hc *handshakeConn) ([]byte, sdkproto.Code) {
+	for {
+		m, err := wsconn.ReadMessage(hc.conn, &hc.dec, &hc.pending)
+		if err != nil {
+			return nil, readErrCode(err)
+		}
+		switch m.Op {
+		case wsconn.OpBinary:
+			if len(m.Payload) > c.cfg.MaxFrame {
+				return nil, sdkproto.CodeFrameTooLarge
+			}
+			return m.Payload, 0
+		case wsconn.OpPing, wsconn.OpPong:
+			continue // the handshake's deadline bounds a flood
+		default:
+			return nil, sdkproto.CodeBadFrame
+		}
 	}
-	if mt != websocket.BinaryMessage {
-		return nil, sdkproto.CodeBadFrame
-	}
-	if len(msg) > c.cfg.MaxFrame {
-		return nil, sdkproto.CodeFrameTooLarge
-	}
-	return msg, 0
 }
 
+// readErrCode maps a read or decode error to a close code.
 func readErrCode(err error) sdkproto.Code {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		return sdkproto.CodeHandshakeTimeout
-	case errors.Is(err, websocket.ErrReadLimit):
+	case errors.Is(err, wsconn.ErrTooLarge):
 		return sdkproto.CodeFrameTooLarge
 	default:
 		return sdkproto.CodeBadFrame
 	}
 }
 
-func sendError(conn *websocket.Conn, codec *sdkproto.Codec, code sdkproto.Code) {
+func sendError(conn net.Conn, codec *sdkproto.Codec, code sdkproto.Code) {
 	b, err := codec.Seal(nil, &pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: uint32(code), Message: code.String()}}})
 	if err == nil {
-		conn.SetWriteDeadline(time.Now().Add(time.Second)) //nolint:errcheck // best effort
-		conn.WriteMessage(websocket.BinaryMessage, b)      //nolint:errcheck // closing anyway
-	}
-}
-
-// run registers the session, starts its writer and reads until it ends.
-func (c *Connector) run(ctx context.Context, s *session) {
-	if old := c.hub.add(s); old != nil {
-		old.fail(sdkproto.CodeReplaced, "another session of this device connected")
-	}
-	c.m.sessions.Inc()
-	defer c.m.sessions.Dec()
-	s.start()
-	code := c.readLoop(ctx, s)
-	c.hub.remove(s)
-	s.fail(code, code.String())
-	<-s.done
-	if code != 0 {
-		c.m.disconnects.WithLabelValues(code.String()).Inc()
-	}
-}
-
-// readLoop handles frames from the device; it returns the close code (0 for
-// a normal close by the device).
-func (c *Connector) readLoop(ctx context.Context, s *session) sdkproto.Code {
-	idle := 2 * c.cfg.Heartbeat
-	for {
-		s.conn.SetReadDeadline(time.Now().Add(idle)) //nolint:errcheck // surfaces on read
-		mt, msg, err := s.conn.ReadMessage()
-		if err != nil {
-			select {
-			case <-s.closing:
-				return s.closeCode
-			default:
-			}
-			var ne net.Error
-			switch {
-			case errors.As(err, &ne) && ne.Timeout():
-				return sdkproto.CodeStale
-			case errors.Is(err, websocket.ErrReadLimit):
-				return sdkproto.CodeFrameTooLarge
-			}
-			return 0
-		}
-		if mt != websocket.BinaryMessage {
-			return sdkproto.CodeBadFrame
-		}
-		f, err := s.codec.Open(msg)
-		if errors.Is(err, sdkproto.ErrUnknownFrame) {
-			c.m.framesIn.WithLabelValues("unknown").Inc()
-			continue // a newer client's frame type: skip it
-		}
-		if err != nil {
-			return sdkproto.CodeOf(err)
-		}
-		if code := c.handleFrame(ctx, s, f); code != 0 {
-			return code
-		}
+		conn.SetWriteDeadline(time.Now().Add(time.Second))      //nolint:errcheck // best effort
+		conn.Write(wsconn.AppendFrame(nil, wsconn.OpBinary, b)) //nolint:errcheck // closing anyway
 	}
 }
 

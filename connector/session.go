@@ -3,12 +3,15 @@ package connector
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/connector/internal/netpoll"
+	"github.com/mopush/mopush/connector/internal/wsconn"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
@@ -17,20 +20,26 @@ import (
 
 // session is one live device connection.
 //
-// It has no goroutine of its own while idle: the reader is the HTTP
-// handler's goroutine, and a writer goroutine is started when there is
-// something to write (a queued frame, a catch-up, the close) and exits
-// when there is nothing left.
+// It has no goroutine of its own while idle: the connector's poller reads
+// its socket when bytes arrive (Data, in wire.go), and a writer goroutine
+// is started when there is something to write (a queued frame, a
+// catch-up, a pong, the close) and exits when there is nothing left.
 type session struct {
 	c        *Connector
 	deviceID string
 	appID    string
-	conn     *websocket.Conn
+	conn     net.Conn
 	codec    *sdkproto.Codec
 	// ctx is the session's lifetime (its request's context). It is kept
 	// because writers start on demand from other goroutines' calls, whose
 	// own contexts must not bound the session's store reads.
-	ctx context.Context
+	ctx    context.Context
+	cancel context.CancelFunc // ends ctx, when the session ended
+
+	// Read side, used by one poller worker at a time.
+	dec      wsconn.Decoder
+	rbuf     []byte       // a partial WebSocket frame; nil when idle
+	lastRead atomic.Int64 // unix ns of the last bytes from the device
 
 	closing chan struct{} // closed by fail
 	done    chan struct{} // closed when the socket is closed
@@ -49,9 +58,13 @@ type session struct {
 	bc          follower // the app's broadcast stream
 	bAcked      uint64   // broadcast position the device acknowledged
 	sentMark    uint64   // MarkSent already recorded (writer only)
+	pong        []byte   // payload of the WebSocket pong to send
+	pongDue     bool     // pong waits for the writer
+	reg         *netpoll.Registration
+	finished    bool // the socket is closed
 }
 
-func newSession(ctx context.Context, c *Connector, dev *store.Device, conn *websocket.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
+func newSession(ctx context.Context, c *Connector, dev *store.Device, conn net.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
 	return &session{
 		c:        c,
 		deviceID: dev.ID,
@@ -59,6 +72,7 @@ func newSession(ctx context.Context, c *Connector, dev *store.Device, conn *webs
 		conn:     conn,
 		codec:    codec,
 		ctx:      ctx,
+		dec:      wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		own: follower{stream: dev.ID, epoch: hello.Epoch, lastSent: hello.LastSeq,
@@ -140,7 +154,7 @@ func (s *session) fail(code sdkproto.Code, msg string) {
 		s.closeCode, s.closeMsg = code, msg
 		if code == sdkproto.CodeSlowConsumer {
 			// Unblock a writer stuck on a device that does not read.
-			s.conn.NetConn().SetWriteDeadline(time.Now()) //nolint:errcheck // best effort
+			s.conn.SetWriteDeadline(time.Now()) //nolint:errcheck // best effort
 		}
 		close(s.closing)
 		s.mu.Lock()
@@ -169,15 +183,21 @@ func (s *session) writer() {
 			w := s.welcome
 			s.welcome = nil
 			s.mu.Unlock()
-			if !s.write(&buf, w) {
-				s.fail(0, "")
-			}
+			s.write(&buf, w)
 		case s.closed:
 			s.mu.Unlock()
 			s.flushClosing(&buf)
 			s.finish()
 			close(s.done)
+			s.c.end(s)
 			return
+		case s.pongDue:
+			s.pongDue = false
+			buf = wsconn.AppendFrame(buf[:0], wsconn.OpPong, s.pong)
+			s.mu.Unlock()
+			if !s.flush(buf) {
+				s.fail(0, "")
+			}
 		case s.needCatchUp:
 			s.needCatchUp = false
 			s.mu.Unlock()
@@ -192,12 +212,7 @@ func (s *session) writer() {
 			batch := s.queue
 			s.queue = nil
 			s.mu.Unlock()
-			for _, b := range batch {
-				if !s.write(&buf, b) {
-					s.fail(0, "")
-					break
-				}
-			}
+			s.writeBatch(&buf, batch)
 		default:
 			s.mu.Unlock()
 			s.recordSent(s.ctx)
@@ -212,19 +227,6 @@ func (s *session) writer() {
 	}
 }
 
-func (s *session) write(buf *[]byte, plain []byte) bool {
-	*buf = s.codec.SealRaw((*buf)[:0], plain)
-	s.conn.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout)) //nolint:errcheck // surfaces on write
-	if err := s.conn.WriteMessage(websocket.BinaryMessage, *buf); err != nil {
-		s.fail(0, "")
-		return false
-	}
-	if cap(*buf) > 64<<10 {
-		*buf = make([]byte, 0, 512)
-	}
-	return true
-}
-
 // flushClosing writes what is queued (redirects, replies), then the Error
 // frame for the close code.
 func (s *session) flushClosing(buf *[]byte) {
@@ -235,10 +237,8 @@ func (s *session) flushClosing(buf *[]byte) {
 	batch := s.queue
 	s.queue = nil
 	s.mu.Unlock()
-	for _, b := range batch {
-		if !s.write(buf, b) {
-			return
-		}
+	if len(batch) > 0 && !s.writeBatch(buf, batch) {
+		return
 	}
 	if s.closeCode != 0 {
 		b, _ := proto.Marshal(&pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: uint32(s.closeCode), Message: s.closeMsg}}})
@@ -246,14 +246,21 @@ func (s *session) flushClosing(buf *[]byte) {
 	}
 }
 
-// finish sends the close frame and closes the socket.
+// finish sends the close frame, stops reading and closes the socket.
 func (s *session) finish() {
-	code := websocket.CloseNormalClosure
+	code := 1000 // normal closure
 	if s.closeCode != 0 {
 		code = int(s.closeCode)
 	}
-	msg := websocket.FormatCloseMessage(code, s.closeMsg)
-	s.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second)) //nolint:errcheck // best effort
+	s.conn.SetWriteDeadline(time.Now().Add(time.Second))    //nolint:errcheck // best effort
+	s.conn.Write(wsconn.AppendClose(nil, code, s.closeMsg)) //nolint:errcheck // best effort
+	s.mu.Lock()
+	s.finished = true
+	reg := s.reg
+	s.mu.Unlock()
+	if reg != nil {
+		reg.Remove()
+	}
 	s.conn.Close()
 }
 

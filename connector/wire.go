@@ -1,0 +1,203 @@
+package connector
+
+import (
+	"errors"
+	"time"
+
+	"github.com/mopush/mopush/connector/internal/wsconn"
+	"github.com/mopush/mopush/sdkproto"
+)
+
+// maxWriteBatch is how many bytes of queued frames the writer gathers
+// into one socket write.
+const maxWriteBatch = 64 << 10
+
+// begin registers a handshaken session and starts it; from then on the
+// poller reads its frames. pending holds bytes that arrived with the
+// handshake's last frame.
+func (c *Connector) begin(s *session, pending []byte) {
+	if old := c.hub.add(s); old != nil {
+		old.fail(sdkproto.CodeReplaced, "another session of this device connected")
+	}
+	c.m.sessions.Inc()
+	s.touch()
+	s.start()
+	if len(pending) > 0 && !s.Data(pending) {
+		return // the session failed on them
+	}
+	reg, err := c.poller.Add(s.conn, s)
+	if err != nil {
+		c.log.WarnContext(s.ctx, "cannot watch a session", "device_id", s.deviceID, "error", err)
+		s.fail(sdkproto.CodeInternal, "cannot watch the connection")
+		return
+	}
+	s.mu.Lock()
+	s.reg = reg
+	finished := s.finished
+	s.mu.Unlock()
+	if finished {
+		reg.Remove() // the writer closed the socket meanwhile
+	}
+}
+
+// end is the last step of a session, after its socket closed.
+func (c *Connector) end(s *session) {
+	c.hub.remove(s)
+	c.m.sessions.Dec()
+	if s.closeCode != 0 {
+		c.m.disconnects.WithLabelValues(s.closeCode.String()).Inc()
+	}
+	s.cancel()
+	c.wg.Done()
+}
+
+// touch records that the device was heard from.
+func (s *session) touch() { s.lastRead.Store(time.Now().UnixNano()) }
+
+// Data handles bytes the poller read from the device: it decodes complete
+// WebSocket messages and handles their frames, keeping a partial one for
+// the next call. It returns false once the session failed.
+func (s *session) Data(p []byte) bool {
+	s.touch()
+	buf := p
+	if len(s.rbuf) > 0 {
+		s.rbuf = append(s.rbuf, p...)
+		buf = s.rbuf
+	}
+	for {
+		m, n, err := s.dec.Decode(buf)
+		if err != nil {
+			code := sdkproto.CodeBadFrame
+			if errors.Is(err, wsconn.ErrTooLarge) {
+				code = sdkproto.CodeFrameTooLarge
+			}
+			s.fail(code, code.String())
+			return false
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[n:]
+		if m.Op == wsconn.OpContinuation {
+			continue // fragments taken in; the message is not complete yet
+		}
+		if !s.message(m) {
+			return false
+		}
+	}
+	if len(buf) == 0 {
+		s.rbuf = nil // an idle session keeps no buffer
+	} else {
+		s.rbuf = append(s.rbuf[:0], buf...) // a partial frame; may overlap
+	}
+	return true
+}
+
+// message handles one WebSocket message; false when the session ended.
+func (s *session) message(m wsconn.Message) bool {
+	c := s.c
+	switch m.Op {
+	case wsconn.OpBinary:
+		f, err := s.codec.Open(m.Payload)
+		if errors.Is(err, sdkproto.ErrUnknownFrame) {
+			c.m.framesIn.WithLabelValues("unknown").Inc()
+			return true // a newer client's frame type: skip it
+		}
+		if err != nil {
+			code := sdkproto.CodeOf(err)
+			s.fail(code, code.String())
+			return false
+		}
+		if code := c.handleFrame(s.ctx, s, f); code != 0 {
+			s.fail(code, code.String())
+			return false
+		}
+		return true
+	case wsconn.OpPing:
+		s.queuePong(m.Payload)
+		return true
+	case wsconn.OpPong:
+		return true
+	case wsconn.OpClose:
+		s.fail(0, "") // the device closes: answer and close
+		return false
+	default: // text
+		s.fail(sdkproto.CodeBadFrame, sdkproto.CodeBadFrame.String())
+		return false
+	}
+}
+
+// Closed handles the end of reading: the device went away.
+func (s *session) Closed(error) { s.fail(0, "") }
+
+// queuePong queues the answer to a WebSocket ping.
+func (s *session) queuePong(payload []byte) {
+	s.mu.Lock()
+	s.pong = append(s.pong[:0], payload...)
+	s.pongDue = true
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// sweepIdle closes the sessions that sent nothing for two heartbeats.
+func (c *Connector) sweepIdle(now time.Time) {
+	limit := now.Add(-2 * c.cfg.Heartbeat).UnixNano()
+	c.hub.each(func(s *session) {
+		if s.lastRead.Load() < limit {
+			s.fail(sdkproto.CodeStale, "no frame within two heartbeats")
+		}
+	})
+}
+
+// appendFrame appends plain, sealed, as one binary WebSocket message.
+func (s *session) appendFrame(dst, plain []byte) []byte {
+	dst = wsconn.AppendHeader(dst, wsconn.OpBinary, len(plain)+sdkproto.Overhead)
+	return s.codec.SealRaw(dst, plain)
+}
+
+// flush writes buf to the socket; false when the write failed.
+func (s *session) flush(buf []byte) bool {
+	s.conn.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout)) //nolint:errcheck // surfaces on write
+	_, err := s.conn.Write(buf)
+	return err == nil
+}
+
+// write seals and writes one frame.
+func (s *session) write(buf *[]byte, plain []byte) bool {
+	*buf = s.appendFrame((*buf)[:0], plain)
+	ok := s.flush(*buf)
+	s.trim(buf)
+	if !ok {
+		s.fail(0, "")
+	}
+	return ok
+}
+
+// writeBatch seals frames and writes them with as few socket writes as
+// maxWriteBatch allows.
+func (s *session) writeBatch(buf *[]byte, frames [][]byte) bool {
+	b := (*buf)[:0]
+	ok := true
+	for i, plain := range frames {
+		b = s.appendFrame(b, plain)
+		if len(b) >= maxWriteBatch || i == len(frames)-1 {
+			if ok = s.flush(b); !ok {
+				break
+			}
+			b = b[:0]
+		}
+	}
+	*buf = b
+	s.trim(buf)
+	if !ok {
+		s.fail(0, "")
+	}
+	return ok
+}
+
+// trim drops a write buffer that grew past a batch.
+func (s *session) trim(buf *[]byte) {
+	if cap(*buf) > 2*maxWriteBatch {
+		*buf = make([]byte, 0, 512)
+	}
+}
