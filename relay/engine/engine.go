@@ -88,6 +88,8 @@ type Engine struct {
 	log     *slog.Logger
 	m       *metrics
 
+	pushes *pushCache
+
 	mu   sync.Mutex
 	sems map[string]chan struct{} // per app and vendor
 }
@@ -101,6 +103,7 @@ func New(cfg Config, js jetstream.JetStream, st Store, senders Senders, log *slo
 	return &Engine{
 		cfg: cfg, js: js, pub: &relayq.Publisher{JS: js}, store: st, senders: senders,
 		log: log.With("component", "relay"), m: newMetrics(reg), sems: map[string]chan struct{}{},
+		pushes: newPushCache(pushCacheSize),
 	}
 }
 

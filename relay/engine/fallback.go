@@ -21,7 +21,7 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (time.Duration, err
 	if err != nil || done {
 		return 0, err
 	}
-	p, err := e.store.Push(ctx, j.PushID)
+	p, err := e.push(ctx, j.PushID)
 	if err != nil {
 		return 0, fmt.Errorf("load push: %w", err)
 	}

@@ -34,7 +34,7 @@ func (e *Engine) send(ctx context.Context, msg jetstream.Msg, j relayq.Job) (tim
 	if o != store.OutcomeNone {
 		return 0, nil // done before, e.g. sent before a crash, or acked since
 	}
-	p, err := e.store.Push(ctx, j.PushID)
+	p, err := e.push(ctx, j.PushID)
 	if err != nil {
 		return 0, fmt.Errorf("load push: %w", err)
 	}
