@@ -25,6 +25,7 @@ import (
 //	's' lp(device id) 'w' mark (1 byte)        watermark (uint64)
 //	'p' push id                                store.Push without counts, JSON
 //	'c' push id                                store.Counts vector (int64s), merge operands
+//	'x' push id                                empty (the push exists; a cheap check for counters)
 //	'r' lp(app id) vendor                      sealed vendor credential
 //	'q' push id                                empty (pending index; ids sort by time)
 //	'i' lp(app id) idempotency key             created at (unix ns, int64) + push id
@@ -39,17 +40,18 @@ import (
 // hot fixed-size values (heads, watermarks, counters, idempotency entries)
 // are binary.
 const (
-	tagApp     = 'a'
-	tagAppKey  = 'k'
-	tagDevice  = 'd'
-	tagAlias   = 'l'
-	tagStream  = 's'
-	tagPush    = 'p'
-	tagCounts  = 'c'
-	tagPending = 'q'
-	tagIdem    = 'i'
-	tagIdemExp = 'e'
-	tagCred    = 'r'
+	tagApp      = 'a'
+	tagAppKey   = 'k'
+	tagDevice   = 'd'
+	tagAlias    = 'l'
+	tagStream   = 's'
+	tagPush     = 'p'
+	tagCounts   = 'c'
+	tagPushMark = 'x'
+	tagPending  = 'q'
+	tagIdem     = 'i'
+	tagIdemExp  = 'e'
+	tagCred     = 'r'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
@@ -85,6 +87,7 @@ func appKeyIndex(key string) []byte { return tagged(tagAppKey, key) }
 func deviceKey(id string) []byte    { return tagged(tagDevice, id) }
 func pushKey(id string) []byte      { return tagged(tagPush, id) }
 func countsKey(id string) []byte    { return tagged(tagCounts, id) }
+func pushMarkKey(id string) []byte  { return tagged(tagPushMark, id) }
 func pendingKey(id string) []byte   { return tagged(tagPending, id) }
 
 // aliasPrefix is the prefix of every index entry of (appID, alias).

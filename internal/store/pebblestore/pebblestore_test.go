@@ -1,6 +1,7 @@
 package pebblestore
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -150,4 +151,24 @@ func countPrefix(t *testing.T, s *Store, tag byte) int {
 	}
 	require.NoError(t, closeIter(it, it.Error()))
 	return n
+}
+
+// A push stored before existence markers were written still takes counts;
+// a new one gets a marker.
+func TestCountsFindPushWithoutMarker(t *testing.T) {
+	s := open(t, Config{Dir: t.TempDir()})
+	ctx := context.Background()
+	p := &store.Push{ID: "new", AppID: "app", Targets: []string{"d1"}, CreatedAt: time.Now()}
+	_, err := s.CreatePush(ctx, p, "")
+	require.NoError(t, err)
+	_, ok, err := s.get(pushMarkKey("new"))
+	require.NoError(t, err)
+	require.True(t, ok, "CreatePush writes the marker")
+
+	require.NoError(t, s.db.Set(pushKey("old"), []byte(`{"id":"old","app_id":"app","state":"pending"}`), nil))
+	require.NoError(t, s.AddCounts(ctx, "old", store.Counts{Acked: 2}))
+	old, err := s.Push(ctx, "old")
+	require.NoError(t, err)
+	require.Equal(t, int64(2), old.Counts.Acked)
+	require.ErrorIs(t, s.AddCounts(ctx, "missing", store.Counts{Acked: 1}), store.ErrNotFound)
 }

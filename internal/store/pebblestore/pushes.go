@@ -60,6 +60,7 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time) (string, er
 	}
 	b := s.db.NewBatch()
 	b.Set(pushKey(p.ID), val, nil)
+	b.Set(pushMarkKey(p.ID), nil, nil)
 	b.Set(pendingKey(p.ID), nil, nil)
 	if key != "" {
 		b.Set(idemKey(p.AppID, key), idemEntry{created: now, pushID: p.ID}.encode(), nil)
@@ -100,7 +101,7 @@ func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) er
 		return err
 	}
 	defer s.end()
-	ok, err := s.exists(pushKey(id))
+	ok, err := s.pushExists(id)
 	if err != nil {
 		return err
 	}
@@ -114,6 +115,18 @@ func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) er
 		return fmt.Errorf("pebblestore: add counts: %w", err)
 	}
 	return nil
+}
+
+// pushExists tells whether a push was created. Every ack and outcome adds
+// to counters, so it reads the push's empty marker, not its record, which
+// holds the push's whole target list. Pushes stored before markers were
+// written are found by their record.
+func (s *Store) pushExists(id string) (bool, error) {
+	ok, err := s.exists(pushMarkKey(id))
+	if ok || err != nil {
+		return ok, err
+	}
+	return s.exists(pushKey(id))
 }
 
 // FinishPush marks a push done and takes it off the pending list.
