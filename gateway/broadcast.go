@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"hash/maphash"
 	"sync"
 
 	"github.com/mopush/mopush/internal/route"
@@ -15,9 +14,6 @@ import (
 // from the broadcast stream when they reconnect (there is no vendor
 // fallback for broadcasts).
 func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
-	lane := g.bcastLane(p.AppID)
-	lane.Lock()
-	defer lane.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
@@ -56,14 +52,4 @@ func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
 	if err := g.store.FinishPush(ctx, p.ID); err != nil {
 		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
 	}
-}
-
-// laneSeed spreads apps over the broadcast lanes.
-var laneSeed = maphash.MakeSeed()
-
-// bcastLane returns the lock that orders an app's broadcasts. Apps share
-// lanes; a lane is held only while a broadcast is appended and handed to
-// the connectors, which queue it to their sessions and return.
-func (g *Gateway) bcastLane(appID string) *sync.Mutex {
-	return &g.bcastLanes[maphash.String(laneSeed, appID)%uint64(len(g.bcastLanes))]
 }

@@ -52,10 +52,6 @@ type Gateway struct {
 	// queued holds the ids in jobs or being routed, so the pending sweep
 	// does not route a push twice at once.
 	queued sync.Map
-	// bcastLanes order each app's broadcasts: appended and handed to the
-	// connectors one at a time, so that connectors see them in stream
-	// order (one out of order sends its sessions to the store to catch up).
-	bcastLanes [64]sync.Mutex
 
 	relay Relay
 }
