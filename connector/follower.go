@@ -69,23 +69,30 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 }
 
 // catchUpAll runs the catch-up of every follower that needs one.
+// The last page of the device's stream waits for the broadcast stream's
+// first when both catch up, so that a fresh session's Welcome and both
+// initial pages leave in one socket write.
 func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
 	for _, f := range []*follower{&s.own, &s.bc} {
 		s.mu.Lock()
 		need := f.syncing
+		holdLast := f == &s.own && s.bc.syncing
 		s.mu.Unlock()
 		if need {
-			if err := s.catchUp(ctx, f, buf); err != nil {
+			if err := s.catchUp(ctx, f, buf, holdLast); err != nil {
 				return err
 			}
 		}
+	}
+	if !s.flushHeld(buf) {
+		return errWrite
 	}
 	return nil
 }
 
 // catchUp writes everything after lastSent from the stream, page by page,
 // until the stream has nothing more; then live messages flow again.
-func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte) error {
+func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLast bool) error {
 	for {
 		s.mu.Lock()
 		epoch, since := f.epoch, f.lastSent
@@ -106,7 +113,7 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte) error {
 		// the epoch the session follows. Order is safe: this goroutine is
 		// the only writer, so live frames queued meanwhile go out after.
 		done := s.advance(f, page)
-		if err := s.writePage(ctx, f, page, buf); err != nil {
+		if err := s.writePage(ctx, f, page, buf, done && holdLast); err != nil {
 			return err
 		}
 		if done {
@@ -118,7 +125,8 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte) error {
 
 // writePage writes one catch-up page; the first replay always writes, so
 // the client learns the stream's epoch and head.
-func (s *session) writePage(ctx context.Context, f *follower, page store.Page, buf *[]byte) error {
+// With hold, the page waits in buf for the next write.
+func (s *session) writePage(ctx context.Context, f *follower, page store.Page, buf *[]byte, hold bool) error {
 	resp := &pb.SyncResponse{Epoch: page.Epoch, HeadSeq: page.Head, More: page.More,
 		Recovered: page.Recovered, Broadcast: f.broadcast}
 	if f.initial {
@@ -137,6 +145,10 @@ func (s *session) writePage(ctx context.Context, f *follower, page store.Page, b
 	b, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_SyncResponse{SyncResponse: resp}})
 	if err != nil {
 		return err
+	}
+	if hold {
+		s.hold(buf, b)
+		return nil // only own-stream pages are held; their deliveries count when sent
 	}
 	if !s.write(buf, b) {
 		return errWrite

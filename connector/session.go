@@ -58,6 +58,7 @@ type session struct {
 	bc          follower // the app's broadcast stream
 	bAcked      uint64   // broadcast position the device acknowledged
 	sentMark    uint64   // MarkSent already recorded (writer only)
+	held        int      // bytes framed in the writer's buffer, not yet written (writer only)
 	pong        []byte   // payload of the WebSocket pong to send
 	pongDue     bool     // pong waits for the writer
 	reg         *netpoll.Registration
@@ -182,8 +183,13 @@ func (s *session) writer() {
 		case s.welcome != nil:
 			w := s.welcome
 			s.welcome = nil
+			hold := s.needCatchUp // the initial replay follows: one write for all
 			s.mu.Unlock()
-			s.write(&buf, w)
+			if hold {
+				s.hold(&buf, w)
+			} else {
+				s.write(&buf, w)
+			}
 		case s.closed:
 			s.mu.Unlock()
 			s.flushClosing(&buf)
@@ -193,7 +199,8 @@ func (s *session) writer() {
 			return
 		case s.pongDue:
 			s.pongDue = false
-			buf = wsconn.AppendFrame(buf[:0], wsconn.OpPong, s.pong)
+			buf = wsconn.AppendFrame(buf[:s.held], wsconn.OpPong, s.pong)
+			s.held = 0
 			s.mu.Unlock()
 			if !s.flush(buf) {
 				s.fail(0, "")

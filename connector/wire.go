@@ -162,9 +162,10 @@ func (s *session) flush(buf []byte) bool {
 	return err == nil
 }
 
-// write seals and writes one frame.
+// write seals and writes one frame, after any held ones.
 func (s *session) write(buf *[]byte, plain []byte) bool {
-	*buf = s.appendFrame((*buf)[:0], plain)
+	*buf = s.appendFrame((*buf)[:s.held], plain)
+	s.held = 0
 	ok := s.flush(*buf)
 	s.trim(buf)
 	if !ok {
@@ -176,7 +177,8 @@ func (s *session) write(buf *[]byte, plain []byte) bool {
 // writeBatch seals frames and writes them with as few socket writes as
 // maxWriteBatch allows.
 func (s *session) writeBatch(buf *[]byte, frames [][]byte) bool {
-	b := (*buf)[:0]
+	b := (*buf)[:s.held]
+	s.held = 0
 	ok := true
 	for i, plain := range frames {
 		b = s.appendFrame(b, plain)
@@ -189,6 +191,26 @@ func (s *session) writeBatch(buf *[]byte, frames [][]byte) bool {
 	}
 	*buf = b
 	s.trim(buf)
+	if !ok {
+		s.fail(0, "")
+	}
+	return ok
+}
+
+// hold seals one frame into the buffer, behind any held ones, to be
+// written with the next write.
+func (s *session) hold(buf *[]byte, plain []byte) {
+	*buf = s.appendFrame((*buf)[:s.held], plain)
+	s.held = len(*buf)
+}
+
+// flushHeld writes the held frames, if any.
+func (s *session) flushHeld(buf *[]byte) bool {
+	if s.held == 0 {
+		return true
+	}
+	ok := s.flush((*buf)[:s.held])
+	s.held = 0
 	if !ok {
 		s.fail(0, "")
 	}
