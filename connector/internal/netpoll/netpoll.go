@@ -17,8 +17,9 @@
 // Handler.Closed reports the end of reading (the peer closed, or a read
 // failed). The owner calls Registration.Remove, then closes the conn.
 // Remove may be called from any goroutine, Data included, and more than
-// once; after it returns no new call of Data starts (a call already
-// running on another goroutine may finish) and Closed is not called.
+// once; after it returns Closed is not called, and the connection is not
+// read again. A worker that read bytes just before may still pass them to
+// Data once, so a handler must tolerate a call after its Remove.
 //
 // On systems without epoll, each connection gets a goroutine that reads
 // with blocking calls; the contract is the same.

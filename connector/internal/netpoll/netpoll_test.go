@@ -270,3 +270,52 @@ func TestAddAfterClose(t *testing.T) {
 
 // pipeConn is a net.Conn without a file descriptor.
 type pipeConn struct{ net.Conn }
+
+// Connections removed and closed while their peers keep writing: no
+// Closed after Remove, no read after close, and the race detector is
+// watching.
+func TestRemoveWhileReading(t *testing.T) {
+	p := newPoller(t, Config{Workers: 4, ReadBuffer: 64, MaxReads: 1})
+	const conns = 40
+	srv, cli := pairs(t, conns)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for _, c := range cli {
+		wg.Go(func() {
+			for i := 0; i < 2000; i++ { // bounded
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := c.Write([]byte("0123456789")); err != nil {
+					return // the server side closed
+				}
+			}
+		})
+	}
+	recs := make([]*recorder, conns)
+	regs := make([]*Registration, conns)
+	for i, s := range srv {
+		recs[i] = newRecorder()
+		r, err := p.Add(s, recs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs[i] = r
+	}
+	for i, s := range srv {
+		recs[i].waitFor(t, "some bytes", func() bool { return recs[i].got.Len() > 0 })
+		regs[i].Remove()
+		s.Close()
+	}
+	close(stop)
+	wg.Wait()
+	for i, r := range recs {
+		r.mu.Lock()
+		if len(r.closed) != 0 {
+			t.Errorf("conn %d: Closed after Remove: %v", i, r.closed)
+		}
+		r.mu.Unlock()
+	}
+}
