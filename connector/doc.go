@@ -10,8 +10,13 @@
 // session's writer, which reads the store in pages. So a device never sees
 // seq N+1 before N, and a push appended during a replay is not lost.
 //
-// Concurrency: each session has a reader (the HTTP handler goroutine) and a
-// writer goroutine; the writer alone seals and writes frames. Deliver is safe
-// for concurrent use. Slow devices: the send queue is bounded; a session
-// whose queue is full is closed with 4002 instead of stalling the caller.
+// Concurrency: the handshake runs in the HTTP handler's goroutine; then an
+// epoll poller (internal/netpoll) reads the session: one of its workers at
+// a time decodes the WebSocket frames (internal/wsconn) and handles them.
+// A writer goroutine, started when there is something to write and gone
+// when there is not, alone seals and writes frames. An idle session so
+// holds no goroutine. Silent sessions are found by one periodic sweep, not
+// a deadline per socket. Deliver is safe for concurrent use. Slow devices:
+// the send queue is bounded; a session whose queue is full is closed with
+// 4002 instead of stalling the caller.
 package connector
