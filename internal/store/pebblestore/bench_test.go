@@ -116,3 +116,29 @@ func fsyncs(tb testing.TB, s *Store) uint64 {
 	}
 	return m.GetHistogram().GetSampleCount()
 }
+
+// BenchmarkFinishPush finishes pushes of 1,000 targets each, as the
+// gateway does once a push is routed. Up to 1,000 ops each finish a
+// pending push (run it with -benchtime 1000x); further ops finish done
+// ones again.
+func BenchmarkFinishPush(b *testing.B) {
+	s := open(b, Config{Dir: b.TempDir()})
+	ctx := b.Context()
+	targets := benchDevices(1000)
+	const pushes = 1000
+	ids := make([]string, pushes)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("push-%04d", i)
+		p := &store.Push{ID: ids[i], AppID: "app", Targets: targets, CreatedAt: time.Now()}
+		if _, err := s.CreatePush(ctx, p, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		if err := s.FinishPush(ctx, ids[n%pushes]); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}

@@ -83,6 +83,15 @@ func (s *Store) Push(ctx context.Context, id string) (*store.Push, error) {
 	if !ok {
 		return nil, fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
 	}
+	// Records keep the state they were created with (pending); a push is
+	// done once it left the pending list.
+	pending, err := s.exists(pendingKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if !pending {
+		p.State = store.PushDone
+	}
 	v, ok, err := s.get(countsKey(id))
 	if err != nil || !ok {
 		return p, err
@@ -129,7 +138,9 @@ func (s *Store) pushExists(id string) (bool, error) {
 	return s.exists(pushKey(id))
 }
 
-// FinishPush marks a push done and takes it off the pending list.
+// FinishPush marks a push done by taking it off the pending list; a
+// push's state is whether it is on that list (see Push), so its record,
+// which holds its whole target list, is neither read nor rewritten.
 // Finishing a done push does nothing; an unknown one is store.ErrNotFound.
 // It is written without fsync: if a crash loses it, the push is still
 // pending and is routed again at start, which delivery tolerates (at least
@@ -140,29 +151,17 @@ func (s *Store) FinishPush(ctx context.Context, id string) error {
 		return err
 	}
 	defer s.end()
-	set := s.locks.lock([]uint16{s.locks.index(tagPush, id)})
-	defer s.locks.unlock(set)
-
-	p := &store.Push{}
-	ok, err := s.getJSON(pushKey(id), p)
+	ok, err := s.pushExists(id)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
 	}
-	if p.State == store.PushDone {
-		return nil
+	if err := s.db.Delete(pendingKey(id), pebble.NoSync); err != nil {
+		return fmt.Errorf("pebblestore: finish push: %w", err)
 	}
-	p.State = store.PushDone
-	val, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("pebblestore: encode push: %w", err)
-	}
-	b := s.db.NewBatch()
-	b.Set(pushKey(id), val, nil)
-	b.Delete(pendingKey(id), nil)
-	return commit(b, pebble.NoSync)
+	return nil
 }
 
 // PendingPushes returns the ids of up to limit pending pushes, oldest first.
