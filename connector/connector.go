@@ -80,6 +80,11 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 	}
 	c.appender = newAppender(st)
 	c.poller, c.pollErr = netpoll.New(netpoll.Config{})
+	if c.poller != nil && reg != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "push_connector_read_workers", Help: "Goroutines reading sessions; above the base count while handlers wait.",
+		}, func() float64 { return float64(c.poller.Workers()) }))
+	}
 	return c
 }
 

@@ -28,6 +28,7 @@ package netpoll
 import (
 	"errors"
 	"runtime"
+	"time"
 )
 
 // Handler receives one connection's bytes.
@@ -45,9 +46,15 @@ type Handler interface {
 // Config sets up a Poller. Zero fields take defaults.
 type Config struct {
 	// Workers is how many goroutines read ready connections and run their
-	// handlers. Handlers that wait (on a store, say) hold a worker. Default
-	// 8 × GOMAXPROCS.
+	// handlers for the Poller's whole life. Default 8 × GOMAXPROCS.
 	Workers int
+	// MaxWorkers bounds the workers when handlers wait (on a store, say):
+	// while connections are ready and no worker finished a turn for 250 ms,
+	// one more starts every 250 ms, and ends after ExtraIdle without work.
+	// Default 256.
+	MaxWorkers int
+	// ExtraIdle is how long an extra worker waits for work. Default 5 s.
+	ExtraIdle time.Duration
 	// ReadBuffer is each worker's read buffer. Default 16 KiB.
 	ReadBuffer int
 	// MaxReads bounds the reads one readiness event gets before the
@@ -59,6 +66,12 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = 8 * runtime.GOMAXPROCS(0)
+	}
+	if c.MaxWorkers < c.Workers {
+		c.MaxWorkers = max(256, c.Workers)
+	}
+	if c.ExtraIdle <= 0 {
+		c.ExtraIdle = 5 * time.Second
 	}
 	if c.ReadBuffer <= 0 {
 		c.ReadBuffer = 16 << 10

@@ -319,3 +319,60 @@ func TestRemoveWhileReading(t *testing.T) {
 		r.mu.Unlock()
 	}
 }
+
+// blocker is a Handler whose first Data call waits until released.
+type blocker struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blocker) Data([]byte) bool {
+	b.once.Do(func() {
+		close(b.entered)
+		<-b.release
+	})
+	return true
+}
+
+func (b *blocker) Closed(error) {}
+
+// A handler that waits holds its worker; others' bytes are still read,
+// by an extra worker, and the extra worker goes away once idle.
+func TestWaitingHandlerDoesNotStopOthers(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("without epoll every connection has a reader of its own")
+	}
+	p := newPoller(t, Config{Workers: 1, ExtraIdle: 50 * time.Millisecond})
+	srv, cli := pairs(t, 2)
+	b := &blocker{entered: make(chan struct{}), release: make(chan struct{})}
+	var released sync.Once
+	release := func() { released.Do(func() { close(b.release) }) }
+	t.Cleanup(release) // before the poller closes, even on failure
+	if _, err := p.Add(srv[0], b); err != nil {
+		t.Fatal(err)
+	}
+	other := newRecorder()
+	if _, err := p.Add(srv[1], other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli[0].Write([]byte("block")); err != nil {
+		t.Fatal(err)
+	}
+	<-b.entered // the only permanent worker now waits in the handler
+	if _, err := cli[1].Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	other.waitFor(t, "the other connection's bytes", func() bool { return other.got.String() == "hello" })
+	if n := p.Workers(); n < 2 {
+		t.Fatalf("%d workers, want an extra one", n)
+	}
+	release()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Workers() > 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers left after the extra ones idled", p.Workers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,8 +30,12 @@ type Poller struct {
 	closed bool
 	gen    uint32 // last generation handed out, under mu
 
-	work chan *Registration
-	wg   sync.WaitGroup
+	work     chan *Registration
+	idle     atomic.Int32 // workers waiting for work
+	workers  atomic.Int32 // workers running, the permanent ones included
+	progress atomic.Int64 // unix ns when a worker last finished a turn
+	spawned  atomic.Int64 // unix ns when the last extra worker started
+	wg       sync.WaitGroup
 }
 
 // Registration is a connection added to a Poller.
@@ -63,10 +69,11 @@ func New(cfg Config) (*Poller, error) {
 		return nil, fmt.Errorf("netpoll: watch eventfd: %w", err)
 	}
 	p := &Poller{cfg: cfg, epfd: epfd, wake: wake, work: make(chan *Registration, 4096)}
-	p.wg.Add(1 + cfg.Workers)
+	p.progress.Store(time.Now().UnixNano())
+	p.wg.Add(1)
 	go p.wait()
 	for range cfg.Workers {
-		go p.worker()
+		p.startWorker(false)
 	}
 	return p, nil
 }
@@ -166,12 +173,21 @@ func (p *Poller) wait() {
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]*Registration, 0, len(events))
 	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
+		// While connections wait in the queue, look again every
+		// stuckAfter: their workers may all be waiting in handlers.
+		timeout := -1
+		if len(p.work) > 0 {
+			timeout = int(stuckAfter / time.Millisecond)
+		}
+		n, err := unix.EpollWait(p.epfd, events, timeout)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if err != nil {
 			return // the epoll fd is gone: nothing more can be watched
+		}
+		if len(p.work) > 0 && p.stuck() {
+			p.startWorker(true)
 		}
 		ready = ready[:0]
 		stop := false
@@ -194,19 +210,79 @@ func (p *Poller) wait() {
 		// Sent outside the lock: a full queue waits for workers, and a
 		// worker's handler may be removing a registration.
 		for _, r := range ready {
+			if p.stuck() {
+				p.startWorker(true)
+			}
 			p.work <- r
 		}
 		clear(ready)
 	}
 }
 
-// worker drains ready connections until the wait loop ends.
-func (p *Poller) worker() {
+// worker drains ready connections until the wait loop ends. Handlers may
+// wait (on a store, say) and hold their worker: when none is free, the wait
+// loop starts an extra one, up to MaxWorkers, so that one slow dependency
+// does not stop every session from being read.
+func (p *Poller) worker(extra bool) {
 	defer p.wg.Done()
+	defer p.workers.Add(-1)
 	buf := make([]byte, p.cfg.ReadBuffer)
-	for r := range p.work {
-		p.serve(r, buf)
+	var idleFor <-chan time.Time
+	var t *time.Timer
+	if extra {
+		t = time.NewTimer(p.cfg.ExtraIdle)
+		defer t.Stop()
+		idleFor = t.C
 	}
+	for {
+		p.idle.Add(1)
+		select {
+		case r, ok := <-p.work:
+			p.idle.Add(-1)
+			if !ok {
+				return
+			}
+			p.serve(r, buf)
+			p.progress.Store(time.Now().UnixNano())
+			if t != nil {
+				t.Reset(p.cfg.ExtraIdle)
+			}
+		case <-idleFor:
+			p.idle.Add(-1)
+			return // an extra worker that found nothing to do
+		}
+	}
+}
+
+// Workers returns how many workers run, extra ones included.
+func (p *Poller) Workers() int { return int(p.workers.Load()) }
+
+// stuckAfter is how long every worker may be busy without one finishing a
+// turn before the wait loop takes them for waiting (on a store, say) and
+// starts another; and how often it starts one. Turns take microseconds,
+// or milliseconds on a starved CPU, where more workers would not help.
+const stuckAfter = 250 * time.Millisecond
+
+// stuck reports whether a ready connection should get an extra worker:
+// none is free, none finished a turn lately, none was started lately, and
+// there is room for one.
+func (p *Poller) stuck() bool {
+	now := time.Now().UnixNano()
+	return p.idle.Load() == 0 &&
+		now-p.progress.Load() > int64(stuckAfter) &&
+		now-p.spawned.Load() > int64(stuckAfter) &&
+		int(p.workers.Load()) < p.cfg.MaxWorkers
+}
+
+// startWorker starts a worker; an extra one ends after ExtraIdle without
+// work.
+func (p *Poller) startWorker(extra bool) {
+	if extra {
+		p.spawned.Store(time.Now().UnixNano())
+	}
+	p.workers.Add(1)
+	p.wg.Add(1)
+	go p.worker(extra)
 }
 
 // serve reads r until it would block, its handler stops it, or the reads

@@ -78,6 +78,9 @@ func (r *Registration) isRemoved() bool {
 	return r.removed
 }
 
+// Workers returns 0: each connection has a reader of its own.
+func (p *Poller) Workers() int { return 0 }
+
 // Close stops accepting connections; running readers end with their
 // connections.
 func (p *Poller) Close() error {
