@@ -210,12 +210,35 @@ func (p *Poller) wait() {
 		// Sent outside the lock: a full queue waits for workers, and a
 		// worker's handler may be removing a registration.
 		for _, r := range ready {
+			p.enqueue(r)
+		}
+		clear(ready)
+	}
+}
+
+// enqueue hands r to the workers. While the queue is full it keeps
+// checking, every stuckAfter, whether the workers all wait in handlers.
+func (p *Poller) enqueue(r *Registration) {
+	if p.stuck() {
+		p.startWorker(true)
+	}
+	select {
+	case p.work <- r:
+		return
+	default:
+	}
+	t := time.NewTimer(stuckAfter)
+	defer t.Stop()
+	for {
+		select {
+		case p.work <- r:
+			return
+		case <-t.C:
 			if p.stuck() {
 				p.startWorker(true)
 			}
-			p.work <- r
+			t.Reset(stuckAfter)
 		}
-		clear(ready)
 	}
 }
 
