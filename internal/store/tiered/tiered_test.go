@@ -141,15 +141,26 @@ func TestPutDevice(t *testing.T) {
 	require.Equal(t, d, got[0])
 
 	d.Platform = "ios"
+	key := tr.DeviceKey(d.ID)
+	before := tr.locks.generation(key)
 	require.NoError(t, tr.PutDevice(ctx, d))
-	_, ok := tr.l0.Get(tr.DeviceKey(d.ID))
+	_, ok := tr.l0.Get(key)
 	require.False(t, ok, "not from a tracked read")
+	// The write bumps the key's generation once, and Redis's report of it
+	// (the first read was tracked) once more, maybe after PutDevice
+	// returned. A read before that report would see its value dropped by
+	// it, so wait for it, at most 10 s.
+	deadline := time.Now().Add(10 * time.Second)
+	for tr.locks.generation(key) < before+2 {
+		require.True(t, time.Now().Before(deadline), "Redis never reported the write")
+		time.Sleep(time.Millisecond)
+	}
 	for _, tier := range []store.Devices{l2, tr.l1, tr} {
 		got, err := tier.Devices(ctx, []string{d.ID})
 		require.NoError(t, err)
 		require.Equal(t, "ios", got[0].Platform)
 	}
-	b, ok := tr.l0.Get(tr.DeviceKey(d.ID))
+	b, ok := tr.l0.Get(key)
 	require.True(t, ok, "put back by the read")
 	inL0, err := redisstore.DecodeDevice(b)
 	require.NoError(t, err)
