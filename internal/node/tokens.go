@@ -2,11 +2,9 @@ package node
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/rueidis"
@@ -40,11 +38,7 @@ func openSharedTokens(cfg config.Config, roles Roles, log *slog.Logger, reg prom
 		ClientName:   "mopush-tokens",
 		DisableCache: true,
 	}
-	if strings.HasPrefix(addr, "/") {
-		opt.DialCtxFn = func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
-			return d.DialContext(ctx, "unix", addr)
-		}
-	}
+	opt.DialCtxFn = redisstore.UnixDial(addr)
 	rdb, err := rueidis.NewClient(opt)
 	if err != nil {
 		return nil, fmt.Errorf("store.redis %s (vendor tokens): %w", addr, err)

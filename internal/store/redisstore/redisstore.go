@@ -78,6 +78,18 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	return s, nil
 }
 
+// UnixDial returns the rueidis dial function for a shard address that is
+// a unix socket path (it starts with "/"), or nil for host:port, which
+// rueidis dials over TCP itself.
+func UnixDial(addr string) func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
+	if !strings.HasPrefix(addr, "/") {
+		return nil
+	}
+	return func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
+		return d.DialContext(ctx, "unix", addr)
+	}
+}
+
 // connect opens the client of shard i and pings it.
 func (s *Store) connect(ctx context.Context, i int) (*shardConn, error) {
 	addr, name := s.cfg.Addrs[i], s.cfg.Names[i]
@@ -97,11 +109,7 @@ func (s *Store) connect(ctx context.Context, i int) (*shardConn, error) {
 		opt.ClientTrackingOptions = []string{"OPTOUT"}
 		opt.OnInvalidations = cache.InvalidationHook(s.cfg.Invalidator)
 	}
-	if strings.HasPrefix(addr, "/") {
-		opt.DialCtxFn = func(ctx context.Context, addr string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
-			return d.DialContext(ctx, "unix", addr)
-		}
-	}
+	opt.DialCtxFn = UnixDial(addr)
 	rdb, err := rueidis.NewClient(opt)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: connect to shard %s: %w: %w", name, store.ErrUnavailable, err)
