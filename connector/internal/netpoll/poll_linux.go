@@ -186,8 +186,8 @@ func (p *Poller) wait() {
 		if err != nil {
 			return // the epoll fd is gone: nothing more can be watched
 		}
-		if len(p.work) > 0 && p.stuck() {
-			p.startWorker(true)
+		if len(p.work) > 0 {
+			p.growIfStuck()
 		}
 		ready = ready[:0]
 		stop := false
@@ -219,9 +219,7 @@ func (p *Poller) wait() {
 // enqueue hands r to the workers. While the queue is full it keeps
 // checking, every stuckAfter, whether the workers all wait in handlers.
 func (p *Poller) enqueue(r *Registration) {
-	if p.stuck() {
-		p.startWorker(true)
-	}
+	p.growIfStuck()
 	select {
 	case p.work <- r:
 		return
@@ -234,9 +232,7 @@ func (p *Poller) enqueue(r *Registration) {
 		case p.work <- r:
 			return
 		case <-t.C:
-			if p.stuck() {
-				p.startWorker(true)
-			}
+			p.growIfStuck()
 			t.Reset(stuckAfter)
 		}
 	}
@@ -286,15 +282,17 @@ func (p *Poller) Workers() int { return int(p.workers.Load()) }
 // or milliseconds on a starved CPU, where more workers would not help.
 const stuckAfter = 250 * time.Millisecond
 
-// stuck reports whether a ready connection should get an extra worker:
-// none is free, none finished a turn lately, none was started lately, and
-// there is room for one.
-func (p *Poller) stuck() bool {
+// growIfStuck starts an extra worker when ready connections should get
+// one: none is free, none finished a turn lately, none was started lately,
+// and there is room for one.
+func (p *Poller) growIfStuck() {
 	now := time.Now().UnixNano()
-	return p.idle.Load() == 0 &&
+	if p.idle.Load() == 0 &&
 		now-p.progress.Load() > int64(stuckAfter) &&
 		now-p.spawned.Load() > int64(stuckAfter) &&
-		int(p.workers.Load()) < p.cfg.MaxWorkers
+		int(p.workers.Load()) < p.cfg.MaxWorkers {
+		p.startWorker(true)
+	}
 }
 
 // startWorker starts a worker; an extra one ends after ExtraIdle without
