@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ import (
 // machines). The binary is built once per version of the tool and cached
 // in the user cache directory (os.UserCacheDir, ~/.cache on Linux):
 //
-//	<cache>/mopush-test/ferretdb-<hash of go.mod, go.sum and main.go>
+//	<cache>/mopush-test/ferretdb-<hash of go.mod, go.sum and the .go files>
 //
 // Measured on a shared 2-core machine: the first build, which compiles the
 // tool's ~120 modules, took 1m39s; a rebuild with Go's build cache warm (the
@@ -251,8 +252,17 @@ func modulePath(gomod []byte) string {
 
 // toolHash returns a short hash of what decides the tool's binary.
 func toolHash(toolDir string) (string, error) {
+	sources, err := filepath.Glob(filepath.Join(toolDir, "*.go"))
+	if err != nil {
+		return "", err
+	}
+	names := []string{"go.mod", "go.sum"}
+	for _, s := range sources {
+		names = append(names, filepath.Base(s))
+	}
+	slices.Sort(names[2:])
 	h := sha256.New()
-	for _, name := range []string{"go.mod", "go.sum", "main.go"} {
+	for _, name := range names {
 		b, err := os.ReadFile(filepath.Join(toolDir, name))
 		if err != nil {
 			return "", err

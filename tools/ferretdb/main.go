@@ -11,6 +11,11 @@
 // Usage:
 //
 //	ferretdb -listen 127.0.0.1:27017 -dir /var/lib/ferretdb [-log-level info]
+//	         [-debug-listen 127.0.0.1:6062] [-id-index-every 100ms]
+//
+// Besides running FerretDB, it gives each collection an index that
+// FerretDB's lookups by _id can use (FerretDB 1.24's own _id index is on a
+// different expression, so those lookups scan the table; see idindex.go).
 //
 // It logs to stderr and stops cleanly on SIGTERM or SIGINT: the listener
 // closes, open connections end and the SQLite databases are closed. A second
@@ -26,10 +31,15 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -46,6 +56,8 @@ type options struct {
 	listen   string
 	dir      string
 	logLevel slog.Level
+	debug    string
+	idIndex  time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -53,6 +65,9 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("ferretdb", flag.ContinueOnError)
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:27017", "TCP `address` to listen on")
 	fs.StringVar(&o.dir, "dir", "", "state `directory` that holds the SQLite databases (required)")
+	fs.StringVar(&o.debug, "debug-listen", "", "TCP `address` of a pprof endpoint (/debug/pprof/); none when empty")
+	fs.DurationVar(&o.idIndex, "id-index-every", 100*time.Millisecond,
+		"shortest `interval` between looks for collections that lack the index lookups by _id use (see idindex.go); 0 turns it off")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -91,6 +106,17 @@ func run(args []string) error {
 		return fmt.Errorf("start: %w", err)
 	}
 
+	if o.debug != "" {
+		ln, err := net.Listen("tcp", o.debug)
+		if err != nil {
+			return fmt.Errorf("debug listener: %w", err)
+		}
+		defer ln.Close()
+		// The blank import of net/http/pprof registers its handlers on
+		// http.DefaultServeMux.
+		go func() { _ = http.Serve(ln, nil) }()
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() {
@@ -99,8 +125,15 @@ func run(args []string) error {
 		// process if the shutdown hangs.
 		stop()
 	}()
+	var indexer sync.WaitGroup
+	defer indexer.Wait()
+	if o.idIndex > 0 {
+		x := newIDIndexer(dir, log)
+		indexer.Go(func() { x.run(ctx, o.idIndex) })
+	}
 	log.Info("ferretdb listening", "uri", f.MongoDBURI(), "dir", dir)
 	if err := f.Run(ctx); err != nil {
+		stop()
 		return fmt.Errorf("run: %w", err)
 	}
 	log.Info("ferretdb stopped")
