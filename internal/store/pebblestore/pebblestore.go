@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -72,14 +73,49 @@ func Open(cfg Config) (*Store, error) {
 		cfg.Now = time.Now
 	}
 	log := cfg.Logger.With("component", "pebblestore")
-	db, err := pebble.Open(cfg.Dir, &pebble.Options{
-		Logger: pebbleLogger{log: log},
-		Merger: newCountsMerger(),
-	})
+	opts := dbOptions(log)
+	db, err := pebble.Open(cfg.Dir, opts)
+	// The database holds its own reference to the cache.
+	opts.Cache.Unref()
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
 	return &Store{db: db, cfg: cfg, log: log, locks: newStripes()}, nil
+}
+
+// Sizes of the database's memory. The defaults of the library (an 8 MiB
+// block cache, 4 MiB memtables, no filters) suit a small read-mostly
+// database; this one takes a few KiB of writes per push and reads back what
+// it wrote moments ago (stream heads, watermarks, outcomes). Small memtables
+// flush every few seconds under load, and each flush and compaction writes
+// new files whose blocks are not cached yet, so those reads went to disk and
+// decompressed blocks again. Bigger memtables keep the recent writes in
+// memory, and bloom filters let a read of a missing key (most outcome and
+// existence checks) skip a file without reading its blocks.
+const (
+	blockCacheBytes  = 32 << 20
+	memTableBytes    = 16 << 20
+	bloomBitsPerKey  = 10
+	levelsWithFilter = 7
+)
+
+// dbOptions returns the options Open uses.
+func dbOptions(log *slog.Logger) *pebble.Options {
+	opts := &pebble.Options{
+		Logger:       pebbleLogger{log: log},
+		Merger:       newCountsMerger(),
+		Cache:        pebble.NewCache(blockCacheBytes),
+		MemTableSize: memTableBytes,
+		Levels:       make([]pebble.LevelOptions, levelsWithFilter),
+	}
+	for i := range opts.Levels {
+		l := &opts.Levels[i]
+		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+		l.FilterType = pebble.TableFilter
+		// The library's own default: 2 MiB files at L0, doubling per level.
+		l.TargetFileSize = 2 << 20 << i
+	}
+	return opts
 }
 
 // Close waits for calls in flight and closes the database. Later calls,
