@@ -24,7 +24,7 @@ type clusterStore struct {
 }
 
 // openCluster opens the clustered data layer: business data (apps,
-// credentials, pushes) in MongoDB; device state through the tiered layer
+// credentials, pushes, campaigns, portal users) in MongoDB; device state through the tiered layer
 // (in-process cache, Redis shards, then Aerospike or MongoDB as the system
 // of record); streams and outcomes in Aerospike when configured, else in
 // Redis. Each backend that cannot be reached fails the start at once with
@@ -88,7 +88,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 	closers = append(closers, t.Close)
 	all := closers
 	return &clusterStore{
-		Compose: store.Compose{A: mongo, D: t, S: streams, P: mongo, C: mongo, O: outcomes,
+		Compose: store.Compose{A: mongo, D: t, S: streams, P: mongo, C: mongo, O: outcomes, K: mongo, U: mongo,
 			CloseFunc: func() error {
 				var errs []error
 				for i := len(all) - 1; i >= 0; i-- {

@@ -15,6 +15,8 @@ type Compose struct {
 	P Pushes
 	C Credentials
 	O Outcomes
+	K Campaigns
+	U Users
 	// CloseFunc closes the backend; nil does nothing.
 	CloseFunc func() error
 }
@@ -130,3 +132,45 @@ func (c Compose) FinishPush(ctx context.Context, id string) error { return c.P.F
 func (c Compose) PendingPushes(ctx context.Context, limit int) ([]string, error) {
 	return c.P.PendingPushes(ctx, limit)
 }
+
+// CreateCampaign delegates to K.
+func (c Compose) CreateCampaign(ctx context.Context, k *Campaign) error {
+	return c.K.CreateCampaign(ctx, k)
+}
+
+// Campaign delegates to K.
+func (c Compose) Campaign(ctx context.Context, id string) (*Campaign, error) {
+	return c.K.Campaign(ctx, id)
+}
+
+// CampaignsByApp delegates to K.
+func (c Compose) CampaignsByApp(ctx context.Context, appID, after string, limit int) ([]*Campaign, error) {
+	return c.K.CampaignsByApp(ctx, appID, after, limit)
+}
+
+// UpdateCampaign delegates to K.
+func (c Compose) UpdateCampaign(ctx context.Context, k *Campaign) error {
+	return c.K.UpdateCampaign(ctx, k)
+}
+
+// CreateUser delegates to U.
+func (c Compose) CreateUser(ctx context.Context, u *User) error { return c.U.CreateUser(ctx, u) }
+
+// User delegates to U.
+func (c Compose) User(ctx context.Context, id string) (*User, error) { return c.U.User(ctx, id) }
+
+// UserByEmail delegates to U.
+func (c Compose) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return c.U.UserByEmail(ctx, email)
+}
+
+// ListUsers delegates to U.
+func (c Compose) ListUsers(ctx context.Context, after string, limit int) ([]*User, error) {
+	return c.U.ListUsers(ctx, after, limit)
+}
+
+// UpdateUser delegates to U.
+func (c Compose) UpdateUser(ctx context.Context, u *User) error { return c.U.UpdateUser(ctx, u) }
+
+// DeleteUser delegates to U.
+func (c Compose) DeleteUser(ctx context.Context, id string) error { return c.U.DeleteUser(ctx, id) }

@@ -6,7 +6,8 @@ import "errors"
 var (
 	// ErrNotFound means the record does not exist.
 	ErrNotFound = errors.New("store: not found")
-	// ErrConflict means a unique field (app key, id) is taken.
+	// ErrConflict means a unique field (app key, id, email) is taken, or a
+	// compare-and-set update found another version stored.
 	ErrConflict = errors.New("store: conflict")
 	// ErrUnavailable means the backend could not be reached.
 	ErrUnavailable = errors.New("store: unavailable")

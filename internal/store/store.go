@@ -1,5 +1,6 @@
 // Package store is the data layer of mopush: apps, devices, per-device message
-// streams and pushes. This file holds the types and the interfaces that every
+// streams and pushes, and the business data of campaigns and portal users.
+// This file and business.go hold the types and the interfaces that every
 // backend implements; the embedded Pebble backend lives in package
 // store/pebblestore and the conformance suite every backend passes in
 // store/storetest.
@@ -343,6 +344,8 @@ type Store interface {
 	Pushes
 	Credentials
 	Outcomes
+	Campaigns
+	Users
 	// Close releases the store; it is safe to call more than once.
 	Close() error
 }

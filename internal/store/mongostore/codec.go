@@ -85,6 +85,40 @@ type countDeltaDoc struct {
 	Counts countsDoc `bson:"counts,omitempty"`
 }
 
+type campaignDoc struct {
+	ID            string          `bson:"_id"`
+	AppID         string          `bson:"app_id"`
+	Name          string          `bson:"name"`
+	State         string          `bson:"state"`
+	Notification  notificationDoc `bson:"notification"`
+	Audience      audienceDoc     `bson:"audience"`
+	SendAt        time.Time       `bson:"send_at,omitempty"`
+	LocalTime     bool            `bson:"local_time,omitempty"`
+	RatePerSecond int             `bson:"rate_per_second,omitempty"`
+	Cursor        string          `bson:"cursor,omitempty"`
+	Sent          int64           `bson:"sent"`
+	CreatedAt     time.Time       `bson:"created_at,omitempty"`
+	UpdatedAt     time.Time       `bson:"updated_at,omitempty"`
+	// Version is compared by updates (see UpdateCampaign).
+	Version int64 `bson:"version"`
+}
+
+// userDoc is a portal user; email is kept normalised (store.NormalizeEmail)
+// and is unique.
+type userDoc struct {
+	ID           string    `bson:"_id"`
+	Email        string    `bson:"email"`
+	Name         string    `bson:"name"`
+	PasswordHash []byte    `bson:"password_hash,omitempty"`
+	Role         string    `bson:"role"`
+	Apps         []string  `bson:"apps,omitempty"`
+	Disabled     bool      `bson:"disabled,omitempty"`
+	CreatedAt    time.Time `bson:"created_at,omitempty"`
+	UpdatedAt    time.Time `bson:"updated_at,omitempty"`
+	// Version is compared by updates (see UpdateUser).
+	Version int64 `bson:"version"`
+}
+
 type deviceDoc struct {
 	ID        string    `bson:"_id"`
 	AppID     string    `bson:"app_id"`
@@ -171,40 +205,40 @@ func (d settingsDoc) settings() store.Settings {
 // and the idempotency fields left for the caller.
 func toPushDoc(p *store.Push) pushDoc {
 	return pushDoc{
-		ID:    p.ID,
-		AppID: p.AppID,
-		Notification: notificationDoc{
-			Title: p.Notification.Title,
-			Body:  p.Notification.Body,
-			Data:  toPairs(p.Notification.Data),
-		},
-		Audience:    audienceDoc(p.Audience),
-		Targets:     p.Targets,
-		CreatedAt:   p.CreatedAt,
-		ExpiresAt:   p.ExpiresAt,
-		Fingerprint: p.Fingerprint,
-		State:       store.PushPending,
-		Counts:      toCountsDoc(store.Counts{}, false),
+		ID:           p.ID,
+		AppID:        p.AppID,
+		Notification: toNotificationDoc(p.Notification),
+		Audience:     audienceDoc(p.Audience),
+		Targets:      p.Targets,
+		CreatedAt:    p.CreatedAt,
+		ExpiresAt:    p.ExpiresAt,
+		Fingerprint:  p.Fingerprint,
+		State:        store.PushPending,
+		Counts:       toCountsDoc(store.Counts{}, false),
 	}
 }
 
 func (d pushDoc) push() *store.Push {
 	return &store.Push{
-		ID:    d.ID,
-		AppID: d.AppID,
-		Notification: store.Notification{
-			Title: d.Notification.Title,
-			Body:  d.Notification.Body,
-			Data:  fromPairs(d.Notification.Data),
-		},
-		Audience:    store.Audience(d.Audience),
-		Targets:     d.Targets,
-		CreatedAt:   utc(d.CreatedAt),
-		ExpiresAt:   utc(d.ExpiresAt),
-		Fingerprint: d.Fingerprint,
-		State:       d.State,
-		Counts:      d.Counts.counts(),
+		ID:           d.ID,
+		AppID:        d.AppID,
+		Notification: d.Notification.notification(),
+		Audience:     store.Audience(d.Audience),
+		Targets:      d.Targets,
+		CreatedAt:    utc(d.CreatedAt),
+		ExpiresAt:    utc(d.ExpiresAt),
+		Fingerprint:  d.Fingerprint,
+		State:        d.State,
+		Counts:       d.Counts.counts(),
 	}
+}
+
+func toNotificationDoc(n store.Notification) notificationDoc {
+	return notificationDoc{Title: n.Title, Body: n.Body, Data: toPairs(n.Data)}
+}
+
+func (d notificationDoc) notification() store.Notification {
+	return store.Notification{Title: d.Title, Body: d.Body, Data: fromPairs(d.Data)}
 }
 
 // toCountsDoc returns the counters of c; with sparse set it leaves out the
@@ -257,5 +291,74 @@ func (d deviceDoc) device() *store.Device {
 		Tokens:    fromPairs(d.Tokens),
 		CreatedAt: utc(d.CreatedAt),
 		LastSeen:  utc(d.LastSeen),
+	}
+}
+
+func toCampaignDoc(c *store.Campaign) campaignDoc {
+	return campaignDoc{
+		ID:            c.ID,
+		AppID:         c.AppID,
+		Name:          c.Name,
+		State:         c.State,
+		Notification:  toNotificationDoc(c.Notification),
+		Audience:      audienceDoc(c.Audience),
+		SendAt:        c.SendAt,
+		LocalTime:     c.LocalTime,
+		RatePerSecond: c.RatePerSecond,
+		Cursor:        c.Cursor,
+		Sent:          c.Sent,
+		CreatedAt:     c.CreatedAt,
+		UpdatedAt:     c.UpdatedAt,
+		Version:       c.Version,
+	}
+}
+
+func (d campaignDoc) campaign() *store.Campaign {
+	return &store.Campaign{
+		ID:            d.ID,
+		AppID:         d.AppID,
+		Name:          d.Name,
+		State:         d.State,
+		Notification:  d.Notification.notification(),
+		Audience:      store.Audience(d.Audience),
+		SendAt:        utc(d.SendAt),
+		LocalTime:     d.LocalTime,
+		RatePerSecond: d.RatePerSecond,
+		Cursor:        d.Cursor,
+		Sent:          d.Sent,
+		CreatedAt:     utc(d.CreatedAt),
+		UpdatedAt:     utc(d.UpdatedAt),
+		Version:       d.Version,
+	}
+}
+
+// toUserDoc returns u's document with its email normalised.
+func toUserDoc(u *store.User) userDoc {
+	return userDoc{
+		ID:           u.ID,
+		Email:        store.NormalizeEmail(u.Email),
+		Name:         u.Name,
+		PasswordHash: u.PasswordHash,
+		Role:         u.Role,
+		Apps:         u.Apps,
+		Disabled:     u.Disabled,
+		CreatedAt:    u.CreatedAt,
+		UpdatedAt:    u.UpdatedAt,
+		Version:      u.Version,
+	}
+}
+
+func (d userDoc) user() *store.User {
+	return &store.User{
+		ID:           d.ID,
+		Email:        d.Email,
+		Name:         d.Name,
+		PasswordHash: d.PasswordHash,
+		Role:         d.Role,
+		Apps:         d.Apps,
+		Disabled:     d.Disabled,
+		CreatedAt:    utc(d.CreatedAt),
+		UpdatedAt:    utc(d.UpdatedAt),
+		Version:      d.Version,
 	}
 }

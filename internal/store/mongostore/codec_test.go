@@ -28,6 +28,14 @@ func TestCodecKeepsEveryField(t *testing.T) {
 	want := p
 	want.State, want.Counts = store.PushPending, store.Counts{}
 	require.Equal(t, want, *toPushDoc(&p).push(), "a new push is pending with zero counts")
+
+	var c store.Campaign
+	fill(reflect.ValueOf(&c).Elem())
+	require.Equal(t, c, *toCampaignDoc(&c).campaign())
+
+	var u store.User
+	fill(reflect.ValueOf(&u).Elem())
+	require.Equal(t, u, *toUserDoc(&u).user(), "the email is in lower case already")
 }
 
 // fill sets every field of v to a value that is not zero.

@@ -1,8 +1,9 @@
 // Package mongostore is the MongoDB backend of the data layer's business
 // data: apps with their settings, their sealed vendor credentials, pushes
-// with their counters, pending list and idempotency keys, and devices with
-// their alias index. It implements store.Apps, store.Credentials,
-// store.Pushes and store.Devices with the official driver
+// with their counters, pending list and idempotency keys, campaigns, portal
+// users, and devices with their alias index. It implements store.Apps,
+// store.Credentials, store.Pushes, store.Campaigns, store.Users and
+// store.Devices with the official driver
 // (go.mongodb.org/mongo-driver/v2). Per-device streams and per-target
 // outcomes are device state, which stays with the stores built for it
 // (Aerospike, Pebble).
@@ -21,6 +22,12 @@
 //   - push_counts: counter deltas, in CountDeltas mode only (see CountMode).
 //   - devices: one document per device, _id is the device id; an index on
 //     (app_id, alias) serves DeviceIDsByAlias.
+//   - campaigns: one document per campaign, _id is the campaign id
+//     (time-ordered); an index on (app_id, _id) serves CampaignsByApp. A
+//     version field serves compare-and-set (see below).
+//   - users: one document per portal user, _id is the user id; a unique
+//     index on email, which is kept in lower case. A version field serves
+//     compare-and-set.
 //
 // Maps (notification data, vendor tokens) are stored as arrays of {k, v}
 // pairs, so that keys with dots or dollar signs are safe on every server.
@@ -50,17 +57,29 @@
 //     them 16 at a time: its SQLite backend keeps a pooled connection for
 //     each update of a command that matched a document until the command
 //     ends, so a command that replaces about 100 devices never finishes.
+//   - UpdateCampaign and UpdateUser are compare-and-set: they replace the
+//     document with the filter {_id, version}, which MongoDB matches and
+//     replaces in one atomic step. On FerretDB two such replacements from
+//     one version can both match, so when Open finds FerretDB the store
+//     also holds a mutex per record id (256 stripes) around each read,
+//     compare and replace. On FerretDB compare-and-set is therefore exact
+//     only between callers in one process; two processes updating one
+//     campaign or user at once can both succeed and one update is lost.
+//     FerretDB does check the unique email index in the same step as the
+//     write, so emails stay unique across processes; it reports a
+//     violation by an update as an InternalError, which the store maps to
+//     store.ErrConflict like a duplicate key.
 //
 // FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL; every
-// other query (by app key, alias, idempotency key, pending state) reads the
-// whole collection. The indexes above serve MongoDB; against FerretDB those
+// other query (by app key, alias, idempotency key, pending state, a user's
+// email, an app's campaigns) reads the whole collection. The indexes above serve MongoDB; against FerretDB those
 // queries slow down as collections grow, which is fine for tests and a
 // laptop but not for production data.
 //
 // # Errors
 //
-// A missing record is store.ErrNotFound, a taken id, key or idempotency
-// generation is store.ErrConflict, and a server that cannot be reached, a
+// A missing record is store.ErrNotFound, a taken id, key, email or
+// idempotency generation and a stale version are store.ErrConflict, and a server that cannot be reached, a
 // network error or an operation that ran out of Config.Timeout is
 // store.ErrUnavailable (the driver's error stays in the chain). Calls after
 // Close fail with ErrClosed, which wraps store.ErrUnavailable.

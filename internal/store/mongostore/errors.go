@@ -24,7 +24,8 @@ var (
 )
 
 // mapErr turns an error of the driver into the store's errors: no document
-// is store.ErrNotFound, a duplicate key store.ErrConflict, and a server that
+// is store.ErrNotFound, a duplicate key (or FerretDB's report of one, see
+// ferretUniqueViolation) store.ErrConflict, and a server that
 // cannot be reached or did not answer in time store.ErrUnavailable, with the
 // driver's error kept in the chain. what names the operation; ctx is the
 // caller's context: when the caller canceled it, the error is not called
@@ -38,7 +39,7 @@ func mapErr(ctx context.Context, what string, err error) error {
 		return err
 	case errors.Is(err, mongo.ErrNoDocuments):
 		return fmt.Errorf("mongostore: %s: %w", what, store.ErrNotFound)
-	case mongo.IsDuplicateKeyError(err):
+	case mongo.IsDuplicateKeyError(err), ferretUniqueViolation(err):
 		return fmt.Errorf("mongostore: %s: %w: %w", what, store.ErrConflict, err)
 	case errors.Is(err, mongo.ErrClientDisconnected):
 		return fmt.Errorf("mongostore: %s: %w", what, ErrClosed)
@@ -49,6 +50,19 @@ func mapErr(ctx context.Context, what string, err error) error {
 	}
 	return fmt.Errorf("mongostore: %s: %w", what, err)
 }
+
+// ferretUniqueViolation reports whether err is FerretDB's report of an
+// update that broke a unique index. FerretDB 1.24 on SQLite refuses such an
+// update in the same step as the write, as MongoDB does, but answers with
+// an InternalError that carries SQLite's message instead of a duplicate key
+// error (its inserts do answer with a duplicate key).
+func ferretUniqueViolation(err error) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCodeWithMessage(ferretInternalError, "UNIQUE constraint failed")
+}
+
+// ferretInternalError is the code of FerretDB's InternalError.
+const ferretInternalError = 1
 
 // unavailable reports whether err says the server could not be reached or
 // did not answer in time.

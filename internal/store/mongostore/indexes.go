@@ -36,6 +36,12 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.devices, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "alias", Value: 1}}, Options: options.Index().SetName("app_alias")},
 		}},
+		{s.campaigns, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("app_id_id")},
+		}},
+		{s.users, []mongo.IndexModel{
+			{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email_unique").SetUnique(true)},
+		}},
 	}
 	for _, set := range sets {
 		missing, err := missingIndexes(ctx, set.coll, set.models)

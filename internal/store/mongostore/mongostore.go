@@ -94,20 +94,27 @@ type Config struct {
 }
 
 // Store is the MongoDB backend of store.Apps, store.Credentials,
-// store.Pushes and store.Devices. Its methods are safe for concurrent use.
+// store.Pushes, store.Devices, store.Campaigns and store.Users. Its methods
+// are safe for concurrent use.
 type Store struct {
-	client  *mongo.Client
-	apps    *mongo.Collection
-	pushes  *mongo.Collection
-	counts  *mongo.Collection
-	devices *mongo.Collection
-	creds   *mongo.Collection
-	cfg     Config
-	log     *slog.Logger
-	closed  atomic.Bool
+	client    *mongo.Client
+	apps      *mongo.Collection
+	pushes    *mongo.Collection
+	counts    *mongo.Collection
+	devices   *mongo.Collection
+	creds     *mongo.Collection
+	campaigns *mongo.Collection
+	users     *mongo.Collection
+	cfg       Config
+	log       *slog.Logger
+	closed    atomic.Bool
 	// bulkMax is the most operations PutDevices sends in one bulk write;
 	// 0 for no limit. Set at Open (see ferretBulkMax).
 	bulkMax int
+	// serial serialises compare-and-set updates of one record inside the
+	// process on FerretDB, whose updates are not atomic; nil on MongoDB.
+	// Set at Open.
+	serial *recordLocks
 }
 
 // Open connects to the server in cfg.URI, pings it and creates the indexes
@@ -173,20 +180,22 @@ func withDefaults(cfg Config) (Config, error) {
 func newStore(client *mongo.Client, cfg Config) *Store {
 	db := client.Database(cfg.Database)
 	return &Store{
-		client:  client,
-		apps:    db.Collection("apps"),
-		pushes:  db.Collection("pushes"),
-		counts:  db.Collection("push_counts"),
-		devices: db.Collection("devices"),
-		creds:   db.Collection("credentials"),
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "mongostore"),
+		client:    client,
+		apps:      db.Collection("apps"),
+		pushes:    db.Collection("pushes"),
+		counts:    db.Collection("push_counts"),
+		devices:   db.Collection("devices"),
+		creds:     db.Collection("credentials"),
+		campaigns: db.Collection("campaigns"),
+		users:     db.Collection("users"),
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "mongostore"),
 	}
 }
 
-// start pings the server, asks whether it is FerretDB (for the count mode
-// and the size of bulk writes) and creates the indexes, all within one
-// Timeout.
+// start pings the server, asks whether it is FerretDB (for the count mode,
+// the size of bulk writes and how compare-and-set updates run) and creates
+// the indexes, all within one Timeout.
 func (s *Store) start(ctx context.Context, hosts string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
@@ -199,6 +208,7 @@ func (s *Store) start(ctx context.Context, hosts string) error {
 	}
 	if ferret {
 		s.bulkMax = ferretBulkMax
+		s.serial = newRecordLocks()
 	}
 	if s.cfg.Counts == CountAuto {
 		s.cfg.Counts = CountInc

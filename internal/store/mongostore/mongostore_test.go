@@ -20,10 +20,11 @@ import (
 func TestConformance(t *testing.T) {
 	sharedMongo(t)
 	storetest.Run(t, storetest.Harness{
-		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay},
+		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay,
+			storetest.PartCampaigns, storetest.PartUsers},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			s := openStore(t, Config{IdempotencyWindow: cfg.IdempotencyWindow, Now: cfg.Now})
-			return storetest.Compose{A: s, D: s, P: s, C: s, CloseFunc: s.Close}
+			return storetest.Compose{A: s, D: s, P: s, C: s, K: s, U: s, CloseFunc: s.Close}
 		},
 	})
 }
@@ -142,6 +143,8 @@ func TestMapErr(t *testing.T) {
 		{"shutting down", live, mongo.CommandError{Code: 91, Message: "shutdown"}, store.ErrUnavailable, nil},
 		{"bad request", live, mongo.CommandError{Code: 2, Message: "bad value"}, nil, store.ErrUnavailable},
 		{"duplicate", live, mongo.WriteException{WriteErrors: []mongo.WriteError{{Code: 11000}}}, store.ErrConflict, nil},
+		{"ferretdb unique", live, mongo.CommandError{Code: 1, Message: "constraint failed: UNIQUE constraint failed: index 'x' (2067)"}, store.ErrConflict, nil},
+		{"other internal", live, mongo.CommandError{Code: 1, Message: "no such table"}, nil, store.ErrConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,9 +8,11 @@ import (
 )
 
 var (
-	_ store.Apps    = (*Session)(nil)
-	_ store.Pushes  = (*Session)(nil)
-	_ store.Devices = (*Session)(nil)
+	_ store.Apps      = (*Session)(nil)
+	_ store.Pushes    = (*Session)(nil)
+	_ store.Devices   = (*Session)(nil)
+	_ store.Campaigns = (*Session)(nil)
+	_ store.Users     = (*Session)(nil)
 )
 
 // Session is a lazy proxy session: the view of a Store that one request
@@ -146,4 +148,84 @@ func (ss *Session) PendingPushes(ctx context.Context, limit int) ([]string, erro
 		return nil, err
 	}
 	return ss.s.PendingPushes(ctx, limit)
+}
+
+// CreateCampaign is Store.CreateCampaign.
+func (ss *Session) CreateCampaign(ctx context.Context, c *store.Campaign) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.CreateCampaign(ctx, c)
+}
+
+// Campaign is Store.Campaign.
+func (ss *Session) Campaign(ctx context.Context, id string) (*store.Campaign, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.Campaign(ctx, id)
+}
+
+// CampaignsByApp is Store.CampaignsByApp.
+func (ss *Session) CampaignsByApp(ctx context.Context, appID, after string, limit int) ([]*store.Campaign, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.CampaignsByApp(ctx, appID, after, limit)
+}
+
+// UpdateCampaign is Store.UpdateCampaign.
+func (ss *Session) UpdateCampaign(ctx context.Context, c *store.Campaign) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.UpdateCampaign(ctx, c)
+}
+
+// CreateUser is Store.CreateUser.
+func (ss *Session) CreateUser(ctx context.Context, u *store.User) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.CreateUser(ctx, u)
+}
+
+// User is Store.User.
+func (ss *Session) User(ctx context.Context, id string) (*store.User, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.User(ctx, id)
+}
+
+// UserByEmail is Store.UserByEmail.
+func (ss *Session) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.UserByEmail(ctx, email)
+}
+
+// ListUsers is Store.ListUsers.
+func (ss *Session) ListUsers(ctx context.Context, after string, limit int) ([]*store.User, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.ListUsers(ctx, after, limit)
+}
+
+// UpdateUser is Store.UpdateUser.
+func (ss *Session) UpdateUser(ctx context.Context, u *store.User) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.UpdateUser(ctx, u)
+}
+
+// DeleteUser is Store.DeleteUser.
+func (ss *Session) DeleteUser(ctx context.Context, id string) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.DeleteUser(ctx, id)
 }

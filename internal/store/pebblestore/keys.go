@@ -30,6 +30,10 @@ import (
 //	'q' push id                                empty (pending index; ids sort by time)
 //	'i' lp(app id) idempotency key             created at (unix ns, int64) + push id
 //	'e' created at (uint64) lp(app id) key     empty (idempotency expiry queue)
+//	'g' campaign id                            store.Campaign, JSON
+//	'b' lp(app id) campaign id                 empty (campaigns of an app; ids sort by time)
+//	'u' user id                                store.User, JSON
+//	'v' email (normalised)                     user id (unique email index)
 //
 // A stream's head, messages and watermarks share the prefix 's' lp(device id),
 // and 'h' < 'm' < 'w': one iterator over [prefix 'h', prefix 'n') sees a
@@ -52,6 +56,10 @@ const (
 	tagIdem     = 'i'
 	tagIdemExp  = 'e'
 	tagCred     = 'r'
+	tagCampaign = 'g'
+	tagAppCamp  = 'b'
+	tagUser     = 'u'
+	tagEmail    = 'v'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
@@ -89,6 +97,17 @@ func pushKey(id string) []byte      { return tagged(tagPush, id) }
 func countsKey(id string) []byte    { return tagged(tagCounts, id) }
 func pushMarkKey(id string) []byte  { return tagged(tagPushMark, id) }
 func pendingKey(id string) []byte   { return tagged(tagPending, id) }
+func campaignKey(id string) []byte  { return tagged(tagCampaign, id) }
+func userKey(id string) []byte      { return tagged(tagUser, id) }
+func emailKey(email string) []byte  { return tagged(tagEmail, email) }
+
+// appCampaignPrefix is the prefix of the index entries of an app's
+// campaigns.
+func appCampaignPrefix(appID string) []byte { return appendLP([]byte{tagAppCamp}, appID) }
+
+func appCampaignKey(appID, campaignID string) []byte {
+	return append(appCampaignPrefix(appID), campaignID...)
+}
 
 // aliasPrefix is the prefix of every index entry of (appID, alias).
 func aliasPrefix(appID, alias string) []byte {

@@ -57,8 +57,8 @@ type Harness struct {
 	ServerClock bool
 	// Parts limits the suite to the interfaces the backend implements:
 	// any of PartApps, PartDevices, PartStreams, PartPushes, PartRelay,
-	// PartOutcomes. Empty runs everything. A partial backend returns a
-	// Compose from Open.
+	// PartOutcomes, PartCampaigns, PartUsers. Empty runs everything. A
+	// partial backend returns a Compose from Open.
 	Parts []string
 }
 
@@ -73,6 +73,10 @@ const (
 	PartRelay = "relay"
 	// PartOutcomes covers Outcomes.
 	PartOutcomes = "outcomes"
+	// PartCampaigns covers Campaigns.
+	PartCampaigns = "campaigns"
+	// PartUsers covers Users.
+	PartUsers = "users"
 )
 
 func (h Harness) has(part string) bool {
@@ -101,6 +105,12 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.has(PartOutcomes) {
 		t.Run("outcomes", s.outcomes)
+	}
+	if h.has(PartCampaigns) {
+		t.Run("campaigns", s.campaigns)
+	}
+	if h.has(PartUsers) {
+		t.Run("users", s.users)
 	}
 	if len(h.Parts) == 0 {
 		t.Run("close", s.close)
@@ -200,6 +210,35 @@ func (e *errs) err() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return errors.Join(e.list...)
+}
+
+// race runs fn(0) … fn(n-1) at once, each on its own goroutine, and returns
+// the i whose fn succeeded. An error other than store.ErrConflict is
+// returned, joined with the others.
+func race(n int, fn func(i int) error) ([]int, error) {
+	won := make([]bool, n)
+	var failed errs
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := fn(i)
+			won[i] = err == nil
+			if !errors.Is(err, store.ErrConflict) {
+				failed.add(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	var winners []int
+	for i, w := range won {
+		if w {
+			winners = append(winners, i)
+		}
+	}
+	return winners, failed.err()
 }
 
 // seqs returns the sequence numbers of msgs.
