@@ -70,11 +70,13 @@
 //     violation by an update as an InternalError, which the store maps to
 //     store.ErrConflict like a duplicate key.
 //
-// FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL; every
-// other query (by app key, alias, idempotency key, pending state, a user's
-// email, an app's campaigns) reads the whole collection. The indexes above serve MongoDB; against FerretDB those
-// queries slow down as collections grow, which is fine for tests and a
-// laptop but not for production data.
+// FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL (and
+// the project's FerretDB tool indexes the expression that filter uses; see
+// tools/ferretdb/idindex.go); every other query (by app key, alias,
+// idempotency key, pending state, a user's email, an app's campaigns) reads
+// the whole collection. The indexes above serve MongoDB; against FerretDB
+// those queries slow down as collections grow, which is fine for tests and
+// a laptop but not for production data.
 //
 // # Errors
 //
