@@ -133,7 +133,10 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	if n.store, err = openStore(context.Background(), cfg, n.log, n.reg); err != nil {
 		return nil, err
 	}
-	closers = append(closers, func() { n.store.Close() })
+	// The closers must not read n: an error return sets the named result n
+	// to nil before the deferred cleanup runs.
+	st := n.store
+	closers = append(closers, func() { st.Close() })
 	if n.tokens, err = openSharedTokens(cfg, n.roles, n.log, n.reg); err != nil {
 		return nil, err
 	}
@@ -151,7 +154,8 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	if n.mainLn, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Server.Listen, err)
 	}
-	closers = append(closers, func() { n.mainLn.Close() })
+	ln := n.mainLn
+	closers = append(closers, func() { ln.Close() })
 	if err := n.build(); err != nil {
 		for _, u := range n.connectors {
 			if u.srv != nil {
