@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -49,16 +48,7 @@ func (s *Store) CampaignsByApp(ctx context.Context, appID, after string, limit i
 	if after != "" {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: after}}})
 	}
-	var docs []campaignDoc
-	err := s.do(ctx, "campaigns by app", func(ctx context.Context) error {
-		cur, err := s.campaigns.Find(ctx, filter, options.Find().
-			SetSort(bson.D{{Key: "_id", Value: -1}}).
-			SetLimit(int64(limit)))
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &docs)
-	})
+	docs, err := findPage[campaignDoc](ctx, s, "campaigns by app", s.campaigns, filter, -1, limit)
 	if err != nil {
 		return nil, err
 	}

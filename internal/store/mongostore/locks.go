@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -85,4 +86,20 @@ func findByID(ctx context.Context, coll *mongo.Collection, what, id string, v an
 // stored with version stored.
 func versionConflict(what, id string, v, stored int64) error {
 	return fmt.Errorf("mongostore: %s %q version %d, stored %d: %w", what, id, v, stored, store.ErrConflict)
+}
+
+// findPage returns up to limit documents of coll that match filter, sorted
+// by _id (order 1 ascending, -1 descending), as op.
+func findPage[D any](ctx context.Context, s *Store, op string, coll *mongo.Collection, filter bson.D, order, limit int) ([]D, error) {
+	var docs []D
+	err := s.do(ctx, op, func(ctx context.Context) error {
+		cur, err := coll.Find(ctx, filter, options.Find().
+			SetSort(bson.D{{Key: "_id", Value: order}}).
+			SetLimit(int64(limit)))
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	return docs, err
 }

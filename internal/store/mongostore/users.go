@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -66,16 +65,7 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*stor
 	if after != "" {
 		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
 	}
-	var docs []userDoc
-	err := s.do(ctx, "list users", func(ctx context.Context) error {
-		cur, err := s.users.Find(ctx, filter, options.Find().
-			SetSort(bson.D{{Key: "_id", Value: 1}}).
-			SetLimit(int64(limit)))
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &docs)
-	})
+	docs, err := findPage[userDoc](ctx, s, "list users", s.users, filter, 1, limit)
 	if err != nil {
 		return nil, err
 	}
