@@ -1,0 +1,75 @@
+package connector
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// A device that stops reading while broadcasts go out fills its socket; its
+// writer then waits on the socket and later broadcasts queue behind it.
+// When the device reads again it gets every broadcast, once and in order.
+func TestBroadcastsToAFullSocketArriveInOrder(t *testing.T) {
+	const n = 2000
+	f := newFixture(t, Config{SendQueue: 4 * n, WriteTimeout: time.Minute})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	other, otherSecret := f.device()
+	fast := f.connect(other, otherSecret)
+	fast.synced(t)
+
+	// The first device does not read while 6 MB of broadcasts go out.
+	ctx := context.Background()
+	body := strings.Repeat("b", 3000)
+	for range n {
+		msg := store.Message{PushID: ids.New(), Body: body, SentAt: time.Now()}
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("app"), Message: msg}})
+		require.NoError(t, err)
+		msg.Seq = pos[0].Seq
+		res, err := f.c.Broadcast(ctx, route.Broadcast{AppID: "app", Message: msg, Epoch: pos[0].Epoch})
+		require.NoError(t, err)
+		require.Equal(t, 2, res.Written)
+		if msg.Seq%100 == 0 {
+			// The other device reads along, so it is never the full one.
+			fast.pushesUpTo(t, msg.Seq)
+		}
+	}
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+	s.mu.Lock()
+	backlog := s.writing || len(s.queue) > 0
+	s.mu.Unlock()
+	require.True(t, backlog, "the socket never filled: the test did not reach a blocked writer")
+
+	got := dev.pushesUpTo(t, n)
+	require.Len(t, got, n)
+	for i, seq := range got {
+		require.Equal(t, uint64(i+1), seq, "broadcast %d", i)
+	}
+}
+
+// pushesUpTo reads broadcasts, live or in catch-up pages, until the one
+// with sequence number last, and returns their sequence numbers in the
+// order they came.
+func (s *rawSession) pushesUpTo(t *testing.T, last uint64) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for len(seqs) == 0 || seqs[len(seqs)-1] < last {
+		fr := s.read(t)
+		if p := fr.GetPush(); p != nil {
+			seqs = append(seqs, p.Seq)
+		}
+		for _, p := range fr.GetSyncResponse().GetPushes() {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	return seqs
+}
