@@ -17,7 +17,7 @@ func (g *Gateway) authApp(r *http.Request) (*store.App, error) {
 	if !ok || key == "" || secret == "" {
 		return nil, errUnauthorized()
 	}
-	app, err := g.store.AppByKey(r.Context(), key)
+	app, err := g.apps.get(r.Context(), g.store, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errUnauthorized()
 	}

@@ -25,6 +25,11 @@ type Config struct {
 	// ResumeInterval is how often pushes still pending (a full routing
 	// queue, a failed relay hand-off) are routed again. Default 30s.
 	ResumeInterval time.Duration `toml:"resume_interval"`
+	// AppCacheTTL is how long an app read by its key (every push and
+	// registration authenticates with one) is reused before it is read
+	// again; a change made through another node is seen within it.
+	// Default 5s; a negative value reads the app on every request.
+	AppCacheTTL time.Duration `toml:"app_cache_ttl"`
 }
 
 func (c *Config) setDefaults() {
@@ -49,5 +54,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.RouteTimeout <= 0 {
 		c.RouteTimeout = 30 * time.Second
+	}
+	if c.AppCacheTTL == 0 {
+		c.AppCacheTTL = 5 * time.Second
 	}
 }

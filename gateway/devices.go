@@ -44,7 +44,7 @@ func (g *Gateway) registerDevice(w http.ResponseWriter, r *http.Request) error {
 	if req.AppKey == "" {
 		return errBadAppKey()
 	}
-	app, err := g.store.AppByKey(r.Context(), req.AppKey)
+	app, err := g.apps.get(r.Context(), g.store, req.AppKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return errBadAppKey()
 	}

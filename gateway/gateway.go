@@ -54,6 +54,7 @@ type Gateway struct {
 	queued sync.Map
 
 	relay Relay
+	apps  *appCache
 }
 
 // New returns a gateway. log and reg may be nil.
@@ -70,6 +71,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		log:     log.With("component", "gateway"),
 		m:       newMetrics(reg),
 		jobs:    make(chan routeJob, 4096),
+		apps:    newAppCache(cfg.AppCacheTTL),
 	}
 	for _, o := range opts {
 		o(g)

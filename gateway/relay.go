@@ -124,6 +124,7 @@ func (g *Gateway) putSettings(w http.ResponseWriter, r *http.Request) error {
 		return errInvalid("invalid-settings", "Invalid settings", "payload_mode must be full, encrypted or wakeup")
 	}
 	err := g.store.UpdateSettings(r.Context(), r.PathValue("id"), s)
+	g.apps.drop(r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("app")
 	}
