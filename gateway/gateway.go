@@ -115,8 +115,13 @@ func (g *Gateway) Run(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case job := <-g.jobs:
-					g.routeJob(context.WithoutCancel(ctx), job)
-					g.queued.Delete(job.id)
+					// The push stays queued, and Run waits for it, until
+					// it is finished or left pending.
+					g.routing.Add(1)
+					g.routeJob(context.WithoutCancel(ctx), job, func() {
+						g.queued.Delete(job.id)
+						g.routing.Done()
+					})
 				}
 			}
 		}()

@@ -19,6 +19,13 @@ type Scheduler interface {
 	Schedule(ctx context.Context, jobs []relayq.Job) error
 }
 
+// AsyncScheduler is a Scheduler that can also queue checks without
+// waiting: done runs once they are stored (relayq.Coalescer). Routing then
+// goes on to the next push while the checks wait to share a message.
+type AsyncScheduler interface {
+	ScheduleAsync(jobs []relayq.Job, done func(error))
+}
+
 // CredentialSealer validates vendor credentials and seals them for
 // storage.
 type CredentialSealer interface {
@@ -51,11 +58,13 @@ func WithRelay(r Relay) Option {
 
 // schedule queues one fallback check per target: at once for a device
 // that was offline or could not be reached, after the ack timeout for one
-// that was written to a live session.
+// that was written to a live session. done runs once they are stored, on
+// this goroutine or another.
 // settings are the app's, when the caller has them; nil loads them.
-func (g *Gateway) schedule(ctx context.Context, p *store.Push, settings *store.Settings, results []route.Result) error {
+func (g *Gateway) schedule(ctx context.Context, p *store.Push, settings *store.Settings, results []route.Result, done func(error)) {
 	if g.relay.Queue == nil {
-		return nil
+		done(nil)
+		return
 	}
 	if settings == nil {
 		if app, err := g.store.AppByID(ctx, p.AppID); err == nil {
@@ -78,7 +87,11 @@ func (g *Gateway) schedule(ctx context.Context, p *store.Push, settings *store.S
 		}
 		jobs[i] = j
 	}
-	return g.relay.Queue.Schedule(ctx, jobs)
+	if q, ok := g.relay.Queue.(AsyncScheduler); ok {
+		q.ScheduleAsync(jobs, done)
+		return
+	}
+	done(g.relay.Queue.Schedule(ctx, jobs))
 }
 
 type settingsRequest struct {

@@ -22,38 +22,46 @@ type routeJob struct {
 	settings *store.Settings
 }
 
-// routeJob routes a pending push.
-func (g *Gateway) routeJob(ctx context.Context, job routeJob) {
+// routeJob routes a pending push. release runs when the push is done
+// with: finished, or left pending for a later sweep. That may be after
+// routeJob returns, while the push's fallback checks wait to be stored.
+func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 	id, p := job.id, job.push
 	if p == nil {
 		var err error
 		if p, err = g.store.Push(ctx, id); err != nil {
 			g.log.ErrorContext(ctx, "load push for routing failed", "push_id", id, "error", err)
+			release()
 			return
 		}
 	}
 	if p.State != store.PushPending {
+		release()
 		return
 	}
 	start := time.Now()
 	if p.Audience.Broadcast {
 		g.routeBroadcast(ctx, p)
 		g.m.routeS.Observe(time.Since(start).Seconds())
+		release()
 		return
 	}
 	counts, results := g.route(ctx, p)
-	if err := g.schedule(ctx, p, job.settings, results); err != nil {
-		// The push stays pending: a later resume routes it again.
-		g.log.ErrorContext(ctx, "schedule relay fallback failed", "push_id", id, "error", err)
-		return
-	}
-	if err := g.store.AddCounts(ctx, p.ID, counts); err != nil {
-		g.log.ErrorContext(ctx, "count update failed", "push_id", id, "error", err)
-	}
-	if err := g.store.FinishPush(ctx, p.ID); err != nil {
-		g.log.ErrorContext(ctx, "finish push failed", "push_id", id, "error", err)
-	}
-	g.m.routeS.Observe(time.Since(start).Seconds())
+	g.schedule(ctx, p, job.settings, results, func(err error) {
+		defer release()
+		if err != nil {
+			// The push stays pending: a later resume routes it again.
+			g.log.ErrorContext(ctx, "schedule relay fallback failed", "push_id", id, "error", err)
+			return
+		}
+		if err := g.store.AddCounts(ctx, p.ID, counts); err != nil {
+			g.log.ErrorContext(ctx, "count update failed", "push_id", id, "error", err)
+		}
+		if err := g.store.FinishPush(ctx, p.ID); err != nil {
+			g.log.ErrorContext(ctx, "finish push failed", "push_id", id, "error", err)
+		}
+		g.m.routeS.Observe(time.Since(start).Seconds())
+	})
 }
 
 // route delivers p to its targets and returns the counts it decided

@@ -3,14 +3,19 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/pebblestore"
 )
 
 // scripted answers each node's batches from a script.
@@ -117,4 +122,77 @@ func TestRouteEmptyRing(t *testing.T) {
 	g := New(Config{}, nil, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
 	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(3)})
 	require.EqualValues(t, 3, c.Failed)
+}
+
+// holding is an AsyncScheduler that keeps each call until the test lets it
+// go.
+type holding struct {
+	calls chan heldCall
+}
+
+type heldCall struct {
+	jobs []relayq.Job
+	done func(error)
+}
+
+func (h *holding) Schedule(context.Context, []relayq.Job) error {
+	return errors.New("the gateway should not wait on the queue")
+}
+
+func (h *holding) ScheduleAsync(jobs []relayq.Job, done func(error)) {
+	h.calls <- heldCall{jobs: jobs, done: done}
+}
+
+// A push stays pending, and queued, until its fallback checks are stored;
+// a routing worker does not wait for that.
+func TestRouteJobFinishesOnceChecksAreStored(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, _ int, b route.Batch) ([]route.Result, error) {
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	h := &holding{calls: make(chan heldCall, 4)}
+	g := New(Config{}, st, testRing(), d, nil, nil, WithRelay(Relay{Queue: h, AckTimeout: time.Minute}))
+
+	newPush := func() string {
+		p := &store.Push{ID: ids.New(), AppID: "app", Targets: targets(3), CreatedAt: time.Now(), State: store.PushPending}
+		id, err := st.CreatePush(ctx, p, "")
+		require.NoError(t, err)
+		return id
+	}
+	pending := func(id string) bool {
+		ids, err := st.PendingPushes(ctx, 100)
+		require.NoError(t, err)
+		return slices.Contains(ids, id)
+	}
+
+	for _, fail := range []bool{false, true} {
+		id := newPush()
+		released := make(chan struct{})
+		g.routeJob(ctx, routeJob{id: id}, func() { close(released) })
+		call := <-h.calls
+		require.Len(t, call.jobs, 3)
+		for _, j := range call.jobs {
+			require.Greater(t, j.DueMs, time.Now().Add(50*time.Second).UnixMilli(), "written: due after the ack timeout")
+		}
+		select {
+		case <-released:
+			t.Fatal("released before the checks were stored")
+		default:
+		}
+		require.True(t, pending(id))
+
+		if fail {
+			call.done(errors.New("queue down"))
+			<-released
+			require.True(t, pending(id), "left pending for the next sweep")
+			continue
+		}
+		call.done(nil)
+		<-released
+		require.False(t, pending(id))
+	}
 }

@@ -39,6 +39,12 @@ type Relay struct {
 	// AckTimeout is how long a live device has to acknowledge before its
 	// push goes through its vendor; apps may set their own. Default 10s.
 	AckTimeout time.Duration `toml:"ack_timeout"`
+	// BatchWindow is how long the gateway holds a fallback check so that
+	// the checks of pushes routed at about the same time share one queue
+	// message. It delays the relay of offline devices by at most this
+	// much, and never the delivery to live ones. Default 20ms; negative:
+	// every push queues its checks at once.
+	BatchWindow time.Duration `toml:"batch_window"`
 	// Workers is how many relay jobs run at once. Default 64.
 	Workers int `toml:"workers"`
 	// PerCredential bounds concurrent sends per app and vendor. Default 16.
@@ -143,6 +149,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Relay.AckTimeout <= 0 {
 		c.Relay.AckTimeout = 10 * time.Second
+	}
+	if c.Relay.BatchWindow == 0 {
+		c.Relay.BatchWindow = 20 * time.Millisecond
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -17,6 +17,11 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "./data", c.Server.DataDir)
 	require.Equal(t, "pebble", c.Store.Backend)
 	require.Equal(t, 15*time.Second, c.Server.ShutdownGrace.Duration)
+	require.Equal(t, 20*time.Millisecond, c.Relay.BatchWindow)
+
+	c, err = Load("", []string{"MOPUSH_RELAY_BATCH_WINDOW=-1ms"})
+	require.NoError(t, err)
+	require.Equal(t, -time.Millisecond, c.Relay.BatchWindow, "a negative window turns batching off and stays")
 }
 
 func TestFileThenEnv(t *testing.T) {

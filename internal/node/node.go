@@ -227,7 +227,7 @@ func (n *Node) build() error {
 		var gopts []gateway.Option
 		if n.vendors != nil {
 			gopts = append(gopts, gateway.WithRelay(gateway.Relay{
-				Queue:       &relayq.Publisher{JS: n.bus.JS},
+				Queue:       relayq.NewCoalescer(&relayq.Publisher{JS: n.bus.JS}, n.cfg.Relay.BatchWindow),
 				Credentials: n.vendors,
 				AckTimeout:  n.cfg.Relay.AckTimeout,
 			}))

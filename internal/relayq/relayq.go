@@ -4,6 +4,12 @@
 // offline device or after the app's ack timeout for a live one; the relay
 // checks the target then and, if it is neither acknowledged nor expired,
 // turns it into a send job on the subject of the device's vendor.
+//
+// Fallback jobs travel in batches: one message carries up to MaxBatch jobs,
+// so that a push to many targets, or many pushes routed at about the same
+// time (see Coalescer), cost one stored message and one delivery instead of
+// one per target. Send jobs stay one per message, each on its vendor's
+// subject.
 package relayq
 
 import (
@@ -41,10 +47,58 @@ type Job struct {
 	// Vendor and Token are set on send jobs.
 	Vendor string `json:"vendor,omitempty"`
 	Token  string `json:"token,omitempty"`
+	// Attempt counts the fallback checks of this job that failed.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Due returns when the job is due.
 func (j *Job) Due() time.Time { return time.UnixMilli(j.DueMs) }
+
+// MaxBatch bounds the jobs of one fallback message.
+const MaxBatch = 256
+
+// batch is the body of a fallback message.
+type batch struct {
+	Jobs []Job `json:"jobs"`
+}
+
+// DecodeBatch parses a fallback message: a batch of 1 to MaxBatch complete
+// jobs, or a single job as Decode reads it.
+func DecodeBatch(b []byte) ([]Job, error) {
+	var probe struct {
+		Jobs json.RawMessage `json:"jobs"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("relay batch: %w", err)
+	}
+	if probe.Jobs == nil {
+		j, err := Decode(b)
+		if err != nil {
+			return nil, err
+		}
+		return []Job{j}, nil
+	}
+	var jobs []Job
+	if err := json.Unmarshal(probe.Jobs, &jobs); err != nil {
+		return nil, fmt.Errorf("relay batch: %w", err)
+	}
+	if len(jobs) == 0 || len(jobs) > MaxBatch {
+		return nil, fmt.Errorf("relay batch: %d jobs, want 1 to %d", len(jobs), MaxBatch)
+	}
+	for i := range jobs {
+		if err := jobs[i].check(); err != nil {
+			return nil, fmt.Errorf("relay batch: job %d: %w", i, err)
+		}
+	}
+	return jobs, nil
+}
+
+func (j *Job) check() error {
+	if j.PushID == "" || j.AppID == "" || j.DeviceID == "" {
+		return errors.New("missing push, app or device id")
+	}
+	return nil
+}
 
 // Decode parses a job; it fails on anything that is not a complete job.
 func Decode(b []byte) (Job, error) {
@@ -52,8 +106,8 @@ func Decode(b []byte) (Job, error) {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return j, fmt.Errorf("relay job: %w", err)
 	}
-	if j.PushID == "" || j.AppID == "" || j.DeviceID == "" {
-		return j, errors.New("relay job: missing push, app or device id")
+	if err := j.check(); err != nil {
+		return j, fmt.Errorf("relay job: %w", err)
 	}
 	return j, nil
 }
@@ -79,35 +133,46 @@ type Publisher struct {
 	JS jetstream.JetStream
 }
 
-// Schedule publishes fallback jobs and waits until JetStream stored them
-// all.
+// Schedule publishes fallback jobs, MaxBatch to a message, and waits until
+// JetStream stored them all.
 func (p *Publisher) Schedule(ctx context.Context, jobs []Job) error {
-	return p.publish(ctx, SubjectFallback, jobs)
+	futures := make([]jetstream.PubAckFuture, 0, (len(jobs)+MaxBatch-1)/MaxBatch)
+	for len(jobs) > 0 {
+		n := min(len(jobs), MaxBatch)
+		b, err := json.Marshal(batch{Jobs: jobs[:n]})
+		if err != nil {
+			return fmt.Errorf("encode relay batch: %w", err)
+		}
+		f, err := p.JS.PublishAsync(SubjectFallback, b)
+		if err != nil {
+			return fmt.Errorf("publish relay batch: %w", err)
+		}
+		futures = append(futures, f)
+		jobs = jobs[n:]
+	}
+	return wait(ctx, futures)
 }
 
 // Send publishes send jobs, each on its vendor's subject (a work queue per
 // vendor: the relay has one durable consumer per vendor subject).
 func (p *Publisher) Send(ctx context.Context, jobs []Job) error {
-	return p.publish(ctx, "", jobs)
-}
-
-func (p *Publisher) publish(ctx context.Context, subject string, jobs []Job) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
 	for i := range jobs {
 		b, err := json.Marshal(&jobs[i])
 		if err != nil {
 			return fmt.Errorf("encode relay job: %w", err)
 		}
-		subj := subject
-		if subj == "" {
-			subj = SubjectSendPrefix + jobs[i].Vendor
-		}
-		f, err := p.JS.PublishAsync(subj, b)
+		f, err := p.JS.PublishAsync(SubjectSendPrefix+jobs[i].Vendor, b)
 		if err != nil {
 			return fmt.Errorf("publish relay job: %w", err)
 		}
 		futures = append(futures, f)
 	}
+	return wait(ctx, futures)
+}
+
+// wait waits until JetStream acknowledged every publish.
+func wait(ctx context.Context, futures []jetstream.PubAckFuture) error {
 	for _, f := range futures {
 		select {
 		case <-f.Ok():

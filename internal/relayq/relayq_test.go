@@ -1,6 +1,7 @@
 package relayq
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,12 +25,60 @@ func TestPublishAndDecode(t *testing.T) {
 	msg, err := s.GetMsg(t.Context(), 1)
 	require.NoError(t, err)
 	require.Equal(t, SubjectFallback, msg.Subject)
-	j, err := Decode(msg.Data)
+	jobs, err := DecodeBatch(msg.Data)
 	require.NoError(t, err)
-	require.Equal(t, Job{PushID: "p", AppID: "a", DeviceID: "d", Seq: 3, DueMs: 5}, j)
+	require.Equal(t, []Job{{PushID: "p", AppID: "a", DeviceID: "d", Seq: 3, DueMs: 5}}, jobs)
 	msg, err = s.GetMsg(t.Context(), 2)
 	require.NoError(t, err)
 	require.Equal(t, SubjectSendPrefix+"apns", msg.Subject)
+}
+
+func TestDecodeBatch(t *testing.T) {
+	jobs, err := DecodeBatch([]byte(`{"push_id":"p","app_id":"a","device_id":"d","seq":1,"due_ms":2}`))
+	require.NoError(t, err, "a single job, as queued before batches")
+	require.Equal(t, []Job{{PushID: "p", AppID: "a", DeviceID: "d", Seq: 1, DueMs: 2}}, jobs)
+
+	for _, bad := range []string{
+		`{"jobs":[]}`,
+		`{"jobs":null}`,
+		`{"jobs":[{"push_id":"p","app_id":"a","device_id":"d"},{"push_id":"p","app_id":"a"}]}`,
+		`{"jobs":{}}`,
+		`{"jobs":[1]}`,
+		`[]`,
+		`{}`,
+	} {
+		_, err := DecodeBatch([]byte(bad))
+		require.Error(t, err, bad)
+	}
+	many := make([]Job, MaxBatch+1)
+	for i := range many {
+		many[i] = Job{PushID: "p", AppID: "a", DeviceID: "d"}
+	}
+	b, err := json.Marshal(batch{Jobs: many})
+	require.NoError(t, err)
+	_, err = DecodeBatch(b)
+	require.Error(t, err, "more than MaxBatch jobs")
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	f.Add([]byte(`{"jobs":[{"push_id":"p","app_id":"a","device_id":"d","seq":1,"due_ms":2}]}`))
+	f.Add([]byte(`{"push_id":"p","app_id":"a","device_id":"d","seq":1,"due_ms":2}`))
+	f.Add([]byte(`{"jobs":[]}`))
+	f.Add([]byte(`{"jobs":null,"push_id":"p"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		jobs, err := DecodeBatch(b)
+		if err != nil {
+			return
+		}
+		if len(jobs) == 0 || len(jobs) > MaxBatch {
+			t.Fatalf("%d jobs accepted", len(jobs))
+		}
+		for _, j := range jobs {
+			if j.PushID == "" || j.AppID == "" || j.DeviceID == "" {
+				t.Fatalf("incomplete job accepted: %+v", j)
+			}
+		}
+	})
 }
 
 func FuzzDecode(f *testing.F) {

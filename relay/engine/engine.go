@@ -217,21 +217,19 @@ func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out 
 func (e *Engine) handle(ctx context.Context, w work) {
 	stop := keepAlive(w.msg)
 	defer stop()
+	if !w.send {
+		e.handleFallback(ctx, w.msg)
+		return
+	}
 	job, err := relayq.Decode(w.msg.Data())
 	if err != nil {
 		e.log.ErrorContext(ctx, "dropping malformed relay job", "error", err)
 		w.msg.Term() //nolint:errcheck // nothing else to do with it
 		return
 	}
-	var delay time.Duration
 	start := time.Now()
-	if w.send {
-		delay, err = e.send(ctx, w.msg, job)
-		e.m.handleS.WithLabelValues("send").Observe(time.Since(start).Seconds())
-	} else {
-		delay, err = e.fallback(ctx, job)
-		e.m.handleS.WithLabelValues("fallback").Observe(time.Since(start).Seconds())
-	}
+	delay, err := e.send(ctx, w.msg, job)
+	e.m.handleS.WithLabelValues("send").Observe(time.Since(start).Seconds())
 	switch {
 	case err != nil:
 		e.log.WarnContext(ctx, "relay job failed; retrying", "push_id", job.PushID, "device_id", job.DeviceID, "error", err)

@@ -4,39 +4,148 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/store"
 )
 
-// fallback runs a due fallback check; a positive delay reschedules it.
-func (e *Engine) fallback(ctx context.Context, j relayq.Job) (time.Duration, error) {
-	now := e.cfg.Now()
-	if due := j.Due(); due.After(now) {
-		return due.Sub(now), nil
+// dueSpread is how far apart the due times of one fallback message may be
+// for the message to come back when the last of them is due: the relay is
+// then late by at most that much for the first. Messages made by
+// relayq.Coalescer hold jobs due within its window of each other.
+const dueSpread = time.Second
+
+// batchParallel bounds the checks of one message that run at once.
+const batchParallel = 8
+
+// handleFallback runs the due checks of a fallback message and turns the
+// targets that need the relay into send jobs. A message with no job due
+// yet comes back when they are. Jobs that are not due, in a message that
+// has due ones, and jobs whose check failed go back to the queue as a new
+// message (the failed ones after a backoff); the message is acknowledged
+// once they and the send jobs are stored.
+func (e *Engine) handleFallback(ctx context.Context, msg jetstream.Msg) {
+	jobs, err := relayq.DecodeBatch(msg.Data())
+	if err != nil {
+		e.log.ErrorContext(ctx, "dropping malformed relay fallback message", "error", err)
+		msg.Term() //nolint:errcheck // nothing else to do with it
+		return
 	}
+	start := time.Now()
+	defer func() { e.m.handleS.WithLabelValues("fallback").Observe(time.Since(start).Seconds()) }()
+	now := e.cfg.Now()
+	var due, later []relayq.Job
+	for _, j := range jobs {
+		if j.Due().After(now) {
+			later = append(later, j)
+		} else {
+			due = append(due, j)
+		}
+	}
+	if len(due) == 0 {
+		msg.NakWithDelay(wake(later, now)) //nolint:errcheck // redelivered after AckWait anyway
+		return
+	}
+	sends, failed := e.checkAll(ctx, due)
+	requeue := later
+	for _, j := range failed {
+		j.Attempt++
+		j.DueMs = now.Add(e.backoff(j.Attempt)).UnixMilli()
+		requeue = append(requeue, j)
+	}
+	if err := e.pub.Send(ctx, sends); err != nil {
+		e.log.WarnContext(ctx, "publish send jobs failed; retrying", "error", err)
+		msg.NakWithDelay(e.backoff(attempts(msg))) //nolint:errcheck // redelivered after AckWait anyway
+		return
+	}
+	if err := e.pub.Schedule(ctx, requeue); err != nil {
+		e.log.WarnContext(ctx, "requeue fallback checks failed; retrying", "error", err)
+		msg.NakWithDelay(e.backoff(attempts(msg))) //nolint:errcheck // redelivered after AckWait anyway
+		return
+	}
+	msg.Ack() //nolint:errcheck // a lost ack redelivers; outcomes make that harmless
+}
+
+// wake returns how long until a message whose jobs are all due later
+// should come back: when the last is due if they are close together, when
+// the first is otherwise.
+func wake(jobs []relayq.Job, now time.Time) time.Duration {
+	first, last := jobs[0].Due(), jobs[0].Due()
+	for _, j := range jobs[1:] {
+		d := j.Due()
+		if d.Before(first) {
+			first = d
+		}
+		if d.After(last) {
+			last = d
+		}
+	}
+	if last.Sub(first) <= dueSpread {
+		return last.Sub(now)
+	}
+	return first.Sub(now)
+}
+
+// checkAll runs the fallback checks of jobs, a few at once, and returns the
+// send jobs they made and the jobs whose check failed.
+func (e *Engine) checkAll(ctx context.Context, jobs []relayq.Job) (sends, failed []relayq.Job) {
+	type result struct {
+		send *relayq.Job
+		err  error
+	}
+	res := make([]result, len(jobs))
+	sem := make(chan struct{}, batchParallel)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res[i].send, res[i].err = e.fallback(ctx, j)
+		})
+	}
+	wg.Wait()
+	for i, r := range res {
+		switch {
+		case r.err != nil:
+			e.log.WarnContext(ctx, "relay fallback check failed; retrying", "push_id", jobs[i].PushID, "device_id", jobs[i].DeviceID, "error", r.err)
+			failed = append(failed, jobs[i])
+		case r.send != nil:
+			sends = append(sends, *r.send)
+		}
+	}
+	return sends, failed
+}
+
+// fallback checks a due target: nothing to do when it is settled; an
+// outcome when it expired or has no vendor channel; otherwise the send job
+// that relays it.
+func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error) {
+	now := e.cfg.Now()
 	done, err := e.settled(ctx, j)
 	if err != nil || done {
-		return 0, err
+		return nil, err
 	}
 	p, err := e.push(ctx, j.PushID)
 	if err != nil {
-		return 0, fmt.Errorf("load push: %w", err)
+		return nil, fmt.Errorf("load push: %w", err)
 	}
 	if expired(p, now) {
-		return 0, e.record(ctx, j, store.OutcomeExpired, store.Counts{})
+		return nil, e.record(ctx, j, store.OutcomeExpired, store.Counts{})
 	}
 	vendor, token, err := e.channel(ctx, j)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if vendor == "" {
-		return 0, e.record(ctx, j, store.OutcomeNoChannel, store.Counts{})
+		return nil, e.record(ctx, j, store.OutcomeNoChannel, store.Counts{})
 	}
-	j.Vendor, j.Token = vendor, token
-	return 0, e.pub.Send(ctx, []relayq.Job{j})
+	j.Vendor, j.Token, j.Attempt = vendor, token, 0
+	return &j, nil
 }
 
 // settled reports whether the target needs nothing more: acknowledged, or

@@ -45,7 +45,8 @@ func TestPushReadOncePerPush(t *testing.T) {
 	e := New(Config{}, nil, cs, nil, nil, nil)
 	for _, id := range p.Targets {
 		j := relayq.Job{PushID: p.ID, AppID: f.app, DeviceID: id, DueMs: time.Now().UnixMilli()}
-		_, err := e.fallback(ctx, j)
+		send, err := e.fallback(ctx, j)
+		require.Nil(t, send)
 		require.NoError(t, err)
 		o, err := outcome.Of(ctx, f.st, target(j))
 		require.NoError(t, err)
