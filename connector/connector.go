@@ -51,6 +51,7 @@ type Connector struct {
 
 	bcast    *bcastIndex
 	appender *appender
+	writers  *writers
 }
 
 var (
@@ -69,14 +70,15 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		owns = func(string) bool { return true }
 	}
 	c := &Connector{
-		cfg:    cfg,
-		store:  st,
-		owns:   owns,
-		log:    log.With("component", "connector", "node_id", cfg.NodeID),
-		m:      newMetrics(reg),
-		hub:    newHub(cfg.Shards),
-		counts: map[string]store.Counts{},
-		bcast:  newBcastIndex(),
+		cfg:     cfg,
+		store:   st,
+		owns:    owns,
+		log:     log.With("component", "connector", "node_id", cfg.NodeID),
+		m:       newMetrics(reg),
+		hub:     newHub(cfg.Shards),
+		counts:  map[string]store.Counts{},
+		bcast:   newBcastIndex(),
+		writers: newWriters(),
 	}
 	c.appender = newAppender(st)
 	c.poller, c.pollErr = netpoll.New(netpoll.Config{})
@@ -117,6 +119,7 @@ func (c *Connector) Run(ctx context.Context) error {
 		s.fail(sdkproto.CodeShutdown, "server shutting down")
 	})
 	c.wg.Wait()
+	c.writers.close()
 	c.flushCounts(context.WithoutCancel(ctx))
 	if c.poller != nil {
 		return c.poller.Close()

@@ -112,7 +112,7 @@ func (s *session) offerBroadcast(seq, epoch uint64, frame []byte) offerResult {
 func (s *session) kickLocked() {
 	if !s.writing {
 		s.writing = true
-		go s.writer()
+		s.c.writers.start(s.writer)
 	}
 }
 

@@ -138,21 +138,30 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 		gr.pos = append(gr.pos, i)
 		gr.ids = append(gr.ids, targets[i])
 	}
+	deliver := func(gr *group) {
+		res, err := g.deliver.Deliver(ctx, gr.node, route.Batch{Message: msg, DeviceIDs: gr.ids})
+		if err != nil && res == nil {
+			g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID, "error", err)
+			for _, i := range gr.pos {
+				results[i].Status = route.Failed
+			}
+			return
+		}
+		for k, i := range gr.pos {
+			results[i] = res[k]
+		}
+	}
+	if len(groups) == 1 {
+		// One connector, as for every push to one device: no goroutine,
+		// whose new stack would grow on the way into the store.
+		for _, gr := range groups {
+			deliver(gr)
+		}
+		return
+	}
 	var wg sync.WaitGroup
 	for _, gr := range groups {
-		wg.Go(func() {
-			res, err := g.deliver.Deliver(ctx, gr.node, route.Batch{Message: msg, DeviceIDs: gr.ids})
-			if err != nil && res == nil {
-				g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID, "error", err)
-				for _, i := range gr.pos {
-					results[i].Status = route.Failed
-				}
-				return
-			}
-			for k, i := range gr.pos {
-				results[i] = res[k]
-			}
-		})
+		wg.Go(func() { deliver(gr) })
 	}
 	wg.Wait()
 }

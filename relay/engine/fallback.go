@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -99,15 +100,17 @@ func (e *Engine) checkAll(ctx context.Context, jobs []relayq.Job) (sends, failed
 		err  error
 	}
 	res := make([]result, len(jobs))
-	sem := make(chan struct{}, batchParallel)
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			res[i].send, res[i].err = e.fallback(ctx, j)
-		})
+	var next atomic.Int64
+	check := func() {
+		for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			res[i].send, res[i].err = e.fallback(ctx, jobs[i])
+		}
 	}
+	var wg sync.WaitGroup
+	for range min(batchParallel, len(jobs)) - 1 {
+		wg.Go(check)
+	}
+	check()
 	wg.Wait()
 	for i, r := range res {
 		switch {
