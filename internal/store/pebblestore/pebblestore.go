@@ -44,6 +44,7 @@ type Store struct {
 	cfg   Config
 	log   *slog.Logger
 	locks *stripes
+	marks *marks
 
 	// state is held shared by every call and exclusively by Close, so Close
 	// waits for calls in flight and later calls fail with ErrClosed instead
@@ -80,7 +81,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
-	return &Store{db: db, cfg: cfg, log: log, locks: newStripes()}, nil
+	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

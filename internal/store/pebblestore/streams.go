@@ -239,6 +239,7 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	if err := s.db.Set(wk, encodeUint64(to), pebble.NoSync); err != nil {
 		return nil, fmt.Errorf("pebblestore: set watermark: %w", err)
 	}
+	s.marks.put(wk, to)
 	return covered, nil
 }
 
@@ -256,6 +257,9 @@ func (s *Store) Watermark(ctx context.Context, deviceID string, mark store.Mark)
 }
 
 func (s *Store) watermark(wk []byte) (uint64, error) {
+	if v, ok := s.marks.get(wk); ok {
+		return v, nil
+	}
 	v, ok, err := s.get(wk)
 	if !ok || err != nil {
 		return 0, err

@@ -1,0 +1,42 @@
+package pebblestore
+
+import "sync"
+
+// maxCachedMarks bounds the watermarks kept in memory (about 100 bytes
+// each).
+const maxCachedMarks = 1 << 16
+
+// marks keeps the watermarks this process moved last. Every push reads and
+// writes two of them (sent and acked), and a point read of a key that is
+// overwritten all the time was 6% of the CPU of a push. Only Advance
+// writes watermarks, under the device's stripe lock, and it updates the
+// cache after the store, so a cached value is the stored one. A full
+// cache drops an arbitrary entry, which is read from the store again.
+type marks struct {
+	mu  sync.Mutex
+	m   map[string]uint64
+	max int
+}
+
+func newMarks(max int) *marks { return &marks{m: map[string]uint64{}, max: max} }
+
+func (c *marks) get(key []byte) (uint64, bool) {
+	c.mu.Lock()
+	v, ok := c.m[string(key)]
+	c.mu.Unlock()
+	return v, ok
+}
+
+// put records a value that was just stored; callers hold the key's stripe
+// lock.
+func (c *marks) put(key []byte, v uint64) {
+	c.mu.Lock()
+	if _, ok := c.m[string(key)]; !ok && len(c.m) >= c.max {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[string(key)] = v
+	c.mu.Unlock()
+}
