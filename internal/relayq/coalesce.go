@@ -19,10 +19,8 @@ import (
 // before its fallback job is scheduled. It delays only the relay of devices
 // that were offline, by at most Window.
 type Coalescer struct {
-	pub     *Publisher
-	window  time.Duration
-	timeout time.Duration
-	now     func() time.Time
+	pub    *Publisher
+	window time.Duration
 
 	mu     sync.Mutex
 	open   map[int64]*pending // by due class
@@ -70,7 +68,7 @@ func (c *call) finish(err error) {
 // NewCoalescer returns a Coalescer that publishes through p. A window of 0
 // or less publishes every call's jobs at once, as Publisher.Schedule does.
 func NewCoalescer(p *Publisher, window time.Duration) *Coalescer {
-	return &Coalescer{pub: p, window: window, timeout: publishTimeout, now: time.Now, open: map[int64]*pending{}}
+	return &Coalescer{pub: p, window: window, open: map[int64]*pending{}}
 }
 
 // Schedule queues jobs and waits until JetStream stored them.
@@ -97,7 +95,7 @@ func (c *Coalescer) ScheduleAsync(jobs []Job, done func(error)) {
 	c.mu.Lock()
 	if c.closed || c.window <= 0 {
 		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 		defer cancel()
 		done(c.pub.Schedule(ctx, jobs))
 		return
@@ -106,7 +104,7 @@ func (c *Coalescer) ScheduleAsync(jobs []Job, done func(error)) {
 	// before the loop ends cannot finish the call early.
 	cl := &call{done: done}
 	cl.left.Store(1)
-	now := c.now().UnixMilli()
+	now := time.Now().UnixMilli()
 	for _, j := range jobs {
 		key := max(j.DueMs-now, 0) / dueClass.Milliseconds()
 		p := c.open[key]
@@ -149,7 +147,7 @@ func (c *Coalescer) expire(key int64, p *pending) {
 }
 
 func (c *Coalescer) publish(p *pending) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	err := c.pub.Schedule(ctx, p.jobs)
 	for _, cl := range p.calls {
