@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -83,21 +84,15 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 
 // accept stores p and answers 202; routing follows in the background.
 func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App, p *store.Push, idem string) error {
+	if d, ok := g.store.(store.DeferredPushes); ok && !p.Audience.Broadcast {
+		return g.acceptDeferred(w, r, d, app, p, idem)
+	}
 	id, err := g.store.CreatePush(r.Context(), p, idem)
 	if err != nil {
 		return fmt.Errorf("store push: %w", err)
 	}
 	if id != p.ID {
-		prior, err := g.store.Push(r.Context(), id)
-		if err != nil {
-			return fmt.Errorf("load idempotent push: %w", err)
-		}
-		if prior.Fingerprint != p.Fingerprint {
-			return errInvalid("idempotency-key-reused", "Idempotency-Key reused",
-				"this key was used for a different request")
-		}
-		w.Header().Set("Idempotent-Replayed", "true")
-		return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
+		return g.replay(w, r, id, p)
 	}
 	g.m.accepted.Inc()
 	if !g.enqueue(routeJob{id: p.ID, push: p, settings: &app.Settings}) {
@@ -106,6 +101,64 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App,
 		g.log.WarnContext(r.Context(), "routing queue full", "push_id", p.ID)
 	}
 	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: p.ID})
+}
+
+// maxSyncWait bounds how long an accepted push waits for its first
+// delivery to make it durable before the gateway syncs it itself.
+const maxSyncWait = 50 * time.Millisecond
+
+// acceptDeferred stores p without an fsync of its own, hands it to the
+// routing workers, and answers 202 once it is durable. The store is the
+// one the connectors append to, so the synced append of the push's first
+// delivery carries the push record to disk with it; if none does (the
+// devices are on another node, the queue is full, routing is slow),
+// SyncSince syncs. Until then no device has the push, so a crash loses only
+// a push that was never acknowledged to the caller.
+func (g *Gateway) acceptDeferred(w http.ResponseWriter, r *http.Request, d store.DeferredPushes, app *store.App, p *store.Push, idem string) error {
+	ctx := r.Context()
+	id, mark, err := d.CreatePushDeferred(ctx, p, idem)
+	if err != nil {
+		return fmt.Errorf("store push: %w", err)
+	}
+	if id != p.ID {
+		// The first request with this key may still be waiting for its sync.
+		if err := d.SyncSince(ctx, mark); err != nil {
+			return fmt.Errorf("sync push: %w", err)
+		}
+		return g.replay(w, r, id, p)
+	}
+	g.m.accepted.Inc()
+	delivered := make(chan struct{})
+	job := routeJob{id: p.ID, push: p, settings: &app.Settings, delivered: func() { close(delivered) }}
+	if g.enqueue(job) {
+		t := time.NewTimer(maxSyncWait)
+		select {
+		case <-delivered:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	} else {
+		g.log.WarnContext(ctx, "routing queue full", "push_id", p.ID)
+	}
+	if err := d.SyncSince(context.WithoutCancel(ctx), mark); err != nil {
+		return fmt.Errorf("sync push: %w", err)
+	}
+	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: p.ID})
+}
+
+// replay answers a request whose idempotency key named the earlier push id.
+func (g *Gateway) replay(w http.ResponseWriter, r *http.Request, id string, p *store.Push) error {
+	prior, err := g.store.Push(r.Context(), id)
+	if err != nil {
+		return fmt.Errorf("load idempotent push: %w", err)
+	}
+	if prior.Fingerprint != p.Fingerprint {
+		return errInvalid("idempotency-key-reused", "Idempotency-Key reused",
+			"this key was used for a different request")
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
 }
 
 func (g *Gateway) validatePush(req *pushRequest) (time.Duration, error) {

@@ -20,6 +20,9 @@ type routeJob struct {
 	id       string
 	push     *store.Push
 	settings *store.Settings
+	// delivered, if set, runs once when the first delivery attempt is
+	// done, or when routing ends without one.
+	delivered func()
 }
 
 // routeJob routes a pending push. release runs when the push is done
@@ -27,6 +30,11 @@ type routeJob struct {
 // routeJob returns, while the push's fallback checks wait to be stored.
 func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 	id, p := job.id, job.push
+	delivered := func() {}
+	if job.delivered != nil {
+		delivered = sync.OnceFunc(job.delivered)
+	}
+	defer delivered()
 	if p == nil {
 		var err error
 		if p, err = g.store.Push(ctx, id); err != nil {
@@ -46,7 +54,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		release()
 		return
 	}
-	counts, results := g.route(ctx, p)
+	counts, results := g.route(ctx, p, delivered)
 	g.schedule(ctx, p, job.settings, results, func(err error) {
 		defer release()
 		if err != nil {
@@ -66,8 +74,8 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 
 // route delivers p to its targets and returns the counts it decided
 // (offline, failed) and the result of each target; deliveries and acks are
-// counted by the connectors.
-func (g *Gateway) route(ctx context.Context, p *store.Push) (store.Counts, []route.Result) {
+// counted by the connectors. afterFirst runs after the first attempt.
+func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func()) (store.Counts, []route.Result) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
@@ -88,6 +96,9 @@ func (g *Gateway) route(ctx context.Context, p *store.Push) (store.Counts, []rou
 			}
 		}
 		g.deliverOnce(ctx, msg, p.Targets, todo, results)
+		if attempt == 0 {
+			afterFirst()
+		}
 		todo = retryable(todo, results)
 	}
 	var c store.Counts

@@ -76,7 +76,7 @@ func TestRouteGroupsByOwnerAndMergesByPosition(t *testing.T) {
 	}}
 	g := New(Config{}, nil, ring, d, nil, nil)
 	p := &store.Push{ID: "p", Targets: targets(60)}
-	c, _ := g.route(context.Background(), p)
+	c, _ := g.route(context.Background(), p, func() {})
 	require.EqualValues(t, 26, c.Offline)
 	require.Zero(t, c.Failed)
 	require.Len(t, d.calls, 3, "one batch per owner")
@@ -98,7 +98,7 @@ func TestRouteRetriesRefusedAndFailed(t *testing.T) {
 		return all(route.Written, len(b.DeviceIDs)), nil
 	}}
 	g := New(Config{}, nil, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)})
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)}, func() {})
 	require.Zero(t, c.Failed, "second attempt succeeded")
 	require.Equal(t, 2, d.calls["a"])
 	require.Equal(t, 2, d.calls["b"])
@@ -110,7 +110,7 @@ func TestRouteCountsPersistentFailures(t *testing.T) {
 		return nil, errors.New("down")
 	}}
 	g := New(Config{}, nil, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)})
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {})
 	require.EqualValues(t, 10, c.Failed)
 	for _, n := range d.calls {
 		require.Equal(t, routeAttempts, n)
@@ -120,7 +120,7 @@ func TestRouteCountsPersistentFailures(t *testing.T) {
 func TestRouteEmptyRing(t *testing.T) {
 	t.Parallel()
 	g := New(Config{}, nil, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(3)})
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(3)}, func() {})
 	require.EqualValues(t, 3, c.Failed)
 }
 

@@ -336,6 +336,19 @@ type Pushes interface {
 	PendingPushes(ctx context.Context, limit int) ([]string, error)
 }
 
+// DeferredPushes is implemented by a store that can take a push without
+// syncing it at once, so that the synced write that follows (the append of
+// its delivery to a device stream, in the same database) makes it durable
+// too, and a push costs one fsync instead of two.
+type DeferredPushes interface {
+	// CreatePushDeferred is CreatePush, except that the push may be lost
+	// in a power cut until SyncSince(mark) returns.
+	CreatePushDeferred(ctx context.Context, p *Push, idemKey string) (id string, mark uint64, err error)
+	// SyncSince makes durable every write that completed before mark was
+	// returned. It writes nothing when a synced write did so already.
+	SyncSince(ctx context.Context, mark uint64) error
+}
+
 // Store is every part of the data layer together.
 type Store interface {
 	Apps

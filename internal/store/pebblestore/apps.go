@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/cockroachdb/pebble"
-
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -36,7 +34,7 @@ func (s *Store) CreateApp(ctx context.Context, a *store.App) error {
 	b := s.db.NewBatch()
 	b.Set(appKey(a.ID), val, nil)
 	b.Set(appKeyIndex(a.Key), []byte(a.ID), nil)
-	return commit(b, pebble.Sync)
+	return s.commitSync(b)
 }
 
 // AppByKey returns the app with the public key, or store.ErrNotFound.

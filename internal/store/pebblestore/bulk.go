@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/cockroachdb/pebble"
-
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -38,7 +36,7 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 			return err
 		}
 	}
-	return commit(b, pebble.Sync)
+	return s.commitSync(b)
 }
 
 // lastByID returns devs with each id once, at its first position, holding

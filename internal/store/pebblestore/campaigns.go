@@ -39,7 +39,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c *store.Campaign) error {
 	b := s.db.NewBatch()
 	b.Set(campaignKey(c.ID), val, nil)
 	b.Set(appCampaignKey(c.AppID, c.ID), nil, nil)
-	if err := commit(b, pebble.Sync); err != nil {
+	if err := s.commitSync(b); err != nil {
 		return err
 	}
 	c.Version = rec.Version

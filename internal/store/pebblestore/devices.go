@@ -25,7 +25,7 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 		b.Close()
 		return err
 	}
-	return commit(b, pebble.Sync)
+	return s.commitSync(b)
 }
 
 // putDeviceTo writes d into b and moves its alias entry: the entry of the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
+	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	// Now is the clock for message expiry and the idempotency window.
 	// Default time.Now; tests set it.
 	Now func() time.Time
+
+	// fs replaces the operating system's file system; crash tests use a
+	// memory one that can drop what was never synced.
+	fs vfs.FS
 }
 
 // Store is the embedded backend of store.Store on a Pebble database. Its
@@ -45,6 +50,8 @@ type Store struct {
 	log   *slog.Logger
 	locks *stripes
 	marks *marks
+	// tickets tracks what synced commits made durable, for SyncSince.
+	tickets syncTickets
 
 	// state is held shared by every call and exclusively by Close, so Close
 	// waits for calls in flight and later calls fail with ErrClosed instead
@@ -75,6 +82,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	log := cfg.Logger.With("component", "pebblestore")
 	opts := dbOptions(log)
+	if cfg.fs != nil {
+		opts.FS = cfg.fs
+	}
 	db, err := pebble.Open(cfg.Dir, opts)
 	// The database holds its own reference to the cache.
 	opts.Cache.Unref()

@@ -21,14 +21,14 @@ func (s *Store) CreatePush(ctx context.Context, p *store.Push, idemKey string) (
 	}
 	defer s.end()
 	now := s.cfg.Now()
-	id, err := s.createPush(p, idemKey, now)
+	id, err := s.createPush(p, idemKey, now, pebble.Sync)
 	if err == nil && idemKey != "" {
 		s.sweepIdempotency(now)
 	}
 	return id, err
 }
 
-func (s *Store) createPush(p *store.Push, key string, now time.Time) (string, error) {
+func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebble.WriteOptions) (string, error) {
 	set := []uint16{s.locks.index(tagPush, p.ID)}
 	if key != "" {
 		set = append(set, s.locks.index(tagIdem, idemLockID(p.AppID, key)))
@@ -66,7 +66,10 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time) (string, er
 		b.Set(idemKey(p.AppID, key), idemEntry{created: now, pushID: p.ID}.encode(), nil)
 		b.Set(idemExpKey(now, p.AppID, key), nil, nil)
 	}
-	return p.ID, commit(b, pebble.Sync)
+	if opts.Sync {
+		return p.ID, s.commitSync(b)
+	}
+	return p.ID, commit(b, opts)
 }
 
 // Push returns the push with its current counts, or store.ErrNotFound.

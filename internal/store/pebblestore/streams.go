@@ -44,7 +44,7 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 		b.Close()
 		return nil, err
 	}
-	if err := commit(b, pebble.Sync); err != nil {
+	if err := s.commitSync(b); err != nil {
 		return nil, err
 	}
 	return pos, nil

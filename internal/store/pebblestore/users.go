@@ -50,7 +50,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	b := s.db.NewBatch()
 	b.Set(userKey(u.ID), val, nil)
 	b.Set(emailKey(email), []byte(u.ID), nil)
-	if err := commit(b, pebble.Sync); err != nil {
+	if err := s.commitSync(b); err != nil {
 		return err
 	}
 	u.Email, u.Version = rec.Email, rec.Version
@@ -152,7 +152,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *store.User) error {
 	if err != nil {
 		return err
 	}
-	if err := commit(b, pebble.Sync); err != nil {
+	if err := s.commitSync(b); err != nil {
 		return err
 	}
 	u.Email, u.CreatedAt, u.Version = rec.Email, rec.CreatedAt, rec.Version
@@ -203,5 +203,5 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	b := s.db.NewBatch()
 	b.Delete(userKey(id), nil)
 	b.Delete(emailKey(u.Email), nil)
-	return commit(b, pebble.Sync)
+	return s.commitSync(b)
 }
