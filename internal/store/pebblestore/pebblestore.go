@@ -50,6 +50,7 @@ type Store struct {
 	log   *slog.Logger
 	locks *stripes
 	marks *marks
+	tails *tails
 	// tickets tracks what synced commits made durable, for SyncSince.
 	tickets syncTickets
 
@@ -91,7 +92,7 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
-	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks)}, nil
+	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

@@ -39,52 +39,72 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 	defer s.locks.unlock(set)
 
 	b := s.db.NewBatch()
-	pos, err := s.appendTo(b, entries)
+	pos, appended, err := s.appendTo(b, entries)
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
 	if err := s.commitSync(b); err != nil {
+		// The commit may have been applied even so: read the heads
+		// from the store next time.
+		for dev := range appended {
+			s.tails.drop(dev)
+		}
 		return nil, err
+	}
+	for dev, a := range appended {
+		s.tails.put(dev, *a.h, a.msgs)
 	}
 	return pos, nil
 }
 
+// appended is what a batch adds to one device's stream.
+type appended struct {
+	h    *head
+	msgs []tailMsg
+}
+
 // appendTo writes the messages, the new heads and the trimming of entries
-// into b. The caller holds the stripes of the devices.
-func (s *Store) appendTo(b *pebble.Batch, entries []store.Entry) ([]store.Position, error) {
-	heads := make(map[string]*head, 1)
+// into b, and returns what it added per device. The caller holds the
+// stripes of the devices.
+func (s *Store) appendTo(b *pebble.Batch, entries []store.Entry) ([]store.Position, map[string]*appended, error) {
+	devs := make(map[string]*appended, 1)
 	pos := make([]store.Position, len(entries))
 	for i, e := range entries {
-		h, ok := heads[e.DeviceID]
+		a, ok := devs[e.DeviceID]
 		if !ok {
 			loaded, err := s.loadHead(e.DeviceID)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			h = &loaded
-			heads[e.DeviceID] = h
+			a = &appended{h: &loaded}
+			devs[e.DeviceID] = a
 		}
+		h := a.h
 		h.seq++
 		m := e.Message
 		m.Seq = h.seq
 		val, err := json.Marshal(&m)
 		if err != nil {
-			return nil, fmt.Errorf("pebblestore: encode message: %w", err)
+			return nil, nil, fmt.Errorf("pebblestore: encode message: %w", err)
 		}
 		b.Set(msgKey(e.DeviceID, m.Seq), val, nil)
+		a.msgs = append(a.msgs, tailMsg{m: m, size: len(val)})
 		pos[i] = store.Position{Epoch: h.epoch, Seq: m.Seq}
 	}
-	for dev, h := range heads {
-		s.trim(b, dev, h)
-		b.Set(streamKey(dev, streamHead), h.encode(), nil)
+	for dev, a := range devs {
+		s.trim(b, dev, a.h)
+		b.Set(streamKey(dev, streamHead), a.h.encode(), nil)
 	}
-	return pos, nil
+	return pos, devs, nil
 }
 
 // loadHead returns the head of a device's stream, or the head of a new
-// stream with a fresh epoch.
+// stream with a fresh epoch. The caller holds the device's stripe.
 func (s *Store) loadHead(deviceID string) (head, error) {
+	if t, ok := s.tails.get(deviceID); ok {
+		return t.h, nil
+	}
 	v, ok, err := s.get(streamKey(deviceID, streamHead))
 	if err != nil {
 		return head{}, err
@@ -214,6 +234,18 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	if err != nil {
 		return nil, err
 	}
+	if t, ok := s.tails.get(deviceID); ok {
+		to := min(through, t.h.seq)
+		if to <= cur {
+			return nil, nil
+		}
+		if covered, ok := t.covered(max(cur+1, t.h.first), to); ok {
+			if err := s.setWatermark(wk, to); err != nil {
+				return nil, err
+			}
+			return covered, nil
+		}
+	}
 	it, h, err := s.streamIter(deviceID)
 	if err != nil {
 		return nil, err
@@ -236,11 +268,19 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	if err := closeIter(it, it.Error()); err != nil {
 		return nil, err
 	}
+	if err := s.setWatermark(wk, to); err != nil {
+		return nil, err
+	}
+	return covered, nil
+}
+
+// setWatermark stores a watermark; the caller holds its stripe.
+func (s *Store) setWatermark(wk []byte, to uint64) error {
 	if err := s.db.Set(wk, encodeUint64(to), pebble.NoSync); err != nil {
-		return nil, fmt.Errorf("pebblestore: set watermark: %w", err)
+		return fmt.Errorf("pebblestore: set watermark: %w", err)
 	}
 	s.marks.put(wk, to)
-	return covered, nil
+	return nil
 }
 
 // Watermark returns the current value of a watermark, 0 if it never moved.

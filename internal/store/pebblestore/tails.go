@@ -1,0 +1,118 @@
+package pebblestore
+
+import (
+	"maps"
+	"sync"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Bounds of the stream tails kept in memory.
+const (
+	tailLen       = 4       // newest messages kept per device
+	maxTailsBytes = 8 << 20 // encoded size of every kept message together
+)
+
+// tails keeps, for the devices this process appended to last, the stream
+// head and the newest messages. Advance, which runs twice per delivered
+// message (sent, then acked), finds there the messages it covers without
+// an iterator, a seek through every level and a JSON decode each; Append
+// finds the head without a read. Only Append writes heads and messages,
+// under the device's stripe lock, and it updates its tail after the commit
+// (or drops it when the commit failed), so a kept tail is the stored
+// stream's newest part. A full cache drops arbitrary devices, whose
+// streams are read from the store again.
+type tails struct {
+	mu    sync.Mutex
+	m     map[string]*tail
+	bytes int
+	max   int
+}
+
+// tail is one device's head and newest messages, oldest first, with
+// consecutive seqs ending at h.seq and none below h.first. A tail is
+// never changed once stored: put replaces it.
+type tail struct {
+	h     head
+	msgs  []tailMsg
+	bytes int
+}
+
+type tailMsg struct {
+	m    store.Message
+	size int // encoded
+}
+
+func newTails(max int) *tails { return &tails{m: map[string]*tail{}, max: max} }
+
+// get returns the device's tail; its messages must not be changed.
+func (c *tails) get(dev string) (*tail, bool) {
+	c.mu.Lock()
+	t, ok := c.m[dev]
+	c.mu.Unlock()
+	return t, ok
+}
+
+// put records that h was stored as the device's head together with added
+// (consecutive, ending at h.seq). Callers hold the device's stripe lock.
+func (c *tails) put(dev string, h head, added []tailMsg) {
+	for i := range added {
+		added[i].m.Data = maps.Clone(added[i].m.Data)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	prev := c.m[dev]
+	var msgs []tailMsg
+	if prev != nil && prev.h.epoch == h.epoch && len(added) > 0 && prev.h.seq+1 == added[0].m.Seq {
+		msgs = append(msgs, prev.msgs...)
+	}
+	msgs = append(msgs, added...)
+	for len(msgs) > 0 && (len(msgs) > tailLen || msgs[0].m.Seq < h.first) {
+		msgs = msgs[1:]
+	}
+	t := &tail{h: h, msgs: msgs}
+	for _, tm := range msgs {
+		t.bytes += tm.size
+	}
+	c.removeLocked(dev)
+	for c.bytes+t.bytes > c.max && len(c.m) > 0 {
+		for k := range c.m {
+			c.removeLocked(k)
+			break
+		}
+	}
+	if t.bytes > c.max {
+		return
+	}
+	c.m[dev] = t
+	c.bytes += t.bytes
+}
+
+// drop forgets the device's tail.
+func (c *tails) drop(dev string) {
+	c.mu.Lock()
+	c.removeLocked(dev)
+	c.mu.Unlock()
+}
+
+func (c *tails) removeLocked(dev string) {
+	if t, ok := c.m[dev]; ok {
+		c.bytes -= t.bytes
+		delete(c.m, dev)
+	}
+}
+
+// covered returns the messages from..to (seqs) when the tail holds all of
+// them.
+func (t *tail) covered(from, to uint64) ([]store.Message, bool) {
+	if len(t.msgs) == 0 || from < t.msgs[0].m.Seq {
+		return nil, false
+	}
+	var out []store.Message
+	for _, tm := range t.msgs {
+		if tm.m.Seq >= from && tm.m.Seq <= to {
+			out = append(out, tm.m)
+		}
+	}
+	return out, true
+}
