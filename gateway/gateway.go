@@ -55,6 +55,8 @@ type Gateway struct {
 
 	relay Relay
 	apps  *appCache
+	// owners keeps the app of each device seen, for checkDevices.
+	owners *owners
 }
 
 // New returns a gateway. log and reg may be nil.
@@ -72,6 +74,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		m:       newMetrics(reg),
 		jobs:    make(chan routeJob, 4096),
 		apps:    newAppCache(cfg.AppCacheTTL),
+		owners:  newOwners(maxOwners),
 	}
 	for _, o := range opts {
 		o(g)

@@ -226,16 +226,37 @@ func (g *Gateway) checkDevices(r *http.Request, appID string, idList []string) (
 	if len(idList) == 0 {
 		return nil, nil
 	}
-	devs, err := g.store.Devices(r.Context(), idList)
-	if err != nil {
-		return nil, fmt.Errorf("load devices: %w", err)
+	apps := make([]string, len(idList)) // "": not registered
+	var missing []int
+	for i, id := range idList {
+		if a, ok := g.owners.get(id); ok {
+			apps[i] = a
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		load := make([]string, len(missing))
+		for k, i := range missing {
+			load[k] = idList[i]
+		}
+		devs, err := g.store.Devices(r.Context(), load)
+		if err != nil {
+			return nil, fmt.Errorf("load devices: %w", err)
+		}
+		for k, d := range devs {
+			if d != nil {
+				apps[missing[k]] = d.AppID
+				g.owners.put(load[k], d.AppID)
+			}
+		}
 	}
 	var unknown, foreign []string
-	for i, d := range devs {
+	for i, a := range apps {
 		switch {
-		case d == nil:
+		case a == "":
 			unknown = append(unknown, idList[i])
-		case d.AppID != appID:
+		case a != appID:
 			foreign = append(foreign, idList[i])
 		}
 	}
