@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,9 +150,15 @@ func TestResultMapping(t *testing.T) {
 
 // runEngine runs an engine on an embedded bus until the test ends.
 func runEngine(t testing.TB, cfg Config, st Store, s Senders, reg prometheus.Registerer) (*Engine, *relayq.Publisher) {
+	// Retries come soon: what these tests check does not depend on the
+	// production backoff, and a publish that times out on a loaded machine
+	// must not push a retry past their deadlines.
+	if cfg.MinBackoff == 0 && cfg.MaxBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = 20*time.Millisecond, 200*time.Millisecond
+	}
 	b, err := bus.Open(bus.Config{Dir: t.TempDir()}, nil)
 	require.NoError(t, err)
-	e := New(cfg, b.JS, st, s, nil, reg)
+	e := New(cfg, b.JS, st, s, testLogger(t), reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
@@ -273,4 +282,33 @@ func BenchmarkRelay(b *testing.B) {
 			}
 		})
 	}
+}
+
+// testLogger returns a logger that writes warnings and errors to the test's
+// log, so that a failing test shows why jobs were retried.
+func testLogger(t testing.TB) *slog.Logger {
+	w := &testLog{t: t}
+	t.Cleanup(w.stop) // registered first, so it runs after the engine stopped
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+type testLog struct {
+	mu      sync.Mutex
+	t       testing.TB
+	stopped bool
+}
+
+func (w *testLog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.stopped {
+		w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *testLog) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	w.mu.Unlock()
 }
