@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.Rate, "rate", 0, "unicast pushes/s (0: search for the highest rate with p99 < 10 ms)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token (default: $MOPUSH_ADMIN_TOKEN, then the spawned server's data dir)")
 	fs.IntVar(&cfg.SourceAddrs, "source-addrs", 0, "source addresses 127.0.0.1…127.0.0.K devices rotate through (default ceil(devices/5000))")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the REST client and the coordination, not the workers) to the file")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fs.Usage()
 		return errUsage
@@ -67,6 +69,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Logger, cfg.Stderr = log.With("component", "bench"), stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, err = bench.Run(ctx, cfg, stdout)
 	return err
 }
