@@ -36,6 +36,9 @@ func stored(t *testing.T, s jetstream.Stream) [][]Job {
 		require.Equal(t, SubjectFallback, m.Subject)
 		jobs, err := DecodeBatch(m.Data)
 		require.NoError(t, err)
+		at, ok := WakeOf(m.Header)
+		require.True(t, ok, "every fallback message says when it is due")
+		require.Equal(t, Wake(jobs), at)
 		out = append(out, jobs)
 	}
 	return out

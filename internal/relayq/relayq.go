@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -143,7 +144,7 @@ func (p *Publisher) Schedule(ctx context.Context, jobs []Job) error {
 		if err != nil {
 			return fmt.Errorf("encode relay batch: %w", err)
 		}
-		f, err := p.JS.PublishAsync(SubjectFallback, b)
+		f, err := p.JS.PublishMsgAsync(&nats.Msg{Subject: SubjectFallback, Header: wakeHeader(jobs[:n]), Data: b})
 		if err != nil {
 			return fmt.Errorf("publish relay batch: %w", err)
 		}

@@ -2,11 +2,14 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/relayq"
@@ -103,4 +106,25 @@ func TestWake(t *testing.T) {
 		"close together: when the last is due")
 	require.Equal(t, 10*time.Second, wake([]relayq.Job{at(30_000), at(10_000)}, now),
 		"far apart: when the first is due")
+}
+
+// A message whose wake header lies ahead waits for it, unread, even when
+// the jobs inside are due already.
+func TestWakeHeaderHoldsMessage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	fs := &fakeSender{}
+	_, pub := runEngine(t, Config{}, f.st, fakeSenders{fs}, nil)
+	now := time.Now()
+	job := fallbackJob(f.target(t), now)
+	body, err := json.Marshal(map[string]any{"jobs": []relayq.Job{job}})
+	require.NoError(t, err)
+	wakeAt := now.Add(2 * time.Second)
+	msg := &nats.Msg{Subject: relayq.SubjectFallback, Data: body,
+		Header: nats.Header{relayq.HeaderWake: []string{strconv.FormatInt(wakeAt.UnixMilli(), 10)}}}
+	_, err = pub.JS.PublishMsg(context.Background(), msg)
+	require.NoError(t, err)
+	waitRelayed(t, f, []relayq.Job{job})
+	require.False(t, time.Now().Before(wakeAt), "relayed before the message's wake time")
+	require.EqualValues(t, 1, fs.sent.Load())
 }

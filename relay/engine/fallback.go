@@ -15,12 +15,6 @@ import (
 	"github.com/mopush/mopush/internal/store"
 )
 
-// dueSpread is how far apart the due times of one fallback message may be
-// for the message to come back when the last of them is due: the relay is
-// then late by at most that much for the first. Messages made by
-// relayq.Coalescer hold jobs due within its window of each other.
-const dueSpread = time.Second
-
 // batchParallel bounds the checks of one message that run at once.
 const batchParallel = 8
 
@@ -31,6 +25,13 @@ const batchParallel = 8
 // message (the failed ones after a backoff); the message is acknowledged
 // once they and the send jobs are stored.
 func (e *Engine) handleFallback(ctx context.Context, msg jetstream.Msg) {
+	// A message that says when it is due goes back until then unread.
+	if at, ok := relayq.WakeOf(msg.Headers()); ok {
+		if d := at.Sub(e.cfg.Now()); d > 0 {
+			msg.NakWithDelay(d) //nolint:errcheck // redelivered after AckWait anyway
+			return
+		}
+	}
 	jobs, err := relayq.DecodeBatch(msg.Data())
 	if err != nil {
 		e.log.ErrorContext(ctx, "dropping malformed relay fallback message", "error", err)
@@ -73,23 +74,9 @@ func (e *Engine) handleFallback(ctx context.Context, msg jetstream.Msg) {
 }
 
 // wake returns how long until a message whose jobs are all due later
-// should come back: when the last is due if they are close together, when
-// the first is otherwise.
+// should come back (relayq.Wake).
 func wake(jobs []relayq.Job, now time.Time) time.Duration {
-	first, last := jobs[0].Due(), jobs[0].Due()
-	for _, j := range jobs[1:] {
-		d := j.Due()
-		if d.Before(first) {
-			first = d
-		}
-		if d.After(last) {
-			last = d
-		}
-	}
-	if last.Sub(first) <= dueSpread {
-		return last.Sub(now)
-	}
-	return first.Sub(now)
+	return relayq.Wake(jobs).Sub(now)
 }
 
 // checkAll runs the fallback checks of jobs, a few at once, and returns the
