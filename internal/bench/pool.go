@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,7 @@ type workerConn struct {
 type pool struct {
 	ws  []*workerConn
 	log *slog.Logger
+	seq atomic.Uint64 // of the last command sent
 }
 
 // startPool starts one worker per entry of sizes (devices per worker):
@@ -134,6 +136,7 @@ func (p *pool) call(ctx context.Context, cmd command, timeout time.Duration) ([]
 		cmd.TimeoutMs = timeout.Milliseconds()
 		timeout += 5 * time.Second // the worker's own deadline passes first
 	}
+	cmd.Seq = p.seq.Add(1)
 	for _, w := range p.ws {
 		if err := w.enc.Encode(cmd); err != nil {
 			return nil, fmt.Errorf("%s: send %s: %w", w.name, cmd.Cmd, err)
@@ -144,19 +147,24 @@ func (p *pool) call(ctx context.Context, cmd command, timeout time.Duration) ([]
 	out := make([]reply, 0, len(p.ws))
 	var errs []error
 	for _, w := range p.ws {
-		select {
-		case r, ok := <-w.replies:
-			if !ok {
-				return nil, fmt.Errorf("%s exited during %s", w.name, cmd.Cmd)
+		for answered := false; !answered; {
+			select {
+			case r, ok := <-w.replies:
+				if !ok {
+					return nil, fmt.Errorf("%s exited during %s", w.name, cmd.Cmd)
+				}
+				if r.Seq != cmd.Seq {
+					continue // the late answer to a call that gave up
+				}
+				if r.Error != "" {
+					errs = append(errs, fmt.Errorf("%s: %s: %s", w.name, cmd.Cmd, r.Error))
+				}
+				out, answered = append(out, r), true
+			case <-t.C:
+				return nil, fmt.Errorf("%s: no answer to %s within %s", w.name, cmd.Cmd, timeout)
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
-			if r.Error != "" {
-				errs = append(errs, fmt.Errorf("%s: %s: %s", w.name, cmd.Cmd, r.Error))
-			}
-			out = append(out, r)
-		case <-t.C:
-			return nil, fmt.Errorf("%s: no answer to %s within %s", w.name, cmd.Cmd, timeout)
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 	}
 	return out, errors.Join(errs...)

@@ -15,6 +15,10 @@ const (
 // command is one request to a worker.
 type command struct {
 	Cmd string `json:"cmd"`
+	// Seq numbers the commands of one parent; the reply carries it back,
+	// so that a reply to a call that gave up waiting is not taken for the
+	// answer to the next one.
+	Seq uint64 `json:"seq,omitempty"`
 	// TimeoutMs bounds register and connect.
 	TimeoutMs int64 `json:"timeout_ms,omitempty"`
 	// Hist asks stats to include the latency histogram.
@@ -25,6 +29,7 @@ type command struct {
 // of the machine clock, which parent and workers share.
 type reply struct {
 	Cmd   string `json:"cmd"`
+	Seq   uint64 `json:"seq,omitempty"` // the command's
 	Error string `json:"error,omitempty"`
 	// IDs are the registered device ids (register).
 	IDs []string `json:"ids,omitempty"`

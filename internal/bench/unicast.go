@@ -40,10 +40,11 @@ type stepResult struct {
 }
 
 // sustained reports whether the server kept up with the rate: every push
-// accepted and delivered, the rate met within 5%, and p99 under 10 ms.
+// accepted and delivered, with its latency measured, the rate met within
+// 5%, and p99 under 10 ms.
 func (r *stepResult) sustained() bool {
 	return r.accepted > 0 && r.refused == 0 && r.skipped == 0 && r.received >= uint64(r.accepted) &&
-		r.achieved >= 0.95*r.rate && r.hist.Quantile(0.99) < p99Target
+		r.hist.Count() >= uint64(r.accepted) && r.achieved >= 0.95*r.rate && r.hist.Quantile(0.99) < p99Target
 }
 
 // unicast sends pushes to random devices at a fixed rate, or searches for
@@ -153,10 +154,15 @@ func (e *env) unicastStep(ctx context.Context, rate float64) (*stepResult, error
 	var accepted, refused atomic.Int64
 	var firstErr sync.Once
 	var wg sync.WaitGroup
+	push := func(id string) error { return e.api.push(sctx, audience{DeviceIDs: []string{id}}) }
+	if p, err := newH1Pool(e.api.base, e.api.key, e.api.secret); err == nil {
+		defer p.close()
+		push = func(id string) error { return p.push(sctx, id) }
+	}
 	for range senders {
 		wg.Go(func() {
 			for id := range jobs {
-				if err := e.api.push(sctx, audience{DeviceIDs: []string{id}}); err != nil {
+				if err := push(id); err != nil {
 					refused.Add(1)
 					firstErr.Do(func() { r.err = err })
 					continue

@@ -123,7 +123,7 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, in io.Reader, out io.Write
 			return fmt.Errorf("worker: read command: %w", err)
 		}
 		r := w.handle(ctx, devCtx, cmd)
-		r.Cmd, r.Devices = cmd.Cmd, len(w.devs)
+		r.Cmd, r.Seq, r.Devices = cmd.Cmd, cmd.Seq, len(w.devs)
 		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("worker: write reply: %w", err)
 		}
