@@ -51,6 +51,7 @@ type Store struct {
 	locks *stripes
 	marks *marks
 	tails *tails
+	known *knownPushes
 	// tickets tracks what synced commits made durable, for SyncSince.
 	tickets syncTickets
 
@@ -92,7 +93,8 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
-	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes)}, nil
+	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
+		known: newKnownPushes(maxKnownPushes)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

@@ -67,9 +67,15 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 		b.Set(idemExpKey(now, p.AppID, key), nil, nil)
 	}
 	if opts.Sync {
-		return p.ID, s.commitSync(b)
+		err = s.commitSync(b)
+	} else {
+		err = commit(b, opts)
 	}
-	return p.ID, commit(b, opts)
+	if err != nil {
+		return "", err
+	}
+	s.known.add(p.ID)
+	return p.ID, nil
 }
 
 // Push returns the push with its current counts, or store.ErrNotFound.
@@ -134,11 +140,17 @@ func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) er
 // holds the push's whole target list. Pushes stored before markers were
 // written are found by their record.
 func (s *Store) pushExists(id string) (bool, error) {
-	ok, err := s.exists(pushMarkKey(id))
-	if ok || err != nil {
-		return ok, err
+	if s.known.has(id) {
+		return true, nil
 	}
-	return s.exists(pushKey(id))
+	ok, err := s.exists(pushMarkKey(id))
+	if !ok && err == nil {
+		ok, err = s.exists(pushKey(id))
+	}
+	if ok && err == nil {
+		s.known.add(id)
+	}
+	return ok, err
 }
 
 // FinishPush marks a push done by taking it off the pending list; a
