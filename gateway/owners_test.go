@@ -75,14 +75,3 @@ func TestCheckDevicesRemembersOwners(t *testing.T) {
 	_, err = g.checkDevices(r, "app", []string{"a1", "q1", "q2"})
 	require.Equal(t, []string{"q1", "q2"}, problemIDs(t, err, "unknown-device"))
 }
-
-func TestOwnersStayBounded(t *testing.T) {
-	c := newOwners(3)
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		c.put(id, "app")
-		require.LessOrEqual(t, len(c.m), 3)
-	}
-	a, ok := c.get("e")
-	require.True(t, ok)
-	require.Equal(t, "app", a)
-}

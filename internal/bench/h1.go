@@ -157,36 +157,33 @@ func readResponse(br *bufio.Reader) (status int, body []byte, keep bool, err err
 	}
 	keep = proto == "HTTP/1.1"
 	length, chunked := -1, false
-	for {
-		h, err := readLine(br)
-		if err != nil {
-			return 0, nil, false, err
-		}
-		if h == "" {
-			break
-		}
+	err = readFields(br, func(h string) error {
 		name, val, ok := strings.Cut(h, ":")
 		if !ok {
-			return 0, nil, false, fmt.Errorf("%w: header %q", errBadAnswer, h)
+			return fmt.Errorf("%w: header %q", errBadAnswer, h)
 		}
 		val = strings.TrimSpace(val)
 		switch {
 		case strings.EqualFold(name, "Content-Length"):
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 0 {
-				return 0, nil, false, fmt.Errorf("%w: Content-Length %q", errBadAnswer, val)
+				return fmt.Errorf("%w: Content-Length %q", errBadAnswer, val)
 			}
 			length = n
 		case strings.EqualFold(name, "Transfer-Encoding"):
 			chunked = strings.EqualFold(val, "chunked")
 			if !chunked {
-				return 0, nil, false, fmt.Errorf("%w: Transfer-Encoding %q", errBadAnswer, val)
+				return fmt.Errorf("%w: Transfer-Encoding %q", errBadAnswer, val)
 			}
 		case strings.EqualFold(name, "Connection"):
 			if strings.EqualFold(val, "close") {
 				keep = false
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, false, err
 	}
 	var r io.Reader
 	switch {
@@ -210,20 +207,30 @@ func readResponse(br *bufio.Reader) (status int, body []byte, keep bool, err err
 		return 0, nil, false, fmt.Errorf("%w: body over %d bytes", errBadAnswer, maxAnswerBody)
 	}
 	if chunked { // the chunked reader stops before the trailer section
-		for {
-			h, err := readLine(br)
-			if err != nil {
-				return 0, nil, false, err
-			}
-			if h == "" {
-				break
-			}
+		if err := readFields(br, nil); err != nil {
+			return 0, nil, false, err
 		}
 	}
 	if length >= 0 && len(body) != length {
 		return 0, nil, false, io.ErrUnexpectedEOF
 	}
 	return status, body, keep, nil
+}
+
+// readFields reads header lines up to the blank line that ends them and
+// hands each to f (nil: skip them).
+func readFields(br *bufio.Reader, f func(line string) error) error {
+	for {
+		h, err := readLine(br)
+		if err != nil || h == "" {
+			return err
+		}
+		if f != nil {
+			if err := f(h); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // maxAnswerLine bounds a status or header line.

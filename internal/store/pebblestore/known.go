@@ -1,6 +1,6 @@
 package pebblestore
 
-import "sync"
+import "github.com/mopush/mopush/internal/capmap"
 
 // maxKnownPushes bounds the push ids kept in memory (about 60 bytes each).
 const maxKnownPushes = 1 << 16
@@ -10,32 +10,16 @@ const maxKnownPushes = 1 << 16
 // its finishing first check that the push exists; a push is never deleted,
 // so an id once seen answers that check without a read. A full set drops
 // an arbitrary id, which is read from the store again.
-type knownPushes struct {
-	mu  sync.Mutex
-	m   map[string]struct{}
-	max int
-}
+type knownPushes struct{ m *capmap.Map[string, struct{}] }
 
 func newKnownPushes(max int) *knownPushes {
-	return &knownPushes{m: map[string]struct{}{}, max: max}
+	return &knownPushes{m: capmap.New[string, struct{}](max)}
 }
 
 func (k *knownPushes) has(id string) bool {
-	k.mu.Lock()
-	_, ok := k.m[id]
-	k.mu.Unlock()
+	_, ok := k.m.Get(id)
 	return ok
 }
 
 // add records a push that is stored.
-func (k *knownPushes) add(id string) {
-	k.mu.Lock()
-	if _, ok := k.m[id]; !ok && len(k.m) >= k.max {
-		for old := range k.m {
-			delete(k.m, old)
-			break
-		}
-	}
-	k.m[id] = struct{}{}
-	k.mu.Unlock()
-}
+func (k *knownPushes) add(id string) { k.m.Put(id, struct{}{}) }

@@ -8,17 +8,6 @@ import (
 	"github.com/mopush/mopush/internal/store"
 )
 
-func TestKnownPushesStayBounded(t *testing.T) {
-	k := newKnownPushes(3)
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
-		k.add(id)
-		require.LessOrEqual(t, len(k.m), 3)
-	}
-	require.True(t, k.has("e"))
-}
-
-// Created pushes are known at once; pushes found in the store after a
-// restart become known on first use; unknown ids are never remembered.
 func TestKnownPushes(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()

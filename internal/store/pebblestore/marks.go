@@ -1,6 +1,6 @@
 package pebblestore
 
-import "sync"
+import "github.com/mopush/mopush/internal/capmap"
 
 // maxCachedMarks bounds the watermarks kept in memory (about 100 bytes
 // each).
@@ -12,31 +12,12 @@ const maxCachedMarks = 1 << 16
 // writes watermarks, under the device's stripe lock, and it updates the
 // cache after the store, so a cached value is the stored one. A full
 // cache drops an arbitrary entry, which is read from the store again.
-type marks struct {
-	mu  sync.Mutex
-	m   map[string]uint64
-	max int
-}
+type marks struct{ m *capmap.Map[string, uint64] }
 
-func newMarks(max int) *marks { return &marks{m: map[string]uint64{}, max: max} }
+func newMarks(max int) *marks { return &marks{m: capmap.New[string, uint64](max)} }
 
-func (c *marks) get(key []byte) (uint64, bool) {
-	c.mu.Lock()
-	v, ok := c.m[string(key)]
-	c.mu.Unlock()
-	return v, ok
-}
+func (c *marks) get(key []byte) (uint64, bool) { return c.m.Get(string(key)) }
 
 // put records a value that was just stored; callers hold the key's stripe
 // lock.
-func (c *marks) put(key []byte, v uint64) {
-	c.mu.Lock()
-	if _, ok := c.m[string(key)]; !ok && len(c.m) >= c.max {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[string(key)] = v
-	c.mu.Unlock()
-}
+func (c *marks) put(key []byte, v uint64) { c.m.Put(string(key), v) }

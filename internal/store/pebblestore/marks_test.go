@@ -29,7 +29,7 @@ func TestWatermarkCacheBounded(t *testing.T) {
 		_, err = s.Advance(ctx, dev, store.MarkAcked, uint64(d%3+1))
 		require.NoError(t, err)
 	}
-	require.LessOrEqual(t, len(s.marks.m), 2)
+	require.LessOrEqual(t, s.marks.m.Len(), 2)
 	for d := range devices {
 		dev := fmt.Sprintf("dev-%d", d)
 		sent, err := s.Watermark(ctx, dev, store.MarkSent)
