@@ -22,9 +22,9 @@ import (
 // own, one request at a time, writing each request with one system call
 // and reading the answer in the same goroutine. The load generator shares
 // the machine with the server it measures; net/http's client spent about
-// as much CPU per push as the server (a writer and a reader goroutine per
-// connection, and the hand-offs between them and the caller), which left
-// less of the machine for the server. The requests are the same bytes a
+// half as much CPU per push as the server (a writer and a reader goroutine
+// per connection, and the hand-offs between them and the caller), which
+// left less of the machine for the server. The requests are the same bytes a
 // backend sends.
 type h1Pusher struct {
 	host    string // host:port
