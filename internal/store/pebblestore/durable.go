@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -15,8 +14,8 @@ var _ store.DeferredPushes = (*Store)(nil)
 
 // syncTickets tells which writes a synced commit has made durable. Every
 // synced commit takes a ticket before it enters the commit pipeline and,
-// once done, raises synced to it; Mark takes a ticket after a write
-// completed. The write-ahead log is one sequence, and a log that is rotated
+// once done, raises synced to it; CreatePushDeferred returns, as the mark,
+// a ticket taken after its write completed. The write-ahead log is one sequence, and a log that is rotated
 // away is synced before the next one is used, so a synced commit that took
 // its ticket after mark carries to disk every write completed before mark.
 type syncTickets struct {
@@ -54,17 +53,9 @@ func (s *Store) commitSync(b *pebble.Batch) error {
 // CreatePushDeferred is CreatePush without the fsync: the push is written
 // to the log but may be lost in a power cut until SyncSince(mark) returns.
 func (s *Store) CreatePushDeferred(ctx context.Context, p *store.Push, idemKey string) (string, uint64, error) {
-	if err := s.begin(ctx); err != nil {
-		return "", 0, err
-	}
-	defer s.end()
-	now := s.cfg.Now()
-	id, err := s.createPush(p, idemKey, now, pebble.NoSync)
+	id, err := s.create(ctx, p, idemKey, pebble.NoSync)
 	if err != nil {
 		return "", 0, err
-	}
-	if idemKey != "" {
-		s.sweepIdempotency(now)
 	}
 	return id, s.tickets.take(), nil
 }
@@ -83,12 +74,10 @@ func (s *Store) SyncSince(ctx context.Context, mark uint64) error {
 	if s.tickets.covers(mark) {
 		return nil
 	}
-	start := time.Now()
 	n := s.tickets.take()
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("pebblestore: sync log: %w", err)
 	}
 	s.tickets.done(n)
-	s.log.Debug("log synced for a deferred write", "took", time.Since(start))
 	return nil
 }

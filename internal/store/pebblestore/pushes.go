@@ -16,12 +16,17 @@ import (
 // returns the earlier push's id. p.State and p.Counts are ignored: a new push
 // is pending with zero counts. A taken id is store.ErrConflict.
 func (s *Store) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
+	return s.create(ctx, p, idemKey, pebble.Sync)
+}
+
+// create is CreatePush with the write options of the push's commit.
+func (s *Store) create(ctx context.Context, p *store.Push, idemKey string, opts *pebble.WriteOptions) (string, error) {
 	if err := s.begin(ctx); err != nil {
 		return "", err
 	}
 	defer s.end()
 	now := s.cfg.Now()
-	id, err := s.createPush(p, idemKey, now, pebble.Sync)
+	id, err := s.createPush(p, idemKey, now, opts)
 	if err == nil && idemKey != "" {
 		s.sweepIdempotency(now)
 	}
