@@ -117,7 +117,7 @@ func (c *Cache) shared(ctx context.Context, key string, refresh RefreshFunc) (to
 		c.mu.Unlock()
 		select {
 		case <-f.done:
-			if f.leaderGone && ctx.Err() == nil {
+			if f.leaderGone && !ended(ctx) {
 				continue
 			}
 			if f.err == nil {
@@ -133,7 +133,7 @@ func (c *Cache) shared(ctx context.Context, key string, refresh RefreshFunc) (to
 // lead does the lookup of flight f and publishes its result.
 func (c *Cache) lead(ctx context.Context, key string, refresh RefreshFunc, f *flight) (token, error) {
 	f.tok, f.err = c.lookup(ctx, key, refresh)
-	f.leaderGone = f.err != nil && ctx.Err() != nil
+	f.leaderGone = f.err != nil && ended(ctx)
 	c.mu.Lock()
 	delete(c.flights, key)
 	if f.err == nil {
@@ -148,11 +148,22 @@ func (c *Cache) lead(ctx context.Context, key string, refresh RefreshFunc, f *fl
 // Redis fails.
 func (c *Cache) lookup(ctx context.Context, key string, refresh RefreshFunc) (token, error) {
 	tok, err := c.lookupShared(ctx, key, refresh)
-	if err == nil || ctx.Err() != nil || !errors.Is(err, errRedis) {
+	if err == nil || ended(ctx) || !errors.Is(err, errRedis) {
 		return tok, err
 	}
 	c.cfg.Logger.Warn("redis unavailable, refreshing token unshared", "key", key, "error", err)
 	return c.mint(ctx, key, refresh, time.Now().Add(c.cfg.LockTTL))
+}
+
+// ended reports whether ctx is over. A deadline that has passed counts even
+// before ctx's own timer has fired, since a Redis command bounded by it
+// fails at once: that failure is the caller's, not Redis's.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // lookupShared finds a fresh token in Redis or makes one: check, lock,

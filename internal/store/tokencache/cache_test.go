@@ -377,6 +377,30 @@ func TestWaitEndsWithContext(t *testing.T) {
 	require.Zero(t, calls.Load())
 }
 
+// lateTimer is a context whose deadline has passed but whose timer has not
+// fired yet, as happens on a busy machine.
+type lateTimer struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateTimer) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestPassedDeadlineIsNotRedisFailure: a Redis command that fails because
+// the caller's deadline has passed does not make Get refresh unshared, even
+// when the context's own timer is late.
+func TestPassedDeadlineIsNotRedisFailure(t *testing.T) {
+	t.Parallel()
+	srv := testsrv.StartRedis(t)
+	c := newInstance(t, srv, Config{})
+	ctx := lateTimer{Context: t.Context(), deadline: time.Now().Add(-time.Millisecond)}
+	require.NoError(t, ctx.Err())
+	var calls atomic.Int64
+	_, err := c.Get(ctx, key, counting(&calls, "x", time.Hour))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Zero(t, calls.Load(), "no token minted for a caller whose deadline passed")
+}
+
 // TestWaiterTakesOverFromCancelledLeader: when the caller doing the lookup
 // for its process goes away, a caller that joined it carries on.
 func TestWaiterTakesOverFromCancelledLeader(t *testing.T) {
