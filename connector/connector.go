@@ -50,6 +50,7 @@ type Connector struct {
 	counts  map[string]store.Counts // by push id, not yet written
 
 	bcast    *bcastIndex
+	order    *bcastOrder
 	appender *appender
 	writers  *writers
 }
@@ -78,6 +79,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		hub:     newHub(cfg.Shards),
 		counts:  map[string]store.Counts{},
 		bcast:   newBcastIndex(),
+		order:   newBcastOrder(broadcastOrderWait),
 		writers: newWriters(),
 	}
 	c.appender = newAppender(st)
@@ -129,7 +131,8 @@ func (c *Connector) Run(ctx context.Context) error {
 
 // Broadcast writes an app broadcast, already appended to the app's
 // broadcast stream, to every live session of the app: the frame is encoded
-// once and sealed per session by each session's writer.
+// once and sealed per session by each session's writer. An app's
+// broadcasts are offered one at a time, in stream order (bcastOrder).
 func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.BroadcastResult, error) {
 	p := pushFrame(b.Message, b.Epoch)
 	p.Broadcast = true
@@ -138,6 +141,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 		return route.BroadcastResult{}, fmt.Errorf("encode broadcast: %w", err)
 	}
 	c.bcast.record(b.AppID, b.Epoch, b.Message.Seq, b.Message.PushID)
+	release := c.order.acquire(ctx, b.AppID, b.Epoch, b.Message.Seq)
 	var res route.BroadcastResult
 	queued := int64(0)
 	c.hub.eachOfApp(b.AppID, func(s *session) {
@@ -150,6 +154,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 			res.Written++
 		}
 	})
+	release()
 	if queued > 0 {
 		c.countMessages(ctx, []store.Message{b.Message}, store.Counts{Delivered: queued})
 	}
