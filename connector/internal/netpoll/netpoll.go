@@ -4,10 +4,11 @@
 // A Poller watches its connections with one epoll instance (on Linux) and
 // hands each readable connection to one of a fixed set of workers, which
 // reads what has arrived into a buffer of its own and passes it to the
-// connection's Handler. A connection is armed one-shot: after a readiness
-// event no other worker touches it until the worker that took it has
-// drained it and armed it again, so a Handler's calls never overlap and
-// arrive in order. An idle connection costs its registration (some tens of
+// connection's Handler. Readiness is edge-triggered, and a connection that
+// is queued or being read is not queued again: an event that comes
+// meanwhile makes its worker read once more before it lets go. So a
+// Handler's calls never overlap and arrive in order, and a read costs no
+// epoll_ctl call. An idle connection costs its registration (some tens of
 // bytes) and no goroutine, stack or read buffer.
 //
 // Writes are not the Poller's business: the owner writes to the net.Conn

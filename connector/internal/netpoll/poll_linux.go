@@ -15,9 +15,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// armed are the events a connection waits for; one-shot, so that a ready
-// connection goes to one worker and stays with it until it is armed again.
-const armed = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+// watched are the events a connection waits for, edge-triggered: epoll
+// reports new bytes once, and the Registration's state (below) makes sure
+// one worker at a time reads it, without an epoll_ctl call per read.
+const watched = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
+
+// A Registration's state. An event for an idle one queues it; an event for
+// a busy one (queued, or being read) marks it again, and the worker that
+// reads it reads once more before it lets go.
+const (
+	stateIdle uint32 = iota
+	stateBusy
+	stateAgain
+)
 
 // Poller watches connections with epoll; see the package comment.
 type Poller struct {
@@ -46,8 +56,11 @@ type Registration struct {
 	rc  syscall.RawConn
 	h   Handler
 
-	mu      sync.Mutex
-	removed bool
+	state atomic.Uint32
+	hup   atomic.Bool // the peer closed or the socket failed: a short read does not mean drained
+
+	mu      sync.Mutex // orders Remove against arm
+	removed atomic.Bool
 }
 
 // New starts a Poller: its wait loop and workers run until Close.
@@ -106,7 +119,7 @@ func (p *Poller) Add(conn net.Conn, h Handler) (*Registration, error) {
 			p.byFD = append(p.byFD, nil)
 		}
 		p.byFD[r.fd] = r
-		ev := unix.EpollEvent{Events: armed, Fd: int32(r.fd), Pad: int32(r.gen)}
+		ev := unix.EpollEvent{Events: watched, Fd: int32(r.fd), Pad: int32(r.gen)}
 		if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, r.fd, &ev); err != nil {
 			p.byFD[r.fd] = nil
 			addErr = fmt.Errorf("netpoll: epoll_ctl add: %w", err)
@@ -125,11 +138,11 @@ func (p *Poller) Add(conn net.Conn, h Handler) (*Registration, error) {
 // before closing the connection.
 func (r *Registration) Remove() {
 	r.mu.Lock()
-	if r.removed {
+	if r.removed.Load() {
 		r.mu.Unlock()
 		return
 	}
-	r.removed = true
+	r.removed.Store(true)
 	r.mu.Unlock()
 	// Control holds the fd open for the call. When the conn is closed
 	// already it fails and is skipped: closing dropped the fd from the
@@ -198,7 +211,14 @@ func (p *Poller) wait() {
 			case ev.Fd < 0:
 				stop = true // woken by Close
 			case fd < len(p.byFD):
-				if r := p.byFD[fd]; r != nil && r.gen == uint32(ev.Pad) {
+				r := p.byFD[fd]
+				if r == nil || r.gen != uint32(ev.Pad) {
+					break
+				}
+				if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					r.hup.Store(true)
+				}
+				if r.take() {
 					ready = append(ready, r)
 				}
 			}
@@ -306,13 +326,34 @@ func (p *Poller) startWorker(extra bool) {
 	go p.worker(extra)
 }
 
-// serve reads r until it would block, its handler stops it, or the reads
-// of one turn are used up, then arms it again.
+// take notes a readiness event; true when r was idle and is now the
+// caller's to queue.
+func (r *Registration) take() bool {
+	for {
+		switch st := r.state.Load(); st {
+		case stateIdle:
+			if r.state.CompareAndSwap(stateIdle, stateBusy) {
+				return true
+			}
+		case stateBusy:
+			if r.state.CompareAndSwap(stateBusy, stateAgain) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// serve reads r until it has nothing more, its handler stops it, or the
+// reads of one turn are used up.
 func (p *Poller) serve(r *Registration, buf []byte) {
 	for range p.cfg.MaxReads {
 		if r.isRemoved() {
 			return
 		}
+		// Readiness noted before this read is what it reads.
+		r.state.Store(stateBusy)
 		n, err := r.read(buf)
 		switch {
 		case n > 0:
@@ -320,13 +361,16 @@ func (p *Poller) serve(r *Registration, buf []byte) {
 				r.Remove()
 				return
 			}
-			if n < len(buf) {
-				r.arm() // most likely drained; if not, epoll says so at once
+			// A short read took every byte there was: later bytes raise a
+			// new event. A full one may have left some, and one after the
+			// peer closed leaves the end of the stream to read.
+			if n < len(buf) && !r.hup.Load() && r.release() {
 				return
 			}
 		case err == unix.EAGAIN:
-			r.arm()
-			return
+			if r.release() {
+				return
+			}
 		case err == nil: // a read of 0 bytes: the peer closed
 			r.end(io.EOF)
 			return
@@ -335,7 +379,16 @@ func (p *Poller) serve(r *Registration, buf []byte) {
 			return
 		}
 	}
+	// The turn is used up and bytes may be left, which raise no new event:
+	// let go, and have epoll look at the connection again.
+	r.state.Store(stateIdle)
 	r.arm()
+}
+
+// release lets go of r after it was read empty; false when an event came
+// meanwhile, and r must be read again.
+func (r *Registration) release() bool {
+	return r.state.CompareAndSwap(stateBusy, stateIdle)
 }
 
 // read reads once without waiting.
@@ -359,7 +412,8 @@ func (r *Registration) read(buf []byte) (int, error) {
 	return n, rerr
 }
 
-// arm waits for the connection's next readiness, unless it was removed.
+// arm has epoll check the connection again, unless it was removed: it
+// reports the connection at once if bytes wait.
 func (r *Registration) arm() {
 	var armErr error
 	// Control holds the fd open for the call, so a concurrent close cannot
@@ -367,10 +421,10 @@ func (r *Registration) arm() {
 	err := r.rc.Control(func(fd uintptr) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if r.removed {
+		if r.removed.Load() {
 			return
 		}
-		ev := unix.EpollEvent{Events: armed, Fd: int32(fd), Pad: int32(r.gen)}
+		ev := unix.EpollEvent{Events: watched, Fd: int32(fd), Pad: int32(r.gen)}
 		if err := unix.EpollCtl(r.p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev); err != nil {
 			armErr = fmt.Errorf("netpoll: epoll_ctl mod: %w", err)
 		}
@@ -386,18 +440,11 @@ func (r *Registration) arm() {
 // end removes the registration and reports why reading ended, unless the
 // owner removed it first.
 func (r *Registration) end(err error) {
-	r.mu.Lock()
-	was := r.removed
-	r.mu.Unlock()
-	if was {
+	if r.removed.Load() {
 		return
 	}
 	r.Remove()
 	r.h.Closed(err)
 }
 
-func (r *Registration) isRemoved() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.removed
-}
+func (r *Registration) isRemoved() bool { return r.removed.Load() }
