@@ -1,14 +1,16 @@
 package client
 
-// dedup remembers the last n push ids.
+// dedup remembers the last n push ids. It grows with the ids it sees, so
+// that a client that gets few pushes does not hold room for n.
 type dedup struct {
-	ring []string
+	n    int
+	ring []string // the ids in arrival order, from next once full
 	set  map[string]struct{}
-	next int
+	next int // the oldest id's place, once ring is full
 }
 
 func newDedup(n int) *dedup {
-	return &dedup{ring: make([]string, n), set: make(map[string]struct{}, n)}
+	return &dedup{n: max(n, 1), set: map[string]struct{}{}}
 }
 
 // add records id and reports whether it was new.
@@ -16,11 +18,13 @@ func (d *dedup) add(id string) bool {
 	if _, ok := d.set[id]; ok {
 		return false
 	}
-	if old := d.ring[d.next]; old != "" {
-		delete(d.set, old)
+	if len(d.ring) < d.n {
+		d.ring = append(d.ring, id)
+	} else {
+		delete(d.set, d.ring[d.next])
+		d.ring[d.next] = id
+		d.next = (d.next + 1) % d.n
 	}
-	d.ring[d.next] = id
 	d.set[id] = struct{}{}
-	d.next = (d.next + 1) % len(d.ring)
 	return true
 }
