@@ -61,6 +61,9 @@ type Config struct {
 	// Executable is the mopush binary for workers and spawned servers.
 	// Default os.Executable().
 	Executable string
+	// WorkerCPUProfile, when set, has each worker process write a CPU
+	// profile to this path with ".N" appended (N from 1).
+	WorkerCPUProfile string
 	// InProcess runs the workers as goroutines of this process instead of
 	// processes (tests; small runs).
 	InProcess bool

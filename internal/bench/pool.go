@@ -40,6 +40,9 @@ func startPool(ctx context.Context, cfg Config, appKey, server string, sizes []i
 			Server: server, AppKey: appKey, Devices: n, FirstIndex: first,
 			SourceAddrs: cfg.SourceAddrs, MaxBackoff: cfg.MaxBackoff, Logger: cfg.Logger,
 		}
+		if cfg.WorkerCPUProfile != "" {
+			wc.CPUProfile = cfg.WorkerCPUProfile + "." + strconv.Itoa(i+1)
+		}
 		first += n
 		name := "worker-" + strconv.Itoa(i+1)
 		var w *workerConn
@@ -63,7 +66,8 @@ func workerArgs(wc WorkerConfig) []string {
 	return []string{"bench", "worker",
 		"--server", wc.Server, "--app-key", wc.AppKey,
 		"--devices", strconv.Itoa(wc.Devices), "--first", strconv.Itoa(wc.FirstIndex),
-		"--source-addrs", strconv.Itoa(wc.SourceAddrs), "--max-backoff", wc.MaxBackoff.String()}
+		"--source-addrs", strconv.Itoa(wc.SourceAddrs), "--max-backoff", wc.MaxBackoff.String(),
+		"--cpuprofile", wc.CPUProfile}
 }
 
 func startProcess(ctx context.Context, name string, cfg Config, wc WorkerConfig) (*workerConn, error) {

@@ -38,6 +38,9 @@ type WorkerConfig struct {
 	MaxBackoff time.Duration
 	// Logger receives the devices' warnings; default: none.
 	Logger *slog.Logger
+	// CPUProfile is where a worker process writes its CPU profile; empty:
+	// none. RunWorker leaves it to the process.
+	CPUProfile string
 }
 
 func (c *WorkerConfig) setDefaults() {

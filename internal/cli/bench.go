@@ -48,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token (default: $MOPUSH_ADMIN_TOKEN, then the spawned server's data dir)")
 	fs.IntVar(&cfg.SourceAddrs, "source-addrs", 0, "source addresses 127.0.0.1…127.0.0.K devices rotate through (default ceil(devices/5000))")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the REST client and the coordination, not the workers) to the file")
+	fs.StringVar(&cfg.WorkerCPUProfile, "worker-cpuprofile", "", "have each worker process write a CPU profile (the simulated devices) to this path with .N appended")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fs.Usage()
 		return errUsage
@@ -69,19 +70,33 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Logger, cfg.Stderr = log.With("component", "bench"), stderr
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	_, err = bench.Run(ctx, cfg, stdout)
 	return err
+}
+
+// startCPUProfile profiles this process into path until stop is called;
+// an empty path profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // runBenchWorker is the hidden `mopush bench worker` that simulates a share
@@ -96,9 +111,15 @@ func runBenchWorker(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.IntVar(&cfg.FirstIndex, "first", 0, "global index of the first device")
 	fs.IntVar(&cfg.SourceAddrs, "source-addrs", 1, "source addresses to rotate through")
 	fs.DurationVar(&cfg.MaxBackoff, "max-backoff", 0, "cap of the reconnect delay")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of this worker to the file")
 	if fs.Parse(args) != nil {
 		return errUsage
 	}
+	stop, err := startCPUProfile(cfg.CPUProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if _, err := bench.RaiseFileLimit(); err != nil {
 		return err
 	}
