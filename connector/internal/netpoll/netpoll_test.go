@@ -376,3 +376,50 @@ func TestWaitingHandlerDoesNotStopOthers(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// gated is a recorder whose first Data call waits until the test opens the
+// gate, so that bytes can arrive while the connection is being read.
+type gated struct {
+	*recorder
+	entered chan struct{}
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (g *gated) Data(p []byte) bool {
+	first := false
+	g.once.Do(func() { first = true })
+	if first {
+		close(g.entered)
+		<-g.gate
+	}
+	return g.recorder.Data(p)
+}
+
+// Bytes that arrive while a worker is still handling the last read raise
+// no new readiness of their own with edge-triggered epoll: the worker must
+// read again before it lets go, or they wait for bytes that never come.
+func TestBytesArrivingDuringDataAreRead(t *testing.T) {
+	p := newPoller(t, Config{Workers: 2})
+	srv, cli := pairs(t, 1)
+	g := &gated{recorder: newRecorder(), entered: make(chan struct{}), gate: make(chan struct{})}
+	reg, err := p.Add(srv[0], g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli[0].Write([]byte("first|")); err != nil {
+		t.Fatal(err)
+	}
+	<-g.entered
+	if _, err := cli[0].Write([]byte("second|")); err != nil {
+		t.Fatal(err)
+	}
+	// Let the handler return only once the poller has seen the second
+	// write's readiness and marked the busy connection for another read.
+	deadline := time.Now().Add(10 * time.Second)
+	for reg.state.Load() != stateAgain && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.gate)
+	g.waitFor(t, "both writes", func() bool { return g.got.String() == "first|second|" })
+}
