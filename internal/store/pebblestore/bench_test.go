@@ -142,3 +142,47 @@ func BenchmarkFinishPush(b *testing.B) {
 		n++
 	}
 }
+
+// BenchmarkReadStream reads the stream of a connecting session: one of 1000
+// devices whose streams are empty, one that is caught up (the head only),
+// or one that is behind by a message.
+func BenchmarkReadStream(b *testing.B) {
+	const devices = 1000
+	for _, state := range []string{"empty", "caught-up", "behind"} {
+		b.Run(state, func(b *testing.B) {
+			s := open(b, Config{Dir: b.TempDir()})
+			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
+			epochs := make([]uint64, devices)
+			if state != "empty" {
+				for i, d := range devs {
+					for range 3 {
+						pos, err := s.Append(ctx, []store.Entry{{DeviceID: d, Message: msg}})
+						if err != nil {
+							b.Fatal(err)
+						}
+						epochs[i] = pos[0].Epoch
+					}
+				}
+			}
+			since := uint64(3)
+			if state != "caught-up" {
+				since = 2
+			}
+			if state == "empty" {
+				since = 0
+			}
+			n := 0
+			for b.Loop() {
+				i := n % devices
+				page, err := s.ReadStream(ctx, devs[i], epochs[i], since, 100)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if want := map[string]int{"empty": 0, "caught-up": 0, "behind": 1}[state]; len(page.Messages) != want {
+					b.Fatalf("%d messages, want %d", len(page.Messages), want)
+				}
+				n++
+			}
+		})
+	}
+}

@@ -186,16 +186,26 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		return store.Page{}, err
 	}
 	defer s.end()
+	// A session that is caught up, or a stream never written, needs only
+	// the head: a point read, not an iterator over the stream.
+	v, ok, err := s.get(streamKey(deviceID, streamHead))
+	if err != nil {
+		return store.Page{}, err
+	}
+	h := head{first: 1}
+	if ok {
+		if h, err = decodeHead(v); err != nil {
+			return store.Page{}, err
+		}
+	}
+	if page, start := pageStart(h, epoch, since); start > h.seq {
+		return page, nil
+	}
 	it, h, err := s.streamIter(deviceID)
 	if err != nil {
 		return store.Page{}, err
 	}
-	page := store.Page{Epoch: h.epoch, Head: h.seq, Recovered: true}
-	start := since + 1
-	lost := (epoch != 0 && epoch != h.epoch) || (epoch == 0 && since > 0) || since > h.seq
-	if lost || start < h.first {
-		start, page.Recovered = h.first, false
-	}
+	page, start := pageStart(h, epoch, since)
 	now := s.cfg.Now()
 	for valid := it.SeekGE(msgKey(deviceID, start)); valid; valid = it.Next() {
 		m, err := iterMessage(it)
@@ -212,6 +222,19 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		page.Messages = append(page.Messages, m)
 	}
 	return page, closeIter(it, it.Error())
+}
+
+// pageStart returns a page of a stream with head h for a reader that
+// follows epoch and has everything up to since, without its messages, and
+// the first sequence number the page's messages may have.
+func pageStart(h head, epoch, since uint64) (store.Page, uint64) {
+	page := store.Page{Epoch: h.epoch, Head: h.seq, Recovered: true}
+	start := since + 1
+	lost := (epoch != 0 && epoch != h.epoch) || (epoch == 0 && since > 0) || since > h.seq
+	if lost || start < h.first {
+		start, page.Recovered = h.first, false
+	}
+	return page, start
 }
 
 // Advance moves a watermark forward, at most to the head, and returns the
