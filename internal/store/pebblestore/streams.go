@@ -105,14 +105,22 @@ func (s *Store) loadHead(deviceID string) (head, error) {
 	if t, ok := s.tails.get(deviceID); ok {
 		return t.h, nil
 	}
+	h, ok, err := s.storedHead(deviceID)
+	if err != nil || ok {
+		return h, err
+	}
+	return head{epoch: newEpoch(), first: 1}, nil
+}
+
+// storedHead reads the head of a device's stream from the store; false,
+// with an empty head, when the stream was never written.
+func (s *Store) storedHead(deviceID string) (head, bool, error) {
 	v, ok, err := s.get(streamKey(deviceID, streamHead))
-	if err != nil {
-		return head{}, err
+	if err != nil || !ok {
+		return head{first: 1}, false, err
 	}
-	if !ok {
-		return head{epoch: newEpoch(), first: 1}, nil
-	}
-	return decodeHead(v)
+	h, err := decodeHead(v)
+	return h, err == nil, err
 }
 
 // newEpoch returns a random nonzero epoch.
@@ -188,15 +196,9 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 	defer s.end()
 	// A session that is caught up, or a stream never written, needs only
 	// the head: a point read, not an iterator over the stream.
-	v, ok, err := s.get(streamKey(deviceID, streamHead))
+	h, _, err := s.storedHead(deviceID)
 	if err != nil {
 		return store.Page{}, err
-	}
-	h := head{first: 1}
-	if ok {
-		if h, err = decodeHead(v); err != nil {
-			return store.Page{}, err
-		}
 	}
 	if page, start := pageStart(h, epoch, since); start > h.seq {
 		return page, nil
