@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"sync"
 	"sync/atomic"
 )
 
@@ -14,47 +15,67 @@ const maxIdleWriters = 64
 // the way into the store (the sent watermark), for every push. A goroutine
 // that finished one session's writer waits for the next session instead,
 // unless maxIdleWriters already wait.
+//
+// Each waiting goroutine is listed with its own hand-off channel, and it is
+// listed only once it is ready to take work, so a burst started after a
+// goroutine went idle always reuses it. The last to go idle is taken first:
+// its stack is the one most likely still in cache.
 type writers struct {
-	work    chan func() // unbuffered: a send succeeds only when a goroutine waits
-	stop    chan struct{}
-	idle    atomic.Int32
+	mu      sync.Mutex
+	idle    []chan func() // each buffered by one: a hand-off never blocks
+	closed  bool
 	spawned atomic.Int64
 }
 
 func newWriters() *writers {
-	return &writers{work: make(chan func()), stop: make(chan struct{})}
+	return &writers{}
 }
 
 // start runs fn (a session's writer) on a waiting goroutine, or on a new
 // one.
 func (w *writers) start(fn func()) {
-	select {
-	case w.work <- fn:
-	default:
-		w.spawned.Add(1)
-		go w.loop(fn)
+	w.mu.Lock()
+	if n := len(w.idle); n > 0 {
+		ch := w.idle[n-1]
+		w.idle = w.idle[:n-1]
+		w.mu.Unlock()
+		ch <- fn
+		return
+	}
+	w.mu.Unlock()
+	w.spawned.Add(1)
+	go w.loop(fn, make(chan func(), 1))
+}
+
+func (w *writers) loop(fn func(), ch chan func()) {
+	for fn != nil {
+		fn()
+		w.mu.Lock()
+		if w.closed || len(w.idle) >= maxIdleWriters {
+			w.mu.Unlock()
+			return
+		}
+		w.idle = append(w.idle, ch)
+		w.mu.Unlock()
+		fn = <-ch
 	}
 }
 
-func (w *writers) loop(fn func()) {
-	for {
-		fn()
-		if w.idle.Add(1) > maxIdleWriters {
-			w.idle.Add(-1)
-			return
-		}
-		select {
-		case fn = <-w.work:
-			w.idle.Add(-1)
-		case <-w.stop:
-			w.idle.Add(-1)
-			return
-		}
-	}
+// waiting reports how many goroutines wait for work.
+func (w *writers) waiting() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.idle)
 }
 
 // close ends the waiting goroutines; writers started later end after their
 // session's writer.
 func (w *writers) close() {
-	close(w.stop)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for _, ch := range w.idle {
+		ch <- nil
+	}
+	w.idle = nil
 }

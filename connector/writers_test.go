@@ -16,7 +16,7 @@ func TestWritersReuseGoroutines(t *testing.T) {
 		done := make(chan struct{})
 		w.start(func() { ran++; close(done) })
 		<-done
-		require.Eventually(t, func() bool { return w.idle.Load() == 1 }, 10*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return w.waiting() == 1 }, 10*time.Second, time.Millisecond)
 	}
 	require.Equal(t, 100, ran)
 	require.EqualValues(t, 1, w.spawned.Load(), "one goroutine ran every burst")
@@ -34,9 +34,9 @@ func TestWritersKeepAtMostMaxIdle(t *testing.T) {
 	wg.Wait()
 	require.EqualValues(t, n, w.spawned.Load(), "busy writers do not wait for each other")
 	close(release)
-	require.Eventually(t, func() bool { return w.idle.Load() == maxIdleWriters }, 10*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return w.waiting() == maxIdleWriters }, 10*time.Second, time.Millisecond)
 	w.close()
-	require.Eventually(t, func() bool { return w.idle.Load() == 0 }, 10*time.Second, time.Millisecond, "close ends the waiting ones")
+	require.Eventually(t, func() bool { return w.waiting() == 0 }, 10*time.Second, time.Millisecond, "close ends the waiting ones")
 
 	done := make(chan struct{})
 	w.start(func() { close(done) })
