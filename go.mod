@@ -3,6 +3,7 @@ module github.com/mopush/mopush
 go 1.26.8
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/aerospike/aerospike-client-go/v7 v7.10.2
 	github.com/cespare/xxhash/v2 v2.3.0

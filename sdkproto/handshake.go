@@ -1,7 +1,6 @@
 package sdkproto
 
 import (
-	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -12,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/sdkproto/internal/x25519"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
@@ -37,7 +37,7 @@ const (
 // ClientHandshake is the client's side of one handshake.
 type ClientHandshake struct {
 	secret      []byte
-	priv        *ecdh.PrivateKey
+	priv        *x25519.PrivateKey
 	clientHello []byte
 	transcript  []byte
 }
@@ -48,7 +48,7 @@ func NewClientHandshake(deviceID string, secret []byte) (*ClientHandshake, []byt
 	if len(secret) < minSecretSize {
 		return nil, nil, fmt.Errorf("device secret shorter than %d bytes", minSecretSize)
 	}
-	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	priv, err := x25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ephemeral key: %w", err)
 	}
@@ -57,11 +57,11 @@ func NewClientHandshake(deviceID string, secret []byte) (*ClientHandshake, []byt
 
 // newClientHandshake is NewClientHandshake with a given ephemeral key and
 // nonce, so that tests can reproduce a handshake byte for byte.
-func newClientHandshake(deviceID string, secret []byte, priv *ecdh.PrivateKey, nonce []byte) (*ClientHandshake, []byte, error) {
+func newClientHandshake(deviceID string, secret []byte, priv *x25519.PrivateKey, nonce []byte) (*ClientHandshake, []byte, error) {
 	hello := &pb.ClientHello{
 		Version:      Version,
 		DeviceId:     deviceID,
-		EphemeralKey: priv.PublicKey().Bytes(),
+		EphemeralKey: priv.PublicKey(),
 		Nonce:        nonce,
 	}
 	b, err := proto.Marshal(hello)
@@ -83,11 +83,7 @@ func (h *ClientHandshake) Finish(serverHello []byte, hello *pb.Hello) (*Codec, [
 	if err != nil {
 		return nil, nil, err
 	}
-	peer, err := ecdh.X25519().NewPublicKey(sh.EphemeralKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: server key: %v", ErrBadFrame, err)
-	}
-	shared, err := h.priv.ECDH(peer)
+	shared, err := h.priv.ECDH(sh.EphemeralKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: key agreement: %v", ErrBadFrame, err)
 	}
@@ -178,7 +174,7 @@ func AcceptClientHello(clientHello []byte) (*ServerHandshake, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	priv, err := x25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ephemeral key: %w", err)
 	}
@@ -187,18 +183,14 @@ func AcceptClientHello(clientHello []byte) (*ServerHandshake, []byte, error) {
 
 // acceptClientHello is AcceptClientHello with a given ephemeral key and
 // nonce, so that tests can reproduce a handshake byte for byte.
-func acceptClientHello(clientHello []byte, ch *pb.ClientHello, priv *ecdh.PrivateKey, nonce []byte) (*ServerHandshake, []byte, error) {
-	peer, err := ecdh.X25519().NewPublicKey(ch.EphemeralKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: client key: %v", ErrBadFrame, err)
-	}
-	shared, err := priv.ECDH(peer)
+func acceptClientHello(clientHello []byte, ch *pb.ClientHello, priv *x25519.PrivateKey, nonce []byte) (*ServerHandshake, []byte, error) {
+	shared, err := priv.ECDH(ch.EphemeralKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: key agreement: %v", ErrBadFrame, err)
 	}
 	sh, err := proto.Marshal(&pb.ServerHello{
 		Version:      Version,
-		EphemeralKey: priv.PublicKey().Bytes(),
+		EphemeralKey: priv.PublicKey(),
 		Nonce:        nonce,
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/sdkproto/internal/x25519"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
@@ -105,9 +106,9 @@ var vectorInput = struct {
 func buildVectors(t *testing.T) *vectors {
 	t.Helper()
 	in := vectorInput
-	cPriv, err := ecdh.X25519().NewPrivateKey(in.cPriv)
+	cPriv, err := x25519.NewPrivateKey(in.cPriv)
 	require.NoError(t, err)
-	sPriv, err := ecdh.X25519().NewPrivateKey(in.sPriv)
+	sPriv, err := x25519.NewPrivateKey(in.sPriv)
 	require.NoError(t, err)
 
 	ch, clientHello, err := newClientHandshake(in.deviceID, in.secret, cPriv, in.cNonce)
@@ -138,8 +139,8 @@ func buildVectors(t *testing.T) *vectors {
 			ServerEphemeralPrivate: hex.EncodeToString(in.sPriv),
 			ServerNonce:            hex.EncodeToString(in.sNonce),
 		},
-		ClientEphemeralPublic: hex.EncodeToString(cPriv.PublicKey().Bytes()),
-		ServerEphemeralPublic: hex.EncodeToString(sPriv.PublicKey().Bytes()),
+		ClientEphemeralPublic: hex.EncodeToString(cPriv.PublicKey()),
+		ServerEphemeralPublic: hex.EncodeToString(sPriv.PublicKey()),
 		ClientHello:           hex.EncodeToString(clientHello),
 		ServerHello:           hex.EncodeToString(serverHello),
 		SharedSecret:          hex.EncodeToString(shared),
@@ -237,6 +238,12 @@ func TestVectorsFromSpec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v.ClientEphemeralPublic, hex.EncodeToString(cPriv.PublicKey().Bytes()))
 	require.Equal(t, v.ServerEphemeralPublic, hex.EncodeToString(sPriv.PublicKey().Bytes()))
+	// The handshake's own key code derives the same public keys.
+	for _, k := range []*ecdh.PrivateKey{cPriv, sPriv} {
+		ours, err := x25519.NewPrivateKey(k.Bytes())
+		require.NoError(t, err)
+		require.Equal(t, k.PublicKey().Bytes(), ours.PublicKey())
+	}
 
 	// ClientHello and ServerHello: fields in field-number order.
 	var clientHello, serverHello []byte
