@@ -11,6 +11,13 @@
 // epoll_ctl call. An idle connection costs its registration (some tens of
 // bytes) and no goroutine, stack or read buffer.
 //
+// The epoll instance is itself watched by the Go runtime's poller: while
+// nothing is ready, the goroutine that collects events is parked like any
+// reader, and no thread sits in epoll_wait. A thread blocked in a system
+// call keeps its P until the scheduler's monitor takes it back, and each
+// such take-over, like each wake-up from a system call after the process
+// was idle, sets the monitor to look again every 20 µs.
+//
 // Writes are not the Poller's business: the owner writes to the net.Conn
 // as usual.
 //

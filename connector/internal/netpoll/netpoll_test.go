@@ -423,3 +423,56 @@ func TestBytesArrivingDuringDataAreRead(t *testing.T) {
 	close(g.gate)
 	g.waitFor(t, "both writes", func() bool { return g.got.String() == "first|second|" })
 }
+
+// While nothing is ready, the wait loop is parked in the Go runtime's
+// poller ("IO wait"), not blocked in a system call on a thread of its own
+// ("syscall"), which the scheduler would have to take its P back from.
+func TestWaitLoopParksInRuntimePoller(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only the epoll poller has a wait loop")
+	}
+	p := newPoller(t, Config{Workers: 1})
+	srv, cli := pairs(t, 1)
+	r := newRecorder()
+	if _, err := p.Add(srv[0], r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli[0].Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(t, "the byte", func() bool { return r.got.String() == "x" })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		state := waitLoopState(t)
+		if state == "IO wait" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wait loop is in state %q, want IO wait", state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLoopState returns the scheduling state of the goroutine running
+// Poller.wait, as a goroutine dump prints it.
+func waitLoopState(t *testing.T) string {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if !bytes.Contains(g, []byte("netpoll.(*Poller).wait(")) {
+			continue
+		}
+		head, _, _ := bytes.Cut(g, []byte("\n"))
+		_, state, ok := bytes.Cut(head, []byte(" ["))
+		if !ok {
+			t.Fatalf("unexpected goroutine header %q", head)
+		}
+		state, _, _ = bytes.Cut(state, []byte("]"))
+		state, _, _ = bytes.Cut(state, []byte(",")) // "IO wait, 2 minutes"
+		return string(state)
+	}
+	t.Fatal("no goroutine runs Poller.wait")
+	return ""
+}

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,7 +35,9 @@ const (
 type Poller struct {
 	cfg  Config
 	epfd int
-	wake int // eventfd that ends the wait loop on Close
+	ep   *os.File        // epfd, watched by the Go runtime's own poller
+	eprc syscall.RawConn // ep's, for the wait loop
+	wake int             // eventfd that ends the wait loop on Close
 
 	mu     sync.RWMutex
 	byFD   []*Registration // by file descriptor; a slot may hold a stale one
@@ -81,7 +85,23 @@ func New(cfg Config) (*Poller, error) {
 		unix.Close(epfd) //nolint:errcheck // failing anyway
 		return nil, fmt.Errorf("netpoll: watch eventfd: %w", err)
 	}
-	p := &Poller{cfg: cfg, epfd: epfd, wake: wake, work: make(chan *Registration, 4096)}
+	// The epoll fd is itself pollable: it reads as ready while any of its
+	// connections is. Handed to the runtime's poller, the wait loop parks
+	// like any goroutine waiting to read instead of holding a thread (and,
+	// until the scheduler takes it back, a P) in a blocking epoll_wait.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(wake) //nolint:errcheck // failing anyway
+		unix.Close(epfd) //nolint:errcheck // failing anyway
+		return nil, fmt.Errorf("netpoll: epoll fd: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "netpoll")
+	eprc, err := ep.SyscallConn()
+	if err != nil {
+		unix.Close(wake) //nolint:errcheck // failing anyway
+		ep.Close()       //nolint:errcheck // failing anyway
+		return nil, fmt.Errorf("netpoll: epoll fd: %w", err)
+	}
+	p := &Poller{cfg: cfg, epfd: epfd, ep: ep, eprc: eprc, wake: wake, work: make(chan *Registration, 4096)}
 	p.progress.Store(time.Now().UnixNano())
 	p.wg.Add(1)
 	go p.wait()
@@ -174,29 +194,39 @@ func (p *Poller) Close() error {
 	}
 	p.wg.Wait()
 	unix.Close(p.wake) //nolint:errcheck // nothing uses it any more
-	return unix.Close(p.epfd)
+	return p.ep.Close()
 }
 
 // wait collects readiness events and queues their connections for the
-// workers. It blocks in epoll_wait on a thread of its own while nothing is
-// ready.
+// workers. While nothing is ready it is parked in the Go runtime's poller,
+// which watches the epoll fd.
 func (p *Poller) wait() {
 	defer p.wg.Done()
 	defer close(p.work)
 	events := make([]unix.EpollEvent, 256)
 	ready := make([]*Registration, 0, len(events))
+	deadline := false
 	for {
 		// While connections wait in the queue, look again every
 		// stuckAfter: their workers may all be waiting in handlers.
-		timeout := -1
 		if len(p.work) > 0 {
-			timeout = int(stuckAfter / time.Millisecond)
+			p.ep.SetReadDeadline(time.Now().Add(stuckAfter)) //nolint:errcheck // ep is open until wait returns
+			deadline = true
+		} else if deadline {
+			p.ep.SetReadDeadline(time.Time{}) //nolint:errcheck // as above
+			deadline = false
 		}
-		n, err := unix.EpollWait(p.epfd, events, timeout)
-		if errors.Is(err, unix.EINTR) {
+		var n int
+		var werr error
+		err := p.eprc.Read(func(fd uintptr) bool {
+			n, werr = pollNow(int(fd), events)
+			return n > 0 || (werr != nil && werr != unix.EINTR)
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			p.growIfStuck()
 			continue
 		}
-		if err != nil {
+		if err != nil || werr != nil {
 			return // the epoll fd is gone: nothing more can be watched
 		}
 		if len(p.work) > 0 {
@@ -448,3 +478,14 @@ func (r *Registration) end(err error) {
 }
 
 func (r *Registration) isRemoved() bool { return r.removed.Load() }
+
+// pollNow takes the ready events without waiting. A raw system call: it
+// never blocks, so the scheduler need not prepare for a thread that might.
+func pollNow(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd),
+		uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
