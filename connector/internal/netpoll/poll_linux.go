@@ -220,10 +220,13 @@ func (p *Poller) wait() {
 		var werr error
 		err := p.eprc.Read(func(fd uintptr) bool {
 			n, werr = pollNow(int(fd), events)
-			return n > 0 || (werr != nil && werr != unix.EINTR)
+			return n > 0 || werr != nil // park only on an empty answer
 		})
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			p.growIfStuck()
+			continue
+		}
+		if errors.Is(werr, unix.EINTR) {
 			continue
 		}
 		if err != nil || werr != nil {
