@@ -33,7 +33,9 @@ const (
 
 // Poller watches connections with epoll; see the package comment.
 type Poller struct {
-	cfg  Config
+	cfg Config
+	// epfd is ep's descriptor, kept for epoll_ctl: ep.Fd() would put the
+	// descriptor back into blocking mode.
 	epfd int
 	ep   *os.File        // epfd, watched by the Go runtime's own poller
 	eprc syscall.RawConn // ep's, for the wait loop
