@@ -52,6 +52,8 @@ type Store struct {
 	marks *marks
 	tails *tails
 	known *knownPushes
+	// unrecorded holds appended messages without an outcome yet.
+	unrecorded *unrecorded
 	// tickets tracks what synced commits made durable, for SyncSince.
 	tickets syncTickets
 
@@ -94,7 +96,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
 	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
-		known: newKnownPushes(maxKnownPushes)}, nil
+		known: newKnownPushes(maxKnownPushes), unrecorded: newUnrecorded(maxUnrecorded)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

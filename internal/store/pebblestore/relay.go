@@ -102,9 +102,15 @@ func (s *Store) SetOutcome(ctx context.Context, deviceID string, seq uint64, o s
 	defer s.end()
 	set := s.locks.lock([]uint16{s.locks.index(streamOutcome, deviceID)})
 	defer s.locks.unlock(set)
-	prev, err := s.outcome(deviceID, seq)
-	if err != nil || !o.Replaces(prev) {
-		return prev, false, err
+	prev := store.OutcomeNone
+	if !s.unrecorded.take(deviceID, seq) {
+		var err error
+		if prev, err = s.outcome(deviceID, seq); err != nil {
+			return prev, false, err
+		}
+	}
+	if !o.Replaces(prev) {
+		return prev, false, nil
 	}
 	if err := s.db.Set(outcomeKey(deviceID, seq), []byte{byte(o)}, pebble.NoSync); err != nil {
 		return prev, false, err

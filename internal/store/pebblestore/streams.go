@@ -44,6 +44,9 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 		b.Close()
 		return nil, err
 	}
+	for dev, a := range appended {
+		s.unrecorded.add(dev, a.msgs[0].m.Seq, a.h.seq)
+	}
 	if err := s.commitSync(b); err != nil {
 		// The commit may have been applied even so: read the heads
 		// from the store next time.
