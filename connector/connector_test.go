@@ -282,6 +282,30 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	require.Equal(t, "after", fast.nextPush(t).GetPushId())
 }
 
+// A device that stops reading, with room left in its queue, is closed when
+// a write has waited WriteTimeout on its full socket.
+func TestStuckDeviceTimesOut(t *testing.T) {
+	f := newFixture(t, Config{SendQueue: 1 << 20, WriteTimeout: 200 * time.Millisecond})
+	stuckID, stuckSecret := f.device()
+	stuck := f.connect(stuckID, stuckSecret)
+	stuck.synced(t)
+
+	big := strings.Repeat("x", 3000)
+	for i := 0; i < 5000 && f.c.hub.get(stuckID) != nil; i++ {
+		msg := store.Message{PushID: ids.New(), Body: big, SentAt: time.Now()}
+		_, err := f.c.Deliver(context.Background(), route.Batch{Message: msg, DeviceIDs: []string{stuckID}})
+		require.NoError(t, err)
+		if i%50 == 49 {
+			waitUntil(20 * time.Millisecond)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.c.hub.get(stuckID) != nil && time.Now().Before(deadline) {
+		waitUntil(5 * time.Millisecond)
+	}
+	require.Nil(t, f.c.hub.get(stuckID), "stuck session closed")
+}
+
 func TestReplacedSession(t *testing.T) {
 	f := newFixture(t, Config{})
 	id, secret := f.device()

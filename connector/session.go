@@ -48,6 +48,11 @@ type session struct {
 	closeCode sdkproto.Code
 	closeMsg  string
 
+	// The socket for writes that do not wait, looked up by the first
+	// write; nil when the conn has none. Writer only.
+	raw        *rawWriter
+	rawChecked bool
+
 	mu          sync.Mutex
 	welcome     []byte   // the encoded Welcome, written first
 	queue       [][]byte // encoded frames waiting for the writer

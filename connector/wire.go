@@ -2,6 +2,8 @@ package connector
 
 import (
 	"errors"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/mopush/mopush/connector/internal/wsconn"
@@ -155,11 +157,43 @@ func (s *session) appendFrame(dst, plain []byte) []byte {
 	return s.codec.SealRaw(dst, plain)
 }
 
-// flush writes buf to the socket; false when the write failed.
+// flush writes buf to the socket; false when the write failed. What the
+// socket's send buffer takes at once is written without a deadline; only
+// the rest waits, bounded by WriteTimeout.
 func (s *session) flush(buf []byte) bool {
+	if raw := s.rawWriter(); raw != nil {
+		n, err := raw.writeNow(buf)
+		switch {
+		case n == len(buf) && err == nil:
+			return true
+		case err != nil && !errors.Is(err, os.ErrDeadlineExceeded):
+			return false
+		}
+		// A deadline that passed (a slow write's, or fail's) is
+		// replaced below, as every write did before.
+		buf = buf[n:]
+	}
 	s.conn.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout)) //nolint:errcheck // surfaces on write
 	_, err := s.conn.Write(buf)
+	if err == nil && s.raw != nil {
+		// The next write that fits at once must not find it passed.
+		s.conn.SetWriteDeadline(time.Time{}) //nolint:errcheck // surfaces on write
+	}
 	return err == nil
+}
+
+// rawWriter returns the writer without a deadline, or nil when the conn
+// has no socket (a pipe or a wrapped conn in tests). Writer only.
+func (s *session) rawWriter() *rawWriter {
+	if !s.rawChecked {
+		s.rawChecked = true
+		if sc, ok := s.conn.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				s.raw = newRawWriter(rc)
+			}
+		}
+	}
+	return s.raw
 }
 
 // write seals and writes one frame, after any held ones.
