@@ -8,6 +8,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -234,6 +235,41 @@ func BenchmarkFirstOutcome(b *testing.B) {
 				_, set, err := s.SetOutcome(ctx, devs[i%devices], targets[i].Seq, store.OutcomeAcked)
 				if err != nil || !set {
 					b.Fatalf("set %v, err %v", set, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCreatePushDeferred creates one-target pushes with new ids, as
+// the gateway does, in a store that holds 100,000 older pushes in its
+// files. "newest" finds each id free because it is newer than every stored
+// one; "read" looks the id up, as every create did before.
+func BenchmarkCreatePushDeferred(b *testing.B) {
+	const older = 100_000
+	for _, mode := range []string{"newest", "read"} {
+		b.Run(mode, func(b *testing.B) {
+			s := open(b, Config{Dir: b.TempDir()})
+			ctx := b.Context()
+			start := time.Now().Add(-time.Hour)
+			for i := range older {
+				p := &store.Push{ID: ids.At(start.Add(time.Duration(i) * time.Millisecond)), AppID: "app",
+					Targets: []string{"device-000001"}, CreatedAt: start}
+				if _, _, err := s.CreatePushDeferred(ctx, p, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.db.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			if mode == "read" {
+				s.newest.id = "\xff" // no id is newer
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				p := &store.Push{ID: ids.New(), AppID: "app", Targets: []string{"device-000001"}, CreatedAt: start}
+				if _, _, err := s.CreatePushDeferred(ctx, p, ""); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -52,6 +52,8 @@ type Store struct {
 	marks *marks
 	tails *tails
 	known *knownPushes
+	// newest is the greatest push id stored, so a newer one is known free.
+	newest newestPush
 	// unrecorded holds appended messages without an outcome yet.
 	unrecorded *unrecorded
 	// tickets tracks what synced commits made durable, for SyncSince.
@@ -95,8 +97,13 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
+	newest, err := loadNewestPush(db)
+	if err != nil {
+		db.Close() //nolint:errcheck // the load's error is the one to report
+		return nil, err
+	}
 	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
-		known: newKnownPushes(maxKnownPushes), unrecorded: newUnrecorded(maxUnrecorded)}, nil
+		known: newKnownPushes(maxKnownPushes), newest: newestPush{id: newest}, unrecorded: newUnrecorded(maxUnrecorded)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

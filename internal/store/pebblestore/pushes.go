@@ -50,12 +50,14 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 			return e.pushID, nil
 		}
 	}
-	taken, err := s.exists(pushKey(p.ID))
-	if err != nil {
-		return "", err
-	}
-	if taken {
-		return "", fmt.Errorf("pebblestore: push %q: %w", p.ID, store.ErrConflict)
+	if !s.newest.claim(p.ID) {
+		taken, err := s.exists(pushKey(p.ID))
+		if err != nil {
+			return "", err
+		}
+		if taken {
+			return "", fmt.Errorf("pebblestore: push %q: %w", p.ID, store.ErrConflict)
+		}
 	}
 	rec := *p
 	rec.State, rec.Counts = store.PushPending, store.Counts{}
