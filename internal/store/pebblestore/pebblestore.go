@@ -52,8 +52,8 @@ type Store struct {
 	marks *marks
 	tails *tails
 	known *knownPushes
-	// newest is the greatest push id stored, so a newer one is known free.
-	newest newestPush
+	// newPushes tells a push id that is free without a read.
+	newPushes *newPushes
 	// unrecorded holds appended messages without an outcome yet.
 	unrecorded *unrecorded
 	// tickets tracks what synced commits made durable, for SyncSince.
@@ -103,7 +103,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
-		known: newKnownPushes(maxKnownPushes), newest: newestPush{id: newest}, unrecorded: newUnrecorded(maxUnrecorded)}, nil
+		known: newKnownPushes(maxKnownPushes), newPushes: newNewPushes(newest, maxNewPushes), unrecorded: newUnrecorded(maxUnrecorded)}, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

@@ -50,7 +50,7 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 			return e.pushID, nil
 		}
 	}
-	if !s.newest.claim(p.ID) {
+	if !s.newPushes.claim(p.ID) {
 		taken, err := s.exists(pushKey(p.ID))
 		if err != nil {
 			return "", err

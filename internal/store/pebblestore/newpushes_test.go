@@ -11,13 +11,20 @@ import (
 	"github.com/mopush/mopush/internal/store"
 )
 
-func TestNewestPushClaim(t *testing.T) {
-	var n newestPush
-	require.True(t, n.claim("b"))
-	require.False(t, n.claim("b"), "an id is claimed once")
-	require.False(t, n.claim("a"), "an older id is not known free")
-	require.True(t, n.claim("c"))
-	require.Equal(t, "c", n.id)
+func TestNewPushesClaim(t *testing.T) {
+	n := newNewPushes("b", 2)
+	require.False(t, n.claim("a"), "at or below the newest at open")
+	require.False(t, n.claim("b"))
+	require.True(t, n.claim("d"))
+	require.False(t, n.claim("d"), "an id is claimed once")
+	require.True(t, n.claim("c"), "an older id made by this process")
+	require.True(t, n.claim("e"), "the set is full: d is dropped")
+	require.Equal(t, "d", n.floor)
+	require.False(t, n.claim("d"), "a dropped id is at or below floor")
+	require.False(t, n.claim("c"), "at or below floor")
+	require.False(t, n.claim("e"), "still kept")
+	require.True(t, n.claim("f"))
+	require.Equal(t, "d", n.floor, "c was dropped, and it is below d")
 }
 
 // Of many creates of one id at once, exactly one succeeds, whether the id
@@ -63,7 +70,7 @@ func TestCreatePushAfterReopen(t *testing.T) {
 	require.NoError(t, s.Close())
 
 	s = open(t, Config{Dir: dir})
-	require.Equal(t, stored, s.newest.id)
+	require.Equal(t, stored, s.newPushes.floor)
 	_, err = s.CreatePush(ctx, &store.Push{ID: stored, AppID: "app", CreatedAt: now}, "")
 	require.ErrorIs(t, err, store.ErrConflict)
 	_, err = s.CreatePush(ctx, &store.Push{ID: old, AppID: "app", CreatedAt: now}, "")
@@ -75,7 +82,7 @@ func TestCreatePushAfterReopen(t *testing.T) {
 	require.Equal(t, old, p.ID)
 }
 
-func TestNewestPushOfEmptyStore(t *testing.T) {
+func TestNewPushesOfEmptyStore(t *testing.T) {
 	s := open(t, Config{Dir: t.TempDir()})
-	require.Empty(t, s.newest.id)
+	require.Empty(t, s.newPushes.floor)
 }
