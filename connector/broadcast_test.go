@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // A device that stops reading while broadcasts go out fills its socket; its
@@ -72,4 +74,66 @@ func (s *rawSession) pushesUpTo(t *testing.T, last uint64) []uint64 {
 		}
 	}
 	return seqs
+}
+
+// A broadcast offers its message to every session before it starts any
+// session's writer: a session whose writer was idle is marked as writing
+// and handed back, and its writer starts after the loop. Started one by
+// one inside the loop, the writers took the CPU from it.
+func TestBroadcastStartsWritersAfterOffering(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	appendBroadcast := func() (store.Message, uint64) {
+		msg := store.Message{PushID: ids.New(), Body: "all", SentAt: time.Now()}
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("app"), Message: msg}})
+		require.NoError(t, err)
+		msg.Seq = pos[0].Seq
+		return msg, pos[0].Epoch
+	}
+	appendBroadcast() // the stream exists before the devices come: they start at its head
+
+	var devs []*rawSession
+	var sessions []*session
+	for range 3 {
+		id, secret := f.device()
+		d := f.connect(id, secret)
+		d.synced(t)
+		devs = append(devs, d)
+		s := f.c.hub.get(id)
+		require.NotNil(t, s)
+		sessions = append(sessions, s)
+	}
+	idle := func(s *session) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.writing
+	}
+	for _, s := range sessions {
+		for i := 0; i < 1000 && !idle(s); i++ {
+			waitUntil(time.Millisecond)
+		}
+		require.True(t, idle(s), "the writer of a synced session ends")
+	}
+
+	msg, epoch := appendBroadcast()
+	p := pushFrame(msg, epoch)
+	p.Broadcast = true
+	frame, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: p}})
+	require.NoError(t, err)
+	var later []*session
+	for _, s := range sessions {
+		require.Equal(t, offerQueued, s.offerBroadcast(msg.Seq, epoch, frame, &later))
+	}
+	require.ElementsMatch(t, sessions, later, "every idle writer is left to the caller")
+	for _, s := range sessions {
+		require.False(t, idle(s), "marked as writing: nothing else starts a second writer")
+		s.mu.Lock()
+		require.Len(t, s.queue, 1, "the frame waits for the writer")
+		s.mu.Unlock()
+	}
+
+	startWriters(later)
+	for _, d := range devs {
+		require.Equal(t, []uint64{msg.Seq}, d.pushesUpTo(t, msg.Seq))
+	}
 }

@@ -144,9 +144,10 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 	release := c.order.acquire(ctx, b.AppID, b.Epoch, b.Message.Seq)
 	var res route.BroadcastResult
 	queued := int64(0)
+	var later []*session // writers to start once every session has it
 	c.hub.eachOfApp(b.AppID, func(s *session) {
 		res.Sessions++
-		switch s.offerBroadcast(b.Message.Seq, b.Epoch, frame) {
+		switch s.offerBroadcast(b.Message.Seq, b.Epoch, frame, &later) {
 		case offerQueued:
 			queued++ // catch-up pages count their own deliveries
 			res.Written++
@@ -155,6 +156,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 		}
 	})
 	release()
+	startWriters(later)
 	if queued > 0 {
 		c.countMessages(ctx, []store.Message{b.Message}, store.Counts{Delivered: queued})
 	}

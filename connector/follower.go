@@ -37,8 +37,9 @@ const (
 )
 
 // offer queues an appended message's encoded frame when it is the next one
-// of the stream; otherwise it leaves it to a catch-up.
-func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, error)) offerResult {
+// of the stream; otherwise it leaves it to a catch-up. With later non-nil,
+// a writer that must start is left to the caller (kickLockedLater).
+func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, error), later *[]*session) offerResult {
 	select {
 	case <-s.closing:
 		return offerDropped
@@ -48,7 +49,7 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 	if f.syncing || epoch != f.epoch || seq != f.lastSent+1 {
 		if seq > f.lastSent || epoch != f.epoch {
 			f.syncing = true
-			s.signalLocked()
+			s.signalLocked(later)
 		}
 		s.mu.Unlock()
 		return offerLater
@@ -58,7 +59,7 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 		s.mu.Unlock()
 		return offerDropped
 	}
-	if !s.enqueueLocked(b) {
+	if !s.enqueueLockedLater(b, later) {
 		s.mu.Unlock()
 		s.fail(sdkproto.CodeSlowConsumer, "send queue full")
 		return offerDropped

@@ -104,37 +104,61 @@ func (s *session) start() {
 func (s *session) offerOwn(msg store.Message, epoch uint64) offerResult {
 	return s.offer(&s.own, msg.Seq, epoch, func() ([]byte, error) {
 		return proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: pushFrame(msg, epoch)}})
-	})
+	}, nil)
 }
 
 // offerBroadcast queues an app broadcast whose frame was encoded once for
-// every session.
-func (s *session) offerBroadcast(seq, epoch uint64, frame []byte) offerResult {
-	return s.offer(&s.bc, seq, epoch, func() ([]byte, error) { return frame, nil })
+// every session. A session whose writer must start is added to later
+// instead (see kickLockedLater).
+func (s *session) offerBroadcast(seq, epoch uint64, frame []byte, later *[]*session) offerResult {
+	return s.offer(&s.bc, seq, epoch, func() ([]byte, error) { return frame, nil }, later)
 }
 
 // kickLocked starts the writer unless it runs.
-func (s *session) kickLocked() {
-	if !s.writing {
-		s.writing = true
+func (s *session) kickLocked() { s.kickLockedLater(nil) }
+
+// kickLockedLater is kickLocked, but with later non-nil it adds the
+// session to *later instead of starting its writer; the caller starts the
+// writers of all of them (startWriters) once it has offered to every
+// session. The session counts as writing meanwhile, so nothing else starts
+// a second writer. Started one by one, the writers of a broadcast took the
+// CPU from the loop that offered it, which then lasted most of the fan-out.
+func (s *session) kickLockedLater(later *[]*session) {
+	if s.writing {
+		return
+	}
+	s.writing = true
+	if later != nil {
+		*later = append(*later, s)
+		return
+	}
+	s.c.writers.start(s.writer)
+}
+
+// startWriters starts the writers that kickLockedLater left to the caller.
+func startWriters(later []*session) {
+	for _, s := range later {
 		s.c.writers.start(s.writer)
 	}
 }
 
 // signalLocked asks the writer for a catch-up.
-func (s *session) signalLocked() {
+func (s *session) signalLocked(later *[]*session) {
 	s.needCatchUp = true
-	s.kickLocked()
+	s.kickLockedLater(later)
 }
 
 // enqueueLocked queues a frame without blocking; false when the queue is
 // full.
-func (s *session) enqueueLocked(b []byte) bool {
+func (s *session) enqueueLocked(b []byte) bool { return s.enqueueLockedLater(b, nil) }
+
+// enqueueLockedLater is enqueueLocked with kickLockedLater's later.
+func (s *session) enqueueLockedLater(b []byte, later *[]*session) bool {
 	if len(s.queue) >= s.c.cfg.SendQueue {
 		return false
 	}
 	s.queue = append(s.queue, b)
-	s.kickLocked()
+	s.kickLockedLater(later)
 	return true
 }
 
