@@ -83,6 +83,23 @@ func (o *bcastOrder) acquire(ctx context.Context, appID string, epoch, seq uint6
 	}
 }
 
+// note tells the order where a session's catch-up found an app's broadcast
+// stream (its epoch and head) while the app has no turn yet. Without it
+// the first broadcast seen opened the turn: when the first two arrived in
+// the wrong order, the later one went first and every session read both
+// back from the store. A stream that does not exist yet (epoch 0) opens
+// nothing.
+func (o *bcastOrder) note(appID string, epoch, head uint64) {
+	if epoch == 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.apps[appID] == nil {
+		o.apps[appID] = &bcastTurn{epoch: epoch, last: head, changed: make(chan struct{})}
+	}
+}
+
 // release ends the offer of broadcast seq and wakes the waiters.
 func (o *bcastOrder) release(t *bcastTurn, epoch, seq uint64) {
 	o.mu.Lock()

@@ -129,3 +129,31 @@ func TestBroadcastsArrivingOutOfOrderGoOutLive(t *testing.T) {
 		require.Equal(t, want, fr.GetPush().GetSeq())
 	}
 }
+
+// Where sessions found the stream opens the turn: the first two broadcasts
+// the connector sees after it go out in stream order whichever comes
+// first. A later note changes nothing.
+func TestBroadcastOrderStartsAtNotedHead(t *testing.T) {
+	o := newBcastOrder(time.Hour)
+	ctx := context.Background()
+	o.note("app", 0, 0) // no stream yet: nothing to open
+	o.note("app", 7, 10)
+	o.note("app", 7, 3)
+
+	second := make(chan struct{})
+	go func() {
+		o.acquire(ctx, "app", 7, 12)()
+		close(second)
+	}()
+	for o.waiters("app") == 0 {
+		select {
+		case <-second:
+			t.Fatal("12 went out before 11")
+		default:
+			waitUntil(time.Millisecond)
+		}
+	}
+	o.acquire(ctx, "app", 7, 11)()
+	<-second
+	require.Zero(t, o.waiters("app"))
+}

@@ -137,3 +137,4 @@ func TestBroadcastStartsWritersAfterOffering(t *testing.T) {
 		require.Equal(t, []uint64{msg.Seq}, d.pushesUpTo(t, msg.Seq))
 	}
 }
+

@@ -119,6 +119,9 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 		}
 		if done {
 			f.initial, f.fresh = false, false
+			if f.broadcast {
+				s.c.order.note(s.appID, page.Epoch, page.Head)
+			}
 			return nil
 		}
 	}
@@ -165,12 +168,7 @@ func (s *session) advance(f *follower, page store.Page) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if page.Epoch != f.epoch {
-		f.epoch = page.Epoch
-		if f.broadcast {
-			s.bAcked = 0
-		} else {
-			s.sentMark = 0
-		}
+		s.setEpochLocked(f, page.Epoch)
 	}
 	if n := len(page.Messages); n > 0 {
 		f.lastSent = page.Messages[n-1].Seq
@@ -186,6 +184,17 @@ func (s *session) advance(f *follower, page store.Page) bool {
 	}
 	f.syncing = false
 	return true
+}
+
+// setEpochLocked makes the session follow another epoch of f's stream,
+// from its start.
+func (s *session) setEpochLocked(f *follower, epoch uint64) {
+	f.epoch = epoch
+	if f.broadcast {
+		s.bAcked = 0
+	} else {
+		s.sentMark = 0
+	}
 }
 
 var errWrite = errors.New("socket write failed")
