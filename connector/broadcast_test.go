@@ -138,3 +138,43 @@ func TestBroadcastStartsWritersAfterOffering(t *testing.T) {
 	}
 }
 
+// The first message of a stream that did not exist when a session read it
+// goes out live, not through a catch-up from the store: the client takes
+// the new epoch from the push. This holds for the device's own stream and
+// for the app's broadcast stream.
+func TestFirstMessageOfANewStreamGoesOutLive(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t) // neither stream exists yet
+
+	msg := store.Message{PushID: ids.New(), Title: "own", SentAt: time.Now()}
+	res, err := f.c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{id}})
+	require.NoError(t, err)
+	require.Equal(t, route.Written, res[0].Status)
+	p := dev.read(t).GetPush()
+	require.NotNil(t, p, "a live push, not a catch-up page")
+	require.Equal(t, uint64(1), p.Seq)
+	require.NotZero(t, p.Epoch)
+	require.False(t, p.Broadcast)
+
+	bmsg := store.Message{PushID: ids.New(), Title: "all", SentAt: time.Now()}
+	pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("app"), Message: bmsg}})
+	require.NoError(t, err)
+	bmsg.Seq = pos[0].Seq
+	_, err = f.c.Broadcast(ctx, route.Broadcast{AppID: "app", Message: bmsg, Epoch: pos[0].Epoch})
+	require.NoError(t, err)
+	bp := dev.read(t).GetPush()
+	require.NotNil(t, bp, "a live broadcast, not a catch-up page")
+	require.Equal(t, uint64(1), bp.Seq)
+	require.Equal(t, pos[0].Epoch, bp.Epoch)
+	require.True(t, bp.Broadcast)
+
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, p.Epoch, s.own.epoch, "acks of the new epoch are taken")
+	require.Equal(t, pos[0].Epoch, s.bc.epoch)
+}

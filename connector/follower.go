@@ -46,6 +46,12 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 	default:
 	}
 	s.mu.Lock()
+	if !f.syncing && f.epoch == 0 && f.lastSent == 0 && epoch != 0 && seq == 1 {
+		// The stream did not exist when the session read it, and this is
+		// its first message: the client takes the epoch from the push
+		// itself (protocol 9.4), so it needs no catch-up from the store.
+		s.setEpochLocked(f, epoch)
+	}
 	if f.syncing || epoch != f.epoch || seq != f.lastSent+1 {
 		if seq > f.lastSent || epoch != f.epoch {
 			f.syncing = true
