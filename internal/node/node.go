@@ -295,8 +295,6 @@ func (n *Node) nodePrefix() string {
 	return strings.NewReplacer(".", "_", ":", "_").Replace(host) + "-" + port
 }
 
-// baseURL is the http URL a listener is reached at: PublicURL for the main
-// listener when configured, else its address.
 // listen opens a TCP listener whose accepted connections get no kernel
 // keepalive probes. A device session that sends nothing for two heartbeats
 // is closed, and an idle REST connection after the server's IdleTimeout,
@@ -308,6 +306,8 @@ func listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
+// baseURL is the http URL a listener is reached at: PublicURL for the main
+// listener when configured, else its address.
 func (n *Node) baseURL(ln net.Listener) string {
 	if ln == n.mainLn && n.cfg.Server.PublicURL != "" {
 		return strings.TrimRight(n.cfg.Server.PublicURL, "/")
