@@ -1,11 +1,6 @@
 package pebblestore
 
-import (
-	"fmt"
-	"sync"
-
-	"github.com/cockroachdb/pebble"
-)
+import "sync"
 
 // maxNewPushes bounds the push ids newPushes holds (about 60 bytes each).
 // At 10,000 pushes a second it covers 3 seconds, far more than the time
@@ -25,13 +20,11 @@ const maxNewPushes = 1 << 15
 type newPushes struct {
 	mu    sync.Mutex
 	floor string
-	set   map[string]struct{}
-	ring  []string // insertion order, for dropping the oldest
-	next  int      // where the next id goes in ring
+	set   fifoSet[string]
 }
 
 func newNewPushes(floor string, limit int) *newPushes {
-	return &newPushes{floor: floor, set: make(map[string]struct{}), ring: make([]string, max(limit, 1))}
+	return &newPushes{floor: floor, set: newFIFOSet[string](limit)}
 }
 
 // claim reports whether id is free without a read, and if so adds it. The
@@ -41,35 +34,25 @@ func newNewPushes(floor string, limit int) *newPushes {
 func (n *newPushes) claim(id string) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if id <= n.floor {
+	if id <= n.floor || n.set.has(id) {
 		return false
 	}
-	if _, ok := n.set[id]; ok {
-		return false
-	}
-	if old := n.ring[n.next]; old != "" {
-		delete(n.set, old)
+	if old, ok := n.set.add(id); ok {
 		n.floor = max(n.floor, old)
 	}
-	n.ring[n.next] = id
-	n.next = (n.next + 1) % len(n.ring)
-	n.set[id] = struct{}{}
 	return true
 }
 
-// loadNewestPush returns the greatest push id in db, "" when there is none.
-func loadNewestPush(db *pebble.DB) (string, error) {
+// newestPushID returns the greatest push id stored, "" when there is none.
+func (s *Store) newestPushID() (string, error) {
 	prefix := []byte{tagPush}
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.prefixIter(prefix)
 	if err != nil {
-		return "", fmt.Errorf("pebblestore: newest push: %w", err)
+		return "", err
 	}
 	var id string
 	if it.Last() {
 		id = string(it.Key()[len(prefix):])
 	}
-	if err := it.Close(); err != nil {
-		return "", fmt.Errorf("pebblestore: newest push: %w", err)
-	}
-	return id, nil
+	return id, closeIter(it, nil)
 }

@@ -97,13 +97,15 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", cfg.Dir, err)
 	}
-	newest, err := loadNewestPush(db)
+	s := &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
+		known: newKnownPushes(maxKnownPushes), unrecorded: newUnrecorded(maxUnrecorded)}
+	newest, err := s.newestPushID()
 	if err != nil {
-		db.Close() //nolint:errcheck // the load's error is the one to report
+		db.Close() //nolint:errcheck // the read's error is the one to report
 		return nil, err
 	}
-	return &Store{db: db, cfg: cfg, log: log, locks: newStripes(), marks: newMarks(maxCachedMarks), tails: newTails(maxTailsBytes),
-		known: newKnownPushes(maxKnownPushes), newPushes: newNewPushes(newest, maxNewPushes), unrecorded: newUnrecorded(maxUnrecorded)}, nil
+	s.newPushes = newNewPushes(newest, maxNewPushes)
+	return s, nil
 }
 
 // Sizes of the database's memory. The defaults of the library (an 8 MiB

@@ -26,14 +26,12 @@ type target struct {
 // A full set drops its oldest entry, whose first outcome then costs the
 // read again.
 type unrecorded struct {
-	mu   sync.Mutex
-	m    map[target]struct{}
-	ring []target // insertion order, for dropping the oldest
-	next int      // where the next entry goes in ring
+	mu  sync.Mutex
+	set fifoSet[target]
 }
 
 func newUnrecorded(limit int) *unrecorded {
-	return &unrecorded{m: make(map[target]struct{}), ring: make([]target, max(limit, 1))}
+	return &unrecorded{set: newFIFOSet[target](limit)}
 }
 
 // add records targets whose messages are about to be committed.
@@ -41,14 +39,7 @@ func (u *unrecorded) add(dev string, first, last uint64) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for seq := first; seq <= last; seq++ {
-		t := target{dev: dev, seq: seq}
-		// An older slot may still name the entry that the next one
-		// overwrites; dropping it then costs a read, never a wrong
-		// answer.
-		delete(u.m, u.ring[u.next])
-		u.ring[u.next] = t
-		u.next = (u.next + 1) % len(u.ring)
-		u.m[t] = struct{}{}
+		u.set.add(target{dev: dev, seq: seq})
 	}
 }
 
@@ -56,19 +47,14 @@ func (u *unrecorded) add(dev string, first, last uint64) {
 // it: the caller is about to record one. Callers hold the target's stripe
 // lock.
 func (u *unrecorded) take(dev string, seq uint64) bool {
-	t := target{dev: dev, seq: seq}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if _, ok := u.m[t]; !ok {
-		return false
-	}
-	delete(u.m, t)
-	return true
+	return u.set.remove(target{dev: dev, seq: seq})
 }
 
 // len returns the number of targets kept.
 func (u *unrecorded) len() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return len(u.m)
+	return u.set.len()
 }
