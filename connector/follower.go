@@ -65,7 +65,7 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 		s.mu.Unlock()
 		return offerDropped
 	}
-	if !s.enqueueLockedLater(b, later) {
+	if !s.enqueueLocked(b, later) {
 		s.mu.Unlock()
 		s.fail(sdkproto.CodeSlowConsumer, "send queue full")
 		return offerDropped

@@ -48,10 +48,9 @@ type session struct {
 	closeCode sdkproto.Code
 	closeMsg  string
 
-	// The socket for writes that do not wait, looked up by the first
-	// write; nil when the conn has none. Writer only.
-	raw        *rawWriter
-	rawChecked bool
+	// raw writes to the socket without waiting; nil when the conn has no
+	// socket (a pipe or a wrapped conn in tests). Writer only.
+	raw *rawWriter
 
 	mu          sync.Mutex
 	welcome     []byte   // the encoded Welcome, written first
@@ -76,6 +75,7 @@ func newSession(ctx context.Context, c *Connector, dev *store.Device, conn net.C
 		deviceID: dev.ID,
 		appID:    dev.AppID,
 		conn:     conn,
+		raw:      rawWriterOf(conn),
 		codec:    codec,
 		ctx:      ctx,
 		dec:      wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
@@ -149,11 +149,8 @@ func (s *session) signalLocked(later *[]*session) {
 }
 
 // enqueueLocked queues a frame without blocking; false when the queue is
-// full.
-func (s *session) enqueueLocked(b []byte) bool { return s.enqueueLockedLater(b, nil) }
-
-// enqueueLockedLater is enqueueLocked with kickLockedLater's later.
-func (s *session) enqueueLockedLater(b []byte, later *[]*session) bool {
+// full. later is kickLockedLater's.
+func (s *session) enqueueLocked(b []byte, later *[]*session) bool {
 	if len(s.queue) >= s.c.cfg.SendQueue {
 		return false
 	}
@@ -170,7 +167,7 @@ func (s *session) send(f *pb.Frame) {
 		return
 	}
 	s.mu.Lock()
-	ok := s.enqueueLocked(b)
+	ok := s.enqueueLocked(b, nil)
 	s.mu.Unlock()
 	if !ok {
 		s.fail(sdkproto.CodeSlowConsumer, "send queue full")

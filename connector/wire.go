@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"net"
 	"os"
 	"syscall"
 	"time"
@@ -161,8 +162,8 @@ func (s *session) appendFrame(dst, plain []byte) []byte {
 // socket's send buffer takes at once is written without a deadline; only
 // the rest waits, bounded by WriteTimeout.
 func (s *session) flush(buf []byte) bool {
-	if raw := s.rawWriter(); raw != nil {
-		n, err := raw.writeNow(buf)
+	if s.raw != nil {
+		n, err := s.raw.writeNow(buf)
 		switch {
 		case n == len(buf) && err == nil:
 			return true
@@ -182,18 +183,18 @@ func (s *session) flush(buf []byte) bool {
 	return err == nil
 }
 
-// rawWriter returns the writer without a deadline, or nil when the conn
-// has no socket (a pipe or a wrapped conn in tests). Writer only.
-func (s *session) rawWriter() *rawWriter {
-	if !s.rawChecked {
-		s.rawChecked = true
-		if sc, ok := s.conn.(syscall.Conn); ok {
-			if rc, err := sc.SyscallConn(); err == nil {
-				s.raw = newRawWriter(rc)
-			}
-		}
+// rawWriterOf returns a writer without a deadline for conn's socket, or
+// nil when conn has none.
+func rawWriterOf(conn net.Conn) *rawWriter {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
 	}
-	return s.raw
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return newRawWriter(rc)
 }
 
 // write seals and writes one frame, after any held ones.
