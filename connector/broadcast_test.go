@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -171,10 +172,43 @@ func TestFirstMessageOfANewStreamGoesOutLive(t *testing.T) {
 	require.Equal(t, pos[0].Epoch, bp.Epoch)
 	require.True(t, bp.Broadcast)
 
+	require.Zero(t, catchUps(t, f.c, "own"))
+	require.Zero(t, catchUps(t, f.c, "broadcast"))
+
 	s := f.c.hub.get(id)
 	require.NotNil(t, s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	require.Equal(t, p.Epoch, s.own.epoch, "acks of the new epoch are taken")
 	require.Equal(t, pos[0].Epoch, s.bc.epoch)
+}
+
+// A message a live session cannot take in order (here the one before it
+// was appended behind the connector's back) is read from the store, and
+// the catch-up is counted.
+func TestCatchUpOfALiveSessionIsCounted(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+
+	_, err := f.st.Append(ctx, []store.Entry{{DeviceID: id, Message: store.Message{PushID: ids.New(), Title: "1", SentAt: time.Now()}}})
+	require.NoError(t, err)
+	res, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: ids.New(), Title: "2", SentAt: time.Now()}, DeviceIDs: []string{id}})
+	require.NoError(t, err)
+	require.Equal(t, route.Written, res[0].Status)
+	page := dev.read(t).GetSyncResponse()
+	require.NotNil(t, page, "a catch-up page, not a live push")
+	require.Len(t, page.Pushes, 2)
+	require.Equal(t, 1.0, catchUps(t, f.c, "own"))
+	require.Zero(t, catchUps(t, f.c, "broadcast"))
+}
+
+// catchUps reads the connector's count of catch-ups of one stream.
+func catchUps(t *testing.T, c *Connector, stream string) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, c.m.catchUps.WithLabelValues(stream).Write(&m))
+	return m.GetCounter().GetValue()
 }

@@ -27,6 +27,14 @@ type follower struct {
 	recovered bool // outcome of the first replay
 }
 
+// kind names the stream in metrics.
+func (f *follower) kind() string {
+	if f.broadcast {
+		return "broadcast"
+	}
+	return "own"
+}
+
 // offerResult says how an appended message will reach a session.
 type offerResult uint8
 
@@ -86,6 +94,9 @@ func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
 		holdLast := f == &s.own && s.bc.syncing
 		s.mu.Unlock()
 		if need {
+			if !f.initial {
+				s.c.m.catchUps.WithLabelValues(f.kind()).Inc()
+			}
 			if err := s.catchUp(ctx, f, buf, holdLast); err != nil {
 				return err
 			}

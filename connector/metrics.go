@@ -10,6 +10,7 @@ type metrics struct {
 	framesIn    *prometheus.CounterVec
 	deliveries  *prometheus.CounterVec
 	disconnects *prometheus.CounterVec
+	catchUps    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,9 +34,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "push_connector_disconnects_total", Help: "Sessions closed by the server, by code.",
 		}, []string{"code"}),
+		catchUps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_catchups_total",
+			Help: "Catch-ups of a live session from the store (a message it could not take in order), by stream; the first replay of a session is not counted.",
+		}, []string{"stream"}),
+	}
+	for _, stream := range []string{"own", "broadcast"} {
+		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps)
 	}
 	return m
 }
