@@ -77,11 +77,12 @@ func (s *rawSession) pushesUpTo(t *testing.T, last uint64) []uint64 {
 	return seqs
 }
 
-// A broadcast offers its message to every session before it starts any
-// session's writer: a session whose writer was idle is marked as writing
-// and handed back, and its writer starts after the loop. Started one by
-// one inside the loop, the writers took the CPU from it.
-func TestBroadcastStartsWritersAfterOffering(t *testing.T) {
+// A broadcast offers its message to every session before it writes to any:
+// a session whose writer was idle is marked as writing and handed back,
+// and is written to after the loop. Started one by one inside the loop, the
+// writers took the CPU from it. After the loop the frames are written on
+// the broadcast's own goroutine: writeOut returns with every session done.
+func TestBroadcastWritesAfterOffering(t *testing.T) {
 	f := newFixture(t, Config{})
 	ctx := context.Background()
 	appendBroadcast := func() (store.Message, uint64) {
@@ -133,7 +134,10 @@ func TestBroadcastStartsWritersAfterOffering(t *testing.T) {
 		s.mu.Unlock()
 	}
 
-	startWriters(later)
+	writeOut(later)
+	for _, s := range sessions {
+		require.True(t, idle(s), "written on the broadcast's goroutine, with no writer left to run")
+	}
 	for _, d := range devs {
 		require.Equal(t, []uint64{msg.Seq}, d.pushesUpTo(t, msg.Seq))
 	}
@@ -211,4 +215,77 @@ func catchUps(t *testing.T, c *Connector, stream string) float64 {
 	var m dto.Metric
 	require.NoError(t, c.m.catchUps.WithLabelValues(stream).Write(&m))
 	return m.GetCounter().GetValue()
+}
+
+// When the socket does not take all of what writeQueuedNow sealed, the
+// rest goes to the session's writer, which writes it before anything it
+// seals itself: the device gets every frame, once and in order, and each
+// opens with the next nonce.
+func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
+	f := newFixture(t, Config{SendQueue: 1 << 16, WriteTimeout: time.Minute})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+	idle := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.writing
+	}
+	for i := 0; i < 1000 && !idle(); i++ {
+		waitUntil(time.Millisecond)
+	}
+	require.True(t, idle(), "the writer of a synced session ends")
+
+	// The device does not read: batches of 60 KB go out until the socket
+	// takes only part of one (at most 64 MB).
+	body := strings.Repeat("q", 3000)
+	seq := uint64(0)
+	var buf []byte
+	full := false
+	for range 1100 {
+		var frames [][]byte
+		for range 20 {
+			seq++
+			p := pushFrame(store.Message{PushID: ids.New(), Body: body, Seq: seq, SentAt: time.Now()}, 1)
+			p.Broadcast = true
+			fr, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: p}})
+			require.NoError(t, err)
+			frames = append(frames, fr)
+		}
+		s.mu.Lock()
+		require.False(t, s.writing)
+		s.writing = true
+		s.queue = frames
+		s.mu.Unlock()
+		if !s.writeQueuedNow(&buf) {
+			full = true
+			break
+		}
+	}
+	require.True(t, full, "the socket never filled")
+	require.NotEmpty(t, s.unsent, "the part the socket did not take is left to the writer")
+
+	// More frames queue behind the unsent bytes; the writer writes both.
+	for range 5 {
+		seq++
+		p := pushFrame(store.Message{PushID: ids.New(), Body: "after", Seq: seq, SentAt: time.Now()}, 1)
+		p.Broadcast = true
+		fr, err := proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: p}})
+		require.NoError(t, err)
+		s.mu.Lock()
+		s.queue = append(s.queue, fr)
+		s.mu.Unlock()
+	}
+	s.c.writers.start(s.writer)
+	got := dev.pushesUpTo(t, seq)
+	require.Len(t, got, int(seq))
+	for i, q := range got {
+		require.Equal(t, uint64(i+1), q, "frame %d", i)
+	}
+	for i := 0; i < 1000 && !idle(); i++ {
+		waitUntil(time.Millisecond)
+	}
+	require.True(t, idle(), "the writer ends once everything is written")
 }

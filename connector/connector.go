@@ -156,7 +156,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 		}
 	})
 	release()
-	startWriters(later)
+	writeOut(later)
 	if queued > 0 {
 		c.countMessages(ctx, []store.Message{b.Message}, store.Counts{Delivered: queued})
 	}

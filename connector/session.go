@@ -63,6 +63,7 @@ type session struct {
 	bAcked      uint64   // broadcast position the device acknowledged
 	sentMark    uint64   // MarkSent already recorded (writer only)
 	held        int      // bytes framed in the writer's buffer, not yet written (writer only)
+	unsent      []byte   // sealed bytes writeQueuedNow left for the writer to write first (writer only)
 	pong        []byte   // payload of the WebSocket pong to send
 	pongDue     bool     // pong waits for the writer
 	reg         *netpoll.Registration
@@ -119,7 +120,7 @@ func (s *session) kickLocked() { s.kickLockedLater(nil) }
 
 // kickLockedLater is kickLocked, but with later non-nil it adds the
 // session to *later instead of starting its writer; the caller starts the
-// writers of all of them (startWriters) once it has offered to every
+// writers of all of them (writeOut) once it has offered to every
 // session. The session counts as writing meanwhile, so nothing else starts
 // a second writer. Started one by one, the writers of a broadcast took the
 // CPU from the loop that offered it, which then lasted most of the fan-out.
@@ -135,10 +136,17 @@ func (s *session) kickLockedLater(later *[]*session) {
 	s.c.writers.start(s.writer)
 }
 
-// startWriters starts the writers that kickLockedLater left to the caller.
-func startWriters(later []*session) {
+// writeOut does the work of the writers that kickLockedLater left to the
+// caller: on the caller's goroutine it writes each session's queued frames
+// when that is all there is to do (writeQueuedNow), and starts the writer
+// of every other session. A broadcast so costs no goroutine per idle
+// session, nor the stack that goroutine grew in the seal.
+func writeOut(later []*session) {
+	var buf []byte
 	for _, s := range later {
-		s.c.writers.start(s.writer)
+		if !s.writeQueuedNow(&buf) {
+			s.c.writers.start(s.writer)
+		}
 	}
 }
 
@@ -203,6 +211,12 @@ func (s *session) redirect(url string, delay, jitter time.Duration, reason strin
 // socket when the session failed, and exits when nothing is left.
 func (s *session) writer() {
 	buf := make([]byte, 0, 512)
+	if b := s.unsent; b != nil {
+		s.unsent = nil
+		if !s.flush(b) {
+			s.fail(0, "")
+		}
+	}
 	for {
 		s.mu.Lock()
 		switch {

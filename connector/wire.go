@@ -232,6 +232,49 @@ func (s *session) writeBatch(buf *[]byte, frames [][]byte) bool {
 	return ok
 }
 
+// writeQueuedNow is the writer's work done by the holder of writing (see
+// writeOut) when the session has nothing but queued frames to write: it
+// seals up to maxWriteBatch bytes of them into buf, scratch space shared
+// across sessions, and writes what the socket takes at once. It reports
+// whether the session is done and no longer writing. When it is not, the
+// caller starts the writer, which writes first what the socket did not
+// take (unsent), then the frames left in the queue.
+func (s *session) writeQueuedNow(buf *[]byte) bool {
+	if s.raw == nil || s.held != 0 || s.unsent != nil {
+		return false
+	}
+	s.mu.Lock()
+	if s.welcome != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	batch := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	b := (*buf)[:0]
+	i := 0
+	for ; i < len(batch) && len(b) < maxWriteBatch; i++ {
+		b = s.appendFrame(b, batch[i])
+	}
+	if n, err := s.raw.writeNow(b); err != nil || n < len(b) {
+		// The writer's flush waits for the rest, or fails the session
+		// on the error.
+		s.unsent = append([]byte(nil), b[n:]...)
+	}
+	*buf = b
+	s.trim(buf)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rest := batch[i:]; len(rest) > 0 {
+		s.queue = append(rest[:len(rest):len(rest)], s.queue...)
+	}
+	if s.unsent != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) > 0 || s.own.lastSent > s.sentMark {
+		return false // the writer does the rest, recordSent included
+	}
+	s.writing = false
+	return true
+}
+
 // hold seals one frame into the buffer, behind any held ones, to be
 // written with the next write.
 func (s *session) hold(buf *[]byte, plain []byte) {
