@@ -263,6 +263,7 @@ func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
 			full = true
 			break
 		}
+		require.True(t, s.doneWriting(), "nothing else to write")
 	}
 	require.True(t, full, "the socket never filled")
 	require.NotEmpty(t, s.unsent, "the part the socket did not take is left to the writer")
@@ -288,4 +289,42 @@ func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
 		waitUntil(time.Millisecond)
 	}
 	require.True(t, idle(), "the writer ends once everything is written")
+}
+
+// A delivery to a device whose writer is idle writes the push, and records
+// it as sent, on the delivering goroutine: when Deliver returns the device
+// has its frame on the socket, the sent watermark is at its sequence
+// number, and the session is idle again.
+func TestDeliverWritesOnItsOwnGoroutine(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+	idle := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return !s.writing
+	}
+	for i := 0; i < 1000 && !idle(); i++ {
+		waitUntil(time.Millisecond)
+	}
+	require.True(t, idle(), "the writer of a synced session ends")
+
+	for n := uint64(1); n <= 3; n++ {
+		msg := store.Message{PushID: ids.New(), Title: "own", SentAt: time.Now()}
+		res, err := f.c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{id}})
+		require.NoError(t, err)
+		require.Equal(t, route.Written, res[0].Status)
+		require.Equal(t, n, res[0].Seq)
+		require.True(t, idle(), "no writer left to run")
+		sent, err := f.st.Watermark(ctx, id, store.MarkSent)
+		require.NoError(t, err)
+		require.Equal(t, n, sent, "recorded as sent before Deliver returned")
+		p := dev.read(t).GetPush()
+		require.NotNil(t, p)
+		require.Equal(t, n, p.Seq)
+	}
 }

@@ -202,20 +202,23 @@ func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result,
 			c.countOutcomes(res)
 			return res, fmt.Errorf("append %d messages: %w", len(entries), err)
 		}
+		var later []*session // written once every session has its frame
 		for k, i := range idx {
-			res[i] = c.offer(b.DeviceIDs[i], b.Message, pos[k])
+			res[i] = c.offer(b.DeviceIDs[i], b.Message, pos[k], &later)
 		}
+		writeOut(later)
 	}
 	c.countOutcomes(res)
 	return res, nil
 }
 
-// offer hands an appended message to the device's live session, if any.
-func (c *Connector) offer(deviceID string, msg store.Message, p store.Position) route.Result {
+// offer hands an appended message to the device's live session, if any. A
+// session whose writer must start is added to later (kickLockedLater).
+func (c *Connector) offer(deviceID string, msg store.Message, p store.Position, later *[]*session) route.Result {
 	r := route.Result{Status: route.Offline, Epoch: p.Epoch, Seq: p.Seq}
 	if s := c.hub.get(deviceID); s != nil {
 		msg.Seq = p.Seq
-		if s.offerOwn(msg, p.Epoch) != offerDropped {
+		if s.offerOwn(msg, p.Epoch, later) != offerDropped {
 			r.Status = route.Written
 		}
 	}

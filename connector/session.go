@@ -102,10 +102,10 @@ func (s *session) start() {
 }
 
 // offerOwn queues a message appended to the device's stream.
-func (s *session) offerOwn(msg store.Message, epoch uint64) offerResult {
+func (s *session) offerOwn(msg store.Message, epoch uint64, later *[]*session) offerResult {
 	return s.offer(&s.own, msg.Seq, epoch, func() ([]byte, error) {
 		return proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: pushFrame(msg, epoch)}})
-	}, nil)
+	}, later)
 }
 
 // offerBroadcast queues an app broadcast whose frame was encoded once for
@@ -138,16 +138,41 @@ func (s *session) kickLockedLater(later *[]*session) {
 
 // writeOut does the work of the writers that kickLockedLater left to the
 // caller: on the caller's goroutine it writes each session's queued frames
-// when that is all there is to do (writeQueuedNow), and starts the writer
-// of every other session. A broadcast so costs no goroutine per idle
-// session, nor the stack that goroutine grew in the seal.
+// when that is all there is to do (writeQueuedNow), then records what went
+// out, and starts the writer of every other session. A delivery so costs
+// no goroutine per idle session, nor the stack that goroutine grew in the
+// seal. Every frame is written before the first watermark, so that no
+// device waits for another's store write. later is reused.
 func writeOut(later []*session) {
 	var buf []byte
+	written := later[:0]
 	for _, s := range later {
-		if !s.writeQueuedNow(&buf) {
+		if s.writeQueuedNow(&buf) {
+			written = append(written, s)
+		} else {
 			s.c.writers.start(s.writer)
 		}
 	}
+	for _, s := range written {
+		if !s.doneWriting() {
+			s.c.writers.start(s.writer)
+		}
+	}
+}
+
+// doneWriting ends a write as the writer ends: it records what went out of
+// the device's own stream, then stops writing unless something is left to
+// write. It returns false when something is, and the session still counts
+// as writing.
+func (s *session) doneWriting() bool {
+	s.recordSent(s.ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.welcome != nil || s.unsent != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) > 0 {
+		return false
+	}
+	s.writing = false
+	return true
 }
 
 // signalLocked asks the writer for a catch-up.
@@ -262,14 +287,9 @@ func (s *session) writer() {
 			s.writeBatch(&buf, batch)
 		default:
 			s.mu.Unlock()
-			s.recordSent(s.ctx)
-			s.mu.Lock()
-			if len(s.queue) == 0 && !s.needCatchUp && !s.closed {
-				s.writing = false
-				s.mu.Unlock()
+			if s.doneWriting() {
 				return
 			}
-			s.mu.Unlock()
 		}
 	}
 }

@@ -236,9 +236,9 @@ func (s *session) writeBatch(buf *[]byte, frames [][]byte) bool {
 // writeOut) when the session has nothing but queued frames to write: it
 // seals up to maxWriteBatch bytes of them into buf, scratch space shared
 // across sessions, and writes what the socket takes at once. It reports
-// whether the session is done and no longer writing. When it is not, the
-// caller starts the writer, which writes first what the socket did not
-// take (unsent), then the frames left in the queue.
+// whether all it sealed went out; the caller then ends the write with
+// doneWriting. Otherwise the caller starts the writer, which writes first
+// what the socket did not take (unsent), then the frames left in the queue.
 func (s *session) writeQueuedNow(buf *[]byte) bool {
 	if s.raw == nil || s.held != 0 || s.unsent != nil {
 		return false
@@ -263,16 +263,12 @@ func (s *session) writeQueuedNow(buf *[]byte) bool {
 	}
 	*buf = b
 	s.trim(buf)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if rest := batch[i:]; len(rest) > 0 {
+		s.mu.Lock()
 		s.queue = append(rest[:len(rest):len(rest)], s.queue...)
+		s.mu.Unlock()
 	}
-	if s.unsent != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) > 0 || s.own.lastSent > s.sentMark {
-		return false // the writer does the rest, recordSent included
-	}
-	s.writing = false
-	return true
+	return s.unsent == nil
 }
 
 // hold seals one frame into the buffer, behind any held ones, to be
