@@ -55,6 +55,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		return
 	}
 	counts, results := g.route(ctx, p, delivered)
+	g.m.routeS.Observe(time.Since(start).Seconds())
 	g.schedule(ctx, p, job.settings, results, func(err error) {
 		defer release()
 		if err != nil {
@@ -68,7 +69,6 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		if err := g.store.FinishPush(ctx, p.ID); err != nil {
 			g.log.ErrorContext(ctx, "finish push failed", "push_id", id, "error", err)
 		}
-		g.m.routeS.Observe(time.Since(start).Seconds())
 	})
 }
 

@@ -226,8 +226,12 @@ func (n *Node) build() error {
 		gcfg.AdminToken = n.adminToken
 		var gopts []gateway.Option
 		if n.vendors != nil {
+			q := relayq.NewCoalescer(&relayq.Publisher{JS: n.bus.JS}, n.cfg.Relay.BatchWindow)
+			if cw, ok := n.store.(cachedWatermarks); ok {
+				q.HoldSettled(settleHold, ackedIn(cw))
+			}
 			gopts = append(gopts, gateway.WithRelay(gateway.Relay{
-				Queue:       relayq.NewCoalescer(&relayq.Publisher{JS: n.bus.JS}, n.cfg.Relay.BatchWindow),
+				Queue:       q,
 				Credentials: n.vendors,
 				AckTimeout:  n.cfg.Relay.AckTimeout,
 			}))
@@ -350,6 +354,30 @@ func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
 func (n *Node) Ready() bool { return n.ready.Load() }
 
 // deliverer calls in-process connectors directly and others over HTTP/2.
+// settleHold is how long the gateway holds the fallback checks of devices
+// it wrote a push to (due after the ack timeout), so that the checks of
+// those that acknowledge meanwhile are never queued.
+const settleHold = time.Second
+
+// cachedWatermarks is a store that keeps the watermarks it moved lately in
+// memory: the embedded one, which the connectors of this process write.
+type cachedWatermarks interface {
+	CachedWatermark(deviceID string, mark store.Mark) (uint64, bool)
+}
+
+// ackedIn reports whether a fallback job's device acknowledged its message,
+// by the ack watermark cw holds in memory. A watermark it does not hold
+// counts as no acknowledgement: the job is queued and checked as before.
+func ackedIn(cw cachedWatermarks) func(relayq.Job) bool {
+	return func(j relayq.Job) bool {
+		if j.Seq == 0 {
+			return false
+		}
+		acked, ok := cw.CachedWatermark(j.DeviceID, store.MarkAcked)
+		return ok && acked >= j.Seq
+	}
+}
+
 type deliverer struct {
 	local  map[string]*connector.Connector
 	remote *route.Client

@@ -2,6 +2,7 @@ package relayq
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,10 +18,15 @@ import (
 //
 // Waiting costs routing no latency to the device: the device was written to
 // before its fallback job is scheduled. It delays only the relay of devices
-// that were offline, by at most Window.
+// that were offline, by at most Window. With HoldSettled, the jobs of
+// devices that were written to wait longer, and those whose device
+// acknowledged meanwhile are never published.
 type Coalescer struct {
 	pub    *Publisher
 	window time.Duration
+	// hold and settled are HoldSettled's.
+	hold    time.Duration
+	settled func(Job) bool
 
 	mu     sync.Mutex
 	open   map[int64]*pending // by due class
@@ -71,6 +77,23 @@ func NewCoalescer(p *Publisher, window time.Duration) *Coalescer {
 	return &Coalescer{pub: p, window: window, open: map[int64]*pending{}}
 }
 
+// HoldSettled makes c hold the jobs due at least 2 × hold from now (those
+// of devices that were written to, due after the ack timeout) for up to
+// hold instead of the window, and leave out of every message the jobs for
+// which settled reports true: their check would find nothing to do, since
+// the device acknowledged the message. A message whose jobs all settled is
+// not published. settled must not wait (no I/O). Call it before the first
+// Schedule.
+//
+// A dropped job is safe across a crash because the caller finishes the
+// push only after done: if that finish survives, so did the
+// acknowledgement it followed; if not, the push is routed again and its
+// jobs scheduled again.
+func (c *Coalescer) HoldSettled(hold time.Duration, settled func(Job) bool) *Coalescer {
+	c.hold, c.settled = hold, settled
+	return c
+}
+
 // Schedule queues jobs and waits until JetStream stored them.
 func (c *Coalescer) Schedule(ctx context.Context, jobs []Job) error {
 	done := make(chan error, 1)
@@ -107,16 +130,24 @@ func (c *Coalescer) ScheduleAsync(jobs []Job, done func(error)) {
 	now := time.Now().UnixMilli()
 	for _, j := range jobs {
 		key := max(j.DueMs-now, 0) / dueClass.Milliseconds()
+		held := c.settled != nil && time.Duration(key)*dueClass >= 2*c.hold
 		p := c.open[key]
 		if p == nil {
 			p = &pending{}
 			c.open[key] = p
-			p.timer = time.AfterFunc(c.window, func() { c.expire(key, p) })
+			wait := c.window
+			if held {
+				wait = max(c.hold, c.window)
+			}
+			p.timer = time.AfterFunc(wait, func() { c.expire(key, p) })
 		}
 		p.jobs = append(p.jobs, j)
 		if n := len(p.calls); n == 0 || p.calls[n-1] != cl {
 			p.calls = append(p.calls, cl)
 			cl.left.Add(1)
+		}
+		if held && len(p.jobs) >= MaxBatch {
+			p.jobs = c.unsettled(p.jobs)
 		}
 		if len(p.jobs) >= MaxBatch {
 			p.timer.Stop()
@@ -147,12 +178,23 @@ func (c *Coalescer) expire(key int64, p *pending) {
 }
 
 func (c *Coalescer) publish(p *pending) {
-	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
-	defer cancel()
-	err := c.pub.Schedule(ctx, p.jobs)
+	var err error
+	if jobs := c.unsettled(p.jobs); len(jobs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		err = c.pub.Schedule(ctx, jobs)
+		cancel()
+	}
 	for _, cl := range p.calls {
 		cl.finish(err)
 	}
+}
+
+// unsettled returns the jobs that have not settled, in jobs' own array.
+func (c *Coalescer) unsettled(jobs []Job) []Job {
+	if c.settled == nil {
+		return jobs
+	}
+	return slices.DeleteFunc(jobs, c.settled)
 }
 
 // Close publishes what is waiting and returns when every message left;

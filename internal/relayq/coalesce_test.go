@@ -152,3 +152,100 @@ func TestCoalescerReportsPublishErrors(t *testing.T) {
 	t.Cleanup(c.Close)
 	require.Error(t, c.Schedule(t.Context(), jobsFor(2, 1)))
 }
+
+// settledSet is a HoldSettled filter over a set of push ids that tests
+// change as they go.
+type settledSet struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (s *settledSet) set(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[string]bool{}
+	}
+	for _, id := range ids {
+		s.ids[id] = true
+	}
+}
+
+func (s *settledSet) settled(j Job) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[j.PushID]
+}
+
+// Jobs that settled while they waited are left out of their message, and
+// a message whose jobs all settled is not published; the callers are told
+// in both cases.
+func TestCoalescerLeavesOutSettledJobs(t *testing.T) {
+	js, s := openStream(t)
+	var set settledSet
+	c := NewCoalescer(&Publisher{JS: js}, time.Hour).HoldSettled(time.Hour, set.settled)
+	due := time.Now().Add(72 * time.Hour).UnixMilli() // past 2 × hold: held
+	var calls []error
+	var mu sync.Mutex
+	record := func(err error) {
+		mu.Lock()
+		calls = append(calls, err)
+		mu.Unlock()
+	}
+	c.ScheduleAsync(jobsFor(5, due), record)
+	set.set("p0", "p2", "p4")
+	c.Close()
+	require.Equal(t, []error{nil}, calls)
+	msgs := stored(t, s)
+	require.Len(t, msgs, 1)
+	require.Len(t, msgs[0], 2)
+	require.Equal(t, []string{"p1", "p3"}, []string{msgs[0][0].PushID, msgs[0][1].PushID})
+
+	c2 := NewCoalescer(&Publisher{JS: js}, time.Hour).HoldSettled(time.Hour, func(Job) bool { return true })
+	c2.ScheduleAsync(jobsFor(3, due), record)
+	c2.Close()
+	require.Equal(t, []error{nil, nil}, calls)
+	require.Len(t, stored(t, s), 1, "nothing published for a message whose jobs all settled")
+}
+
+// A held message that reaches MaxBatch drops its settled jobs first and
+// leaves only when MaxBatch unsettled ones remain; a message due soon (an
+// offline device's) is not held and leaves at MaxBatch as before.
+func TestCoalescerPrunesAFullHeldMessage(t *testing.T) {
+	js, s := openStream(t)
+	var set settledSet
+	c := NewCoalescer(&Publisher{JS: js}, time.Hour).HoldSettled(time.Hour, set.settled)
+	due := time.Now().Add(72 * time.Hour).UnixMilli()
+	jobs := jobsFor(MaxBatch, due)
+	for i := range jobs {
+		jobs[i].PushID = fmt.Sprintf("held%d", i)
+		if i%2 == 0 {
+			set.set(jobs[i].PushID)
+		}
+	}
+	var heldDone atomic.Int32
+	c.ScheduleAsync(jobs, func(error) { heldDone.Add(1) })
+	require.Empty(t, stored(t, s), "half settled: the message waits for more")
+
+	var soonDone atomic.Int32
+	c.ScheduleAsync(jobsFor(MaxBatch, time.Now().UnixMilli()), func(error) { soonDone.Add(1) })
+	require.Eventually(t, func() bool { return soonDone.Load() == 1 }, 10*time.Second, 5*time.Millisecond,
+		"a full message due now leaves at once")
+	require.Len(t, stored(t, s), 1)
+
+	more := jobsFor(MaxBatch/2, due)
+	for i := range more {
+		more[i].PushID = fmt.Sprintf("more%d", i)
+	}
+	c.ScheduleAsync(more, func(error) { heldDone.Add(1) })
+	require.Eventually(t, func() bool { return heldDone.Load() == 2 }, 10*time.Second, 5*time.Millisecond,
+		"MaxBatch unsettled jobs: the held message leaves")
+	msgs := stored(t, s)
+	require.Len(t, msgs, 2)
+	held := msgs[1] // after the message due now
+	require.Len(t, held, MaxBatch)
+	for _, j := range held {
+		require.False(t, set.settled(j), "settled job %s published", j.PushID)
+	}
+	c.Close()
+}

@@ -324,6 +324,18 @@ func (s *Store) Watermark(ctx context.Context, deviceID string, mark store.Mark)
 	return s.watermark(wk)
 }
 
+// CachedWatermark returns a watermark when this process moved it lately
+// and keeps it in memory; ok is false otherwise. It reads nothing from
+// disk and never waits on a call in flight, so a caller that must not wait
+// can ask it.
+func (s *Store) CachedWatermark(deviceID string, mark store.Mark) (v uint64, ok bool) {
+	wk, err := watermarkKey(deviceID, mark)
+	if err != nil {
+		return 0, false
+	}
+	return s.marks.get(wk)
+}
+
 func (s *Store) watermark(wk []byte) (uint64, error) {
 	if v, ok := s.marks.get(wk); ok {
 		return v, nil
