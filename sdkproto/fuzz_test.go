@@ -114,6 +114,44 @@ func FuzzDecodeFrame(f *testing.F) {
 	})
 }
 
+// FuzzDecodeAck checks the Ack fast path against proto.Unmarshal: whatever
+// decodeAck takes, proto.Unmarshal decodes to the same frame.
+func FuzzDecodeAck(f *testing.F) {
+	ack := func(fields ...uint64) []byte {
+		var body []byte
+		for i := 0; i+1 < len(fields); i += 2 {
+			body = protowire.AppendVarint(protowire.AppendTag(body, protowire.Number(fields[i]), protowire.VarintType), fields[i+1])
+		}
+		return protowire.AppendBytes(protowire.AppendTag(nil, 4, protowire.BytesType), body)
+	}
+	f.Add(ack())
+	f.Add(ack(1, 7, 2, 9, 3, 1, 4, 2))
+	f.Add(ack(1, 7, 1, 8))                      // repeated: the last wins
+	f.Add(ack(1, 1<<63, 4, 1<<64-1))            // long varints
+	f.Add(ack(5, 1))                            // unknown field
+	f.Add(append(ack(1, 3), 0x38, 0x00))        // a second field after the ack
+	f.Add([]byte{0xa2, 0x00, 0x02, 0x08, 0x01}) // tag in two bytes
+	f.Add([]byte{0x22, 0x02, 0x08, 0x80})       // cut varint
+	f.Add([]byte{0x22, 0x03, 0x0a, 0x01, 0x00}) // field 1 with the bytes wire type
+	for _, fr := range seedFrames() {
+		b, err := proto.Marshal(fr)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeAck(data)
+		if !ok {
+			return
+		}
+		slow := new(pb.Frame)
+		require.NoError(t, proto.Unmarshal(data, slow), "the fast path took what proto refuses")
+		require.Empty(t, slow.ProtoReflect().GetUnknown())
+		require.NotNil(t, slow.GetAck())
+		require.True(t, proto.Equal(slow, fast), "fast %v, proto %v", fast, slow)
+	})
+}
+
 // fuzzKeys are the fixed session keys of the fuzzed codecs, so that seeds
 // sealed once keep opening.
 var fuzzKeys = [2][]byte{bytes.Repeat([]byte{0xc2}, keyLen), bytes.Repeat([]byte{0x2c}, keyLen)}
