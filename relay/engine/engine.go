@@ -183,11 +183,32 @@ type work struct {
 	send bool
 }
 
-// feed pulls messages and hands them to the workers until ctx ends.
+// feedRetry is the pause before a feeder whose message iterator failed
+// starts a new one.
+const feedRetry = time.Second
+
+// feed pulls messages and hands them to the workers until ctx ends. It
+// never gives up while ctx lasts: when an iterator fails, a new one starts
+// after feedRetry.
 func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out chan<- work) {
+	for {
+		e.pull(ctx, c, send, out)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(feedRetry):
+		}
+	}
+}
+
+// pull runs one message iterator until ctx ends or the iterator fails. A
+// missed heartbeat (the server, the connection or this process stalled for
+// two heartbeats) leaves the iterator working: it is logged and pulling
+// goes on.
+func (e *Engine) pull(ctx context.Context, c jetstream.Consumer, send bool, out chan<- work) {
 	it, err := c.Messages(jetstream.PullMaxMessages(min(256, 2*e.cfg.Workers)))
 	if err != nil {
-		e.log.ErrorContext(ctx, "relay consume failed", "error", err)
+		e.log.ErrorContext(ctx, "relay consume failed; retrying", "error", err)
 		return
 	}
 	// On shutdown, stop pulling; what was already pulled is handed back at
@@ -196,10 +217,16 @@ func (e *Engine) feed(ctx context.Context, c jetstream.Consumer, send bool, out 
 	defer stop()
 	for {
 		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				e.log.ErrorContext(ctx, "relay consume failed", "error", err)
-			}
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, jetstream.ErrNoHeartbeat):
+			e.log.WarnContext(ctx, "relay consume missed heartbeats; still pulling", "error", err)
+			continue
+		default:
+			e.log.ErrorContext(ctx, "relay consume failed; retrying", "error", err)
+			it.Stop()
 			return
 		}
 		if ctx.Err() != nil {
