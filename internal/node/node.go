@@ -353,7 +353,6 @@ func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
 // ring.
 func (n *Node) Ready() bool { return n.ready.Load() }
 
-// deliverer calls in-process connectors directly and others over HTTP/2.
 // settleHold is how long the gateway holds the fallback checks of devices
 // it wrote a push to (due after the ack timeout), so that the checks of
 // those that acknowledge meanwhile are never queued.
@@ -378,6 +377,7 @@ func ackedIn(cw cachedWatermarks) func(relayq.Job) bool {
 	}
 }
 
+// deliverer calls in-process connectors directly and others over HTTP/2.
 type deliverer struct {
 	local  map[string]*connector.Connector
 	remote *route.Client
