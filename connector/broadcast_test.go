@@ -97,24 +97,9 @@ func TestBroadcastWritesAfterOffering(t *testing.T) {
 	var devs []*rawSession
 	var sessions []*session
 	for range 3 {
-		id, secret := f.device()
-		d := f.connect(id, secret)
-		d.synced(t)
+		d, s := f.syncedIdle(t)
 		devs = append(devs, d)
-		s := f.c.hub.get(id)
-		require.NotNil(t, s)
 		sessions = append(sessions, s)
-	}
-	idle := func(s *session) bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return !s.writing
-	}
-	for _, s := range sessions {
-		for i := 0; i < 1000 && !idle(s); i++ {
-			waitUntil(time.Millisecond)
-		}
-		require.True(t, idle(s), "the writer of a synced session ends")
 	}
 
 	msg, epoch := appendBroadcast()
@@ -128,7 +113,7 @@ func TestBroadcastWritesAfterOffering(t *testing.T) {
 	}
 	require.ElementsMatch(t, sessions, later, "every idle writer is left to the caller")
 	for _, s := range sessions {
-		require.False(t, idle(s), "marked as writing: nothing else starts a second writer")
+		require.False(t, idleOf(s), "marked as writing: nothing else starts a second writer")
 		s.mu.Lock()
 		require.Len(t, s.queue, 1, "the frame waits for the writer")
 		s.mu.Unlock()
@@ -136,7 +121,7 @@ func TestBroadcastWritesAfterOffering(t *testing.T) {
 
 	writeOut(later)
 	for _, s := range sessions {
-		require.True(t, idle(s), "written on the broadcast's goroutine, with no writer left to run")
+		require.True(t, idleOf(s), "written on the broadcast's goroutine, with no writer left to run")
 	}
 	for _, d := range devs {
 		require.Equal(t, []uint64{msg.Seq}, d.pushesUpTo(t, msg.Seq))
@@ -223,20 +208,7 @@ func catchUps(t *testing.T, c *Connector, stream string) float64 {
 // opens with the next nonce.
 func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
 	f := newFixture(t, Config{SendQueue: 1 << 16, WriteTimeout: time.Minute})
-	id, secret := f.device()
-	dev := f.connect(id, secret)
-	dev.synced(t)
-	s := f.c.hub.get(id)
-	require.NotNil(t, s)
-	idle := func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return !s.writing
-	}
-	for i := 0; i < 1000 && !idle(); i++ {
-		waitUntil(time.Millisecond)
-	}
-	require.True(t, idle(), "the writer of a synced session ends")
+	dev, s := f.syncedIdle(t)
 
 	// The device does not read: batches of 60 KB go out until the socket
 	// takes only part of one (at most 64 MB).
@@ -285,10 +257,7 @@ func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
 	for i, q := range got {
 		require.Equal(t, uint64(i+1), q, "frame %d", i)
 	}
-	for i := 0; i < 1000 && !idle(); i++ {
-		waitUntil(time.Millisecond)
-	}
-	require.True(t, idle(), "the writer ends once everything is written")
+	waitIdle(t, s, "the writer ends once everything is written")
 }
 
 // A delivery to a device whose writer is idle writes the push, and records
@@ -298,20 +267,8 @@ func TestWriteQueuedNowLeavesTheRestToTheWriter(t *testing.T) {
 func TestDeliverWritesOnItsOwnGoroutine(t *testing.T) {
 	f := newFixture(t, Config{})
 	ctx := context.Background()
-	id, secret := f.device()
-	dev := f.connect(id, secret)
-	dev.synced(t)
-	s := f.c.hub.get(id)
-	require.NotNil(t, s)
-	idle := func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return !s.writing
-	}
-	for i := 0; i < 1000 && !idle(); i++ {
-		waitUntil(time.Millisecond)
-	}
-	require.True(t, idle(), "the writer of a synced session ends")
+	dev, s := f.syncedIdle(t)
+	id := s.deviceID
 
 	for n := uint64(1); n <= 3; n++ {
 		msg := store.Message{PushID: ids.New(), Title: "own", SentAt: time.Now()}
@@ -319,7 +276,7 @@ func TestDeliverWritesOnItsOwnGoroutine(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, route.Written, res[0].Status)
 		require.Equal(t, n, res[0].Seq)
-		require.True(t, idle(), "no writer left to run")
+		require.True(t, idleOf(s), "no writer left to run")
 		sent, err := f.st.Watermark(ctx, id, store.MarkSent)
 		require.NoError(t, err)
 		require.Equal(t, n, sent, "recorded as sent before Deliver returned")
@@ -327,4 +284,33 @@ func TestDeliverWritesOnItsOwnGoroutine(t *testing.T) {
 		require.NotNil(t, p)
 		require.Equal(t, n, p.Seq)
 	}
+}
+
+// idleOf reports whether no writer runs for s.
+func idleOf(s *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.writing
+}
+
+// waitIdle waits until no writer runs for s.
+func waitIdle(t *testing.T, s *session, msg string) {
+	t.Helper()
+	for i := 0; i < 1000 && !idleOf(s); i++ {
+		waitUntil(time.Millisecond)
+	}
+	require.True(t, idleOf(s), msg)
+}
+
+// syncedIdle connects a new device and returns it and its session once the
+// session's initial writer has ended.
+func (f *fixture) syncedIdle(t *testing.T) (*rawSession, *session) {
+	t.Helper()
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+	waitIdle(t, s, "the writer of a synced session ends")
+	return dev, s
 }
