@@ -135,6 +135,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// Fallback checks held to share a message go out now, so
+			// that their pushes finish without waiting out the hold.
+			if q, ok := g.relay.Queue.(interface{ Close() }); ok {
+				q.Close()
+			}
 			g.routing.Wait()
 			return nil
 		case <-t.C:

@@ -196,3 +196,77 @@ func TestRouteJobFinishesOnceChecksAreStored(t *testing.T) {
 		require.False(t, pending(id))
 	}
 }
+
+// closingQueue is an AsyncScheduler that holds every call until Close,
+// as a relayq.Coalescer holds checks to share a message; after Close it
+// stores at once.
+type closingQueue struct {
+	mu     sync.Mutex
+	held   []func(error)
+	closed bool
+}
+
+func (q *closingQueue) Schedule(context.Context, []relayq.Job) error { return nil }
+
+func (q *closingQueue) ScheduleAsync(_ []relayq.Job, done func(error)) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		done(nil)
+		return
+	}
+	q.held = append(q.held, done)
+	q.mu.Unlock()
+}
+
+func (q *closingQueue) Close() {
+	q.mu.Lock()
+	held := q.held
+	q.held, q.closed = nil, true
+	q.mu.Unlock()
+	for _, done := range held {
+		done(nil)
+	}
+}
+
+func (q *closingQueue) waiting() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.held)
+}
+
+// When the gateway stops, it closes its queue, so that checks held to
+// share a message go out and their pushes finish: Run returns without
+// waiting out the hold.
+func TestRunClosesTheQueueOnShutdown(t *testing.T) {
+	t.Parallel()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, _ int, b route.Batch) ([]route.Result, error) {
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	q := &closingQueue{}
+	g := New(Config{}, st, testRing(), d, nil, nil, WithRelay(Relay{Queue: q, AckTimeout: time.Minute}))
+	p := &store.Push{ID: ids.New(), AppID: "app", Targets: targets(3), CreatedAt: time.Now(), State: store.PushPending}
+	id, err := st.CreatePush(context.Background(), p, "")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }() // resumes the pending push first
+	for i := 0; i < 3000 && q.waiting() == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, 1, q.waiting(), "the push's checks are held")
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run waits for held checks")
+	}
+	pending, err := st.PendingPushes(context.Background(), 10)
+	require.NoError(t, err)
+	require.NotContains(t, pending, id, "finished once its checks were stored")
+}
