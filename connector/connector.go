@@ -144,7 +144,7 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 	release := c.order.acquire(ctx, b.AppID, b.Epoch, b.Message.Seq)
 	var res route.BroadcastResult
 	queued := int64(0)
-	var later []*session // writers to start once every session has it
+	var later []*session // written once every session has it
 	c.hub.eachOfApp(b.AppID, func(s *session) {
 		res.Sessions++
 		switch s.offerBroadcast(b.Message.Seq, b.Epoch, frame, &later) {

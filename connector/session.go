@@ -119,9 +119,8 @@ func (s *session) offerBroadcast(seq, epoch uint64, frame []byte, later *[]*sess
 func (s *session) kickLocked() { s.kickLockedLater(nil) }
 
 // kickLockedLater is kickLocked, but with later non-nil it adds the
-// session to *later instead of starting its writer; the caller starts the
-// writers of all of them (writeOut) once it has offered to every
-// session. The session counts as writing meanwhile, so nothing else starts
+// session to *later instead of starting its writer; the caller writes to
+// all of them (writeOut) once it has offered to every session. The session counts as writing meanwhile, so nothing else starts
 // a second writer. Started one by one, the writers of a broadcast took the
 // CPU from the loop that offered it, which then lasted most of the fan-out.
 func (s *session) kickLockedLater(later *[]*session) {
@@ -168,11 +167,17 @@ func (s *session) doneWriting() bool {
 	s.recordSent(s.ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.welcome != nil || s.unsent != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) > 0 {
+	if s.otherWorkLocked() || s.unsent != nil || len(s.queue) > 0 {
 		return false
 	}
 	s.writing = false
 	return true
+}
+
+// otherWorkLocked reports whether the writer has work besides the queued
+// frames: the Welcome, a catch-up, a pong or the close.
+func (s *session) otherWorkLocked() bool {
+	return s.welcome != nil || s.needCatchUp || s.pongDue || s.closed
 }
 
 // signalLocked asks the writer for a catch-up.

@@ -244,7 +244,7 @@ func (s *session) writeQueuedNow(buf *[]byte) bool {
 		return false
 	}
 	s.mu.Lock()
-	if s.welcome != nil || s.closed || s.pongDue || s.needCatchUp || len(s.queue) == 0 {
+	if s.otherWorkLocked() || len(s.queue) == 0 {
 		s.mu.Unlock()
 		return false
 	}
