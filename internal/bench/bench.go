@@ -50,6 +50,11 @@ type Config struct {
 	// Rate is the unicast rate in pushes/s; 0 searches for the highest
 	// rate with p99 under 10 ms.
 	Rate float64
+	// Settle keeps counting the server's CPU this long after a unicast
+	// step's last delivery, so that work a push leaves for later (the
+	// fallback checks due after the ack timeout, store compactions) is in
+	// cpu_us_per_push. Default 0: the CPU ends with the last delivery.
+	Settle time.Duration
 	// AdminToken creates the apps. Default: $MOPUSH_ADMIN_TOKEN, then the
 	// spawned server's data directory.
 	AdminToken string
@@ -105,6 +110,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Duration > 10*time.Minute || c.Rate < 0 || c.Rate > 1e6 {
 		return fmt.Errorf("%w: duration at most 10m, rate between 0 and 1,000,000", ErrBadConfig)
+	}
+	if c.Settle < 0 || c.Settle > 10*time.Minute {
+		return fmt.Errorf("%w: settle between 0 and 10m", ErrBadConfig)
 	}
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 5 * time.Second
@@ -194,6 +202,9 @@ func (c Config) params() []Param {
 			rate = c.Rate
 		}
 		p = append(p, Param{"rate", rate}, Param{"duration", c.Duration.String()})
+		if c.Settle > 0 {
+			p = append(p, Param{"settle", c.Settle.String()})
+		}
 	case "broadcast":
 		p = append(p, Param{"duration", c.Duration.String()})
 	}

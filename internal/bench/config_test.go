@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,7 @@ func TestConfigRefuses(t *testing.T) {
 		"not loopback":            {Scenario: "idle", Server: "http://10.1.2.3:8080"},
 		"too many per process":    {Scenario: "idle", Devices: 100_000, Procs: 1, Server: "http://127.0.0.1:8080", InProcess: true},
 		"negative rate":           {Scenario: "unicast", Rate: -1},
+		"negative settle":         {Scenario: "unicast", Settle: -time.Second},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -117,4 +119,14 @@ func TestScheduleAccountsForEveryJob(t *testing.T) {
 
 	full := make(chan string) // nobody receives: every job is dropped
 	require.Equal(t, 20, schedule(t.Context(), 1e6, 20, func() string { return "d" }, full))
+}
+
+// The settle time is printed with the unicast settings when it is set.
+func TestParamsShowSettle(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Scenario: "unicast", Rate: 1000, Duration: 15 * time.Second}
+	require.NotContains(t, cfg.params(), Param{"settle", "0s"})
+	cfg.Settle = 14 * time.Second
+	require.Contains(t, cfg.params(), Param{"settle", "14s"})
+	require.Contains(t, strings.Join(notes(cfg), "\n"), "plus 14s of settling")
 }

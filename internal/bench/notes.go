@@ -18,6 +18,7 @@ func notes(cfg Config) []string {
 		return append(common,
 			"latency: data.t (Unix ns, taken just before the REST call) to the SDK's OnPush in the device, on the shared machine clock",
 			"reconnects_per_conn: handshakes during the sending, per device (push_connector_handshakes_total); above 0, some pushes met a device between sessions",
+			fmt.Sprintf("cpu_us_per_push: server CPU from the first push to the last delivery, plus %s of settling after it, per accepted push", cfg.Settle),
 			fmt.Sprintf("a rate is sustained when every push is accepted and delivered, the rate is met within 5%%, and p99 is under %s; p50/p99/p999 are those of the highest sustained rate (or of the lowest rate tried when none was)", p99Target))
 	case "broadcast":
 		return append(common,

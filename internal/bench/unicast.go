@@ -221,6 +221,13 @@ func (e *env) unicastStep(ctx context.Context, rate float64) (*stepResult, error
 	}); err != nil {
 		return nil, err
 	}
+	if e.cfg.Settle > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(e.cfg.Settle):
+		}
+	}
 	after, err := ReadProc(e.t.pid)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.JSON, "json", false, "print a JSON object per scenario after the result line")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "unicast: sending time per rate; broadcast: sending time")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "unicast pushes/s (0: search for the highest rate with p99 < 10 ms)")
+	fs.DurationVar(&cfg.Settle, "settle", 0, "unicast: keep counting the server's CPU this long after the last delivery (work a push leaves for later, e.g. fallback checks due after the ack timeout)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin token (default: $MOPUSH_ADMIN_TOKEN, then the spawned server's data dir)")
 	fs.IntVar(&cfg.SourceAddrs, "source-addrs", 0, "source addresses 127.0.0.1…127.0.0.K devices rotate through (default ceil(devices/5000))")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the REST client and the coordination, not the workers) to the file")
