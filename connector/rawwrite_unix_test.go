@@ -3,14 +3,22 @@
 package connector
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -158,4 +166,89 @@ func BenchmarkSocketWrite(b *testing.B) {
 			return err
 		})
 	})
+}
+
+// hookedRawConn calls before ahead of every write.
+type hookedRawConn struct {
+	syscall.RawConn
+	before func()
+}
+
+func (h hookedRawConn) Write(f func(fd uintptr) bool) error {
+	h.before()
+	return h.RawConn.Write(f)
+}
+
+// A frame queued to a session while writeOut writes it (another
+// broadcast's, offered meanwhile) is written by writeOut too, in a further
+// round, not by a writer started for it. Frames that keep coming go to the
+// writer once writeRounds rounds are used up.
+func TestWriteOutWritesWhatCameWhileItWrote(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	bcast := func() (seq, epoch uint64, frame []byte, err error) {
+		msg := store.Message{PushID: ids.New(), Body: "all", SentAt: time.Now()}
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("app"), Message: msg}})
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		msg.Seq = pos[0].Seq
+		p := pushFrame(msg, pos[0].Epoch)
+		p.Broadcast = true
+		frame, err = proto.Marshal(&pb.Frame{Body: &pb.Frame_Push{Push: p}})
+		return msg.Seq, pos[0].Epoch, frame, err
+	}
+	_, _, _, err := bcast() // the stream exists before the device comes: it starts at its head
+	require.NoError(t, err)
+	dev, s := f.syncedIdle(t)
+	rc := s.raw.rc
+
+	for _, c := range []struct {
+		extra         int   // frames offered by the writes, one per write
+		writerStarted int64 // writers writeOut leaves them to
+	}{
+		{extra: 1, writerStarted: 0},
+		{extra: writeRounds + 2, writerStarted: 1},
+	} {
+		// Every write of the session first offers one more broadcast, as
+		// a broadcast running alongside would, until extra were offered.
+		// It runs on writeOut's goroutine, then on the writer's.
+		offered := 0
+		var hookErr error
+		s.raw = newRawWriter(hookedRawConn{RawConn: rc, before: func() {
+			if offered == c.extra || hookErr != nil {
+				return
+			}
+			offered++
+			seq, epoch, fr, err := bcast()
+			if err != nil {
+				hookErr = err
+				return
+			}
+			var later []*session
+			if res := s.offerBroadcast(seq, epoch, fr, &later); res != offerQueued || len(later) != 0 {
+				hookErr = fmt.Errorf("offer of %d: result %v, %d to write later; want it queued only, as the session is being written", seq, res, len(later))
+			}
+		}})
+		first, epoch, fr, err := bcast()
+		require.NoError(t, err)
+		var later []*session
+		require.Equal(t, offerQueued, s.offerBroadcast(first, epoch, fr, &later))
+		require.Equal(t, []*session{s}, later)
+
+		started := f.c.writers.started.Load()
+		writeOut(later)
+		require.Equal(t, c.writerStarted, f.c.writers.started.Load()-started, "writers started")
+		if c.writerStarted == 0 {
+			require.True(t, idleOf(s), "everything written on writeOut's goroutine")
+		}
+		var want []uint64
+		for q := first; q <= first+uint64(c.extra); q++ {
+			want = append(want, q)
+		}
+		require.Equal(t, want, dev.pushesUpTo(t, want[len(want)-1]), "every frame, in order")
+		waitIdle(t, s, "the writer ends once everything is written")
+		require.NoError(t, hookErr)
+		require.Equal(t, c.extra, offered)
+	}
 }

@@ -141,37 +141,57 @@ func (s *session) kickLockedLater(later *[]*session) {
 // out, and starts the writer of every other session. A delivery so costs
 // no goroutine per idle session, nor the stack that goroutine grew in the
 // seal. Every frame is written before the first watermark, so that no
-// device waits for another's store write. later is reused.
+// device waits for another's store write.
+//
+// Frames queued to a session while it was being written (another
+// broadcast's, offered to it meanwhile) are written in a further round,
+// up to writeRounds, rather than by the session's writer. later is reused.
 func writeOut(later []*session) {
 	var buf []byte
-	written := later[:0]
-	for _, s := range later {
-		if s.writeQueuedNow(&buf) {
-			written = append(written, s)
-		} else {
-			s.c.writers.start(s.writer)
+	for round := 1; len(later) > 0; round++ {
+		written := later[:0]
+		for _, s := range later {
+			if s.writeQueuedNow(&buf) {
+				written = append(written, s)
+			} else {
+				s.c.writers.start(s.writer)
+			}
 		}
-	}
-	for _, s := range written {
-		if !s.doneWriting() {
-			s.c.writers.start(s.writer)
+		again := written[:0]
+		for _, s := range written {
+			switch done, queued := s.doneWriting(); {
+			case done:
+			case queued && round < writeRounds:
+				again = append(again, s)
+			default:
+				s.c.writers.start(s.writer)
+			}
 		}
+		later = again
 	}
 }
+
+// writeRounds bounds the rounds of one writeOut: under broadcasts that
+// keep coming, the sessions still queued then go to their writers.
+const writeRounds = 4
 
 // doneWriting ends a write as the writer ends: it records what went out of
 // the device's own stream, then stops writing unless something is left to
 // write. It returns false when something is, and the session still counts
-// as writing.
-func (s *session) doneWriting() bool {
+// as writing; queued then tells whether that is only queued frames, which
+// the caller may write itself (writeQueuedNow).
+func (s *session) doneWriting() (done, queued bool) {
 	s.recordSent(s.ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.otherWorkLocked() || s.unsent != nil || len(s.queue) > 0 {
-		return false
+	if s.otherWorkLocked() || s.unsent != nil {
+		return false, false
+	}
+	if len(s.queue) > 0 {
+		return false, true
 	}
 	s.writing = false
-	return true
+	return true, false
 }
 
 // otherWorkLocked reports whether the writer has work besides the queued
@@ -292,7 +312,7 @@ func (s *session) writer() {
 			s.writeBatch(&buf, batch)
 		default:
 			s.mu.Unlock()
-			if s.doneWriting() {
+			if done, _ := s.doneWriting(); done {
 				return
 			}
 		}

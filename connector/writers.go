@@ -24,7 +24,8 @@ type writers struct {
 	mu      sync.Mutex
 	idle    []chan func() // each buffered by one: a hand-off never blocks
 	closed  bool
-	spawned atomic.Int64
+	spawned atomic.Int64 // goroutines started
+	started atomic.Int64 // writers started, on new or waiting goroutines
 }
 
 func newWriters() *writers {
@@ -34,6 +35,7 @@ func newWriters() *writers {
 // start runs fn (a session's writer) on a waiting goroutine, or on a new
 // one.
 func (w *writers) start(fn func()) {
+	w.started.Add(1)
 	w.mu.Lock()
 	if n := len(w.idle); n > 0 {
 		ch := w.idle[n-1]
