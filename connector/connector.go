@@ -89,6 +89,12 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 			Name: "push_connector_read_workers", Help: "Goroutines reading sessions; above the base count while handlers wait.",
 		}, func() float64 { return float64(c.poller.Workers()) }))
 	}
+	if reg != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "push_connector_writers_started_total",
+			Help: "Session writers started: for a Welcome, a catch-up, a pong or a close, or for frames a delivery did not write on its own goroutine.",
+		}, func() float64 { return float64(c.writers.started.Load()) }))
+	}
 	return c
 }
 

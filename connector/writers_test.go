@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/store/pebblestore"
 )
 
 func TestWritersReuseGoroutines(t *testing.T) {
@@ -41,4 +44,36 @@ func TestWritersKeepAtMostMaxIdle(t *testing.T) {
 	done := make(chan struct{})
 	w.start(func() { close(done) })
 	<-done // after close, bursts still run
+}
+
+// The writers started are exported as push_connector_writers_started_total.
+func TestWritersStartedIsExported(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	c := New(Config{}, st, nil, nil, reg)
+	t.Cleanup(c.writers.close)
+	if c.poller != nil {
+		t.Cleanup(func() { c.poller.Close() })
+	}
+	read := func() float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == "push_connector_writers_started_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatal("push_connector_writers_started_total is not exported")
+		return 0
+	}
+	require.Zero(t, read())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	c.writers.start(wg.Done)
+	c.writers.start(wg.Done)
+	wg.Wait()
+	require.Equal(t, 2.0, read())
 }
