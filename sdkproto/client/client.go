@@ -70,7 +70,8 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay. Defaults 500ms
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
-	// HandshakeTimeout bounds dialing and the handshake. Default 10s.
+	// HandshakeTimeout bounds the dispatch request, dialing and the
+	// handshake, each, whatever the HTTP client's own timeout. Default 10s.
 	HandshakeTimeout time.Duration
 	// DedupWindow is how many recent push ids are remembered to drop
 	// duplicates. Default 4096.
@@ -225,6 +226,16 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 
 // dispatch asks which connector owns the device: owner first, then
 // fallbacks.
+// dispatchBounded is dispatch within HandshakeTimeout: an HTTP client
+// without a timeout of its own would otherwise wait for a dispatcher that
+// accepted the request and never answers, and the device would never try
+// again.
+func (c *Client) dispatchBounded(ctx context.Context, deviceID string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+	defer cancel()
+	return c.dispatch(ctx, deviceID)
+}
+
 func (c *Client) dispatch(ctx context.Context, deviceID string) ([]string, error) {
 	var out struct {
 		URL       string `json:"url"`

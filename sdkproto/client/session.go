@@ -88,7 +88,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	var urls []string
 	if via != nil && via.Url != "" {
 		urls = []string{via.Url}
-	} else if urls, err = c.dispatch(ctx, st.DeviceID); err != nil {
+	} else if urls, err = c.dispatchBounded(ctx, st.DeviceID); err != nil {
 		return false, nil, err
 	}
 	ws, err := c.dial(ctx, urls)
