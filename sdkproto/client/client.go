@@ -224,8 +224,6 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 	return nil
 }
 
-// dispatch asks which connector owns the device: owner first, then
-// fallbacks.
 // dispatchBounded is dispatch within HandshakeTimeout: an HTTP client
 // without a timeout of its own would otherwise wait for a dispatcher that
 // accepted the request and never answers, and the device would never try
@@ -236,6 +234,8 @@ func (c *Client) dispatchBounded(ctx context.Context, deviceID string) ([]string
 	return c.dispatch(ctx, deviceID)
 }
 
+// dispatch asks which connector owns the device: owner first, then
+// fallbacks.
 func (c *Client) dispatch(ctx context.Context, deviceID string) ([]string, error) {
 	var out struct {
 		URL       string `json:"url"`
