@@ -275,3 +275,41 @@ func BenchmarkCreatePushDeferred(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCatchUpAfterRestart is a session's catch-up of a device whose
+// stream tail is not kept (the process restarted, or the cache dropped
+// it): the read of the missed message, then the sent and acked watermarks
+// over it. "kept" is the store as it runs, whose read keeps the tail it
+// found; "dropped" forgets it after the read, so that each watermark
+// iterates the stream. The append of the message is not timed.
+func BenchmarkCatchUpAfterRestart(b *testing.B) {
+	const devices = 1000
+	for _, mode := range []string{"kept", "dropped"} {
+		b.Run(mode, func(b *testing.B) {
+			s := open(b, Config{Dir: b.TempDir()})
+			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
+			for i := 0; i < b.N; i++ {
+				dev := devs[i%devices]
+				b.StopTimer()
+				pos, err := s.Append(ctx, []store.Entry{{DeviceID: dev, Message: msg}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.tails.drop(dev)
+				b.StartTimer()
+				page, err := s.ReadStream(ctx, dev, pos[0].Epoch, pos[0].Seq-1, 100)
+				if err != nil || len(page.Messages) != 1 {
+					b.Fatalf("read: %d messages, %v", len(page.Messages), err)
+				}
+				if mode == "dropped" {
+					s.tails.drop(dev)
+				}
+				for _, mark := range []store.Mark{store.MarkSent, store.MarkAcked} {
+					if covered, err := s.Advance(ctx, dev, mark, pos[0].Seq); err != nil || len(covered) != 1 {
+						b.Fatalf("advance: %d messages, %v", len(covered), err)
+					}
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -51,7 +52,10 @@ type Store struct {
 	locks *stripes
 	marks *marks
 	tails *tails
-	known *knownPushes
+	// tailGen counts, per stream stripe, the appends that ended; a read
+	// that saw no count change may keep what it read as a tail (fillTail).
+	tailGen [stripeCount]atomic.Uint64
+	known   *knownPushes
 	// newPushes tells a push id that is free without a read.
 	newPushes *newPushes
 	// unrecorded holds appended messages without an outcome yet.

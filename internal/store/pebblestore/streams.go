@@ -47,7 +47,15 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 	for dev, a := range appended {
 		s.unrecorded.add(dev, a.msgs[0].m.Seq, a.h.seq)
 	}
-	if err := s.commitSync(b); err != nil {
+	err = s.commitSync(b)
+	// Reads that ran meanwhile may have missed this append: they must
+	// not keep what they read as a tail (fillTail).
+	defer func() {
+		for _, i := range set {
+			s.tailGen[i].Add(1)
+		}
+	}()
+	if err != nil {
 		// The commit may have been applied even so: read the heads
 		// from the store next time.
 		for dev := range appended {
@@ -197,6 +205,12 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		return store.Page{}, err
 	}
 	defer s.end()
+	// A stream without a kept tail (after a restart, say) keeps the newest
+	// messages this read finds, so that the watermarks that follow the
+	// catch-up (sent, then acked) need no iterator of their own.
+	stripe := s.locks.index(tagStream, deviceID)
+	gen := s.tailGen[stripe].Load()
+	_, cached := s.tails.get(deviceID)
 	// A session that is caught up, or a stream never written, needs only
 	// the head: a point read, not an iterator over the stream.
 	h, _, err := s.storedHead(deviceID)
@@ -212,10 +226,14 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 	}
 	page, start := pageStart(h, epoch, since)
 	now := s.cfg.Now()
+	var newest []tailMsg // expired ones included, as a tail holds them
 	for valid := it.SeekGE(msgKey(deviceID, start)); valid; valid = it.Next() {
-		m, err := iterMessage(it)
+		m, size, err := iterMessageSize(it)
 		if err != nil {
 			return store.Page{}, closeIter(it, err)
+		}
+		if !cached {
+			newest = appendNewest(newest, tailMsg{m: m, size: size})
 		}
 		if !m.ExpiresAt.IsZero() && m.ExpiresAt.Before(now) {
 			continue
@@ -226,7 +244,42 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		}
 		page.Messages = append(page.Messages, m)
 	}
-	return page, closeIter(it, it.Error())
+	if err := closeIter(it, it.Error()); err != nil {
+		return store.Page{}, err
+	}
+	if !cached && !page.More && len(newest) > 0 && newest[len(newest)-1].m.Seq == h.seq {
+		s.fillTail(deviceID, stripe, gen, h, newest)
+	}
+	return page, nil
+}
+
+// appendNewest adds tm to msgs, the newest messages read so far with
+// consecutive seqs, keeping at most tailLen.
+func appendNewest(msgs []tailMsg, tm tailMsg) []tailMsg {
+	if n := len(msgs); n > 0 && msgs[n-1].m.Seq+1 != tm.m.Seq {
+		msgs = msgs[:0]
+	}
+	if len(msgs) == tailLen {
+		msgs = append(msgs[:0], msgs[1:]...)
+	}
+	return append(msgs, tm)
+}
+
+// fillTail keeps msgs, the newest messages of a stream whose head a read
+// found to be h, as the device's tail, unless an append to a device of the
+// stripe ended since gen was read (the read may have missed it) or a tail
+// is kept already. The stripe lock orders it against appends, which keep
+// their own tails under it.
+func (s *Store) fillTail(dev string, stripe uint16, gen uint64, h head, msgs []tailMsg) {
+	set := s.locks.lock([]uint16{stripe})
+	defer s.locks.unlock(set)
+	if s.tailGen[stripe].Load() != gen {
+		return
+	}
+	if _, ok := s.tails.get(dev); ok {
+		return
+	}
+	s.tails.put(dev, h, msgs)
 }
 
 // pageStart returns a page of a stream with head h for a reader that
@@ -349,13 +402,19 @@ func (s *Store) watermark(wk []byte) (uint64, error) {
 
 // iterMessage decodes the message at the iterator's position.
 func iterMessage(it *pebble.Iterator) (store.Message, error) {
+	m, _, err := iterMessageSize(it)
+	return m, err
+}
+
+// iterMessageSize is iterMessage that also returns the encoded size.
+func iterMessageSize(it *pebble.Iterator) (store.Message, int, error) {
 	var m store.Message
 	v, err := it.ValueAndErr()
 	if err != nil {
-		return m, fmt.Errorf("pebblestore: read message: %w", err)
+		return m, 0, fmt.Errorf("pebblestore: read message: %w", err)
 	}
 	if err := json.Unmarshal(v, &m); err != nil {
-		return m, fmt.Errorf("pebblestore: decode message: %w", err)
+		return m, 0, fmt.Errorf("pebblestore: decode message: %w", err)
 	}
-	return m, nil
+	return m, len(v), nil
 }

@@ -20,8 +20,11 @@ const (
 // finds the head without a read. Only Append writes heads and messages,
 // under the device's stripe lock, and it updates its tail after the commit
 // (or drops it when the commit failed), so a kept tail is the stored
-// stream's newest part. A full cache drops arbitrary devices, whose
-// streams are read from the store again.
+// stream's newest part. A read of a stream without a tail (a catch-up after
+// a restart, say) keeps the newest messages it found, under the same lock,
+// unless an append to the stripe ended while it read (fillTail). A full
+// cache drops arbitrary devices, whose streams are read from the store
+// again.
 type tails struct {
 	mu    sync.Mutex
 	m     map[string]*tail

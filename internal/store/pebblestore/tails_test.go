@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,8 +98,8 @@ func TestTailsMatchTheStore(t *testing.T) {
 	plain.tails = newTails(0)
 	devs := []string{"a", "b", "c"}
 	rng := rand.New(rand.NewPCG(1, 2))
-	hits := 0
-	for step := range 400 {
+	hits, filled := 0, 0
+	for step := range 600 {
 		dev := devs[rng.IntN(len(devs))]
 		if rng.IntN(2) == 0 {
 			var entries []store.Entry
@@ -124,6 +125,24 @@ func TestTailsMatchTheStore(t *testing.T) {
 			}
 			continue
 		}
+		if rng.IntN(3) == 0 {
+			// A read, as a catch-up makes; one after the tail went (a
+			// restart, or the cache full) keeps what it found as the tail.
+			if rng.IntN(2) == 0 {
+				cached.tails.drop(dev)
+			}
+			limit := 1 + rng.IntN(8)
+			p1, err := cached.ReadStream(ctx, dev, 0, 0, limit)
+			require.NoError(t, err)
+			p2, err := plain.ReadStream(ctx, dev, 0, 0, limit)
+			require.NoError(t, err)
+			require.Equal(t, p2.Messages, p1.Messages, "step %d: read %s", step, dev)
+			require.Equal(t, p2.More, p1.More)
+			if _, ok := cached.tails.get(dev); ok {
+				filled++
+			}
+			continue
+		}
 		mark := store.MarkSent
 		if rng.IntN(2) == 0 {
 			mark = store.MarkAcked
@@ -146,6 +165,7 @@ func TestTailsMatchTheStore(t *testing.T) {
 		}
 	}
 	require.Greater(t, hits, 50, "the cache was used")
+	require.Greater(t, filled, 20, "reads kept tails")
 	for _, dev := range devs {
 		for _, mark := range []store.Mark{store.MarkSent, store.MarkAcked} {
 			w1, err := cached.Watermark(ctx, dev, mark)
@@ -159,5 +179,119 @@ func TestTailsMatchTheStore(t *testing.T) {
 		p2, err := plain.ReadStream(ctx, dev, 0, 0, 100)
 		require.NoError(t, err)
 		require.Equal(t, p2.Messages, p1.Messages)
+	}
+}
+
+// A read of a stream without a kept tail keeps the newest messages it
+// found, consecutive and ending at the head, as the tail; not when the page
+// stops short of the head, nor when an append ended while it read.
+func TestReadStreamKeepsTheTail(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, Config{Dir: t.TempDir()})
+	var epoch uint64
+	for i := range 6 {
+		pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: fmt.Sprint("p", i+1), Title: "t"}}})
+		require.NoError(t, err)
+		epoch = pos[0].Epoch
+	}
+	tailOf := func() []uint64 {
+		tl, ok := s.tails.get("d")
+		if !ok {
+			return nil
+		}
+		return tailSeqs(tl)
+	}
+
+	s.tails.drop("d") // as after a restart
+	page, err := s.ReadStream(ctx, "d", epoch, 4, 1)
+	require.NoError(t, err)
+	require.True(t, page.More)
+	require.Nil(t, tailOf(), "a page short of the head keeps nothing")
+
+	page, err = s.ReadStream(ctx, "d", epoch, 6, 100)
+	require.NoError(t, err)
+	require.Empty(t, page.Messages)
+	require.Nil(t, tailOf(), "a caught-up read reads no message to keep")
+
+	page, err = s.ReadStream(ctx, "d", epoch, 0, 100)
+	require.NoError(t, err)
+	require.Len(t, page.Messages, 6)
+	require.Equal(t, []uint64{3, 4, 5, 6}, tailOf(), "the newest tailLen messages")
+
+	// The watermark moves over the kept messages without an iterator and
+	// returns the same messages the stream holds.
+	_, err = s.Advance(ctx, "d", store.MarkSent, 4)
+	require.NoError(t, err)
+	covered, err := s.Advance(ctx, "d", store.MarkSent, 6)
+	require.NoError(t, err)
+	require.Equal(t, []string{"p5", "p6"}, []string{covered[0].PushID, covered[1].PushID})
+
+	// A read that an append overtook keeps nothing: its head is stale.
+	s.tails.drop("d")
+	stripe := s.locks.index(tagStream, "d")
+	gen := s.tailGen[stripe].Load()
+	stale, _, err := s.storedHead("d")
+	require.NoError(t, err)
+	_, err = s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p7", Title: "t"}}})
+	require.NoError(t, err)
+	s.tails.drop("d")
+	s.fillTail("d", stripe, gen, stale, msgs(5, 6))
+	require.Nil(t, tailOf(), "an append ended since the read began")
+	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p8", Title: "t"}}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(8), pos[0].Seq, "the next append finds the true head")
+}
+
+// Reads that keep tails, appends and evictions of the tail race; every
+// append still gets the next sequence number and the stream ends whole.
+func TestReadStreamTailsUnderAppends(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, Config{Dir: t.TempDir(), MaxStreamLen: 1000})
+	const writers, perWriter = 2, 150
+	var appending, reading sync.WaitGroup
+	errs := make(chan error, writers+2)
+	for w := range writers {
+		appending.Go(func() {
+			for i := range perWriter {
+				if _, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: fmt.Sprintf("w%d-%d", w, i), Title: "t"}}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	stop := make(chan struct{})
+	for range 2 {
+		reading.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s.tails.drop("d") // as a full cache evicts
+				if _, err := s.ReadStream(ctx, "d", 0, 0, 1000); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	appending.Wait()
+	close(stop)
+	reading.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	page, err := s.ReadStream(ctx, "d", 0, 0, 1000)
+	require.NoError(t, err)
+	require.Equal(t, uint64(writers*perWriter), page.Head)
+	require.Len(t, page.Messages, writers*perWriter)
+	seen := map[string]bool{}
+	for i, m := range page.Messages {
+		require.Equal(t, uint64(i+1), m.Seq)
+		require.False(t, seen[m.PushID], "message %s stored twice", m.PushID)
+		seen[m.PushID] = true
 	}
 }
