@@ -70,8 +70,8 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the reconnect delay. Defaults 500ms
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
-	// HandshakeTimeout bounds the dispatch request, dialing and the
-	// handshake, each, whatever the HTTP client's own timeout. Default 10s.
+	// HandshakeTimeout bounds dialing and the handshake, and the dispatch
+	// request when HTTP has no timeout of its own. Default 10s.
 	HandshakeTimeout time.Duration
 	// DedupWindow is how many recent push ids are remembered to drop
 	// duplicates. Default 4096.
@@ -224,13 +224,16 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 	return nil
 }
 
-// dispatchBounded is dispatch within HandshakeTimeout: an HTTP client
-// without a timeout of its own would otherwise wait for a dispatcher that
-// accepted the request and never answers, and the device would never try
-// again.
+// dispatchBounded is dispatch within HandshakeTimeout when the HTTP
+// client has no timeout of its own: it would otherwise wait for a
+// dispatcher that accepted the request and never answers, and the device
+// would never try again. A client's own timeout is kept as it is.
 func (c *Client) dispatchBounded(ctx context.Context, deviceID string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
-	defer cancel()
+	if c.cfg.HTTP.Timeout <= 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+		defer cancel()
+	}
 	return c.dispatch(ctx, deviceID)
 }
 
