@@ -120,9 +120,10 @@ func (s *session) kickLocked() { s.kickLockedLater(nil) }
 
 // kickLockedLater is kickLocked, but with later non-nil it adds the
 // session to *later instead of starting its writer; the caller writes to
-// all of them (writeOut) once it has offered to every session. The session counts as writing meanwhile, so nothing else starts
-// a second writer. Started one by one, the writers of a broadcast took the
-// CPU from the loop that offered it, which then lasted most of the fan-out.
+// all of them (writeOut) once it has offered to every session. The session
+// counts as writing meanwhile, so nothing else starts a second writer.
+// Started one by one, the writers of a broadcast took the CPU from the loop
+// that offered it, which then lasted most of the fan-out.
 func (s *session) kickLockedLater(later *[]*session) {
 	if s.writing {
 		return

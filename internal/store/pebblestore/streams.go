@@ -205,12 +205,6 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		return store.Page{}, err
 	}
 	defer s.end()
-	// A stream without a kept tail (after a restart, say) keeps the newest
-	// messages this read finds, so that the watermarks that follow the
-	// catch-up (sent, then acked) need no iterator of their own.
-	stripe := s.locks.index(tagStream, deviceID)
-	gen := s.tailGen[stripe].Load()
-	_, cached := s.tails.get(deviceID)
 	// A session that is caught up, or a stream never written, needs only
 	// the head: a point read, not an iterator over the stream.
 	h, _, err := s.storedHead(deviceID)
@@ -220,6 +214,13 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 	if page, start := pageStart(h, epoch, since); start > h.seq {
 		return page, nil
 	}
+	// A stream without a kept tail (after a restart, say) keeps the newest
+	// messages the iterator finds, so that the watermarks that follow the
+	// catch-up (sent, then acked) need no iterator of their own. gen is
+	// read before the iterator sees the stream.
+	stripe := s.locks.index(tagStream, deviceID)
+	gen := s.tailGen[stripe].Load()
+	_, cached := s.tails.get(deviceID)
 	it, h, err := s.streamIter(deviceID)
 	if err != nil {
 		return store.Page{}, err
