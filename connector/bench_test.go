@@ -166,3 +166,44 @@ func BenchmarkDeliverBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConnect measures a device connect: the WebSocket upgrade, the
+// handshake, the Welcome and the initial replay (a page of each stream),
+// then the close. The devices' side runs in the same process, so its CPU
+// per connect counts both sides.
+func BenchmarkConnect(b *testing.B) {
+	st, err := pebblestore.Open(pebblestore.Config{Dir: b.TempDir()})
+	require.NoError(b, err)
+	c := New(Config{}, st, nil, nil, nil)
+	srv := httptest.NewServer(c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		st.Close()
+	})
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + Path
+	// A device connects again only long after its last session closed, so
+	// that no connect replaces a session.
+	devs := make([]*store.Device, 256)
+	for i := range devs {
+		devs[i] = &store.Device{ID: ids.New(), AppID: "bench", Secret: ids.Secret(32)}
+	}
+	require.NoError(b, st.PutDevices(ctx, devs))
+	n := 0
+	start, cpu0 := time.Now(), processCPU()
+	for b.Loop() {
+		d := devs[n%len(devs)]
+		n++
+		ws, codec := benchConnect(b, url, d.ID, d.Secret)
+		s := &rawSession{ws: ws, codec: codec}
+		require.NotNil(b, s.read(b).GetWelcome())
+		s.synced(b)
+		ws.Close()
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "connects/s")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/connect")
+}

@@ -88,7 +88,7 @@ func (f *fixture) connect(id string, secret []byte) *rawSession {
 	return s
 }
 
-func (s *rawSession) read(t *testing.T) *pb.Frame {
+func (s *rawSession) read(t testing.TB) *pb.Frame {
 	t.Helper()
 	s.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, msg, err := s.ws.ReadMessage()
@@ -100,7 +100,7 @@ func (s *rawSession) read(t *testing.T) *pb.Frame {
 
 // synced reads the initial replay: a page of the device's stream, then one
 // of the app's broadcast stream.
-func (s *rawSession) synced(t *testing.T) {
+func (s *rawSession) synced(t testing.TB) {
 	t.Helper()
 	own := s.read(t).GetSyncResponse()
 	require.NotNil(t, own)
