@@ -313,3 +313,29 @@ func BenchmarkCatchUpAfterRestart(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDevices reads one device record by id, as a handshake does:
+// 1,000 devices with a push token, tags and an alias, read round-robin.
+func BenchmarkDevices(b *testing.B) {
+	s := open(b, Config{Dir: b.TempDir()})
+	ctx := b.Context()
+	now := time.Now()
+	devs := make([]*store.Device, 1000)
+	for i := range devs {
+		devs[i] = &store.Device{ID: ids.New(), AppID: "app", Secret: ids.Secret(32), Platform: "ios",
+			Alias: fmt.Sprintf("user-%d", i), Tags: []string{"news", "sports"}, Locale: "en-GB",
+			TimeZone: "Europe/London", Tokens: map[string]string{"apns": fmt.Sprintf("%064x", i)},
+			CreatedAt: now, LastSeen: now}
+	}
+	if err := s.PutDevices(ctx, devs); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for b.Loop() {
+		got, err := s.Devices(ctx, []string{devs[n%len(devs)].ID})
+		if err != nil || got[0] == nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+}

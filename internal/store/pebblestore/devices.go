@@ -3,11 +3,13 @@ package pebblestore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/devcodec"
 )
 
 // PutDevice creates or replaces a device, durably, and moves its entry in
@@ -33,17 +35,12 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 // reads the stored device from the database, not from b, so b must not
 // hold d.ID already. The caller holds the device's stripe.
 func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
-	var old store.Device
-	had, err := s.getJSON(deviceKey(d.ID), &old)
+	old, err := s.device(d.ID)
 	if err != nil {
 		return err
 	}
-	val, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("pebblestore: encode device: %w", err)
-	}
-	b.Set(deviceKey(d.ID), val, nil)
-	if had && old.Alias != "" && (old.Alias != d.Alias || old.AppID != d.AppID) {
+	b.Set(deviceKey(d.ID), devcodec.Encode(d), nil)
+	if old != nil && old.Alias != "" && (old.Alias != d.Alias || old.AppID != d.AppID) {
 		b.Delete(aliasKey(old.AppID, old.Alias, d.ID), nil)
 	}
 	if d.Alias != "" {
@@ -61,16 +58,40 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 	defer s.end()
 	out := make([]*store.Device, len(ids))
 	for i, id := range ids {
-		d := &store.Device{}
-		ok, err := s.getJSON(deviceKey(id), d)
+		d, err := s.device(id)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			out[i] = d
-		}
+		out[i] = d
 	}
 	return out, nil
+}
+
+// device reads a device record; nil when it is missing. Records are in the
+// binary encoding of devcodec; a record that starts with '{' is the JSON
+// that earlier versions wrote, and is read as such until the device is
+// written again.
+func (s *Store) device(id string) (*store.Device, error) {
+	v, closer, err := s.db.Get(deviceKey(id))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: get device: %w", err)
+	}
+	defer closer.Close()
+	if len(v) > 0 && v[0] == '{' {
+		d := &store.Device{}
+		if err := json.Unmarshal(v, d); err != nil {
+			return nil, fmt.Errorf("pebblestore: decode device %q: %w", id, err)
+		}
+		return d, nil
+	}
+	d, err := devcodec.Decode(v) // copies what it keeps
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: decode device %q: %w", id, err)
+	}
+	return d, nil
 }
 
 // DeviceIDsByAlias returns the ids of an app's devices that have one of the

@@ -17,7 +17,7 @@ import (
 //	key                                        value
 //	'a' app id                                 store.App, JSON
 //	'k' app key                                app id (unique key index)
-//	'd' device id                              store.Device, JSON
+//	'd' device id                              store.Device, devcodec (JSON before)
 //	'l' lp(app id) lp(alias) device id         empty (alias index)
 //	's' lp(device id) 'h'                      stream head: epoch, head, first (3 × uint64)
 //	's' lp(device id) 'm' seq (uint64)         store.Message, JSON
@@ -42,7 +42,9 @@ import (
 // Records are JSON (encoding/json): they are small, read rarely compared
 // with the cost of a synced write, and stay readable with a hex dump. The
 // hot fixed-size values (heads, watermarks, counters, idempotency entries)
-// are binary.
+// are binary, and so are devices, which every handshake reads: their
+// binary encoding (internal/store/devcodec) decodes in about a third of
+// the time of their JSON.
 const (
 	tagApp      = 'a'
 	tagAppKey   = 'k'
