@@ -26,13 +26,34 @@ commands:
 Run "mopush COMMAND -h" for the flags of a command.
 `
 
+// LongRunning reports whether args (without the program name) run a
+// command that serves or loads for a long time: the roles, bench and
+// device run. Those start with the runtime setting of
+// internal/runtimetune; app and help do not need it.
+func LongRunning(args []string) bool {
+	switch command(args) {
+	case "all", "gateway", "connector", "relay", "dispatcher", "bench", "device":
+		return true
+	}
+	return false
+}
+
+// command returns the command args name: the first argument unless it is
+// a flag, else "all".
+func command(args []string) string {
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		return args[0]
+	}
+	return "all"
+}
+
 // Main runs the command line and returns the exit status. stop, when the
 // first signal arrived, restores default signal handling so that a second
 // signal kills the process.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) int {
-	cmd := "all"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	cmd := command(args)
+	if len(args) > 0 && args[0] == cmd {
+		args = args[1:]
 	}
 	var err error
 	switch cmd {
