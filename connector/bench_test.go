@@ -3,8 +3,6 @@ package connector
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -32,15 +30,9 @@ type benchFleet struct {
 
 func newBenchFleet(b *testing.B, n int) *benchFleet {
 	b.Helper()
-	st, err := pebblestore.Open(pebblestore.Config{Dir: b.TempDir()})
-	require.NoError(b, err)
-	c := New(Config{SendQueue: 1024}, st, nil, nil, nil)
-	srv := httptest.NewServer(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
+	c, st, url := startConnector(b, Config{SendQueue: 1024})
+	ctx := context.Background()
 	f := &benchFleet{c: c, st: st}
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + Path
 	var readers sync.WaitGroup
 	var conns []*websocket.Conn
 	for range n {
@@ -67,15 +59,11 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 			}
 		})
 	}
-	b.Cleanup(func() {
-		cancel()
-		<-done
+	b.Cleanup(func() { // before startConnector's
 		for _, ws := range conns {
 			ws.Close()
 		}
 		readers.Wait()
-		srv.Close()
-		st.Close()
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for c.Sessions() < n && time.Now().Before(deadline) {
@@ -172,20 +160,8 @@ func BenchmarkDeliverBatch(b *testing.B) {
 // then the close. The devices' side runs in the same process, so its CPU
 // per connect counts both sides.
 func BenchmarkConnect(b *testing.B) {
-	st, err := pebblestore.Open(pebblestore.Config{Dir: b.TempDir()})
-	require.NoError(b, err)
-	c := New(Config{}, st, nil, nil, nil)
-	srv := httptest.NewServer(c)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	b.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-		st.Close()
-	})
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + Path
+	_, st, url := startConnector(b, Config{})
+	ctx := context.Background()
 	// A device connects again only long after its last session closed, so
 	// that no connect replaces a session.
 	devs := make([]*store.Device, 256)

@@ -31,20 +31,29 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
-	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
-	require.NoError(t, err)
+	c, st, url := startConnector(t, cfg)
+	return &fixture{t: t, c: c, st: st, url: url, cfg: cfg}
+}
+
+// startConnector runs a connector with cfg on a store of its own behind a
+// test server, until the test's cleanup; it returns the URL devices
+// connect to.
+func startConnector(tb testing.TB, cfg Config) (*Connector, *pebblestore.Store, string) {
+	tb.Helper()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: tb.TempDir()})
+	require.NoError(tb, err)
 	c := New(cfg, st, nil, nil, nil)
 	srv := httptest.NewServer(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		cancel()
 		<-done
 		srv.Close()
 		st.Close()
 	})
-	return &fixture{t: t, c: c, st: st, url: "ws" + strings.TrimPrefix(srv.URL, "http") + Path, cfg: cfg}
+	return c, st, "ws" + strings.TrimPrefix(srv.URL, "http") + Path
 }
 
 func (f *fixture) device() (string, []byte) {
