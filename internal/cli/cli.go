@@ -38,8 +38,8 @@ func LongRunning(args []string) bool {
 	return false
 }
 
-// command returns the command args name: the first argument unless it is
-// a flag, else "all".
+// command returns the name of the command args run: the first argument
+// unless it is a flag, else "all".
 func command(args []string) string {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		return args[0]

@@ -7,7 +7,7 @@
 // it naps longer. A server at moderate load idles between requests, so
 // nearly every request paid for that burst of naps; on a virtual machine,
 // where each nap costs a timer interrupt and a thread switch, sysmon was
-// 13 to 15% of the server's CPU samples at 1,000 unicast pushes/s (see
+// 13 to 16% of the server's CPU samples at 1,000 unicast pushes/s (see
 // docs/benchmarks.md).
 //
 // The runtime has no setting for sysmon's sleep, but it never deep-sleeps
