@@ -3,7 +3,6 @@ package pebblestore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
@@ -72,14 +71,10 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 // that earlier versions wrote, and is read as such until the device is
 // written again.
 func (s *Store) device(id string) (*store.Device, error) {
-	v, closer, err := s.db.Get(deviceKey(id))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
+	v, ok, err := s.get(deviceKey(id))
+	if !ok || err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("pebblestore: get device: %w", err)
-	}
-	defer closer.Close()
 	if len(v) > 0 && v[0] == '{' {
 		d := &store.Device{}
 		if err := json.Unmarshal(v, d); err != nil {
@@ -87,7 +82,7 @@ func (s *Store) device(id string) (*store.Device, error) {
 		}
 		return d, nil
 	}
-	d, err := devcodec.Decode(v) // copies what it keeps
+	d, err := devcodec.Decode(v)
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: decode device %q: %w", id, err)
 	}

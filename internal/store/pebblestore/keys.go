@@ -43,7 +43,7 @@ import (
 // with the cost of a synced write, and stay readable with a hex dump. The
 // hot fixed-size values (heads, watermarks, counters, idempotency entries)
 // are binary, and so are devices, which every handshake reads: their
-// binary encoding (internal/store/devcodec) decodes in about a third of
+// binary encoding (internal/store/devcodec) decodes in about a quarter of
 // the time of their JSON.
 const (
 	tagApp      = 'a'
