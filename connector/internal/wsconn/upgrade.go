@@ -33,10 +33,25 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // written Upgrade clears the deadlines the HTTP server set on the
 // connection; the caller sets its own.
 func Upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (conn net.Conn, buffered []byte, err error) {
+	conn, buffered, response, err := Hijack(w, r, subprotocol)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.Write(response); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("wsconn: write handshake response: %w", err)
+	}
+	return conn, buffered, nil
+}
+
+// Hijack is Upgrade without the write: it returns the 101 response for the
+// caller to write, so that the server's first frames can go in the same
+// write. The connection has no deadline; nothing is written to it yet.
+func Hijack(w http.ResponseWriter, r *http.Request, subprotocol string) (conn net.Conn, buffered, response []byte, err error) {
 	key, bad := checkRequest(r)
 	if bad != nil {
 		reject(w, bad)
-		return nil, nil, bad
+		return nil, nil, nil, bad
 	}
 	if subprotocol != "" && !hasToken(r.Header.Values("Sec-WebSocket-Protocol"), subprotocol, false) {
 		subprotocol = ""
@@ -44,18 +59,14 @@ func Upgrade(w http.ResponseWriter, r *http.Request, subprotocol string) (conn n
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "websocket upgrade not supported", http.StatusInternalServerError)
-		return nil, nil, fmt.Errorf("wsconn: hijack: %w", err)
+		return nil, nil, nil, fmt.Errorf("wsconn: hijack: %w", err)
 	}
 	buffered = drain(rw.Reader)
-	if _, err := conn.Write(appendResponse(make([]byte, 0, 192), key, subprotocol)); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("wsconn: write handshake response: %w", err)
-	}
 	if err := conn.SetDeadline(time.Time{}); err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("wsconn: clear deadline: %w", err)
+		return nil, nil, nil, fmt.Errorf("wsconn: clear deadline: %w", err)
 	}
-	return conn, buffered, nil
+	return conn, buffered, appendResponse(make([]byte, 0, 192), key, subprotocol), nil
 }
 
 // checkRequest checks an upgrade request and returns its key, or why it is

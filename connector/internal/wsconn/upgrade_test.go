@@ -306,3 +306,29 @@ func TestHasToken(t *testing.T) {
 		require.Equal(t, tc.want, hasToken(tc.values, tc.token, tc.fold), "%q in %q", tc.token, tc.values)
 	}
 }
+
+// Hijack returns the response Upgrade would write and writes nothing, so
+// that the caller can send it with its first frames.
+func TestHijackLeavesTheResponseToTheCaller(t *testing.T) {
+	t.Parallel()
+	r := upgradeRequest()
+	r.Header.Set("Sec-WebSocket-Protocol", "mopush.v1.hello, mopush.v1")
+	w := newHijacker(t, []byte("first"))
+	conn, buffered, response, err := Hijack(w, r, "mopush.v1.hello")
+	require.NoError(t, err)
+	require.Same(t, w.conn, conn)
+	require.Equal(t, []byte("first"), buffered)
+	require.Zero(t, w.conn.out.Len(), "nothing is written")
+	require.True(t, w.conn.deadline, "the server's deadlines are cleared")
+
+	up := newHijacker(t, nil)
+	_, _, err = Upgrade(up, r, "mopush.v1.hello")
+	require.NoError(t, err)
+	require.Equal(t, up.conn.out.Bytes(), response)
+	_, err = w.conn.Write(response)
+	require.NoError(t, err)
+	resp, err := w.conn.response(r)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.Equal(t, "mopush.v1.hello", resp.Header.Get("Sec-WebSocket-Protocol"))
+}
