@@ -38,7 +38,7 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 	for range n {
 		id, secret := ids.New(), ids.Secret(32)
 		require.NoError(b, st.PutDevice(ctx, &store.Device{ID: id, AppID: "bench", Secret: secret}))
-		ws, codec := benchConnect(b, url, id, secret)
+		ws, codec := benchConnect(b, url, id, secret, true)
 		conns = append(conns, ws)
 		f.ids = append(f.ids, id)
 		readers.Go(func() {
@@ -73,13 +73,21 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 	return f
 }
 
-func benchConnect(b *testing.B, url, id string, secret []byte) (*websocket.Conn, *sdkproto.Codec) {
-	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
-	ws, _, err := d.Dial(url, nil)
-	require.NoError(b, err)
+// benchConnect runs a device's handshake. With early set the ClientHello
+// goes with the upgrade request, as the SDK sends it; otherwise it is the
+// first message, as from a client that predates early hellos.
+func benchConnect(b *testing.B, url, id string, secret []byte, early bool) (*websocket.Conn, *sdkproto.Codec) {
 	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
 	require.NoError(b, err)
-	require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, ch))
+	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
+	if early {
+		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
+	}
+	ws, _, err := d.Dial(url, nil)
+	require.NoError(b, err)
+	if ws.Subprotocol() != sdkproto.SubprotocolEarlyHello {
+		require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, ch))
+	}
 	_, sh, err := ws.ReadMessage()
 	require.NoError(b, err)
 	codec, hello, err := hs.Finish(sh, &pb.Hello{})
@@ -157,29 +165,38 @@ func BenchmarkDeliverBatch(b *testing.B) {
 
 // BenchmarkConnect measures a device connect: the WebSocket upgrade, the
 // handshake, the Welcome and the initial replay (a page of each stream),
-// then the close. The devices' side runs in the same process, so its CPU
-// per connect counts both sides.
+// then the close, with the ClientHello in the upgrade request (early, as
+// the SDK connects) or as the first message. The devices' side runs in the
+// same process, so its CPU per connect counts both sides.
 func BenchmarkConnect(b *testing.B) {
-	_, st, url := startConnector(b, Config{})
-	ctx := context.Background()
-	// A device connects again only long after its last session closed, so
-	// that no connect replaces a session.
-	devs := make([]*store.Device, 256)
-	for i := range devs {
-		devs[i] = &store.Device{ID: ids.New(), AppID: "bench", Secret: ids.Secret(32)}
+	for _, early := range []bool{true, false} {
+		name := "hello=message"
+		if early {
+			name = "hello=early"
+		}
+		b.Run(name, func(b *testing.B) {
+			_, st, url := startConnector(b, Config{})
+			ctx := context.Background()
+			// A device connects again only long after its last session
+			// closed, so that no connect replaces a session.
+			devs := make([]*store.Device, 256)
+			for i := range devs {
+				devs[i] = &store.Device{ID: ids.New(), AppID: "bench", Secret: ids.Secret(32)}
+			}
+			require.NoError(b, st.PutDevices(ctx, devs))
+			n := 0
+			start, cpu0 := time.Now(), processCPU()
+			for b.Loop() {
+				d := devs[n%len(devs)]
+				n++
+				ws, codec := benchConnect(b, url, d.ID, d.Secret, early)
+				s := &rawSession{ws: ws, codec: codec}
+				require.NotNil(b, s.read(b).GetWelcome())
+				s.synced(b)
+				ws.Close()
+			}
+			b.ReportMetric(float64(n)/time.Since(start).Seconds(), "connects/s")
+			b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/connect")
+		})
 	}
-	require.NoError(b, st.PutDevices(ctx, devs))
-	n := 0
-	start, cpu0 := time.Now(), processCPU()
-	for b.Loop() {
-		d := devs[n%len(devs)]
-		n++
-		ws, codec := benchConnect(b, url, d.ID, d.Secret)
-		s := &rawSession{ws: ws, codec: codec}
-		require.NotNil(b, s.read(b).GetWelcome())
-		s.synced(b)
-		ws.Close()
-	}
-	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "connects/s")
-	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(n), "cpu-µs/connect")
 }

@@ -39,7 +39,12 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.wg.Add(1)
 	c.mu.Unlock()
 
-	conn, pending, err := wsconn.Upgrade(w, r, sdkproto.Subprotocol)
+	early, isEarly, earlyErr := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
+	subprotocol := sdkproto.Subprotocol
+	if isEarly {
+		subprotocol = sdkproto.SubprotocolEarlyHello
+	}
+	conn, pending, response, err := wsconn.Hijack(w, r, subprotocol)
 	if err != nil {
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
@@ -49,14 +54,15 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// values but not its cancellation, and ends with the session.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	start := time.Now()
-	hc := handshakeConn{conn: conn, pending: pending, dec: wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame}}
+	hc := handshakeConn{conn: conn, pending: pending, dec: wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
+		response: response, early: isEarly, earlyHello: early, earlyErr: earlyErr}
 	s, code := c.handshake(ctx, &hc)
 	if s == nil {
 		cancel()
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues(code.String()).Inc()
 		c.m.disconnects.WithLabelValues(code.String()).Inc()
-		closeRaw(conn, code)
+		closeRaw(conn, hc.response, code)
 		return
 	}
 	c.m.handshakes.WithLabelValues("ok").Inc()
@@ -71,12 +77,21 @@ type handshakeConn struct {
 	conn    net.Conn
 	pending []byte // read, not yet decoded
 	dec     wsconn.Decoder
+	// response is the 101 response until it is written, with the
+	// ServerHello of an early hello or before the first read.
+	response []byte
+	// early: the upgrade request carried the ClientHello (earlyHello, or
+	// earlyErr when it was malformed).
+	early      bool
+	earlyHello []byte
+	earlyErr   error
 }
 
-// closeRaw closes a connection that has no session with a close code.
-func closeRaw(conn net.Conn, code sdkproto.Code) {
-	conn.SetWriteDeadline(time.Now().Add(time.Second))            //nolint:errcheck // best effort
-	conn.Write(wsconn.AppendClose(nil, int(code), code.String())) //nolint:errcheck // best effort
+// closeRaw closes a connection that has no session with a close code,
+// written after unsent, the 101 response if it is still due.
+func closeRaw(conn net.Conn, unsent []byte, code sdkproto.Code) {
+	conn.SetWriteDeadline(time.Now().Add(time.Second))               //nolint:errcheck // best effort
+	conn.Write(wsconn.AppendClose(unsent, int(code), code.String())) //nolint:errcheck // best effort
 	conn.Close()
 }
 
@@ -84,9 +99,20 @@ func closeRaw(conn net.Conn, code sdkproto.Code) {
 func (c *Connector) handshake(ctx context.Context, hc *handshakeConn) (*session, sdkproto.Code) {
 	conn := hc.conn
 	conn.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
-	first, code := c.readBinary(hc)
-	if code != 0 {
-		return nil, code
+	first := hc.earlyHello
+	if hc.early {
+		if hc.earlyErr != nil {
+			return nil, sdkproto.CodeOf(hc.earlyErr)
+		}
+	} else {
+		if _, err := conn.Write(hc.response); err != nil {
+			return nil, sdkproto.CodeInternal
+		}
+		hc.response = nil
+		var code sdkproto.Code
+		if first, code = c.readBinary(hc); code != 0 {
+			return nil, code
+		}
 	}
 	hs, serverHello, err := sdkproto.AcceptClientHello(first)
 	if err != nil {
@@ -97,7 +123,11 @@ func (c *Connector) handshake(ctx context.Context, hc *handshakeConn) (*session,
 		c.log.WarnContext(ctx, "device lookup failed", "error", err)
 		return nil, sdkproto.CodeInternal
 	}
-	if _, err := conn.Write(wsconn.AppendFrame(nil, wsconn.OpBinary, serverHello)); err != nil {
+	// With an early hello, the 101 response and the ServerHello leave in
+	// one write.
+	out := wsconn.AppendFrame(hc.response, wsconn.OpBinary, serverHello)
+	hc.response = nil
+	if _, err := conn.Write(out); err != nil {
 		return nil, sdkproto.CodeInternal
 	}
 	msg, code := c.readBinary(hc)

@@ -91,7 +91,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	} else if urls, err = c.dispatchBounded(ctx, st.DeviceID); err != nil {
 		return false, nil, err
 	}
-	ws, err := c.dial(ctx, urls)
+	ws, hs, err := c.dial(ctx, urls, st)
 	if err != nil {
 		return false, nil, err
 	}
@@ -101,7 +101,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 		ws.Close()
 	})
 	defer stop()
-	k, hb, err := c.handshake(ws, st)
+	k, hb, err := c.handshake(ws, hs, st)
 	if err != nil {
 		return false, nil, err
 	}
@@ -121,9 +121,12 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	return true, redirect, err
 }
 
-func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, error) {
+// dial connects to the first of urls that answers. Each attempt offers a
+// fresh ClientHello with the upgrade request (sdkproto.EarlyHelloProtocols);
+// the handshake sends it again as a message only if the server did not
+// take it.
+func (c *Client) dial(ctx context.Context, urls []string, st State) (*websocket.Conn, *clientHello, error) {
 	d := websocket.Dialer{
-		Subprotocols:     []string{sdkproto.Subprotocol},
 		HandshakeTimeout: c.cfg.HandshakeTimeout,
 		ReadBufferSize:   1024,
 		WriteBufferSize:  1024,
@@ -131,27 +134,38 @@ func (c *Client) dial(ctx context.Context, urls []string) (*websocket.Conn, erro
 	}
 	var errs []error
 	for _, u := range urls {
+		hs, ch, err := sdkproto.NewClientHandshake(st.DeviceID, st.Secret)
+		if err != nil {
+			return nil, nil, err
+		}
+		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
 		ws, resp, err := d.DialContext(ctx, u, http.Header{})
 		if err == nil {
-			return ws, nil
+			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello}, nil
 		}
 		if resp != nil {
 			resp.Body.Close()
 		}
 		errs = append(errs, fmt.Errorf("dial %s: %w", u, err))
 	}
-	return nil, errors.Join(errs...)
+	return nil, nil, errors.Join(errs...)
 }
 
-func (c *Client) handshake(ws *websocket.Conn, st State) (*conn, time.Duration, error) {
+// clientHello is the client's side of a handshake begun by dial.
+type clientHello struct {
+	hs   *sdkproto.ClientHandshake
+	msg  []byte
+	sent bool // the server took msg from the upgrade request
+}
+
+func (c *Client) handshake(ws *websocket.Conn, ch *clientHello, st State) (*conn, time.Duration, error) {
 	ws.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
-	hs, ch, err := sdkproto.NewClientHandshake(st.DeviceID, st.Secret)
-	if err != nil {
-		return nil, 0, err
+	if !ch.sent {
+		if err := ws.WriteMessage(websocket.BinaryMessage, ch.msg); err != nil {
+			return nil, 0, fmt.Errorf("send client hello: %w", err)
+		}
 	}
-	if err := ws.WriteMessage(websocket.BinaryMessage, ch); err != nil {
-		return nil, 0, fmt.Errorf("send client hello: %w", err)
-	}
+	hs := ch.hs
 	_, sh, err := ws.ReadMessage()
 	if err != nil {
 		return nil, 0, closeErr(err)
