@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
@@ -48,12 +49,13 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	return c.TCPConn.Write(b)
 }
 
-// countingConnector is startConnector behind a countingListener.
-func countingConnector(t *testing.T) (*pebblestore.Store, string, *countingListener) {
+// countingConnector is startConnector behind a countingListener, with the
+// ring's ownership owns (nil: every device) and metrics on reg (may be nil).
+func countingConnector(t *testing.T, owns Owner, reg prometheus.Registerer) (*pebblestore.Store, string, *countingListener) {
 	t.Helper()
 	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
-	c := New(Config{}, st, nil, nil, nil)
+	c := New(Config{}, st, owns, nil, reg)
 	srv := httptest.NewUnstartedServer(c)
 	l := &countingListener{Listener: srv.Listener, accepted: make(chan *atomic.Int64, 16)}
 	srv.Listener = l
@@ -74,7 +76,7 @@ func countingConnector(t *testing.T) (*pebblestore.Store, string, *countingListe
 // the ServerHello in one write, and the session goes on as usual; a client
 // that sends the ClientHello as its first message still takes two writes.
 func TestEarlyHelloSavesARoundTrip(t *testing.T) {
-	st, url, l := countingConnector(t)
+	st, url, l := countingConnector(t, nil, nil)
 	id, secret := ids.New(), ids.Secret(32)
 	require.NoError(t, st.PutDevice(context.Background(), &store.Device{ID: id, AppID: "app", Secret: secret}))
 

@@ -29,6 +29,13 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "connector unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if id := r.URL.Query().Get("device_id"); id != "" && !c.owns(id) {
+		// A device back from a dropped session dialled its last connector
+		// without asking the dispatcher; the ring has moved it since.
+		c.m.handshakes.WithLabelValues("misdirected").Inc()
+		http.Error(w, "device not owned by this connector: ask the dispatcher", http.StatusMisdirectedRequest)
+		return
+	}
 	c.mu.Lock()
 	if c.draining {
 		c.mu.Unlock()

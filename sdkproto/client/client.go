@@ -118,6 +118,9 @@ type Client struct {
 	seen         *dedup
 	ownRecovered bool  // the device stream's part of the initial replay
 	cur          *conn // the live session, nil between sessions
+	// last is the URL of the connector that welcomed the last session,
+	// until the next session takes it (see session).
+	last string
 }
 
 // ErrNotConnected means there is no live session to send on.

@@ -22,64 +22,72 @@ func handshakeServer(t *testing.T, secret []byte, early bool) (url string, got <
 	t.Helper()
 	seen := make(chan []string, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var log []string
-		defer func() { seen <- log }()
-		ch, isEarly, err := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
-		if err != nil {
-			t.Errorf("early hello: %v", err)
-			return
+		log, ws, _ := serveHandshake(t, w, r, secret, early)
+		if ws != nil {
+			ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")) //nolint:errcheck // the test reads the log
+			ws.Close()
 		}
-		up := websocket.Upgrader{Subprotocols: []string{sdkproto.Subprotocol}}
-		if early && isEarly {
-			up.Subprotocols = []string{sdkproto.SubprotocolEarlyHello}
-			log = append(log, "early hello")
-		}
-		ws, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			t.Errorf("upgrade: %v", err)
-			return
-		}
-		defer ws.Close()
-		if len(log) == 0 {
-			if _, ch, err = ws.ReadMessage(); err != nil {
-				t.Errorf("read client hello: %v", err)
-				return
-			}
-			log = append(log, "client hello")
-		}
-		hs, sh, err := sdkproto.AcceptClientHello(ch)
-		if err != nil {
-			t.Errorf("accept client hello: %v", err)
-			return
-		}
-		if err := ws.WriteMessage(websocket.BinaryMessage, sh); err != nil {
-			t.Errorf("write server hello: %v", err)
-			return
-		}
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
-			t.Errorf("read hello: %v", err)
-			return
-		}
-		if _, err := hs.VerifyHello(secret, msg); err != nil {
-			t.Errorf("verify hello: %v", err)
-			return
-		}
-		log = append(log, "hello")
-		welcome, err := hs.Codec().Seal(nil, &pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
-			Proof: hs.WelcomeProof(secret), SessionId: "s1", HeartbeatMs: 60_000}}})
-		if err != nil {
-			t.Errorf("seal welcome: %v", err)
-			return
-		}
-		if err := ws.WriteMessage(websocket.BinaryMessage, welcome); err != nil {
-			t.Errorf("write welcome: %v", err)
-			return
-		}
-		ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")) //nolint:errcheck // the test reads the log
+		seen <- log
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http"), seen
+}
+
+// serveHandshake upgrades r and runs the server side of a handshake up to
+// the Welcome; it returns the client's messages in order, the connection
+// and the session's codec (nil after a failure, which it reports).
+func serveHandshake(t *testing.T, w http.ResponseWriter, r *http.Request, secret []byte, early bool) ([]string, *websocket.Conn, *sdkproto.Codec) {
+	var log []string
+	ch, isEarly, err := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
+	if err != nil {
+		t.Errorf("early hello: %v", err)
+		return log, nil, nil
+	}
+	up := websocket.Upgrader{Subprotocols: []string{sdkproto.Subprotocol}}
+	if early && isEarly {
+		up.Subprotocols = []string{sdkproto.SubprotocolEarlyHello}
+		log = append(log, "early hello")
+	}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		t.Errorf("upgrade: %v", err)
+		return log, nil, nil
+	}
+	fail := func(format string, args ...any) ([]string, *websocket.Conn, *sdkproto.Codec) {
+		t.Errorf(format, args...)
+		ws.Close()
+		return log, nil, nil
+	}
+	if len(log) == 0 {
+		if _, ch, err = ws.ReadMessage(); err != nil {
+			return fail("read client hello: %v", err)
+		}
+		log = append(log, "client hello")
+	}
+	hs, sh, err := sdkproto.AcceptClientHello(ch)
+	if err != nil {
+		return fail("accept client hello: %v", err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, sh); err != nil {
+		return fail("write server hello: %v", err)
+	}
+	_, msg, err := ws.ReadMessage()
+	if err != nil {
+		return fail("read hello: %v", err)
+	}
+	if _, err := hs.VerifyHello(secret, msg); err != nil {
+		return fail("verify hello: %v", err)
+	}
+	log = append(log, "hello")
+	welcome, err := hs.Codec().Seal(nil, &pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
+		Proof: hs.WelcomeProof(secret), SessionId: "s1", HeartbeatMs: 60_000}}})
+	if err != nil {
+		return fail("seal welcome: %v", err)
+	}
+	if err := ws.WriteMessage(websocket.BinaryMessage, welcome); err != nil {
+		return fail("write welcome: %v", err)
+	}
+	return log, ws, hs.Codec()
 }
 
 // The client offers its ClientHello with the upgrade request. A server that

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -83,15 +84,33 @@ func (k *conn) send(f *pb.Frame) error {
 }
 
 // session runs one connection: dial, handshake, read until it ends.
+//
+// After a session that was welcomed and then dropped, the next one first
+// dials the same connector again without asking the dispatcher, naming the
+// device in the URL's query (device_id) so that a connector that does not
+// own it on its ring refuses the upgrade (421). If that dial fails in any
+// way, the session asks the dispatcher at once, as it does after a
+// Redirect without a URL, a draining connector (4001) and a failed
+// attempt.
 func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, redirect *pb.Redirect, err error) {
 	st := c.State()
-	var urls []string
+	c.mu.Lock()
+	last := c.last
+	c.last = ""
+	c.mu.Unlock()
+	var ws *websocket.Conn
+	var hs *clientHello
 	if via != nil && via.Url != "" {
-		urls = []string{via.Url}
-	} else if urls, err = c.dispatchBounded(ctx, st.DeviceID); err != nil {
-		return false, nil, err
+		ws, hs, err = c.dial(ctx, []string{via.Url}, st)
+	} else if last != "" {
+		ws, hs, err = c.dial(ctx, []string{ownerOnly(last, st.DeviceID)}, st)
+		if err != nil && ctx.Err() == nil {
+			c.log.DebugContext(ctx, "last connector refused, asking the dispatcher", "url", last, "error", err)
+			ws, hs, err = c.dialDispatched(ctx, st)
+		}
+	} else {
+		ws, hs, err = c.dialDispatched(ctx, st)
 	}
-	ws, hs, err := c.dial(ctx, urls, st)
 	if err != nil {
 		return false, nil, err
 	}
@@ -118,7 +137,36 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	defer cancel()
 	go c.heartbeat(pctx, k, hb)
 	redirect, err = c.readLoop(k)
+	var pe *sdkproto.PeerError
+	if redirect == nil && !(errors.As(err, &pe) && (pe.Code == sdkproto.CodeShutdown || pe.Code == sdkproto.CodeRedirect)) {
+		c.mu.Lock()
+		c.last = hs.url
+		c.mu.Unlock()
+	}
 	return true, redirect, err
+}
+
+// dialDispatched asks the dispatcher for the device's connectors and dials
+// them.
+func (c *Client) dialDispatched(ctx context.Context, st State) (*websocket.Conn, *clientHello, error) {
+	urls, err := c.dispatchBounded(ctx, st.DeviceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.dial(ctx, urls, st)
+}
+
+// ownerOnly adds the device to a connector URL's query: the connector then
+// accepts the upgrade only if it owns the device.
+func ownerOnly(connector, deviceID string) string {
+	u, err := url.Parse(connector)
+	if err != nil {
+		return connector // the dial reports it
+	}
+	q := u.Query()
+	q.Set("device_id", deviceID)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // dial connects to the first of urls that answers. Each attempt offers a
@@ -141,7 +189,7 @@ func (c *Client) dial(ctx context.Context, urls []string, st State) (*websocket.
 		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
 		ws, resp, err := d.DialContext(ctx, u, http.Header{})
 		if err == nil {
-			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello}, nil
+			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello, url: withoutOwner(u)}, nil
 		}
 		if resp != nil {
 			resp.Body.Close()
@@ -155,7 +203,20 @@ func (c *Client) dial(ctx context.Context, urls []string, st State) (*websocket.
 type clientHello struct {
 	hs   *sdkproto.ClientHandshake
 	msg  []byte
-	sent bool // the server took msg from the upgrade request
+	sent bool   // the server took msg from the upgrade request
+	url  string // the connector's URL, without ownerOnly's query
+}
+
+// withoutOwner undoes ownerOnly.
+func withoutOwner(connector string) string {
+	u, err := url.Parse(connector)
+	if err != nil || !u.Query().Has("device_id") {
+		return connector
+	}
+	q := u.Query()
+	q.Del("device_id")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (c *Client) handshake(ws *websocket.Conn, ch *clientHello, st State) (*conn, time.Duration, error) {

@@ -1,0 +1,79 @@
+package connector
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
+)
+
+// A device that names itself in the upgrade URL (a reconnect that did not
+// ask the dispatcher) is refused with 421 by a connector that does not own
+// it; one that does not name itself (it was dispatched here, maybe as a
+// fallback) is accepted as before, and so is a named device this connector
+// owns.
+func TestUpgradeNamingAForeignDeviceIsMisdirected(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	ownedID, foreignID := ids.New(), ids.New()
+	st, url, _ := countingConnector(t, func(id string) bool { return id != foreignID }, reg)
+	secrets := map[string][]byte{ownedID: ids.Secret(32), foreignID: ids.Secret(32)}
+	for id, secret := range secrets {
+		require.NoError(t, st.PutDevice(context.Background(), &store.Device{ID: id, AppID: "app", Secret: secret}))
+	}
+	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
+
+	_, resp, err := d.Dial(url+"?device_id="+foreignID, nil)
+	require.ErrorIs(t, err, websocket.ErrBadHandshake)
+	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode)
+	resp.Body.Close()
+	require.Equal(t, 1.0, handshakesWith(t, reg, "misdirected"))
+
+	for _, u := range []string{url + "?device_id=" + ownedID, url} {
+		id := ownedID
+		if u == url {
+			id = foreignID
+		}
+		ws, _, err := d.Dial(u, nil)
+		require.NoError(t, err, u)
+		hs, ch, err := sdkproto.NewClientHandshake(id, secrets[id])
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, ch))
+		_, sh, err := ws.ReadMessage()
+		require.NoError(t, err)
+		codec, hello, err := hs.Finish(sh, &pb.Hello{})
+		require.NoError(t, err)
+		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, hello))
+		s := &rawSession{ws: ws, codec: codec}
+		require.NotNil(t, s.read(t).GetWelcome(), u)
+		ws.Close()
+	}
+}
+
+// handshakesWith returns the count of handshakes of one outcome in reg.
+func handshakesWith(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "push_connector_handshakes_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no handshakes with outcome %q", outcome)
+	return 0
+}
