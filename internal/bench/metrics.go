@@ -14,6 +14,7 @@ const (
 	metricGoroutines = "go_goroutines"
 	metricSessions   = "push_connector_sessions"
 	metricHandshakes = "push_connector_handshakes_total"
+	metricDispatches = "push_dispatcher_requests_total"
 )
 
 // ParseMetrics reads the Prometheus text exposition format and returns each

@@ -25,7 +25,7 @@ func notes(cfg Config) []string {
 			fmt.Sprintf("at most %d broadcasts in flight; delivered_per_s = messages received / (last receive - first send); cpu_us_per_msg = server CPU over the sending and draining / messages received", broadcastWindow))
 	default:
 		return append(common,
-			"devices are held offline (their dials wait) while the server is SIGKILLed, restarted on the same port and data, and sent one push each; reconnect_s runs from letting them all dial at once until the last one has caught up (synced and received its push); retries_per_conn counts attempts (dispatch, dial or handshake) that failed and were retried after the SDK's backoff",
+			"devices are held offline (their dials wait) while the server is SIGKILLed, restarted on the same port and data, and sent one push each; reconnect_s runs from letting them all dial at once until the last one has caught up (synced and received its push); retries_per_conn counts attempts (dispatch, dial or handshake) that failed and were retried after the SDK's backoff; dispatches_per_conn counts dispatcher requests (push_dispatcher_requests_total) from letting them dial until the end, per device: 0 when every device dialled its last connector again directly",
 			fmt.Sprintf("store load is not measured directly: the peaks are per %s window of handshakes (each reads the device and its streams from the store), server CPU, and the server's storage writes (/proc/PID/io write_bytes, store and bus together)", sampleEvery))
 	}
 }

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// asMopush makes the test binary run as the mopush command, so that the
+// bench can spawn it as its server and its workers.
+const asMopush = "MOPUSH_CLI_TEST_AS_MOPUSH"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asMopush) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr, stop)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// The reconnect scenario end to end, with this binary as the spawned
+// server and the workers: after the server is killed and started again,
+// every device comes back and gets the push it missed, none retries, and
+// none asks the dispatcher, because each dials its last connector again.
+func TestBenchReconnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a server and workers")
+	}
+	t.Setenv(asMopush, "1") // for the children only: this process has started
+	t.Setenv("MOPUSH_ADMIN_TOKEN", "")
+	var out, errOut bytes.Buffer
+	code := Main(t.Context(), []string{"bench", "reconnect", "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
+		&out, &errOut, func() {})
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &obj), "stdout: %s", out.String())
+	require.Positive(t, obj["reconnect_s"])
+	require.Equal(t, 0.0, obj["retries_per_conn"])
+	require.Equal(t, 0.0, obj["dispatches_per_conn"])
+	require.Positive(t, obj["pending_pushes"])
+}
