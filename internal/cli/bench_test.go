@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -36,15 +37,34 @@ func TestBenchReconnect(t *testing.T) {
 	}
 	t.Setenv(asMopush, "1") // for the children only: this process has started
 	t.Setenv("MOPUSH_ADMIN_TOKEN", "")
-	var out, errOut bytes.Buffer
+	// The workers' output is copied to stderr from one goroutine each.
+	var out, errOut lockedBuffer
 	code := Main(t.Context(), []string{"bench", "reconnect", "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
 		&out, &errOut, func() {})
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
-	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	lines := bytes.Split(bytes.TrimSpace([]byte(out.String())), []byte("\n"))
 	var obj map[string]any
 	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &obj), "stdout: %s", out.String())
 	require.Positive(t, obj["reconnect_s"])
 	require.Equal(t, 0.0, obj["retries_per_conn"])
 	require.Equal(t, 0.0, obj["dispatches_per_conn"])
 	require.Positive(t, obj["pending_pushes"])
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
