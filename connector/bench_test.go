@@ -38,7 +38,7 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 	for range n {
 		id, secret := ids.New(), ids.Secret(32)
 		require.NoError(b, st.PutDevice(ctx, &store.Device{ID: id, AppID: "bench", Secret: secret}))
-		ws, codec := benchConnect(b, url, id, secret, true)
+		ws, codec, _ := clientConnect(b, url, id, secret, true)
 		conns = append(conns, ws)
 		f.ids = append(f.ids, id)
 		readers.Go(func() {
@@ -73,27 +73,29 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 	return f
 }
 
-// benchConnect runs a device's handshake. With early set the ClientHello
-// goes with the upgrade request, as the SDK sends it; otherwise it is the
-// first message, as from a client that predates early hellos.
-func benchConnect(b *testing.B, url, id string, secret []byte, early bool) (*websocket.Conn, *sdkproto.Codec) {
+// clientConnect dials url and runs a device's handshake up to the Hello;
+// the Welcome is the caller's to read. With early set the ClientHello goes
+// with the upgrade request, as the SDK sends it; otherwise it is the first
+// message, as from a client that predates early hellos.
+func clientConnect(tb testing.TB, url, id string, secret []byte, early bool) (*websocket.Conn, *sdkproto.Codec, *sdkproto.ClientHandshake) {
+	tb.Helper()
 	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
-	require.NoError(b, err)
+	require.NoError(tb, err)
 	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
 	if early {
 		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
 	}
 	ws, _, err := d.Dial(url, nil)
-	require.NoError(b, err)
+	require.NoError(tb, err, url)
 	if ws.Subprotocol() != sdkproto.SubprotocolEarlyHello {
-		require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, ch))
+		require.NoError(tb, ws.WriteMessage(websocket.BinaryMessage, ch))
 	}
 	_, sh, err := ws.ReadMessage()
-	require.NoError(b, err)
+	require.NoError(tb, err)
 	codec, hello, err := hs.Finish(sh, &pb.Hello{})
-	require.NoError(b, err)
-	require.NoError(b, ws.WriteMessage(websocket.BinaryMessage, hello))
-	return ws, codec
+	require.NoError(tb, err)
+	require.NoError(tb, ws.WriteMessage(websocket.BinaryMessage, hello))
+	return ws, codec, hs
 }
 
 // waitPushes waits until the fleet has opened want pushes.
@@ -189,7 +191,7 @@ func BenchmarkConnect(b *testing.B) {
 			for b.Loop() {
 				d := devs[n%len(devs)]
 				n++
-				ws, codec := benchConnect(b, url, d.ID, d.Secret, early)
+				ws, codec, _ := clientConnect(b, url, d.ID, d.Secret, early)
 				s := &rawSession{ws: ws, codec: codec}
 				require.NotNil(b, s.read(b).GetWelcome())
 				s.synced(b)

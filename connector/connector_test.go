@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
@@ -40,10 +42,22 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 // connect to.
 func startConnector(tb testing.TB, cfg Config) (*Connector, *pebblestore.Store, string) {
 	tb.Helper()
+	c, st, url, _ := serveConnector(tb, cfg, nil, nil)
+	return c, st, url
+}
+
+// serveConnector is startConnector with the ring's ownership owns (nil:
+// every device) and metrics on reg (may be nil), behind a listener that
+// counts the server's writes.
+func serveConnector(tb testing.TB, cfg Config, owns Owner, reg prometheus.Registerer) (*Connector, *pebblestore.Store, string, *countingListener) {
+	tb.Helper()
 	st, err := pebblestore.Open(pebblestore.Config{Dir: tb.TempDir()})
 	require.NoError(tb, err)
-	c := New(cfg, st, nil, nil, nil)
-	srv := httptest.NewServer(c)
+	c := New(cfg, st, owns, nil, reg)
+	srv := httptest.NewUnstartedServer(c)
+	l := &countingListener{Listener: srv.Listener, accepted: make(chan *atomic.Int64, 16)}
+	srv.Listener = l
+	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
@@ -53,7 +67,7 @@ func startConnector(tb testing.TB, cfg Config) (*Connector, *pebblestore.Store, 
 		srv.Close()
 		st.Close()
 	})
-	return c, st, "ws" + strings.TrimPrefix(srv.URL, "http") + Path
+	return c, st, "ws" + strings.TrimPrefix(srv.URL, "http") + Path, l
 }
 
 func (f *fixture) device() (string, []byte) {
@@ -81,15 +95,8 @@ type rawSession struct {
 // connect runs the handshake and reads the Welcome.
 func (f *fixture) connect(id string, secret []byte) *rawSession {
 	f.t.Helper()
-	ws := f.dial()
-	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
-	require.NoError(f.t, err)
-	require.NoError(f.t, ws.WriteMessage(websocket.BinaryMessage, ch))
-	_, sh, err := ws.ReadMessage()
-	require.NoError(f.t, err)
-	codec, hello, err := hs.Finish(sh, &pb.Hello{})
-	require.NoError(f.t, err)
-	require.NoError(f.t, ws.WriteMessage(websocket.BinaryMessage, hello))
+	ws, codec, hs := clientConnect(f.t, f.url, id, secret, false)
+	f.t.Cleanup(func() { ws.Close() })
 	s := &rawSession{ws: ws, codec: codec}
 	fr := s.read(f.t)
 	require.NotNil(f.t, fr.GetWelcome())

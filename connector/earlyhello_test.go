@@ -4,25 +4,23 @@ import (
 	"context"
 	"encoding/base64"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/pebblestore"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // countingListener counts the server's writes on each connection it
-// accepts, and sends each connection's count in the order of accepting.
+// accepts, and sends each connection's count in the order of accepting
+// while accepted has room (a test that counts drains it as it dials).
 // Embedding keeps the connection's SyscallConn, which the poller needs.
 type countingListener struct {
 	net.Listener
@@ -35,7 +33,10 @@ func (l *countingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	writes := new(atomic.Int64)
-	l.accepted <- writes
+	select {
+	case l.accepted <- writes:
+	default:
+	}
 	return &countingConn{TCPConn: c.(*net.TCPConn), writes: writes}, nil
 }
 
@@ -49,34 +50,11 @@ func (c *countingConn) Write(b []byte) (int, error) {
 	return c.TCPConn.Write(b)
 }
 
-// countingConnector is startConnector behind a countingListener, with the
-// ring's ownership owns (nil: every device) and metrics on reg (may be nil).
-func countingConnector(t *testing.T, owns Owner, reg prometheus.Registerer) (*pebblestore.Store, string, *countingListener) {
-	t.Helper()
-	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
-	require.NoError(t, err)
-	c := New(Config{}, st, owns, nil, reg)
-	srv := httptest.NewUnstartedServer(c)
-	l := &countingListener{Listener: srv.Listener, accepted: make(chan *atomic.Int64, 16)}
-	srv.Listener = l
-	srv.Start()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-		st.Close()
-	})
-	return st, "ws" + strings.TrimPrefix(srv.URL, "http") + Path, l
-}
-
 // An upgrade request that carries the ClientHello gets the 101 response and
 // the ServerHello in one write, and the session goes on as usual; a client
 // that sends the ClientHello as its first message still takes two writes.
 func TestEarlyHelloSavesARoundTrip(t *testing.T) {
-	st, url, l := countingConnector(t, nil, nil)
+	_, st, url, l := serveConnector(t, Config{}, nil, nil)
 	id, secret := ids.New(), ids.Secret(32)
 	require.NoError(t, st.PutDevice(context.Background(), &store.Device{ID: id, AppID: "app", Secret: secret}))
 

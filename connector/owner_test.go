@@ -12,7 +12,6 @@ import (
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
-	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // A device that names itself in the upgrade URL (a reconnect that did not
@@ -23,13 +22,12 @@ import (
 func TestUpgradeNamingAForeignDeviceIsMisdirected(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	ownedID, foreignID := ids.New(), ids.New()
-	st, url, _ := countingConnector(t, func(id string) bool { return id != foreignID }, reg)
+	_, st, url, _ := serveConnector(t, Config{}, func(id string) bool { return id != foreignID }, reg)
 	secrets := map[string][]byte{ownedID: ids.Secret(32), foreignID: ids.Secret(32)}
 	for id, secret := range secrets {
 		require.NoError(t, st.PutDevice(context.Background(), &store.Device{ID: id, AppID: "app", Secret: secret}))
 	}
 	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
-
 	_, resp, err := d.Dial(url+"?device_id="+foreignID, nil)
 	require.ErrorIs(t, err, websocket.ErrBadHandshake)
 	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode)
@@ -41,16 +39,7 @@ func TestUpgradeNamingAForeignDeviceIsMisdirected(t *testing.T) {
 		if u == url {
 			id = foreignID
 		}
-		ws, _, err := d.Dial(u, nil)
-		require.NoError(t, err, u)
-		hs, ch, err := sdkproto.NewClientHandshake(id, secrets[id])
-		require.NoError(t, err)
-		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, ch))
-		_, sh, err := ws.ReadMessage()
-		require.NoError(t, err)
-		codec, hello, err := hs.Finish(sh, &pb.Hello{})
-		require.NoError(t, err)
-		require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, hello))
+		ws, codec, _ := clientConnect(t, u, id, secrets[id], false)
 		s := &rawSession{ws: ws, codec: codec}
 		require.NotNil(t, s.read(t).GetWelcome(), u)
 		ws.Close()
