@@ -104,7 +104,9 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 		ws, hs, err = c.dial(ctx, []string{via.Url}, st)
 	} else if last != "" {
 		ws, hs, err = c.dial(ctx, []string{ownerOnly(last, st.DeviceID)}, st)
-		if err != nil && ctx.Err() == nil {
+		if err == nil {
+			hs.url = last
+		} else if ctx.Err() == nil {
 			c.log.DebugContext(ctx, "last connector refused, asking the dispatcher", "url", last, "error", err)
 			ws, hs, err = c.dialDispatched(ctx, st)
 		}
@@ -189,7 +191,7 @@ func (c *Client) dial(ctx context.Context, urls []string, st State) (*websocket.
 		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
 		ws, resp, err := d.DialContext(ctx, u, http.Header{})
 		if err == nil {
-			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello, url: withoutOwner(u)}, nil
+			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello, url: u}, nil
 		}
 		if resp != nil {
 			resp.Body.Close()
@@ -204,19 +206,7 @@ type clientHello struct {
 	hs   *sdkproto.ClientHandshake
 	msg  []byte
 	sent bool   // the server took msg from the upgrade request
-	url  string // the connector's URL, without ownerOnly's query
-}
-
-// withoutOwner undoes ownerOnly.
-func withoutOwner(connector string) string {
-	u, err := url.Parse(connector)
-	if err != nil || !u.Query().Has("device_id") {
-		return connector
-	}
-	q := u.Query()
-	q.Del("device_id")
-	u.RawQuery = q.Encode()
-	return u.String()
+	url  string // the connector's URL, as dispatched or redirected to
 }
 
 func (c *Client) handshake(ws *websocket.Conn, ch *clientHello, st State) (*conn, time.Duration, error) {
