@@ -37,6 +37,12 @@ func handshakeServer(t *testing.T, secret []byte, early bool) (url string, got <
 // the Welcome; it returns the client's messages in order, the connection
 // and the session's codec (nil after a failure, which it reports).
 func serveHandshake(t *testing.T, w http.ResponseWriter, r *http.Request, secret []byte, early bool) ([]string, *websocket.Conn, *sdkproto.Codec) {
+	return serveHandshakeBeat(t, w, r, secret, early, 60_000)
+}
+
+// serveHandshakeBeat is serveHandshake with the heartbeat interval the
+// Welcome gives.
+func serveHandshakeBeat(t *testing.T, w http.ResponseWriter, r *http.Request, secret []byte, early bool, heartbeatMs uint32) ([]string, *websocket.Conn, *sdkproto.Codec) {
 	var log []string
 	ch, isEarly, err := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
 	if err != nil {
@@ -80,7 +86,7 @@ func serveHandshake(t *testing.T, w http.ResponseWriter, r *http.Request, secret
 	}
 	log = append(log, "hello")
 	welcome, err := hs.Codec().Seal(nil, &pb.Frame{Body: &pb.Frame_Welcome{Welcome: &pb.Welcome{
-		Proof: hs.WelcomeProof(secret), SessionId: "s1", HeartbeatMs: 60_000}}})
+		Proof: hs.WelcomeProof(secret), SessionId: "s1", HeartbeatMs: heartbeatMs}}})
 	if err != nil {
 		return fail("seal welcome: %v", err)
 	}

@@ -135,9 +135,10 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 		c.mu.Unlock()
 	}()
 	c.event(Event{Kind: EventReady, DeviceID: st.DeviceID})
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go c.heartbeat(pctx, k, hb)
+	stopBeat := heartbeat(hb, func() error {
+		return k.send(&pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: time.Now().UnixMilli()}}})
+	})
+	defer stopBeat()
 	redirect, err = c.readLoop(k)
 	var pe *sdkproto.PeerError
 	if redirect == nil && !(errors.As(err, &pe) && (pe.Code == sdkproto.CodeShutdown || pe.Code == sdkproto.CodeRedirect)) {
@@ -281,18 +282,31 @@ func closeErr(err error) error {
 	return err
 }
 
-func (c *Client) heartbeat(ctx context.Context, k *conn, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+// heartbeat calls ping every interval until stop is called or a ping
+// fails (the read loop then sees the connection fail). The ping runs on the
+// timer's own goroutine, which exists only while it runs: an idle session
+// holds no goroutine for its heartbeat.
+func heartbeat(every time.Duration, ping func() error) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	mu.Lock()
+	defer mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		if ping() != nil {
 			return
-		case now := <-t.C:
-			if err := k.send(&pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: now.UnixMilli()}}}); err != nil {
-				return
-			}
 		}
+		mu.Lock()
+		if !stopped {
+			t.Reset(every)
+		}
+		mu.Unlock()
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
 	}
 }
 
