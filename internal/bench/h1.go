@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
@@ -89,7 +90,7 @@ func (p *h1Pusher) push(ctx context.Context, deviceID string) error {
 		p.close()
 		return err
 	}
-	status, body, keep, err := readResponse(p.br)
+	status, body, keep, err := readResponse(p.br, nil)
 	if err != nil {
 		p.close()
 		return err
@@ -141,8 +142,9 @@ const maxAnswerBody = 1 << 20
 var errBadAnswer = errors.New("malformed HTTP answer")
 
 // readResponse reads one HTTP/1.1 answer: its status, its body (bounded),
-// and whether the connection may be used again.
-func readResponse(br *bufio.Reader) (status int, body []byte, keep bool, err error) {
+// and whether the connection may be used again. A non-nil hdr receives the
+// answer's header fields.
+func readResponse(br *bufio.Reader, hdr http.Header) (status int, body []byte, keep bool, err error) {
 	line, err := readLine(br)
 	if err != nil {
 		return 0, nil, false, err
@@ -163,6 +165,9 @@ func readResponse(br *bufio.Reader) (status int, body []byte, keep bool, err err
 			return fmt.Errorf("%w: header %q", errBadAnswer, h)
 		}
 		val = strings.TrimSpace(val)
+		if hdr != nil {
+			hdr.Add(name, val)
+		}
 		switch {
 		case strings.EqualFold(name, "Content-Length"):
 			n, err := strconv.Atoi(val)

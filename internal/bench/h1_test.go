@@ -183,7 +183,7 @@ func TestReadResponse(t *testing.T) {
 		{"", 0, "", false, true},
 	}
 	for _, c := range cases {
-		status, body, keep, err := readResponse(bufio.NewReader(strings.NewReader(c.in)))
+		status, body, keep, err := readResponse(bufio.NewReader(strings.NewReader(c.in)), nil)
 		if c.err {
 			require.Error(t, err, c.in)
 			continue
@@ -203,7 +203,7 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
 	f.Add("HTTP/1.0 500 x\r\n\r\nbody")
 	f.Fuzz(func(t *testing.T, in string) {
-		status, body, _, err := readResponse(bufio.NewReader(strings.NewReader(in)))
+		status, body, _, err := readResponse(bufio.NewReader(strings.NewReader(in)), http.Header{})
 		if err != nil {
 			return
 		}

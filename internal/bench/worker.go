@@ -100,12 +100,9 @@ func RunWorker(ctx context.Context, cfg WorkerConfig, in io.Reader, out io.Write
 		return err
 	}
 	w := &worker{cfg: cfg, log: cfg.Logger, gate: newGate()}
-	w.hc = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-		DialContext:         dialFrom(w.gate, sourceIP(cfg.FirstIndex, cfg.SourceAddrs)),
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		MaxConnsPerHost:     cfg.Concurrency,
-		IdleConnTimeout:     60 * time.Second,
-	}}
+	// No Client.Timeout: with a transport other than net/http's, it costs
+	// a goroutine per request. The transport bounds each request instead.
+	w.hc = &http.Client{Transport: newH1Transport(dialFrom(w.gate, sourceIP(cfg.FirstIndex, cfg.SourceAddrs)), cfg.Concurrency)}
 	defer w.hc.CloseIdleConnections()
 	devCtx, stopDevices := context.WithCancel(ctx)
 	defer w.stop(stopDevices)
