@@ -32,6 +32,11 @@ type State struct {
 	// broadcast stream.
 	BroadcastEpoch uint64 `json:"broadcast_epoch,omitempty"`
 	BroadcastSeq   uint64 `json:"broadcast_seq,omitempty"`
+	// Connector is the URL of the connector that welcomed the last
+	// session. The next session dials it first, naming the device, and
+	// asks the dispatcher only if it refuses. Empty after a session that
+	// was moved or that failed.
+	Connector string `json:"connector,omitempty"`
 }
 
 // position returns the epoch and last seq of the device's stream, or of
@@ -82,7 +87,8 @@ type Config struct {
 	// OnPush receives each push once, in stream order. Required.
 	OnPush func(Push)
 	// OnState, if set, is called with the new state after each change that
-	// must be persisted (registration, each acknowledged push).
+	// must be persisted (registration, each acknowledged push, the
+	// connector to dial first).
 	OnState func(State)
 	// OnEvent, if set, receives connection events.
 	OnEvent func(Event)
@@ -118,9 +124,6 @@ type Client struct {
 	seen         *dedup
 	ownRecovered bool  // the device stream's part of the initial replay
 	cur          *conn // the live session, nil between sessions
-	// last is the URL of the connector that welcomed the last session,
-	// until the next session takes it (see session).
-	last string
 }
 
 // ErrNotConnected means there is no live session to send on.

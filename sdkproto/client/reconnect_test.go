@@ -100,7 +100,7 @@ func TestSessionReconnectsToItsLastConnector(t *testing.T) {
 	d, q = n.counts()
 	require.Equal(t, 1, d, "the reconnect did not ask the dispatcher")
 	require.Equal(t, "device_id=dev-1", q[1])
-	require.Equal(t, "ws"+strings.TrimPrefix(base, "http")+"/v1/connect", c.last, "the connector is remembered without the query")
+	require.Equal(t, "ws"+strings.TrimPrefix(base, "http")+"/v1/connect", c.State().Connector, "the connector is remembered without the query")
 
 	n.set(func(n *fakeNode) { n.misdirect = true })
 	session()
@@ -115,6 +115,34 @@ func TestSessionReconnectsToItsLastConnector(t *testing.T) {
 	d, q = n.counts()
 	require.Equal(t, 3, d, "after a Redirect the device asks the dispatcher")
 	require.Equal(t, []string{"", "device_id=dev-1", "device_id=dev-1", "", "device_id=dev-1", ""}, q)
+}
+
+// The connector is part of the persisted State: a process that starts
+// again from it dials that connector without asking the dispatcher, and a
+// session that was moved persists that there is none.
+func TestConnectorPersistsAcrossProcesses(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	n := &fakeNode{}
+	base := n.start(t, secret)
+	connector := "ws" + strings.TrimPrefix(base, "http") + "/v1/connect"
+	var saved []State
+	onState := func(st State) { saved = append(saved, st) }
+	first := New(Config{Server: base, HTTP: &http.Client{}, OnState: onState}, State{DeviceID: "dev-1", Secret: secret})
+	welcomed, _, _ := first.session(t.Context(), nil)
+	require.True(t, welcomed)
+	require.Len(t, saved, 1, "the welcome persisted the connector")
+	require.Equal(t, connector, saved[0].Connector)
+
+	again := New(Config{Server: base, HTTP: &http.Client{}, OnState: onState}, saved[0])
+	n.set(func(n *fakeNode) { n.redirect = true })
+	welcomed, redirect, _ := again.session(t.Context(), nil)
+	require.True(t, welcomed)
+	require.NotNil(t, redirect)
+	d, q := n.counts()
+	require.Equal(t, 1, d, "the process that started again did not ask the dispatcher")
+	require.Equal(t, []string{"", "device_id=dev-1"}, q)
+	require.Len(t, saved, 2, "the move persisted")
+	require.Empty(t, saved[1].Connector)
 }
 
 func TestOwnerOnlyQuery(t *testing.T) {

@@ -91,13 +91,15 @@ func (k *conn) send(f *pb.Frame) error {
 // own it on its ring refuses the upgrade (421). If that dial fails in any
 // way, the session asks the dispatcher at once, as it does after a
 // Redirect without a URL, a draining connector (4001) and a failed
-// attempt.
+// attempt. The connector is part of the State, so that a process that
+// starts again from a persisted State dials it first too.
 func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, redirect *pb.Redirect, err error) {
 	st := c.State()
-	c.mu.Lock()
-	last := c.last
-	c.last = ""
-	c.mu.Unlock()
+	last := st.Connector
+	// Only a session that its connector welcomed, and that did not end
+	// with a move (Redirect, 4001, 4009), keeps the connector for the next.
+	keep := ""
+	defer func() { c.setConnector(keep) }()
 	var ws *websocket.Conn
 	var hs *clientHello
 	if via != nil && via.Url != "" {
@@ -126,6 +128,8 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	if err != nil {
 		return false, nil, err
 	}
+	keep = hs.url
+	c.setConnector(keep) // now: the process may end with the session
 	c.mu.Lock()
 	c.cur = k
 	c.mu.Unlock()
@@ -141,12 +145,24 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	defer stopBeat()
 	redirect, err = c.readLoop(k)
 	var pe *sdkproto.PeerError
-	if redirect == nil && !(errors.As(err, &pe) && (pe.Code == sdkproto.CodeShutdown || pe.Code == sdkproto.CodeRedirect)) {
-		c.mu.Lock()
-		c.last = hs.url
-		c.mu.Unlock()
+	if redirect != nil || (errors.As(err, &pe) && (pe.Code == sdkproto.CodeShutdown || pe.Code == sdkproto.CodeRedirect)) {
+		keep = ""
 	}
 	return true, redirect, err
+}
+
+// setConnector records the connector the next session dials first, and
+// hands a changed State to OnState.
+func (c *Client) setConnector(url string) {
+	c.mu.Lock()
+	if c.state.Connector == url {
+		c.mu.Unlock()
+		return
+	}
+	c.state.Connector = url
+	st := c.state
+	c.mu.Unlock()
+	c.persist(st)
 }
 
 // dialDispatched asks the dispatcher for the device's connectors and dials
