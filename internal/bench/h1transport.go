@@ -45,13 +45,16 @@ type h1Conn struct {
 	br *bufio.Reader
 }
 
-// newH1Transport returns a transport that keeps up to maxConns
-// connections per process, and makes requests beyond that wait, as
-// net/http's MaxConnsPerHost does: devices that all ask the dispatcher at
-// once (a failed connector) must not open a connection each.
-func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Conn, error), maxConns int) *h1Transport {
+// newH1Transport returns a transport that keeps up to maxIdle idle
+// connections and uses up to maxConns at once; requests beyond that wait,
+// as with net/http's MaxConnsPerHost: devices that all ask the dispatcher
+// at once (a connector that failed) must not open a connection each. The
+// wait counts against the request's context, which the SDK bounds by its
+// HandshakeTimeout, so maxConns must carry a worker's devices through a
+// dispatch storm well within it.
+func newH1Transport(dial func(ctx context.Context, network, addr string) (net.Conn, error), maxIdle, maxConns int) *h1Transport {
 	maxConns = max(maxConns, 1)
-	return &h1Transport{dial: dial, timeout: 60 * time.Second, maxIdle: maxConns,
+	return &h1Transport{dial: dial, timeout: 60 * time.Second, maxIdle: min(max(maxIdle, 1), maxConns),
 		conns: make(chan struct{}, maxConns), idle: map[string][]*h1Conn{}}
 }
 

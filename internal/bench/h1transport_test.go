@@ -36,7 +36,7 @@ func newTransportServer(t *testing.T, h http.HandlerFunc) *transportServer {
 
 func transportClient(maxConns int) (*http.Client, *h1Transport) {
 	var d net.Dialer
-	tr := newH1Transport(d.DialContext, maxConns)
+	tr := newH1Transport(d.DialContext, maxConns, maxConns)
 	return &http.Client{Transport: tr}, tr
 }
 
