@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,8 +110,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, host string, msg 
 	}
 	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		// A context that ends without a deadline fails the read or write
-		// under way.
+		// A context that is cancelled fails the read or write under way.
 		stop = context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck // the read or write fails
 	}
 	resp, keep, retry, err := c.roundTrip(msg, method)
@@ -131,7 +131,9 @@ func (c *h1Conn) roundTrip(msg []byte, method string) (resp *http.Response, keep
 		return nil, false, true, err
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		return nil, false, method == http.MethodGet, err
+		// Closed by the server before it answered: a GET may go again. A
+		// request that ran out of time does not.
+		return nil, false, method == http.MethodGet && !errors.Is(err, os.ErrDeadlineExceeded), err
 	}
 	hdr := http.Header{}
 	status, body, keep, err := readResponse(c.br, hdr)
