@@ -26,16 +26,48 @@ commands:
 Run "mopush COMMAND -h" for the flags of a command.
 `
 
-// LongRunning reports whether args (without the program name) run a
-// command that serves or loads for a long time: the roles, bench and
-// device run. Those start with the runtime setting of
-// internal/runtimetune; app and help do not need it.
-func LongRunning(args []string) bool {
-	switch command(args) {
-	case "all", "gateway", "connector", "relay", "dispatcher", "bench", "device":
-		return true
+// cmd is one command of the command line.
+type cmd struct {
+	run func(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) error
+	// long marks a command that serves or loads for a long time (the
+	// roles, bench, device run): it starts with the runtime setting of
+	// internal/runtimetune.
+	long bool
+}
+
+// commands are the command line's commands by name.
+var commands = map[string]cmd{
+	"all":        {run: roles(node.Roles{}), long: true},
+	"gateway":    {run: roles(node.Roles{Gateway: true}), long: true},
+	"connector":  {run: roles(node.Roles{Connector: true}), long: true},
+	"relay":      {run: roles(node.Roles{Relay: true}), long: true},
+	"dispatcher": {run: roles(node.Roles{Dispatcher: true}), long: true},
+	"app": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
+		return runApp(ctx, args, stdout, stderr)
+	}},
+	"bench": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
+		return runBench(ctx, args, stdout, stderr)
+	}, long: true},
+	"device": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
+		return runDevice(ctx, args, stdout, stderr)
+	}, long: true},
+	"help": {run: func(_ context.Context, _ []string, stdout, _ io.Writer, _ func()) error {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}},
+}
+
+// roles runs the given roles in one process.
+func roles(r node.Roles) func(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) error {
+		return runAll(ctx, r, args, stdout, stderr, stop)
 	}
-	return false
+}
+
+// LongRunning reports whether args (without the program name) run a
+// command that serves or loads for a long time.
+func LongRunning(args []string) bool {
+	return commands[command(args)].long
 }
 
 // command returns the name of the command args run: the first argument
@@ -51,35 +83,16 @@ func command(args []string) string {
 // first signal arrived, restores default signal handling so that a second
 // signal kills the process.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, stop func()) int {
-	cmd := command(args)
-	if len(args) > 0 && args[0] == cmd {
+	name := command(args)
+	if len(args) > 0 && args[0] == name {
 		args = args[1:]
 	}
-	var err error
-	switch cmd {
-	case "all":
-		err = runAll(ctx, node.Roles{}, args, stdout, stderr, stop)
-	case "gateway":
-		err = runAll(ctx, node.Roles{Gateway: true}, args, stdout, stderr, stop)
-	case "connector":
-		err = runAll(ctx, node.Roles{Connector: true}, args, stdout, stderr, stop)
-	case "relay":
-		err = runAll(ctx, node.Roles{Relay: true}, args, stdout, stderr, stop)
-	case "dispatcher":
-		err = runAll(ctx, node.Roles{Dispatcher: true}, args, stdout, stderr, stop)
-	case "app":
-		err = runApp(ctx, args, stdout, stderr)
-	case "bench":
-		err = runBench(ctx, args, stdout, stderr)
-	case "device":
-		err = runDevice(ctx, args, stdout, stderr)
-	case "help":
-		fmt.Fprint(stdout, usage)
-	default:
-		fmt.Fprintf(stderr, "mopush: unknown command %q\n\n%s", cmd, usage)
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "mopush: unknown command %q\n\n%s", name, usage)
 		return 2
 	}
-	if err != nil {
+	if err := c.run(ctx, args, stdout, stderr, stop); err != nil {
 		if err != errUsage {
 			fmt.Fprintf(stderr, "mopush: %v\n", err)
 		}
