@@ -82,7 +82,9 @@ type Config struct {
 	// duplicates. Default 4096.
 	DedupWindow int
 	// NetDialContext, if set, opens the TCP connections of the WebSocket
-	// (e.g. to pick a source address); default: net.Dialer.
+	// (e.g. to pick a source address); default: a net.Dialer without
+	// kernel keepalive probes, which the session's heartbeat makes
+	// needless.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// OnPush receives each push once, in stream order. Required.
 	OnPush func(Push)
@@ -164,6 +166,9 @@ func New(cfg Config, st State) *Client {
 	}
 	if cfg.DedupWindow <= 0 {
 		cfg.DedupWindow = 4096
+	}
+	if cfg.NetDialContext == nil {
+		cfg.NetDialContext = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
 	if cfg.OnPush == nil {
 		cfg.OnPush = func(Push) {}
