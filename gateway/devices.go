@@ -26,6 +26,10 @@ type deviceResponse struct {
 	DeviceID     string `json:"device_id"`
 	DeviceSecret string `json:"device_secret"`
 	AppID        string `json:"app_id"`
+	// ConnectorURL is the WebSocket URL of the connector that owns the
+	// new device on the ring now, so that its first connect needs no
+	// dispatch request; absent while no connector is on the ring.
+	ConnectorURL string `json:"connector_url,omitempty"`
 }
 
 // Limits on device fields.
@@ -64,9 +68,13 @@ func (g *Gateway) registerDevice(w http.ResponseWriter, r *http.Request) error {
 	if err := g.store.PutDevice(r.Context(), d); err != nil {
 		return fmt.Errorf("store device: %w", err)
 	}
-	return httpx.WriteJSON(w, http.StatusCreated, deviceResponse{
-		DeviceID: d.ID, DeviceSecret: base64.RawURLEncoding.EncodeToString(secret), AppID: app.ID,
-	})
+	out := deviceResponse{DeviceID: d.ID, DeviceSecret: base64.RawURLEncoding.EncodeToString(secret), AppID: app.ID}
+	if g.ring != nil {
+		if n, ok := g.ring.Ring().Owner(d.ID); ok {
+			out.ConnectorURL = n.WSURL
+		}
+	}
+	return httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 func validateDevice(req *deviceRequest) error {

@@ -219,6 +219,7 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 		DeviceID     string `json:"device_id"`
 		DeviceSecret string `json:"device_secret"`
 		AppID        string `json:"app_id"`
+		ConnectorURL string `json:"connector_url"`
 	}
 	if err := c.call(ctx, http.MethodPost, "/v1/devices", body, &out); err != nil {
 		return fmt.Errorf("register: %w", err)
@@ -228,7 +229,10 @@ func (c *Client) Register(ctx context.Context, reg Registration) error {
 		return fmt.Errorf("register: device secret: %w", err)
 	}
 	c.mu.Lock()
-	c.state = State{DeviceID: out.DeviceID, Secret: secret, AppID: out.AppID}
+	// The connector that owns the new device, when the answer names one,
+	// is dialled first like the connector of a dropped session: the first
+	// connect needs no dispatch request.
+	c.state = State{DeviceID: out.DeviceID, Secret: secret, AppID: out.AppID, Connector: out.ConnectorURL}
 	st := c.state
 	c.mu.Unlock()
 	c.persist(st)

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,12 @@ func (n *fakeNode) start(t *testing.T, secret []byte) string {
 		n.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"url":"` + connect + `","fallbacks":[]}`))
+	})
+	mux.HandleFunc("POST /v1/devices", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(`{"device_id":"dev-1","device_secret":"` + base64.RawURLEncoding.EncodeToString(secret) +
+			`","app_id":"a1","connector_url":"` + connect + `"}`))
 	})
 	mux.HandleFunc("GET /v1/connect", func(w http.ResponseWriter, r *http.Request) {
 		n.mu.Lock()
@@ -143,6 +150,26 @@ func TestConnectorPersistsAcrossProcesses(t *testing.T) {
 	require.Equal(t, []string{"", "device_id=dev-1"}, q)
 	require.Len(t, saved, 2, "the move persisted")
 	require.Empty(t, saved[1].Connector)
+}
+
+// A registration answer that names the device's connector makes the first
+// connect a dial of that connector, naming the device, without a dispatch
+// request.
+func TestFirstConnectAfterRegisterSkipsTheDispatcher(t *testing.T) {
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	n := &fakeNode{}
+	base := n.start(t, secret)
+	var saved []State
+	c := New(Config{Server: base, HTTP: &http.Client{}, OnState: func(st State) { saved = append(saved, st) }}, State{})
+	require.NoError(t, c.Register(t.Context(), Registration{Platform: "ios"}))
+	require.Len(t, saved, 1)
+	require.Equal(t, "ws"+strings.TrimPrefix(base, "http")+"/v1/connect", saved[0].Connector, "persisted with the registration")
+
+	welcomed, _, _ := c.session(t.Context(), nil)
+	require.True(t, welcomed)
+	d, q := n.counts()
+	require.Equal(t, 0, d, "no dispatch request")
+	require.Equal(t, []string{"device_id=dev-1"}, q)
 }
 
 func TestOwnerOnlyQuery(t *testing.T) {
