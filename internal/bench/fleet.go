@@ -103,6 +103,7 @@ type serverSample struct {
 	goroutines float64
 	sessions   float64
 	handshakes float64
+	dispatches float64 // dispatch requests answered
 }
 
 func (e *env) sample(ctx context.Context) (serverSample, error) {
@@ -120,5 +121,6 @@ func (e *env) sample(ctx context.Context) (serverSample, error) {
 		return s, fmt.Errorf("server /metrics has no %s", metricGoroutines)
 	}
 	s.goroutines, s.sessions, s.handshakes = g, m[metricSessions], m[metricHandshakes]
+	s.dispatches = m[metricDispatches]
 	return s, nil
 }

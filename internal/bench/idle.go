@@ -37,6 +37,7 @@ func (e *env) idle(ctx context.Context) (Figures, error) {
 		{"cpu_us_per_connect", float64((connected.CPU - before.proc.CPU).Microseconds()) / n},
 		{"rss_mb", float64(after.proc.RSS) / (1 << 20)},
 		{"reconnects_per_conn", (after.handshakes - before.handshakes - n) / n},
+		{"dispatches_per_conn", (after.dispatches - before.dispatches) / n},
 	}, nil
 }
 
