@@ -64,17 +64,28 @@ func (c *tails) put(dev string, h head, added []tailMsg) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	prev := c.m[dev]
-	var msgs []tailMsg
-	if prev != nil && prev.h.epoch == h.epoch && len(added) > 0 && prev.h.seq+1 == added[0].m.Seq {
-		msgs = append(msgs, prev.msgs...)
+	var older []tailMsg
+	if prev := c.m[dev]; prev != nil && prev.h.epoch == h.epoch && len(added) > 0 && prev.h.seq+1 == added[0].m.Seq {
+		older = prev.msgs
 	}
-	msgs = append(msgs, added...)
-	for len(msgs) > 0 && (len(msgs) > tailLen || msgs[0].m.Seq < h.first) {
-		msgs = msgs[1:]
+	// The tail is the newest tailLen of older and added that are not
+	// below h.first, copied into a slice of exactly their number: one
+	// allocation, and no spare room kept in the cache.
+	n := len(older) + len(added)
+	at := func(i int) tailMsg {
+		if i < len(older) {
+			return older[i]
+		}
+		return added[i-len(older)]
 	}
-	t := &tail{h: h, msgs: msgs}
-	for _, tm := range msgs {
+	from := max(0, n-tailLen)
+	for from < n && at(from).m.Seq < h.first {
+		from++
+	}
+	t := &tail{h: h, msgs: make([]tailMsg, 0, n-from)}
+	for i := from; i < n; i++ {
+		tm := at(i)
+		t.msgs = append(t.msgs, tm)
 		t.bytes += tm.size
 	}
 	c.removeLocked(dev)

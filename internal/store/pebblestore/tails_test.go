@@ -57,6 +57,23 @@ func TestTailsKeepNewestConsecutive(t *testing.T) {
 	require.Zero(t, c.bytes)
 }
 
+// A stored tail holds its messages in a slice of exactly their number:
+// the cache keeps no spare room, and a put allocates once for them.
+func TestTailsKeepNoSpareRoom(t *testing.T) {
+	c := newTails(1 << 20)
+	c.put("d", head{epoch: 1, seq: 3, first: 1}, msgs(1, 2, 3))
+	c.put("d", head{epoch: 1, seq: 5, first: 1}, msgs(4, 5))
+	got, _ := c.get("d")
+	require.Equal(t, []uint64{2, 3, 4, 5}, tailSeqs(got))
+	require.Equal(t, len(got.msgs), cap(got.msgs))
+
+	added := msgs(6)
+	allocs := testing.AllocsPerRun(100, func() {
+		c.put("e", head{epoch: 1, seq: 6, first: 1}, added)
+	})
+	require.LessOrEqual(t, allocs, 2.0, "the tail and its slice")
+}
+
 func TestTailsStayWithinBytes(t *testing.T) {
 	c := newTails(1000)
 	for i := range 50 {
