@@ -27,10 +27,11 @@ import (
 // the connection under its http.Client differs.
 //
 // It speaks what the SDK sends: requests with a known length and no
-// trailers, to one http:// server. A request on a kept connection that the
-// server closed meanwhile is sent once more on a new connection when no
-// answer byte came back and the request may be repeated (GET, or the
-// request was not written at all).
+// trailers, to http:// servers. A request on a kept connection that the
+// server closed meanwhile is sent again, on the next kept connection or a
+// new one, when no answer byte came back and the request may be repeated
+// (a GET that did not run out of time, or a request whose write failed); a
+// request on a new connection is never sent twice.
 type h1Transport struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	timeout time.Duration // for a request whose context has no deadline
