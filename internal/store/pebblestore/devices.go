@@ -71,10 +71,13 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 // that earlier versions wrote, and is read as such until the device is
 // written again.
 func (s *Store) device(id string) (*store.Device, error) {
-	v, ok, err := s.get(deviceKey(id))
+	// Every handshake reads its device: both decodings copy what they
+	// keep, so the value is read in place.
+	v, closer, ok, err := s.lookup(deviceKey(id))
 	if !ok || err != nil {
 		return nil, err
 	}
+	defer closer.Close()
 	if len(v) > 0 && v[0] == '{' {
 		d := &store.Device{}
 		if err := json.Unmarshal(v, d); err != nil {

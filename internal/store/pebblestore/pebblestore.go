@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -179,15 +180,26 @@ func (s *Store) end() { s.state.RUnlock() }
 
 // get returns a copy of the value of key; ok is false when it is missing.
 func (s *Store) get(key []byte) (val []byte, ok bool, err error) {
-	v, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("pebblestore: get: %w", err)
+	v, closer, ok, err := s.lookup(key)
+	if !ok || err != nil {
+		return nil, ok, err
 	}
 	val = append([]byte(nil), v...)
 	return val, true, closer.Close()
+}
+
+// lookup returns the value of key, valid until closer is closed, for a
+// reader that decodes it into values of its own and needs no copy; ok is
+// false when it is missing, and closer is then nil.
+func (s *Store) lookup(key []byte) (v []byte, closer io.Closer, ok bool, err error) {
+	v, closer, err = s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil, false, nil
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("pebblestore: get: %w", err)
+	}
+	return v, closer, true, nil
 }
 
 // exists reports whether key has a value.
