@@ -22,7 +22,7 @@ func (e *env) reconnect(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return nil, err
 	}
-	before, err := scrape(ctx, e.hc, e.t.url)
+	before, err := e.sample(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (e *env) reconnect(ctx context.Context) (Figures, error) {
 		return nil, fmt.Errorf("after %s, %d of %d devices were back and %d had their pending push",
 			fleetTimeout(n), s.synced, n, s.devicesReceived)
 	}
-	after, err := scrape(ctx, e.hc, e.t.url)
+	after, err := e.sample(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (e *env) reconnect(ctx context.Context) (Figures, error) {
 		{"restart_s", restarted.Sub(killed).Seconds()},
 		{"outage_s", end.Sub(killed).Seconds()},
 		{"retries_per_conn", float64(s.disconnects) / float64(n)},
-		{"dispatches_per_conn", (after[metricDispatches] - before[metricDispatches]) / float64(n)},
+		{"dispatches_per_conn", (after.dispatches - before.dispatches) / float64(n)},
 		{"peak_handshakes_per_s", pk.handshakes},
 		{"peak_cpu_cores", pk.cpu},
 		{"peak_disk_write_mb_per_s", pk.writeMB},
