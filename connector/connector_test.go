@@ -48,8 +48,16 @@ func startConnector(tb testing.TB, cfg Config) (*Connector, *pebblestore.Store, 
 
 // serveConnector is startConnector with the ring's ownership owns (nil:
 // every device) and metrics on reg (may be nil), behind a listener that
-// counts the server's writes.
+// counts the server's writes. Device connects are read by the connector's
+// own listener (Split), as in a node.
 func serveConnector(tb testing.TB, cfg Config, owns Owner, reg prometheus.Registerer) (*Connector, *pebblestore.Store, string, *countingListener) {
+	tb.Helper()
+	return serveConnectorVia(tb, cfg, owns, reg, true)
+}
+
+// serveConnectorVia is serveConnector, with device connects read by the
+// HTTP server (ServeHTTP) unless split.
+func serveConnectorVia(tb testing.TB, cfg Config, owns Owner, reg prometheus.Registerer, split bool) (*Connector, *pebblestore.Store, string, *countingListener) {
 	tb.Helper()
 	st, err := pebblestore.Open(pebblestore.Config{Dir: tb.TempDir()})
 	require.NoError(tb, err)
@@ -57,6 +65,9 @@ func serveConnector(tb testing.TB, cfg Config, owns Owner, reg prometheus.Regist
 	srv := httptest.NewUnstartedServer(c)
 	l := &countingListener{Listener: srv.Listener, accepted: make(chan *atomic.Int64, 16)}
 	srv.Listener = l
+	if split {
+		srv.Listener = c.Split(l)
+	}
 	srv.Start()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

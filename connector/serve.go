@@ -22,30 +22,17 @@ const Path = "/v1/connect"
 
 // ServeHTTP upgrades a device connection, runs the handshake, and hands the
 // session to the connector's poller: the handler returns, so that an idle
-// session holds no goroutine, stack or read buffer.
+// session holds no goroutine, stack or read buffer. Connections accepted by
+// the listener Split returns never reach it; this is the path of any other
+// server the connector is mounted on.
 func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if c.pollErr != nil {
-		c.log.ErrorContext(r.Context(), "no poller: refusing sessions", "error", c.pollErr)
-		http.Error(w, "connector unavailable", http.StatusServiceUnavailable)
+	if no := c.admit(r.Context(), r.URL.Query().Get("device_id")); no != nil {
+		if no.retryAfter {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, no.msg, no.status)
 		return
 	}
-	if id := r.URL.Query().Get("device_id"); id != "" && !c.owns(id) {
-		// A device back from a dropped session dialled its last connector
-		// without asking the dispatcher; the ring has moved it since.
-		c.m.handshakes.WithLabelValues("misdirected").Inc()
-		http.Error(w, "device not owned by this connector: ask the dispatcher", http.StatusMisdirectedRequest)
-		return
-	}
-	c.mu.Lock()
-	if c.draining {
-		c.mu.Unlock()
-		w.Header().Set("Retry-After", "1")
-		http.Error(w, "connector draining", http.StatusServiceUnavailable)
-		return
-	}
-	c.wg.Add(1)
-	c.mu.Unlock()
-
 	early, isEarly, earlyErr := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
 	subprotocol := sdkproto.Subprotocol
 	if isEarly {
@@ -59,17 +46,54 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The session outlives this handler: its context keeps the request's
 	// values but not its cancellation, and ends with the session.
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c.serveUpgraded(context.WithoutCancel(r.Context()), &handshakeConn{conn: conn, pending: pending,
+		response: response, early: isEarly, earlyHello: early, earlyErr: earlyErr})
+}
+
+// refusal is why a device connect is answered with an HTTP error before
+// the upgrade.
+type refusal struct {
+	status     int
+	msg        string
+	retryAfter bool // Retry-After: 1
+}
+
+// admit decides whether a device connect may go on to the upgrade; when it
+// may, the connector counts it as in flight (c.wg) until serveUpgraded or
+// the caller's c.wg.Done.
+func (c *Connector) admit(ctx context.Context, deviceID string) *refusal {
+	if c.pollErr != nil {
+		c.log.ErrorContext(ctx, "no poller: refusing sessions", "error", c.pollErr)
+		return &refusal{status: http.StatusServiceUnavailable, msg: "connector unavailable"}
+	}
+	if deviceID != "" && !c.owns(deviceID) {
+		// A device back from a dropped session dialled its last connector
+		// without asking the dispatcher; the ring has moved it since.
+		c.m.handshakes.WithLabelValues("misdirected").Inc()
+		return &refusal{status: http.StatusMisdirectedRequest, msg: "device not owned by this connector: ask the dispatcher"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return &refusal{status: http.StatusServiceUnavailable, msg: "connector draining", retryAfter: true}
+	}
+	c.wg.Add(1)
+	return nil
+}
+
+// serveUpgraded runs the handshake on an upgraded connection, admitted by
+// admit, and starts its session.
+func (c *Connector) serveUpgraded(ctx context.Context, hc *handshakeConn) {
+	ctx, cancel := context.WithCancel(ctx)
 	start := time.Now()
-	hc := handshakeConn{conn: conn, pending: pending, dec: wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
-		response: response, early: isEarly, earlyHello: early, earlyErr: earlyErr}
-	s, code := c.handshake(ctx, &hc)
+	hc.dec = wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame}
+	s, code := c.handshake(ctx, hc)
 	if s == nil {
 		cancel()
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues(code.String()).Inc()
 		c.m.disconnects.WithLabelValues(code.String()).Inc()
-		closeRaw(conn, hc.response, code)
+		closeRaw(hc.conn, hc.response, code)
 		return
 	}
 	c.m.handshakes.WithLabelValues("ok").Inc()

@@ -25,15 +25,20 @@ func (n *Node) Run(ctx context.Context) error {
 	defer stopTokens() // after the relay, likewise
 	connCtx, stopConns := context.WithCancel(rolesCtx)
 	defer stopConns()
+	mainLn := n.mainLn
 	for _, u := range n.connectors {
 		g.Go("connector "+u.node.ID, func() error { return u.c.Run(connCtx) })
 		g.Go("registration "+u.node.ID, func() error { return u.reg.Run(connCtx) })
+		// Device connects are read by the connector itself, the rest by
+		// the HTTP server.
 		if u.srv != nil {
-			g.Go("listener "+u.node.ID, func() error { return httpx.Serve(connCtx, u.srv, u.ln, grace) })
+			g.Go("listener "+u.node.ID, func() error { return httpx.Serve(connCtx, u.srv, u.c.Split(u.ln), grace) })
+		} else {
+			mainLn = u.c.Split(u.ln)
 		}
 	}
 	g.Go("redirects", func() error { return n.followRing(connCtx) })
-	g.Go("http", func() error { return httpx.Serve(rolesCtx, n.main, n.mainLn, grace) })
+	g.Go("http", func() error { return httpx.Serve(rolesCtx, n.main, mainLn, grace) })
 
 	if err := n.start(ctx); err != nil {
 		stopRoles()

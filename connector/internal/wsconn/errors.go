@@ -15,6 +15,9 @@ var (
 	// ErrBadVersion is an upgrade request for a protocol version other than
 	// 13 (answered with 426). It also matches ErrBadUpgrade.
 	ErrBadVersion = errors.New("wsconn: unsupported websocket version")
+	// ErrBadRequest is a request head that ParseHead cannot read as HTTP/1.x
+	// (answered with 400). It also matches ErrBadUpgrade.
+	ErrBadRequest = errors.New("wsconn: malformed request head")
 
 	// ErrProtocol is a client frame that breaks RFC 6455 or the subset this
 	// package accepts; the close code for it is 1002.

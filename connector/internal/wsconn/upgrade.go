@@ -72,21 +72,26 @@ func Hijack(w http.ResponseWriter, r *http.Request, subprotocol string) (conn ne
 // checkRequest checks an upgrade request and returns its key, or why it is
 // refused.
 func checkRequest(r *http.Request) (key string, bad *upgradeError) {
-	h := r.Header
+	return checkUpgrade(r.Method, r.ProtoAtLeast(1, 1), r.Proto, r.Header.Values)
+}
+
+// checkUpgrade checks the parts of an upgrade request: its method, whether
+// its protocol (proto) is HTTP/1.1 or later, and its fields by name.
+func checkUpgrade(method string, http11 bool, proto string, values func(string) []string) (key string, bad *upgradeError) {
 	switch {
-	case r.Method != http.MethodGet:
-		return "", refuse(http.StatusMethodNotAllowed, ErrMethodNotAllowed, "method "+r.Method)
-	case !r.ProtoAtLeast(1, 1):
-		return "", refuse(http.StatusBadRequest, ErrBadUpgrade, "protocol "+r.Proto)
-	case !hasToken(h.Values("Connection"), "upgrade", true):
+	case method != http.MethodGet:
+		return "", refuse(http.StatusMethodNotAllowed, ErrMethodNotAllowed, "method "+method)
+	case !http11:
+		return "", refuse(http.StatusBadRequest, ErrBadUpgrade, "protocol "+proto)
+	case !hasToken(values("Connection"), "upgrade", true):
 		return "", refuse(http.StatusBadRequest, ErrBadUpgrade, "Connection header lacks upgrade")
-	case !hasToken(h.Values("Upgrade"), "websocket", true):
+	case !hasToken(values("Upgrade"), "websocket", true):
 		return "", refuse(http.StatusBadRequest, ErrBadUpgrade, "Upgrade header lacks websocket")
 	}
-	if v := h.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.Trim(v[0], " \t") != "13" {
+	if v := values("Sec-WebSocket-Version"); len(v) != 1 || strings.Trim(v[0], " \t") != "13" {
 		return "", refuse(http.StatusUpgradeRequired, ErrBadVersion, fmt.Sprintf("Sec-WebSocket-Version %q", v))
 	}
-	keys := h.Values("Sec-WebSocket-Key")
+	keys := values("Sec-WebSocket-Key")
 	if len(keys) != 1 || !validKey(keys[0]) {
 		return "", refuse(http.StatusBadRequest, ErrBadUpgrade, "Sec-WebSocket-Key is not 16 bytes in base64")
 	}
