@@ -39,13 +39,14 @@ var headBufs = sync.Pool{New: func() any { b := make([]byte, headBufSize); retur
 // an http.Server to serve, with the bytes already read from it replayed.
 // Closing the returned listener closes ln.
 func (c *Connector) Split(ln net.Listener) net.Listener {
-	return &splitListener{c: c, ln: ln, conns: make(chan net.Conn), done: make(chan struct{})}
+	return &splitListener{c: c, ln: ln, conns: make(chan net.Conn), idle: make(chan net.Conn), done: make(chan struct{})}
 }
 
 type splitListener struct {
 	c     *Connector
 	ln    net.Listener
 	conns chan net.Conn // for the HTTP server
+	idle  chan net.Conn // for a goroutine that has served its connection
 	once  sync.Once     // starts accept
 	done  chan struct{} // closed when accept ends, after err is set
 	err   error
@@ -85,7 +86,34 @@ func (l *splitListener) accept() {
 			return
 		}
 		delay = 0
-		go l.serve(conn)
+		select {
+		case l.idle <- conn:
+		default:
+			go l.work(conn)
+		}
+	}
+}
+
+// workerIdle is how long a connection's goroutine waits for another
+// connection to serve before it ends.
+const workerIdle = time.Second
+
+// work serves conn, then the connections accept gives it while it waits:
+// the stack a handshake grew serves the next one, instead of a new
+// goroutine's stack growing again.
+func (l *splitListener) work(conn net.Conn) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		l.serve(conn)
+		idle.Reset(workerIdle)
+		select {
+		case conn = <-l.idle:
+		case <-idle.C:
+			return
+		case <-l.done:
+			return
+		}
 	}
 }
 

@@ -235,3 +235,41 @@ func TestSplitClose(t *testing.T) {
 	_, err = l.Accept()
 	require.True(t, errors.Is(err, net.ErrClosed))
 }
+
+// A connection's goroutine, done with it, serves the next connection the
+// listener accepts instead of ending.
+func TestSplitGoroutineServesTheNextConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := (&Connector{}).Split(ln).(*splitListener)
+	defer l.Close()
+	request := func() net.Conn {
+		server, client := net.Pipe()
+		go func() {
+			io.WriteString(client, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+			client.Close()
+		}()
+		return server
+	}
+	go l.work(request())
+	handed := func() {
+		t.Helper()
+		conn := <-l.conns
+		b, err := io.ReadAll(conn)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(b), "GET /other "), "%q", b)
+	}
+	next := func() {
+		t.Helper()
+		select {
+		case l.idle <- request(): // taken only by a waiting goroutine
+		case <-time.After(10 * time.Second):
+			t.Fatal("no goroutine waits for a connection")
+		}
+	}
+	handed()
+	next()
+	handed()
+	next()
+	handed()
+}
