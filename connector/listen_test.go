@@ -273,3 +273,14 @@ func TestSplitGoroutineServesTheNextConnection(t *testing.T) {
 	next()
 	handed()
 }
+
+// A session's Welcome and initial replay are written by the goroutine that
+// ran its handshake: no writer goroutine is started or woken for them.
+func TestWelcomeIsWrittenOnTheConnectGoroutine(t *testing.T) {
+	f := newFixture(t, Config{})
+	for range 3 {
+		id, secret := f.device()
+		f.connect(id, secret).synced(t)
+	}
+	require.Zero(t, f.c.writers.started.Load())
+}

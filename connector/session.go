@@ -92,13 +92,19 @@ func newSession(ctx context.Context, c *Connector, dev *store.Device, conn net.C
 	}
 }
 
-// start writes the Welcome (set by the handshake), then the initial
-// replay.
-func (s *session) start() {
+// start asks for the Welcome (set by the handshake), then the initial
+// replay. Unless a writer already runs (a delivery offered to the session
+// since the hub listed it), it makes the caller the session's writer, and
+// returns true: the caller then runs writer itself.
+func (s *session) start() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.needCatchUp = true
-	s.kickLocked()
+	if s.writing {
+		return false
+	}
+	s.writing = true
+	return true
 }
 
 // offerOwn queues a message appended to the device's stream.

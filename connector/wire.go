@@ -17,14 +17,18 @@ const maxWriteBatch = 64 << 10
 
 // begin registers a handshaken session and starts it; from then on the
 // poller reads its frames. pending holds bytes that arrived with the
-// handshake's last frame.
+// handshake's last frame. The Welcome and the initial replay are written
+// on the caller's goroutine, last, rather than handed to a writer
+// goroutine that would have to be woken or started.
 func (c *Connector) begin(s *session, pending []byte) {
 	if old := c.hub.add(s); old != nil {
 		old.fail(sdkproto.CodeReplaced, "another session of this device connected")
 	}
 	c.m.sessions.Inc()
 	s.touch()
-	s.start()
+	if s.start() {
+		defer s.writer()
+	}
 	if len(pending) > 0 && !s.Data(pending) {
 		return // the session failed on them
 	}
