@@ -6,10 +6,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -283,4 +286,46 @@ func TestWelcomeIsWrittenOnTheConnectGoroutine(t *testing.T) {
 		f.connect(id, secret).synced(t)
 	}
 	require.Zero(t, f.c.writers.started.Load())
+}
+
+// flakyListener fails its first Accept with errs, one each, then accepts
+// from the listener it wraps.
+type flakyListener struct {
+	net.Listener
+	errs []error
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if len(l.errs) > 0 {
+		err := l.errs[0]
+		l.errs = l.errs[1:]
+		return nil, err
+	}
+	return l.Listener.Accept()
+}
+
+// A split listener waits and accepts again after running out of files, as
+// the HTTP server does, and stops at any other failure.
+func TestSplitAcceptsAgainAfterATemporaryError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	emfile := &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	flaky := &flakyListener{Listener: ln, errs: []error{emfile, emfile}}
+	l := (&Connector{log: slog.New(slog.DiscardHandler)}).Split(flaky)
+	go func() {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			io.WriteString(conn, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+			defer conn.Close()
+		}
+	}()
+	conn, err := l.Accept()
+	require.NoError(t, err)
+	conn.Close()
+
+	broken := errors.New("listener broken")
+	l = (&Connector{log: slog.New(slog.DiscardHandler)}).Split(&flakyListener{Listener: ln, errs: []error{broken}})
+	_, err = l.Accept()
+	require.ErrorIs(t, err, broken)
+	ln.Close()
 }
