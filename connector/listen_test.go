@@ -16,12 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/sdkproto"
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // splitPair is one connector behind two HTTP servers with the same
@@ -328,4 +331,59 @@ func TestSplitAcceptsAgainAfterATemporaryError(t *testing.T) {
 	_, err = l.Accept()
 	require.ErrorIs(t, err, broken)
 	ln.Close()
+}
+
+// absoluteForm rewrites the request line of the first write to the
+// absolute form a proxy may send ("GET http://host/path").
+type absoluteForm struct {
+	net.Conn
+	host string
+	done bool
+}
+
+func (c *absoluteForm) Write(b []byte) (int, error) {
+	if c.done {
+		return c.Conn.Write(b)
+	}
+	c.done = true
+	rewritten := strings.Replace(string(b), "GET /", "GET http://"+c.host+"/", 1)
+	if _, err := io.WriteString(c.Conn, rewritten); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// A connect whose request line Split does not take as one (here, in
+// absolute form) is served by the HTTP server's path, and its session
+// still joins the poller once the replayed bytes are read.
+func TestSplitLeavesOtherConnectFormsToTheHTTPServer(t *testing.T) {
+	p := newSplitPair(t)
+	id, secret := p.device(t)
+	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
+	require.NoError(t, err)
+	d := websocket.Dialer{
+		Subprotocols: sdkproto.EarlyHelloProtocols(ch),
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &absoluteForm{Conn: conn, host: addr}, nil
+		},
+	}
+	ws, _, err := d.Dial("ws://"+p.split+Path, nil)
+	require.NoError(t, err)
+	defer ws.Close()
+	require.Equal(t, sdkproto.SubprotocolEarlyHello, ws.Subprotocol())
+	_, sh, err := ws.ReadMessage()
+	require.NoError(t, err)
+	codec, hello, err := hs.Finish(sh, &pb.Hello{})
+	require.NoError(t, err)
+	require.NoError(t, ws.WriteMessage(websocket.BinaryMessage, hello))
+	s := &rawSession{ws: ws, codec: codec}
+	require.NoError(t, hs.VerifyWelcome(s.read(t).GetWelcome()))
+	s.synced(t)
+	s.send(t, &pb.Frame{Body: &pb.Frame_Ping{Ping: &pb.Ping{TimeMs: 9}}})
+	require.Equal(t, int64(9), s.read(t).GetPong().GetTimeMs(), "the poller reads the session")
+	require.Equal(t, int64(1), p.viaHTTP.Load())
 }
