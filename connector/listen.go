@@ -135,10 +135,12 @@ func (l *splitListener) serve(conn net.Conn) {
 	}
 	var h wsconn.Head
 	var end int
-	for {
-		if h, end, err = wsconn.ParseHead(buf[:n]); end > 0 || err != nil {
+	for searched := 0; ; {
+		if wsconn.HeadEnd(buf[:n], searched) > 0 {
+			h, end, err = wsconn.ParseHead(buf[:n])
 			break
 		}
+		searched = max(n-3, 0) // the ending may have begun in the last 3 bytes
 		if n == maxHead {
 			err = wsconn.HeadTooLarge(maxHead)
 			break

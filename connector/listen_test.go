@@ -387,3 +387,33 @@ func TestSplitLeavesOtherConnectFormsToTheHTTPServer(t *testing.T) {
 	require.Equal(t, int64(9), s.read(t).GetPong().GetTimeMs(), "the poller reads the session")
 	require.Equal(t, int64(1), p.viaHTTP.Load())
 }
+
+// A head that arrives in pieces of any size is found whole: the search for
+// its end covers every piece, including an ending split across two, or
+// followed by the client's first frame in the same piece.
+func TestSplitFindsTheHeadInEveryPieceSize(t *testing.T) {
+	p := newSplitPair(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	l := p.c.Split(ln).(*splitListener)
+	defer l.Close()
+	head := upgradeHead(Path) + "\x82\x80\x00\x00\x00\x00" // and an empty masked binary frame
+	for chunk := 1; chunk <= 24; chunk++ {
+		server, client := net.Pipe() // each Write is one Read, and waits for it
+		go l.serve(server)
+		client.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			for rest := head; rest != ""; {
+				n := min(chunk, len(rest))
+				if _, err := io.WriteString(client, rest[:n]); err != nil {
+					return // the read below fails too
+				}
+				rest = rest[n:]
+			}
+		}()
+		resp, err := http.ReadResponse(bufio.NewReader(client), nil)
+		require.NoError(t, err, "chunk %d", chunk)
+		require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode, "chunk %d", chunk)
+		client.Close()
+	}
+}

@@ -57,7 +57,7 @@ func (h *Head) Values(name string) []string {
 // (Transfer-Encoding, or a Content-Length other than 0) are all refused,
 // since what follows an upgrade request is WebSocket frames.
 func ParseHead(b []byte) (Head, int, error) {
-	n := headEnd(b)
+	n := HeadEnd(b, 0)
 	if n == 0 {
 		return Head{}, 0, nil
 	}
@@ -94,10 +94,13 @@ func ParseHead(b []byte) (Head, int, error) {
 	return h, n, nil
 }
 
-// headEnd is the length of the head at the start of b, through the empty
-// line that ends it, or 0 if that line has not arrived.
-func headEnd(b []byte) int {
-	for i := 0; ; {
+// HeadEnd is the length of the head at the start of b, through the empty
+// line that ends it, or 0 if that line has not arrived. The search starts
+// at from: a reader that appends to b passes how far it searched before
+// (less 3 bytes, which may hold the start of the ending), so that a head
+// arriving in small pieces is not searched again from the start.
+func HeadEnd(b []byte, from int) int {
+	for i := max(from, 0); ; {
 		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			return 0

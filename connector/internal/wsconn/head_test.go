@@ -206,3 +206,18 @@ func FuzzParseHead(f *testing.F) {
 		}
 	})
 }
+
+// HeadEnd from an offset finds the same end as from the start, as long as
+// the offset is at most 3 bytes past where a previous search stopped.
+func TestHeadEndFrom(t *testing.T) {
+	for _, head := range []string{connectHead, "GET / HTTP/1.0\n\n", "GET / HTTP/1.1\r\nHost: h\n\r\n"} {
+		b := []byte(head + "after")
+		want := len(head)
+		require.Equal(t, want, HeadEnd(b, 0), "%q", head)
+		for cut := range len(head) {
+			// a search of b[:cut] found nothing; the next starts 3 bytes back
+			require.Zero(t, HeadEnd(b[:cut], 0), "%q cut at %d", head, cut)
+			require.Equal(t, want, HeadEnd(b, max(cut-3, 0)), "%q from %d", head, cut-3)
+		}
+	}
+}
