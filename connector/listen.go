@@ -174,8 +174,8 @@ func (l *splitListener) serve(conn net.Conn) {
 }
 
 // sniff reads from conn into buf until it can tell whether conn starts
-// with a device connect. It returns the buffer (buf, or buf grown) and
-// how much of it was read.
+// with a device connect, and returns buf, how much of it was read, and
+// whether it is one; an error comes only with a start that still could be.
 func sniff(conn net.Conn, buf []byte) ([]byte, int, bool, error) {
 	n := 0
 	for {
