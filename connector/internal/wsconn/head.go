@@ -50,8 +50,9 @@ func (h *Head) Values(name string) []string {
 // error matching [ErrBadRequest] (answered with 400). The head's strings
 // are one copy of its bytes, so b may be reused.
 //
-// It is strict where leniency would let the bytes after the head be read
-// two ways: a field line folded onto the next (obs-fold), a space before a
+// A percent sign in the target's path must start an escape of two hex
+// digits, as in net/http. It is strict where leniency would let the bytes
+// after the head be read two ways: a field line folded onto the next (obs-fold), a space before a
 // field's colon, a name that is not a token, a control character in a
 // value, a missing or repeated Host in HTTP/1.1, and a request with a body
 // (Transfer-Encoding, or a Content-Length other than 0) are all refused,
@@ -130,6 +131,13 @@ func parseRequestLine(line string) (Head, error) {
 			return Head{}, badRequest(fmt.Sprintf("request target %.64q has a byte 0x%02x", target, c))
 		}
 	}
+	path, _, _ := strings.Cut(target, "?")
+	for i := strings.IndexByte(path, '%'); i >= 0; i = strings.IndexByte(path, '%') {
+		if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+			return Head{}, badRequest(fmt.Sprintf("request target %.64q has a bad escape", target))
+		}
+		path = path[i+3:]
+	}
 	if len(proto) != len("HTTP/1.1") || !strings.HasPrefix(proto, "HTTP/1.") || proto[7] < '0' || proto[7] > '9' {
 		return Head{}, badRequest(fmt.Sprintf("protocol %.16q is not HTTP/1.x", proto))
 	}
@@ -155,6 +163,8 @@ func parseField(line string) (field, error) {
 	}
 	return field{name: name, value: value}, nil
 }
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // isToken reports whether s is a non-empty token (RFC 9110 §5.6.2).
 func isToken(s string) bool {

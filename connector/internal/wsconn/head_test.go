@@ -45,6 +45,11 @@ func TestParseHead(t *testing.T) {
 	require.Equal(t, []string{"one", "two"}, h.Values("x-a"))
 	require.Empty(t, h.RawQuery())
 
+	// Escapes are checked in the path, not in the query (as net/http).
+	h, _, err = ParseHead([]byte("GET /v1/%63onnect?device_id=%zz HTTP/1.1\r\nHost: h\r\n\r\n"))
+	require.NoError(t, err)
+	require.Equal(t, "device_id=%zz", h.RawQuery())
+
 	// HTTP/1.0 needs no Host; the upgrade check refuses it later.
 	h, _, err = ParseHead([]byte("GET / HTTP/1.0\r\n\r\n"))
 	require.NoError(t, err)
@@ -68,6 +73,8 @@ func TestParseHeadRefuses(t *testing.T) {
 		"method not a token":   "G(T / HTTP/1.1\r\n" + ok + "\r\n",
 		"byte in target":       "GET /\x01 HTTP/1.1\r\n" + ok + "\r\n",
 		"not in ASCII":         "GET /\xc3\xa9 HTTP/1.1\r\n" + ok + "\r\n",
+		"bad escape":           "GET /%0 HTTP/1.1\r\n" + ok + "\r\n",
+		"escape cut short":     "GET /a% HTTP/1.1\r\n" + ok + "\r\n",
 		"HTTP/2":               "GET / HTTP/2.0\r\n" + ok + "\r\n",
 		"lower-case protocol":  "GET / http/1.1\r\n" + ok + "\r\n",
 		"HTTP/1.x":             "GET / HTTP/1.x\r\n" + ok + "\r\n",
