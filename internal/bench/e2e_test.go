@@ -83,6 +83,8 @@ func TestScenariosInProcess(t *testing.T) {
 		require.GreaterOrEqual(t, figure(t, f, obj, "cpu_us_per_connect"), 0.0)
 		require.Positive(t, figure(t, f, obj, "rss_mb"))
 		require.GreaterOrEqual(t, figure(t, f, obj, "reconnects_per_conn"), 0.0)
+		_, ok := f.Get("devices_cpu_us_per_connect")
+		require.False(t, ok, "workers in this process have no CPU of their own")
 	})
 
 	t.Run("unicast", func(t *testing.T) {

@@ -16,11 +16,19 @@ func (e *env) idle(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return nil, err
 	}
+	devCPU0, ownCPU, err := e.pool.cpu()
+	if err != nil {
+		return nil, err
+	}
 	st, err := e.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	connected, err := ReadProc(e.t.pid)
+	if err != nil {
+		return nil, err
+	}
+	devCPU1, _, err := e.pool.cpu()
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +38,7 @@ func (e *env) idle(ctx context.Context) (Figures, error) {
 	}
 	n := float64(e.cfg.Devices)
 	window := time.Duration(st.lastReadyNs - st.firstPhaseNs)
-	return Figures{
+	f := Figures{
 		{"rss_per_conn_kb", float64(after.proc.RSS-before.proc.RSS) / 1024 / n},
 		{"goroutines_per_conn", (after.goroutines - before.goroutines) / n},
 		{"handshakes_per_s", n / math.Max(window.Seconds(), 1e-3)},
@@ -38,7 +46,11 @@ func (e *env) idle(ctx context.Context) (Figures, error) {
 		{"rss_mb", float64(after.proc.RSS) / (1 << 20)},
 		{"reconnects_per_conn", (after.handshakes - before.handshakes - n) / n},
 		{"dispatches_per_conn", (after.dispatches - before.dispatches) / n},
-	}, nil
+	}
+	if ownCPU {
+		f = append(f, Figure{"devices_cpu_us_per_connect", float64((devCPU1 - devCPU0).Microseconds()) / n})
+	}
+	return f, nil
 }
 
 // settle waits until the server holds the sessions and its goroutine

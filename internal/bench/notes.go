@@ -13,6 +13,7 @@ func notes(cfg Config) []string {
 		return append(common,
 			"rss_per_conn_kb and goroutines_per_conn: server after connecting and settling minus before, per device",
 			"handshakes_per_s: devices / (last handshake done - connect start), 64 connects in flight per worker; cpu_us_per_connect covers dispatch, handshake and initial sync",
+			"devices_cpu_us_per_connect: CPU (utime+stime) of the worker processes over the same connects, per device: the devices' side of dial, handshake and initial sync, which shares the machine with the server; absent when the workers run in this process",
 			"reconnects_per_conn: handshakes beyond one per device while connecting and settling (push_connector_handshakes_total); anything above 0 means sessions dropped and the figures include churn")
 	case "unicast":
 		return append(common,

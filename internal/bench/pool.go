@@ -21,6 +21,7 @@ type workerConn struct {
 	replies chan reply // closed when the worker's output ends
 	exited  chan error // the worker's result, once
 	kill    func()
+	pid     int // of the worker process; 0 for a goroutine
 }
 
 // pool is the set of workers of one run.
@@ -86,6 +87,7 @@ func startProcess(ctx context.Context, name string, cfg Config, wc WorkerConfig)
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	w := newWorkerConn(name, stdin)
+	w.pid = cmd.Process.Pid
 	w.kill = func() { cmd.Process.Kill() } //nolint:errcheck // may have exited
 	go func() {
 		w.readReplies(stdout)
@@ -131,6 +133,23 @@ func (w *workerConn) readReplies(r io.Reader) {
 		}
 		w.replies <- rep
 	}
+}
+
+// cpu is the CPU time the worker processes have used so far; false when
+// the workers are goroutines of this process, whose CPU is not theirs alone.
+func (p *pool) cpu() (time.Duration, bool, error) {
+	var sum time.Duration
+	for _, w := range p.ws {
+		if w.pid == 0 {
+			return 0, false, nil
+		}
+		s, err := ReadProc(w.pid)
+		if err != nil {
+			return 0, false, fmt.Errorf("%s: %w", w.name, err)
+		}
+		sum += s.CPU
+	}
+	return sum, true, nil
 }
 
 // call sends cmd to every worker and collects one reply from each, within

@@ -51,6 +51,26 @@ func TestBenchReconnect(t *testing.T) {
 	require.Positive(t, obj["pending_pushes"])
 }
 
+// The idle scenario with worker processes reports the CPU they used per
+// connect, beside the server's.
+func TestBenchIdleDevicesCPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a server and workers")
+	}
+	t.Setenv(asMopush, "1")
+	t.Setenv("MOPUSH_ADMIN_TOKEN", "")
+	var out, errOut lockedBuffer
+	code := Main(t.Context(), []string{"bench", "idle", "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
+		&out, &errOut, func() {})
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	lines := bytes.Split(bytes.TrimSpace([]byte(out.String())), []byte("\n"))
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &obj), "stdout: %s", out.String())
+	require.Positive(t, obj["cpu_us_per_connect"])
+	require.Positive(t, obj["devices_cpu_us_per_connect"])
+	require.Equal(t, 0.0, obj["dispatches_per_conn"])
+}
+
 // lockedBuffer is a bytes.Buffer safe for concurrent writers.
 type lockedBuffer struct {
 	mu  sync.Mutex
