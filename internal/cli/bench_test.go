@@ -35,16 +35,7 @@ func TestBenchReconnect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a server and workers")
 	}
-	t.Setenv(asMopush, "1") // for the children only: this process has started
-	t.Setenv("MOPUSH_ADMIN_TOKEN", "")
-	// The workers' output is copied to stderr from one goroutine each.
-	var out, errOut lockedBuffer
-	code := Main(t.Context(), []string{"bench", "reconnect", "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
-		&out, &errOut, func() {})
-	require.Equal(t, 0, code, "stderr: %s", errOut.String())
-	lines := bytes.Split(bytes.TrimSpace([]byte(out.String())), []byte("\n"))
-	var obj map[string]any
-	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &obj), "stdout: %s", out.String())
+	obj := runScenario(t, "reconnect")
 	require.Positive(t, obj["reconnect_s"])
 	require.Equal(t, 0.0, obj["retries_per_conn"])
 	require.Equal(t, 0.0, obj["dispatches_per_conn"])
@@ -57,18 +48,28 @@ func TestBenchIdleDevicesCPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a server and workers")
 	}
-	t.Setenv(asMopush, "1")
+	obj := runScenario(t, "idle")
+	require.Positive(t, obj["cpu_us_per_connect"])
+	require.Positive(t, obj["devices_cpu_us_per_connect"])
+	require.Equal(t, 0.0, obj["dispatches_per_conn"])
+}
+
+// runScenario runs one run of scenario with 60 devices in two worker
+// processes, this binary serving as the spawned server and the workers,
+// and returns its JSON result.
+func runScenario(t *testing.T, scenario string) map[string]any {
+	t.Helper()
+	t.Setenv(asMopush, "1") // for the children only: this process has started
 	t.Setenv("MOPUSH_ADMIN_TOKEN", "")
+	// The workers' output is copied to stderr from one goroutine each.
 	var out, errOut lockedBuffer
-	code := Main(t.Context(), []string{"bench", "idle", "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
+	code := Main(t.Context(), []string{"bench", scenario, "--devices", "60", "--procs", "2", "--runs", "1", "--json"},
 		&out, &errOut, func() {})
 	require.Equal(t, 0, code, "stderr: %s", errOut.String())
 	lines := bytes.Split(bytes.TrimSpace([]byte(out.String())), []byte("\n"))
 	var obj map[string]any
 	require.NoError(t, json.Unmarshal(lines[len(lines)-1], &obj), "stdout: %s", out.String())
-	require.Positive(t, obj["cpu_us_per_connect"])
-	require.Positive(t, obj["devices_cpu_us_per_connect"])
-	require.Equal(t, 0.0, obj["dispatches_per_conn"])
+	return obj
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent writers.
