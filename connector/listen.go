@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mopush/mopush/connector/internal/wsconn"
-	"github.com/mopush/mopush/sdkproto"
 )
 
 const (
@@ -39,17 +38,20 @@ var headBufs = sync.Pool{New: func() any { b := make([]byte, headBufSize); retur
 // an http.Server to serve, with the bytes already read from it replayed.
 // Closing the returned listener closes ln.
 func (c *Connector) Split(ln net.Listener) net.Listener {
-	return &splitListener{c: c, ln: ln, conns: make(chan net.Conn), idle: make(chan net.Conn), done: make(chan struct{})}
+	return &splitListener{c: c, ln: ln, conns: make(chan net.Conn), run: newWriters(), done: make(chan struct{})}
 }
 
 type splitListener struct {
 	c     *Connector
 	ln    net.Listener
 	conns chan net.Conn // for the HTTP server
-	idle  chan net.Conn // for a goroutine that has served its connection
-	once  sync.Once     // starts accept
-	done  chan struct{} // closed when accept ends, after err is set
-	err   error
+	// run serves each connection on a goroutine that served one before
+	// when one waits, so that the stack a handshake grew serves the next
+	// one instead of a new goroutine's stack growing again.
+	run  *writers
+	once sync.Once     // starts accept
+	done chan struct{} // closed when accept ends, after err is set
+	err  error
 }
 
 // Accept returns the next connection that is not a device connect.
@@ -83,37 +85,11 @@ func (l *splitListener) accept() {
 			}
 			l.err = err
 			close(l.done)
+			l.run.close()
 			return
 		}
 		delay = 0
-		select {
-		case l.idle <- conn:
-		default:
-			go l.work(conn)
-		}
-	}
-}
-
-// workerIdle is how long a connection's goroutine waits for another
-// connection to serve before it ends.
-const workerIdle = time.Second
-
-// work serves conn, then the connections accept gives it while it waits:
-// the stack a handshake grew serves the next one, instead of a new
-// goroutine's stack growing again.
-func (l *splitListener) work(conn net.Conn) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		l.serve(conn)
-		idle.Reset(workerIdle)
-		select {
-		case conn = <-l.idle:
-		case <-idle.C:
-			return
-		case <-l.done:
-			return
-		}
+		l.run.start(func() { l.serve(conn) })
 	}
 }
 
@@ -167,7 +143,7 @@ func (l *splitListener) serve(conn net.Conn) {
 			return
 		}
 		l.c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
-		refuseRaw(conn, wsconn.AppendRefusal(nil, err))
+		writeAndClose(conn, wsconn.AppendRefusal(nil, err))
 		return
 	}
 	l.c.serveHead(conn, &h, pending)
@@ -218,34 +194,19 @@ func (c *Connector) serveHead(conn net.Conn, h *wsconn.Head, pending []byte) {
 		if no.retryAfter {
 			extra = "Retry-After: 1\r\n"
 		}
-		refuseRaw(conn, wsconn.AppendError(nil, no.status, extra, no.msg))
+		writeAndClose(conn, wsconn.AppendError(nil, no.status, extra, no.msg))
 		return
 	}
-	early, isEarly, earlyErr := sdkproto.EarlyHello(h.Values("Sec-WebSocket-Protocol"))
-	subprotocol := sdkproto.Subprotocol
-	if isEarly {
-		subprotocol = sdkproto.SubprotocolEarlyHello
-	}
-	response, err := wsconn.AcceptHead(h, subprotocol)
-	if err != nil {
+	hc, subprotocol := offered(h.Values("Sec-WebSocket-Protocol"))
+	var err error
+	if hc.response, err = wsconn.AcceptHead(h, subprotocol); err != nil {
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
-		refuseRaw(conn, wsconn.AppendRefusal(nil, err))
+		writeAndClose(conn, wsconn.AppendRefusal(nil, err))
 		return
 	}
-	c.serveUpgraded(ctx, &handshakeConn{conn: conn, pending: pending,
-		response: response, early: isEarly, earlyHello: early, earlyErr: earlyErr})
-}
-
-// refuseRaw writes an HTTP error answer and closes the connection, after
-// its write side, so that the answer is not cut off by a reset.
-func refuseRaw(conn net.Conn, answer []byte) {
-	conn.SetWriteDeadline(time.Now().Add(time.Second)) //nolint:errcheck // best effort
-	conn.Write(answer)                                 //nolint:errcheck // best effort
-	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite() //nolint:errcheck // best effort
-	}
-	conn.Close()
+	hc.conn, hc.pending = conn, pending
+	c.serveUpgraded(ctx, hc)
 }
 
 // replayConn is a connection handed to the HTTP server with the bytes

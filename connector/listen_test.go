@@ -249,46 +249,23 @@ func TestSplitGoroutineServesTheNextConnection(t *testing.T) {
 	require.NoError(t, err)
 	l := (&Connector{}).Split(ln).(*splitListener)
 	defer l.Close()
-	request := func() net.Conn {
-		server, client := net.Pipe()
-		go func() {
-			io.WriteString(client, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
-			client.Close()
-		}()
-		return server
-	}
-	go l.work(request())
-	handed := func() {
-		t.Helper()
-		conn := <-l.conns
-		b, err := io.ReadAll(conn)
+	for i := range 3 {
+		client, err := net.Dial("tcp", ln.Addr().String())
 		require.NoError(t, err)
-		require.True(t, strings.HasPrefix(string(b), "GET /other "), "%q", b)
+		_, err = io.WriteString(client, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		conn, err := l.Accept() // handed on: not a device connect
+		require.NoError(t, err)
+		b := make([]byte, len("GET /other "))
+		_, err = io.ReadFull(conn, b)
+		require.NoError(t, err)
+		require.Equal(t, "GET /other ", string(b))
+		conn.Close()
+		client.Close()
+		require.Eventually(t, func() bool { return l.run.waiting() == 1 }, 10*time.Second, time.Millisecond,
+			"the goroutine waits for the next connection after connection %d", i)
 	}
-	next := func() {
-		t.Helper()
-		select {
-		case l.idle <- request(): // taken only by a waiting goroutine
-		case <-time.After(10 * time.Second):
-			t.Fatal("no goroutine waits for a connection")
-		}
-	}
-	handed()
-	next()
-	handed()
-	next()
-	handed()
-}
-
-// A session's Welcome and initial replay are written by the goroutine that
-// ran its handshake: no writer goroutine is started or woken for them.
-func TestWelcomeIsWrittenOnTheConnectGoroutine(t *testing.T) {
-	f := newFixture(t, Config{})
-	for range 3 {
-		id, secret := f.device()
-		f.connect(id, secret).synced(t)
-	}
-	require.Zero(t, f.c.writers.started.Load())
+	require.EqualValues(t, 1, l.run.spawned.Load(), "one goroutine served all three")
 }
 
 // flakyListener fails its first Accept with errs, one each, then accepts

@@ -33,21 +33,27 @@ func (c *Connector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, no.msg, no.status)
 		return
 	}
-	early, isEarly, earlyErr := sdkproto.EarlyHello(r.Header.Values("Sec-WebSocket-Protocol"))
-	subprotocol := sdkproto.Subprotocol
-	if isEarly {
-		subprotocol = sdkproto.SubprotocolEarlyHello
-	}
-	conn, pending, response, err := wsconn.Hijack(w, r, subprotocol)
-	if err != nil {
+	hc, subprotocol := offered(r.Header.Values("Sec-WebSocket-Protocol"))
+	var err error
+	if hc.conn, hc.pending, hc.response, err = wsconn.Hijack(w, r, subprotocol); err != nil {
 		c.wg.Done()
 		c.m.handshakes.WithLabelValues("upgrade_failed").Inc()
 		return // Upgrade answered the client
 	}
 	// The session outlives this handler: its context keeps the request's
 	// values but not its cancellation, and ends with the session.
-	c.serveUpgraded(context.WithoutCancel(r.Context()), &handshakeConn{conn: conn, pending: pending,
-		response: response, early: isEarly, earlyHello: early, earlyErr: earlyErr})
+	c.serveUpgraded(context.WithoutCancel(r.Context()), hc)
+}
+
+// offered begins the handshake of a connect whose Sec-WebSocket-Protocol
+// values are protocols: with the early hello they carry, if any, and the
+// subprotocol to select.
+func offered(protocols []string) (*handshakeConn, string) {
+	early, isEarly, earlyErr := sdkproto.EarlyHello(protocols)
+	if isEarly {
+		return &handshakeConn{early: true, earlyHello: early, earlyErr: earlyErr}, sdkproto.SubprotocolEarlyHello
+	}
+	return &handshakeConn{}, sdkproto.Subprotocol
 }
 
 // refusal is why a device connect is answered with an HTTP error before
@@ -121,8 +127,18 @@ type handshakeConn struct {
 // closeRaw closes a connection that has no session with a close code,
 // written after unsent, the 101 response if it is still due.
 func closeRaw(conn net.Conn, unsent []byte, code sdkproto.Code) {
-	conn.SetWriteDeadline(time.Now().Add(time.Second))               //nolint:errcheck // best effort
-	conn.Write(wsconn.AppendClose(unsent, int(code), code.String())) //nolint:errcheck // best effort
+	writeAndClose(conn, wsconn.AppendClose(unsent, int(code), code.String()))
+}
+
+// writeAndClose writes b, its last words to a connection without a
+// session, and closes the connection, after its write side, so that b is
+// not cut off by a reset.
+func writeAndClose(conn net.Conn, b []byte) {
+	conn.SetWriteDeadline(time.Now().Add(time.Second)) //nolint:errcheck // best effort
+	conn.Write(b)                                      //nolint:errcheck // best effort
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite() //nolint:errcheck // best effort
+	}
 	conn.Close()
 }
 

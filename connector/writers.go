@@ -10,6 +10,8 @@ import (
 const maxIdleWriters = 64
 
 // writers runs session writers on goroutines that outlive one write burst.
+// Split's listener has a writers of its own, on which it serves the
+// connections it accepts, for the same reason: a handshake grows the stack.
 // A session has a writer only while it has something to write; starting a
 // new goroutine for each burst put it on a small stack that then grew on
 // the way into the store (the sent watermark), for every push. A goroutine
