@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mopush/mopush/connector/internal/wsconn"
+	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mopush/mopush/connector/internal/wsconn"
+	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/sdkproto"
 )
 

@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mopush/mopush/connector/internal/wsconn"
+	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
@@ -63,7 +60,7 @@ func (c *Client) Run(ctx context.Context) error {
 
 // conn is one connected session.
 type conn struct {
-	ws    *websocket.Conn
+	ws    *wsConn
 	codec *sdkproto.Codec
 	wmu   sync.Mutex // serialises sealing and writing
 	// idle is how long a read may wait: past it the connection is dead.
@@ -80,7 +77,7 @@ func (k *conn) send(f *pb.Frame) error {
 		return err
 	}
 	k.ws.SetWriteDeadline(time.Now().Add(10 * time.Second)) //nolint:errcheck // surfaces on write
-	return k.ws.WriteMessage(websocket.BinaryMessage, b)
+	return k.ws.WriteMessage(b)
 }
 
 // session runs one connection: dial, handshake, read until it ends.
@@ -100,7 +97,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	// with a move (Redirect, 4001, 4009), keeps the connector for the next.
 	keep := ""
 	defer func() { c.setConnector(keep) }()
-	var ws *websocket.Conn
+	var ws *wsConn
 	var hs *clientHello
 	if via != nil && via.Url != "" {
 		ws, hs, err = c.dial(ctx, []string{via.Url}, st)
@@ -120,7 +117,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	}
 	defer ws.Close()
 	stop := context.AfterFunc(ctx, func() {
-		ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)) //nolint:errcheck // leaving
+		ws.writeClose(1000, "", time.Now().Add(time.Second)) //nolint:errcheck // leaving
 		ws.Close()
 	})
 	defer stop()
@@ -167,7 +164,7 @@ func (c *Client) setConnector(url string) {
 
 // dialDispatched asks the dispatcher for the device's connectors and dials
 // them.
-func (c *Client) dialDispatched(ctx context.Context, st State) (*websocket.Conn, *clientHello, error) {
+func (c *Client) dialDispatched(ctx context.Context, st State) (*wsConn, *clientHello, error) {
 	urls, err := c.dispatchBounded(ctx, st.DeviceID)
 	if err != nil {
 		return nil, nil, err
@@ -192,26 +189,18 @@ func ownerOnly(connector, deviceID string) string {
 // fresh ClientHello with the upgrade request (sdkproto.EarlyHelloProtocols);
 // the handshake sends it again as a message only if the server did not
 // take it.
-func (c *Client) dial(ctx context.Context, urls []string, st State) (*websocket.Conn, *clientHello, error) {
-	d := websocket.Dialer{
-		HandshakeTimeout: c.cfg.HandshakeTimeout,
-		ReadBufferSize:   1024,
-		WriteBufferSize:  1024,
-		NetDialContext:   c.cfg.NetDialContext,
-	}
+func (c *Client) dial(ctx context.Context, urls []string, st State) (*wsConn, *clientHello, error) {
 	var errs []error
 	for _, u := range urls {
 		hs, ch, err := sdkproto.NewClientHandshake(st.DeviceID, st.Secret)
 		if err != nil {
 			return nil, nil, err
 		}
-		d.Subprotocols = sdkproto.EarlyHelloProtocols(ch)
-		ws, resp, err := d.DialContext(ctx, u, http.Header{})
+		dctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+		ws, err := dialWS(dctx, u, sdkproto.EarlyHelloProtocols(ch), c.cfg.NetDialContext, nil)
+		cancel()
 		if err == nil {
 			return ws, &clientHello{hs: hs, msg: ch, sent: ws.Subprotocol() == sdkproto.SubprotocolEarlyHello, url: u}, nil
-		}
-		if resp != nil {
-			resp.Body.Close()
 		}
 		errs = append(errs, fmt.Errorf("dial %s: %w", u, err))
 	}
@@ -226,15 +215,15 @@ type clientHello struct {
 	url  string // the connector's URL, as dispatched or redirected to
 }
 
-func (c *Client) handshake(ws *websocket.Conn, ch *clientHello, st State) (*conn, time.Duration, error) {
+func (c *Client) handshake(ws *wsConn, ch *clientHello, st State) (*conn, time.Duration, error) {
 	ws.SetReadDeadline(time.Now().Add(c.cfg.HandshakeTimeout)) //nolint:errcheck // surfaces on read
 	if !ch.sent {
-		if err := ws.WriteMessage(websocket.BinaryMessage, ch.msg); err != nil {
+		if err := ws.WriteMessage(ch.msg); err != nil {
 			return nil, 0, fmt.Errorf("send client hello: %w", err)
 		}
 	}
 	hs := ch.hs
-	_, sh, err := ws.ReadMessage()
+	sh, err := ws.ReadMessage()
 	if err != nil {
 		return nil, 0, closeErr(err)
 	}
@@ -243,7 +232,7 @@ func (c *Client) handshake(ws *websocket.Conn, ch *clientHello, st State) (*conn
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := ws.WriteMessage(websocket.BinaryMessage, hello); err != nil {
+	if err := ws.WriteMessage(hello); err != nil {
 		return nil, 0, fmt.Errorf("send hello: %w", err)
 	}
 	k := &conn{ws: ws, codec: codec}
@@ -272,7 +261,7 @@ func (k *conn) read() (*pb.Frame, error) {
 	if k.idle > 0 {
 		k.ws.SetReadDeadline(time.Now().Add(k.idle)) //nolint:errcheck // surfaces on read
 	}
-	_, msg, err := k.ws.ReadMessage()
+	msg, err := k.ws.ReadMessage()
 	if err != nil {
 		return nil, closeErr(err)
 	}
@@ -291,9 +280,9 @@ func (k *conn) read() (*pb.Frame, error) {
 
 // closeErr turns a close frame with a protocol code into *PeerError.
 func closeErr(err error) error {
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) && ce.Code >= 4000 && ce.Code < 5000 {
-		return &sdkproto.PeerError{Code: sdkproto.Code(ce.Code), Message: strings.TrimSpace(ce.Text)}
+	var ce *closeError
+	if errors.As(err, &ce) && ce.code >= 4000 && ce.code < 5000 {
+		return &sdkproto.PeerError{Code: sdkproto.Code(ce.code), Message: strings.TrimSpace(ce.text)}
 	}
 	return err
 }

@@ -77,7 +77,12 @@ type decoded struct {
 // each chunk, and checks that every n is within the buffer.
 func decodeChunks(tb testing.TB, maxMessage int, stream []byte, chunks []int) decoded {
 	tb.Helper()
-	d := Decoder{MaxMessage: maxMessage}
+	return decodeWith(tb, Decoder{MaxMessage: maxMessage}, stream, chunks)
+}
+
+// decodeWith is decodeChunks with the Decoder d.
+func decodeWith(tb testing.TB, d Decoder, stream []byte, chunks []int) decoded {
+	tb.Helper()
 	var out decoded
 	var buf []byte
 	for i := 0; len(stream) > 0; i++ {

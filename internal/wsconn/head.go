@@ -33,9 +33,12 @@ func (h *Head) RawQuery() string {
 
 // Values returns the values of every field named name (compared without
 // ASCII case), in the order they came.
-func (h *Head) Values(name string) []string {
+func (h *Head) Values(name string) []string { return values(h.fields, name) }
+
+// values returns the values of the fields named name, without ASCII case.
+func values(fields []field, name string) []string {
 	var vs []string
-	for _, f := range h.fields {
+	for _, f := range fields {
 		if equalFoldASCII(f.name, name) {
 			vs = append(vs, f.value)
 		}

@@ -132,24 +132,28 @@ func ParseClose(payload []byte) (code int, reason string) {
 	return int(binary.BigEndian.Uint16(payload)), string(payload[2:])
 }
 
-// validCloseCode reports whether a client may send code (RFC 6455 §7.4).
-func validCloseCode(code int) bool {
+// validCloseCode reports whether a client may send code (RFC 6455 §7.4),
+// or with fromServer a server, which may also send 1012 (restart), 1013
+// (try again later) and 1014 (bad gateway) from the IANA registry.
+func validCloseCode(code int, fromServer bool) bool {
 	switch {
 	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
 		return true
+	case code >= 1012 && code <= 1014:
+		return fromServer
 	}
 	return code >= 3000 && code <= 4999
 }
 
 // checkClose checks a close frame's payload: empty, or a valid code and a
 // UTF-8 reason.
-func checkClose(p []byte) error {
+func checkClose(p []byte, fromServer bool) error {
 	switch {
 	case len(p) == 0:
 		return nil
 	case len(p) == 1:
 		return errCloseShort
-	case !validCloseCode(int(binary.BigEndian.Uint16(p))):
+	case !validCloseCode(int(binary.BigEndian.Uint16(p)), fromServer):
 		return errCloseCode
 	case !utf8.Valid(p[2:]):
 		return errCloseReason

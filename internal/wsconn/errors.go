@@ -30,6 +30,7 @@ var (
 // The protocol errors Decode returns, one per rule.
 var (
 	errUnmasked        = protocolError("unmasked client frame")
+	errMasked          = protocolError("masked server frame")
 	errReservedBits    = protocolError("reserved bit set")
 	errReservedOpcode  = protocolError("reserved opcode")
 	errControlFragment = protocolError("fragmented control frame")

@@ -9,15 +9,18 @@ import (
 // MaxMessage is not set.
 const DefaultMaxMessage = 64 << 10
 
-// Decoder decodes client frames from bytes that arrive in arbitrary chunks.
-// The zero value is ready to use. A Decoder keeps only the state of a
-// fragmented message between calls; after an error it must not be used
-// again.
+// Decoder decodes client frames (or, with FromServer, server frames) from
+// bytes that arrive in arbitrary chunks. The zero value is ready to use. A
+// Decoder keeps only the state of a fragmented message between calls; after
+// an error it must not be used again.
 type Decoder struct {
 	// MaxMessage is the longest data message in bytes, whole or assembled
 	// from fragments; zero or less means DefaultMaxMessage. Control frames
 	// are bounded by MaxControlPayload instead.
 	MaxMessage int
+	// FromServer makes the Decoder a client's: frames must be unmasked, and
+	// a close frame may also carry 1012 to 1014, which only servers send.
+	FromServer bool
 
 	op   Opcode // data opcode of the fragmented message being assembled; 0 when none
 	frag []byte // its payload so far
@@ -61,7 +64,9 @@ func (d *Decoder) Decode(buf []byte) (m Message, n int, err error) {
 		}
 		end := n + h.size + h.length
 		p := buf[n+h.size : end : end]
-		unmask(p, h.key)
+		if !d.FromServer {
+			unmask(p, h.key)
+		}
 		n = end
 		var ok bool
 		if m, ok, err = d.frame(h, p); err != nil {
@@ -78,7 +83,7 @@ func (d *Decoder) Decode(buf []byte) (m Message, n int, err error) {
 // whether it completes a message.
 func (d *Decoder) frame(h header, p []byte) (m Message, ok bool, err error) {
 	if h.op == OpClose {
-		if err := checkClose(p); err != nil {
+		if err := checkClose(p, d.FromServer); err != nil {
 			return Message{}, false, err
 		}
 	}
@@ -114,6 +119,10 @@ func (d *Decoder) header(b []byte) (h header, err error) {
 	if err := d.checkLength(h.op, length); err != nil {
 		return h, err
 	}
+	if d.FromServer {
+		h.size, h.length = size, int(length) // length ≤ MaxMessage, an int
+		return h, nil
+	}
 	if len(b) < size+4 {
 		return h, nil
 	}
@@ -129,8 +138,10 @@ func (d *Decoder) checkFirst(h header, b0, b1 byte) error {
 		return errReservedBits
 	case !h.op.defined():
 		return errReservedOpcode
-	case b1&maskBit == 0:
+	case b1&maskBit == 0 && !d.FromServer:
 		return errUnmasked
+	case b1&maskBit != 0 && d.FromServer:
+		return errMasked
 	case h.op.IsControl() && !h.fin:
 		return errControlFragment
 	case h.op.IsControl() && b1&^maskBit > MaxControlPayload:
