@@ -101,33 +101,37 @@ func ladder(scalar *[Size]byte, u []byte) [Size]byte {
 	x3.Set(&x1)
 	z3.One()
 
-	var a, aa, b, bb, c, d, da, cb, tmp field.Element
+	// RFC 7748's step with two temporaries, the other values computed in
+	// the variables they replace. z2 uses AA + a24·E = BB + (a24+1)·E,
+	// since AA = BB + E. Fewer live values make the step about a tenth
+	// faster (BenchmarkECDH).
+	var t0, t1 field.Element
 	swap := 0
 	for t := 254; t >= 0; t-- {
-		bit := int(e[t/8]>>(t%8)) & 1
+		bit := int(e[t>>3]>>(t&7)) & 1
 		swap ^= bit
 		x2.Swap(&x3, swap)
 		z2.Swap(&z3, swap)
 		swap = bit
 
-		a.Add(&x2, &z2)
-		aa.Square(&a)
-		b.Subtract(&x2, &z2)
-		bb.Square(&b)
-		tmp.Subtract(&aa, &bb) // E
-		c.Add(&x3, &z3)
-		d.Subtract(&x3, &z3)
-		da.Multiply(&d, &a)
-		cb.Multiply(&c, &b)
-		x3.Add(&da, &cb)
-		x3.Square(&x3)
-		z3.Subtract(&da, &cb)
-		z3.Square(&z3)
-		z3.Multiply(&x1, &z3)
-		x2.Multiply(&aa, &bb)
-		z2.Mult32(&tmp, 121665) // a24 = (486662 - 2) / 4
-		z2.Add(&aa, &z2)
-		z2.Multiply(&tmp, &z2)
+		t0.Subtract(&x3, &z3)  // D
+		t1.Subtract(&x2, &z2)  // B
+		x2.Add(&x2, &z2)       // A
+		z2.Add(&x3, &z3)       // C
+		z3.Multiply(&t0, &x2)  // DA
+		z2.Multiply(&z2, &t1)  // CB
+		t0.Square(&t1)         // BB
+		t1.Square(&x2)         // AA
+		x3.Add(&z3, &z2)       // DA + CB
+		z2.Subtract(&z3, &z2)  // DA - CB
+		x2.Multiply(&t1, &t0)  // x2 = AA·BB
+		t1.Subtract(&t1, &t0)  // E = AA - BB
+		z2.Square(&z2)         // (DA - CB)²
+		z3.Mult32(&t1, 121666) // (a24+1)·E, a24 = (486662 - 2) / 4
+		x3.Square(&x3)         // x3 = (DA + CB)²
+		t0.Add(&t0, &z3)       // BB + (a24+1)·E
+		z3.Multiply(&x1, &z2)  // z3 = x1·(DA - CB)²
+		z2.Multiply(&t1, &t0)  // z2 = E·(BB + (a24+1)·E)
 	}
 	x2.Swap(&x3, swap)
 	z2.Swap(&z3, swap)
