@@ -9,10 +9,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )

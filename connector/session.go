@@ -11,9 +11,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mopush/mopush/connector/internal/netpoll"
-	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )

@@ -78,28 +78,21 @@ func AppendClientHead(b []byte, host, target, key string, protocols []string) []
 // matching ErrBadResponse. The head's strings are one copy of its bytes, so
 // b may be reused.
 func ParseResponse(b []byte) (Response, int, error) {
-	n := HeadEnd(b, 0)
+	first, rest, n := splitHead(b)
 	if n == 0 {
 		return Response{}, 0, nil
 	}
-	s := string(b[:n])
-	line, rest, _ := strings.Cut(s, "\n")
-	r, err := parseStatusLine(strings.TrimSuffix(line, "\r"))
+	r, err := parseStatusLine(first)
 	if err != nil {
 		return Response{}, 0, err
 	}
-	r.fields = make([]field, 0, strings.Count(rest, "\n"))
-	for {
-		line, rest, _ = strings.Cut(rest, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			break
+	if r.fields, err = parseFields(rest); err != nil {
+		detail := err.Error()
+		var ue *upgradeError
+		if errors.As(err, &ue) {
+			detail = ue.detail // the request's kind of error would say "bad request"
 		}
-		f, err := parseField(line)
-		if err != nil {
-			return Response{}, 0, fmt.Errorf("%w: %s", ErrBadResponse, err.(*upgradeError).detail)
-		}
-		r.fields = append(r.fields, f)
+		return Response{}, 0, fmt.Errorf("%w: %s", ErrBadResponse, detail)
 	}
 	return r, n, nil
 }

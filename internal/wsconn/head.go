@@ -61,28 +61,19 @@ func values(fields []field, name string) []string {
 // (Transfer-Encoding, or a Content-Length other than 0) are all refused,
 // since what follows an upgrade request is WebSocket frames.
 func ParseHead(b []byte) (Head, int, error) {
-	n := HeadEnd(b, 0)
+	first, rest, n := splitHead(b)
 	if n == 0 {
 		return Head{}, 0, nil
 	}
-	s := string(b[:n])
-	line, rest, _ := strings.Cut(s, "\n")
-	h, err := parseRequestLine(strings.TrimSuffix(line, "\r"))
+	h, err := parseRequestLine(first)
 	if err != nil {
 		return Head{}, 0, err
 	}
-	h.fields = make([]field, 0, strings.Count(rest, "\n"))
+	if h.fields, err = parseFields(rest); err != nil {
+		return Head{}, 0, err
+	}
 	hosts := 0
-	for {
-		line, rest, _ = strings.Cut(rest, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			break
-		}
-		f, err := parseField(line)
-		if err != nil {
-			return Head{}, 0, err
-		}
+	for _, f := range h.fields {
 		switch {
 		case equalFoldASCII(f.name, "Host"):
 			hosts++
@@ -90,12 +81,40 @@ func ParseHead(b []byte) (Head, int, error) {
 			equalFoldASCII(f.name, "Content-Length") && f.value != "0":
 			return Head{}, 0, badRequest("a body on an upgrade request (" + f.name + ")")
 		}
-		h.fields = append(h.fields, f)
 	}
 	if h.Minor >= 1 && hosts != 1 {
 		return Head{}, 0, badRequest(strconv.Itoa(hosts) + " Host fields in an HTTP/1.1 request")
 	}
 	return h, n, nil
+}
+
+// splitHead finds the head at the start of b and returns its first line
+// and the lines after it, as one copy of its bytes, with its length; n is 0
+// if b does not hold the whole head yet.
+func splitHead(b []byte) (first, rest string, n int) {
+	if n = HeadEnd(b, 0); n == 0 {
+		return "", "", 0
+	}
+	first, rest, _ = strings.Cut(string(b[:n]), "\n")
+	return strings.TrimSuffix(first, "\r"), rest, n
+}
+
+// parseFields parses the field lines of a head up to its empty line.
+func parseFields(rest string) ([]field, error) {
+	fields := make([]field, 0, strings.Count(rest, "\n"))
+	for {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		if line == "" {
+			return fields, nil
+		}
+		f, err := parseField(line)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, f)
+	}
 }
 
 // HeadEnd is the length of the head at the start of b, through the empty
