@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -171,4 +172,38 @@ func TestCountsFindPushWithoutMarker(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(2), old.Counts.Acked)
 	require.ErrorIs(t, s.AddCounts(ctx, "missing", store.Counts{Acked: 1}), store.ErrNotFound)
+}
+
+// A push's record leaves out its counts, which live in merge operands; a
+// record written with zero counts, as before, reads the same.
+func TestPushRecordWithoutCounts(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, Config{Dir: t.TempDir()})
+	fresh, old := newPush(1), newPush(2)
+	fresh.Counts, old.Counts = store.Counts{Targeted: 9}, store.Counts{Targeted: 9}
+	_, err := s.CreatePush(ctx, fresh, "")
+	require.NoError(t, err)
+	raw, ok, err := s.get(pushKey(fresh.ID))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NotContains(t, string(raw), `"counts"`)
+	require.Contains(t, string(raw), `"state":"pending"`)
+
+	// The earlier layout: the whole store.Push with zero counts.
+	_, err = s.CreatePush(ctx, old, "")
+	require.NoError(t, err)
+	rec := *old
+	rec.State, rec.Counts = store.PushPending, store.Counts{}
+	val, err := json.Marshal(&rec)
+	require.NoError(t, err)
+	require.NoError(t, s.db.Set(pushKey(old.ID), val, nil))
+
+	for _, p := range []*store.Push{fresh, old} {
+		require.NoError(t, s.AddCounts(ctx, p.ID, store.Counts{Targeted: 1, Delivered: 1}))
+		got, err := s.Push(ctx, p.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.Counts{Targeted: 1, Delivered: 1}, got.Counts, "counts come from the merges only")
+		require.Equal(t, p.Targets, got.Targets)
+		require.Equal(t, store.PushPending, got.State)
+	}
 }

@@ -59,8 +59,8 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 			return "", fmt.Errorf("pebblestore: push %q: %w", p.ID, store.ErrConflict)
 		}
 	}
-	rec := *p
-	rec.State, rec.Counts = store.PushPending, store.Counts{}
+	rec := pushRecord{Push: *p}
+	rec.State = store.PushPending
 	val, err := json.Marshal(&rec)
 	if err != nil {
 		return "", fmt.Errorf("pebblestore: encode push: %w", err)
@@ -83,6 +83,14 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 	}
 	s.known.add(p.ID)
 	return p.ID, nil
+}
+
+// pushRecord is a push as its 'p' record stores it: without its counts,
+// which live in its 'c' merge operands (Push adds them). Records written
+// before it carry zero counts, which Push replaces in the same way.
+type pushRecord struct {
+	store.Push
+	Counts *struct{} `json:"counts,omitempty"` // hides Push.Counts; always nil
 }
 
 // Push returns the push with its current counts, or store.ErrNotFound.
