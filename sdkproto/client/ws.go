@@ -90,7 +90,9 @@ func upgrade(ctx context.Context, c net.Conn, u *url.URL, protocols []string, tl
 		c.SetDeadline(d)                 //nolint:errcheck // surfaces on the first read or write
 		defer c.SetDeadline(time.Time{}) //nolint:errcheck // as above
 	}
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck // unblocks the handshake
+	// The TCP connection, which c becomes the TLS connection over for wss.
+	raw := c
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck // unblocks the handshake
 	defer stop()
 	if u.Scheme == "wss" {
 		conf := &tls.Config{MinVersion: tls.VersionTLS12}

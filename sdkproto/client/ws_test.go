@@ -226,3 +226,17 @@ func TestDialWSKeepsFramesBehindTheHead(t *testing.T) {
 	require.False(t, errors.Is(w.writeClose(1000, "", time.Now().Add(time.Second)), errClosing))
 	require.ErrorIs(t, w.writeClose(1000, "", time.Now().Add(time.Second)), errClosing, "one close frame")
 }
+
+// A wss server that never answers the upgrade is given up on when the
+// context ends, after the TLS handshake.
+func TestDialWSOverTLSGivesUpWithTheContext(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	tlsConf := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := dialWS(ctx, "wss"+strings.TrimPrefix(srv.URL, "https"), nil, plainDial, tlsConf)
+	require.ErrorIs(t, err, context.Canceled)
+}
