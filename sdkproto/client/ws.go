@@ -74,7 +74,7 @@ func dialWS(ctx context.Context, u string, protocols []string,
 	}
 	c, err := dial(ctx, "tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, ctxErr(ctx, err)
 	}
 	ws, err := upgrade(ctx, c, pu, protocols, tlsConf)
 	if err != nil {
@@ -102,7 +102,7 @@ func upgrade(ctx context.Context, c net.Conn, u *url.URL, protocols []string, tl
 		conf.ServerName = u.Hostname()
 		tc := tls.Client(c, conf)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, err
+			return nil, ctxErr(ctx, err)
 		}
 		c = tc
 	}
@@ -141,7 +141,9 @@ func upgrade(ctx context.Context, c net.Conn, u *url.URL, protocols []string, tl
 	}
 }
 
-// ctxErr prefers the context's error to the timeout it caused.
+// ctxErr prefers the context's error to the one its end caused (a
+// timeout from the deadline the cancel hook set, or the dialer's own
+// "operation was canceled").
 func ctxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("websocket handshake: %w", cerr)
