@@ -215,8 +215,12 @@ func TestCoalescerPrunesAFullHeldMessage(t *testing.T) {
 	js, s := openStream(t)
 	var set settledSet
 	c := NewCoalescer(&Publisher{JS: js}, time.Hour).HoldSettled(time.Hour, set.settled)
-	due := time.Now().Add(72 * time.Hour).UnixMilli()
-	jobs := jobsFor(MaxBatch, due)
+	// Messages group jobs by how far off they are due when scheduled, in
+	// steps of dueClass: each call's jobs are due 72 h and half a step from
+	// its own time, so that both calls land in the same message however
+	// long the machine takes between them.
+	farOff := func() int64 { return time.Now().Add(72*time.Hour + dueClass/2).UnixMilli() }
+	jobs := jobsFor(MaxBatch, farOff())
 	for i := range jobs {
 		jobs[i].PushID = fmt.Sprintf("held%d", i)
 		if i%2 == 0 {
@@ -233,7 +237,7 @@ func TestCoalescerPrunesAFullHeldMessage(t *testing.T) {
 		"a full message due now leaves at once")
 	require.Len(t, stored(t, s), 1)
 
-	more := jobsFor(MaxBatch/2, due)
+	more := jobsFor(MaxBatch/2, farOff())
 	for i := range more {
 		more[i].PushID = fmt.Sprintf("more%d", i)
 	}
