@@ -117,7 +117,7 @@ func (c *Client) session(ctx context.Context, via *pb.Redirect) (welcomed bool, 
 	}
 	defer ws.Close()
 	stop := context.AfterFunc(ctx, func() {
-		ws.writeClose(1000, "", time.Now().Add(time.Second)) //nolint:errcheck // leaving
+		ws.writeClose(1000, time.Now().Add(time.Second)) //nolint:errcheck // leaving
 		ws.Close()
 	})
 	defer stop()

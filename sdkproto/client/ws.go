@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -183,7 +184,7 @@ func (w *wsConn) ReadMessage() ([]byte, error) {
 			}
 		case wsconn.OpClose:
 			code, text := wsconn.ParseClose(m.Payload)
-			w.writeClose(code, "", time.Now().Add(time.Second)) //nolint:errcheck // the peer is leaving anyway
+			w.writeClose(code, time.Now().Add(time.Second)) //nolint:errcheck // the peer is leaving anyway
 			w.rerr = &closeError{code: code, text: text}
 		}
 	}
@@ -207,10 +208,10 @@ func (w *wsConn) write(op wsconn.Opcode, p []byte) error {
 	return err
 }
 
-// writeClose writes a close frame with code and reason, giving up at
-// deadline, or at once when another write holds the connection: the caller
-// is leaving, and closes the connection next.
-func (w *wsConn) writeClose(code int, reason string, deadline time.Time) error {
+// writeClose writes a close frame with code, giving up at deadline, or at
+// once when another write holds the connection: the caller is leaving, and
+// closes the connection next.
+func (w *wsConn) writeClose(code int, deadline time.Time) error {
 	if !w.wmu.TryLock() {
 		return errClosing
 	}
@@ -220,13 +221,12 @@ func (w *wsConn) writeClose(code int, reason string, deadline time.Time) error {
 	}
 	w.closed = true
 	w.c.SetWriteDeadline(deadline) //nolint:errcheck // surfaces on the write
-	_, err := w.c.Write(wsconn.AppendMaskedClose(w.wbuf[:0], code, reason, w.maskKey()))
+	_, err := w.c.Write(wsconn.AppendMaskedClose(w.wbuf[:0], code, "", w.maskKey()))
 	return err
 }
 
 // maskKey returns a fresh masking key; the caller holds wmu.
 func (w *wsConn) maskKey() (key [4]byte) {
-	v := w.keys.Uint64()
-	key[0], key[1], key[2], key[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	binary.LittleEndian.PutUint32(key[:], uint32(w.keys.Uint64()))
 	return key
 }

@@ -223,8 +223,8 @@ func TestDialWSKeepsFramesBehindTheHead(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, string(got))
 	}
-	require.False(t, errors.Is(w.writeClose(1000, "", time.Now().Add(time.Second)), errClosing))
-	require.ErrorIs(t, w.writeClose(1000, "", time.Now().Add(time.Second)), errClosing, "one close frame")
+	require.False(t, errors.Is(w.writeClose(1000, time.Now().Add(time.Second)), errClosing))
+	require.ErrorIs(t, w.writeClose(1000, time.Now().Add(time.Second)), errClosing, "one close frame")
 }
 
 // A wss server that never answers the upgrade is given up on when the
