@@ -69,24 +69,55 @@ func decodeIdemEntry(b []byte) (idemEntry, error) {
 	}, nil
 }
 
-// encodeCounts writes the counters as big-endian int64s in Vector order;
-// decodeCounts accepts shorter vectors, written before counters were added.
+// Counters are written sparse: countsSparse, then for each counter that
+// is not zero its index in Vector order (one byte) and its value as a
+// zigzag varint. A delta of one counter, the usual merge operand, takes 3
+// bytes. Records written before (kept until their push is compacted away)
+// are the whole vector as big-endian int64s, a multiple of 8 bytes; their
+// first byte is the top byte of Targeted, 0x00 or 0xff for any count that
+// fits in 56 bits, so countsSparse (0x01) never starts one.
+const countsSparse = 0x01
+
+// encodeCounts returns the sparse encoding of c.
 func encodeCounts(c store.Counts) []byte {
 	v := c.Vector()
-	b := make([]byte, 0, 8*len(v))
-	for _, x := range v {
-		b = binary.BigEndian.AppendUint64(b, uint64(x))
+	b := make([]byte, 1, 1+len(v)*(1+binary.MaxVarintLen64))
+	b[0] = countsSparse
+	for i, x := range v {
+		if x != 0 {
+			b = binary.AppendVarint(append(b, byte(i)), x)
+		}
 	}
 	return b
 }
 
+// decodeCounts decodes either encoding of the counters.
 func decodeCounts(b []byte) (store.Counts, error) {
+	if len(b) > 0 && b[0] == countsSparse {
+		return decodeSparseCounts(b[1:])
+	}
 	if len(b) == 0 || len(b)%8 != 0 {
 		return store.Counts{}, errors.New("pebblestore: malformed counts")
 	}
 	v := make([]int64, len(b)/8)
 	for i := range v {
 		v[i] = int64(binary.BigEndian.Uint64(b[8*i:]))
+	}
+	return store.CountsFromVector(v), nil
+}
+
+// decodeSparseCounts decodes what follows countsSparse: indexes rising,
+// each below the number of counters, values not zero.
+func decodeSparseCounts(b []byte) (store.Counts, error) {
+	v := store.Counts{}.Vector()
+	next := 0
+	for len(b) > 0 {
+		i := int(b[0])
+		x, n := binary.Varint(b[1:])
+		if i < next || i >= len(v) || n <= 0 || x == 0 {
+			return store.Counts{}, errors.New("pebblestore: malformed counts")
+		}
+		v[i], next, b = x, i+1, b[1+n:]
 	}
 	return store.CountsFromVector(v), nil
 }
