@@ -8,7 +8,7 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // PutDevice creates or replaces a device, durably, and moves its entry in
@@ -38,7 +38,7 @@ func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	if err != nil {
 		return err
 	}
-	b.Set(deviceKey(d.ID), devcodec.Encode(d), nil)
+	b.Set(deviceKey(d.ID), reccodec.EncodeDevice(d), nil)
 	if old != nil && old.Alias != "" && (old.Alias != d.Alias || old.AppID != d.AppID) {
 		b.Delete(aliasKey(old.AppID, old.Alias, d.ID), nil)
 	}
@@ -67,7 +67,7 @@ func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, err
 }
 
 // device reads a device record; nil when it is missing. Records are in the
-// binary encoding of devcodec; a record that starts with '{' is the JSON
+// binary encoding of reccodec; a record that starts with '{' is the JSON
 // that earlier versions wrote, and is read as such until the device is
 // written again.
 func (s *Store) device(id string) (*store.Device, error) {
@@ -85,7 +85,7 @@ func (s *Store) device(id string) (*store.Device, error) {
 		}
 		return d, nil
 	}
-	d, err := devcodec.Decode(v)
+	d, err := reccodec.DecodeDevice(v)
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: decode device %q: %w", id, err)
 	}

@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
-// Devices are written in devcodec's encoding; a record in the JSON that
+// Devices are written in reccodec's encoding; a record in the JSON that
 // earlier versions wrote still reads, and its alias entry still moves when
 // the device is written again, in the binary encoding.
 func TestDevicesWrittenAsJSONStillRead(t *testing.T) {
@@ -43,13 +43,13 @@ func TestDevicesWrittenAsJSONStillRead(t *testing.T) {
 	raw, ok, err := s.get(deviceKey("d1"))
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.Equal(t, byte(devcodec.Version), raw[0], "written again in the binary encoding")
+	require.Equal(t, byte(reccodec.DeviceVersion), raw[0], "written again in the binary encoding")
 	got, err = s.Devices(ctx, []string{"d1"})
 	require.NoError(t, err)
 	require.Equal(t, []*store.Device{&moved}, got)
 }
 
-// A device record that is neither JSON nor devcodec's encoding is an
+// A device record that is neither JSON nor reccodec's encoding is an
 // error, not a device.
 func TestCorruptDeviceIsAnError(t *testing.T) {
 	s := open(t, Config{Dir: t.TempDir()})

@@ -1,6 +1,7 @@
 package pebblestore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/reccodec"
 	"github.com/mopush/mopush/internal/store/storetest"
 )
 
@@ -174,36 +177,91 @@ func TestCountsFindPushWithoutMarker(t *testing.T) {
 	require.ErrorIs(t, s.AddCounts(ctx, "missing", store.Counts{Acked: 1}), store.ErrNotFound)
 }
 
-// A push's record leaves out its counts, which live in merge operands; a
-// record written with zero counts, as before, reads the same.
+// A push's record is reccodec's encoding, without its counts, which live
+// in merge operands. Records that earlier versions wrote as JSON, with
+// zero counts or without counts, read the same.
 func TestPushRecordWithoutCounts(t *testing.T) {
 	ctx := t.Context()
 	s := open(t, Config{Dir: t.TempDir()})
-	fresh, old := newPush(1), newPush(2)
-	fresh.Counts, old.Counts = store.Counts{Targeted: 9}, store.Counts{Targeted: 9}
-	_, err := s.CreatePush(ctx, fresh, "")
-	require.NoError(t, err)
+	fresh, withZeros, withoutCounts := newPush(1), newPush(2), newPush(3)
+	for _, p := range []*store.Push{fresh, withZeros, withoutCounts} {
+		p.Counts = store.Counts{Targeted: 9}
+		_, err := s.CreatePush(ctx, p, "")
+		require.NoError(t, err)
+	}
 	raw, ok, err := s.get(pushKey(fresh.ID))
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.NotContains(t, string(raw), `"counts"`)
-	require.Contains(t, string(raw), `"state":"pending"`)
-
-	// The earlier layout: the whole store.Push with zero counts.
-	_, err = s.CreatePush(ctx, old, "")
+	require.Equal(t, byte(reccodec.PushVersion), raw[0])
+	rec, err := reccodec.DecodePush(raw)
 	require.NoError(t, err)
-	rec := *old
-	rec.State, rec.Counts = store.PushPending, store.Counts{}
-	val, err := json.Marshal(&rec)
-	require.NoError(t, err)
-	require.NoError(t, s.db.Set(pushKey(old.ID), val, nil))
+	require.Zero(t, rec.Counts)
+	require.Equal(t, store.PushPending, rec.State)
 
-	for _, p := range []*store.Push{fresh, old} {
+	// The earlier layouts: the whole store.Push as JSON with zero counts,
+	// then without them.
+	old := *withZeros
+	old.State, old.Counts = store.PushPending, store.Counts{}
+	val, err := json.Marshal(&old)
+	require.NoError(t, err)
+	require.Contains(t, string(val), `"counts"`)
+	require.NoError(t, s.db.Set(pushKey(withZeros.ID), val, nil))
+	old = *withoutCounts
+	old.State = store.PushPending
+	val, err = json.Marshal(&old)
+	require.NoError(t, err)
+	val = bytes.Replace(val, []byte(`,"counts":{"targeted":9,"delivered":0,"acked":0,"offline":0,"failed":0,"relayed":0,"relay_failed":0,"expired":0,"no_channel":0,"dead_tokens":0}`), nil, 1)
+	require.NotContains(t, string(val), `"counts"`)
+	require.NoError(t, s.db.Set(pushKey(withoutCounts.ID), val, nil))
+
+	for _, p := range []*store.Push{fresh, withZeros, withoutCounts} {
 		require.NoError(t, s.AddCounts(ctx, p.ID, store.Counts{Targeted: 1, Delivered: 1}))
 		got, err := s.Push(ctx, p.ID)
 		require.NoError(t, err)
 		require.Equal(t, store.Counts{Targeted: 1, Delivered: 1}, got.Counts, "counts come from the merges only")
 		require.Equal(t, p.Targets, got.Targets)
+		require.Equal(t, p.Notification, got.Notification)
+		require.True(t, p.CreatedAt.Equal(got.CreatedAt))
 		require.Equal(t, store.PushPending, got.State)
 	}
+}
+
+// Stream messages are reccodec's encoding; one that an earlier version
+// wrote as JSON is still read, by a catch-up read and by Advance.
+func TestStreamMessagesBinaryAndJSON(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := open(t, Config{Dir: dir})
+	sent := time.Date(2026, 12, 7, 3, 0, 0, 123456789, time.UTC)
+	msg := func(i int) store.Message {
+		return store.Message{PushID: fmt.Sprint("p", i), Title: "t", Data: map[string]string{"k": fmt.Sprint(i)}, SentAt: sent}
+	}
+	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: msg(1)}, {DeviceID: "d", Message: msg(2)}})
+	require.NoError(t, err)
+	raw, ok, err := s.get(msgKey("d", 1))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, byte(reccodec.MessageVersion), raw[0])
+
+	// An earlier version's record of message 2.
+	old := msg(2)
+	old.Seq = 2
+	val, err := json.Marshal(&old)
+	require.NoError(t, err)
+	require.NoError(t, s.db.Set(msgKey("d", 2), val, pebble.Sync))
+	require.NoError(t, s.Close())
+
+	s = open(t, Config{Dir: dir}) // no tail in memory: the records are read
+	page, err := s.ReadStream(ctx, "d", pos[0].Epoch, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, page.Messages, 2)
+	for i, m := range page.Messages {
+		want := msg(i + 1)
+		want.Seq = uint64(i + 1)
+		require.Equal(t, want, m)
+	}
+	acked, err := s.Advance(ctx, "d", store.MarkAcked, 2)
+	require.NoError(t, err)
+	require.Len(t, acked, 2)
+	require.Equal(t, "p2", acked[1].PushID)
 }

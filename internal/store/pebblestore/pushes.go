@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // CreatePush stores p as pending, durably, and returns its id. With an
@@ -59,12 +60,9 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 			return "", fmt.Errorf("pebblestore: push %q: %w", p.ID, store.ErrConflict)
 		}
 	}
-	rec := pushRecord{Push: *p}
+	rec := *p
 	rec.State = store.PushPending
-	val, err := json.Marshal(&rec)
-	if err != nil {
-		return "", fmt.Errorf("pebblestore: encode push: %w", err)
-	}
+	val := reccodec.EncodePush(&rec)
 	b := s.db.NewBatch()
 	b.Set(pushKey(p.ID), val, nil)
 	b.Set(pushMarkKey(p.ID), nil, nil)
@@ -73,6 +71,7 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 		b.Set(idemKey(p.AppID, key), idemEntry{created: now, pushID: p.ID}.encode(), nil)
 		b.Set(idemExpKey(now, p.AppID, key), nil, nil)
 	}
+	var err error
 	if opts.Sync {
 		err = s.commitSync(b)
 	} else {
@@ -85,27 +84,22 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 	return p.ID, nil
 }
 
-// pushRecord is a push as its 'p' record stores it: without its counts,
-// which live in its 'c' merge operands (Push adds them). Records written
-// before it carry zero counts, which Push replaces in the same way.
-type pushRecord struct {
-	store.Push
-	Counts *struct{} `json:"counts,omitempty"` // hides Push.Counts; always nil
-}
-
 // Push returns the push with its current counts, or store.ErrNotFound.
 func (s *Store) Push(ctx context.Context, id string) (*store.Push, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
 	defer s.end()
-	p := &store.Push{}
-	ok, err := s.getJSON(pushKey(id), p)
+	v, ok, err := s.get(pushKey(id))
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
+	}
+	p, err := decodePush(v)
+	if err != nil {
+		return nil, fmt.Errorf("pebblestore: decode push %q: %w", id, err)
 	}
 	// Records keep the state they were created with (pending); a push is
 	// done once it left the pending list.
@@ -116,13 +110,29 @@ func (s *Store) Push(ctx context.Context, id string) (*store.Push, error) {
 	if !pending {
 		p.State = store.PushDone
 	}
-	v, ok, err := s.get(countsKey(id))
+	v, ok, err = s.get(countsKey(id))
 	if err != nil || !ok {
 		return p, err
 	}
 	if p.Counts, err = decodeCounts(v); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+// decodePush decodes a push's 'p' record: the binary encoding of reccodec,
+// which leaves out the counts (they live in the 'c' merge operands), or,
+// when it starts with '{', the JSON that earlier versions wrote, whose
+// counts are zero or absent. Either way the counts come back zero.
+func decodePush(v []byte) (*store.Push, error) {
+	if len(v) == 0 || v[0] != '{' {
+		return reccodec.DecodePush(v)
+	}
+	p := &store.Push{}
+	if err := json.Unmarshal(v, p); err != nil {
+		return nil, err
+	}
+	p.Counts = store.Counts{}
 	return p, nil
 }
 

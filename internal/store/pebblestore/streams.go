@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // pointDeleteMax is how many trimmed messages are deleted one by one; more
@@ -95,12 +96,9 @@ func (s *Store) appendTo(b *pebble.Batch, entries []store.Entry) ([]store.Positi
 		h.seq++
 		m := e.Message
 		m.Seq = h.seq
-		val, err := json.Marshal(&m)
-		if err != nil {
-			return nil, nil, fmt.Errorf("pebblestore: encode message: %w", err)
-		}
+		val := reccodec.EncodeMessage(&m)
 		b.Set(msgKey(e.DeviceID, m.Seq), val, nil)
-		a.msgs = append(a.msgs, tailMsg{m: m, size: len(val)})
+		a.msgs = append(a.msgs, tailMsg{m: m, size: tailMsgSize(len(val))})
 		pos[i] = store.Position{Epoch: h.epoch, Seq: m.Seq}
 	}
 	for dev, a := range devs {
@@ -407,15 +405,33 @@ func iterMessage(it *pebble.Iterator) (store.Message, error) {
 	return m, err
 }
 
-// iterMessageSize is iterMessage that also returns the encoded size.
+// iterMessageSize is iterMessage that also returns the size a tail
+// counts for the message (tailMsgSize).
 func iterMessageSize(it *pebble.Iterator) (store.Message, int, error) {
 	var m store.Message
 	v, err := it.ValueAndErr()
 	if err != nil {
 		return m, 0, fmt.Errorf("pebblestore: read message: %w", err)
 	}
-	if err := json.Unmarshal(v, &m); err != nil {
-		return m, 0, fmt.Errorf("pebblestore: decode message: %w", err)
+	if m, err = decodeMessage(v); err != nil {
+		return m, 0, err
 	}
-	return m, len(v), nil
+	return m, tailMsgSize(len(v)), nil
+}
+
+// decodeMessage decodes a stored message: the binary encoding of
+// reccodec, or, when it starts with '{', the JSON that earlier versions
+// wrote.
+func decodeMessage(v []byte) (store.Message, error) {
+	var m store.Message
+	var err error
+	if len(v) > 0 && v[0] == '{' {
+		err = json.Unmarshal(v, &m)
+	} else {
+		m, err = reccodec.DecodeMessage(v)
+	}
+	if err != nil {
+		return store.Message{}, fmt.Errorf("pebblestore: decode message: %w", err)
+	}
+	return m, nil
 }

@@ -10,8 +10,14 @@ import (
 // Bounds of the stream tails kept in memory.
 const (
 	tailLen       = 4       // newest messages kept per device
-	maxTailsBytes = 8 << 20 // encoded size of every kept message together
+	maxTailsBytes = 8 << 20 // tailMsgSize of every kept message together
+	// tailMsgOverhead is what a kept message takes in memory beyond its
+	// encoded bytes: the store.Message and its data map.
+	tailMsgOverhead = 128
 )
+
+// tailMsgSize is what a tail counts for a message encoded in n bytes.
+func tailMsgSize(n int) int { return n + tailMsgOverhead }
 
 // tails keeps, for the devices this process appended to last, the stream
 // head and the newest messages. Advance, which runs twice per delivered
@@ -43,7 +49,7 @@ type tail struct {
 
 type tailMsg struct {
 	m    store.Message
-	size int // encoded
+	size int // tailMsgSize
 }
 
 func newTails(max int) *tails { return &tails{m: map[string]*tail{}, max: max} }

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // PutDevice creates or replaces a device with no expiry and moves it in
@@ -43,7 +43,7 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 			for j, p := range pos {
 				calls[j] = call{
 					keys: []string{s.deviceKey(devs[p].ID, sufDevice), s.deviceKey(devs[p].ID, sufAlias)},
-					args: []string{rueidis.BinaryString(devcodec.Encode(devs[p])), entries[p]},
+					args: []string{rueidis.BinaryString(reccodec.EncodeDevice(devs[p])), entries[p]},
 				}
 			}
 			for j, r := range s.sc.putDevice.execMulti(ctx, sc.rdb, calls) {
@@ -158,7 +158,7 @@ func deviceResult(r rueidis.RedisResult) (*store.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := devcodec.Decode(b)
+	d, err := reccodec.DecodeDevice(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errBadReply, err)
 	}
@@ -292,7 +292,7 @@ func (s *Store) setDevices(ctx context.Context, op string, devs []*store.Device,
 		func(ctx context.Context, sc *shardConn, pos []int) error {
 			cmds := make([]rueidis.Completed, len(pos))
 			for j, p := range pos {
-				set := sc.rdb.B().Set().Key(s.DeviceKey(devs[p].ID)).Value(rueidis.BinaryString(devcodec.Encode(devs[p])))
+				set := sc.rdb.B().Set().Key(s.DeviceKey(devs[p].ID)).Value(rueidis.BinaryString(reccodec.EncodeDevice(devs[p])))
 				if nx {
 					cmds[j] = set.Nx().Px(ttl).Build()
 				} else {

@@ -6,7 +6,7 @@ import "strings"
 // so a Redis Cluster keeps them in one slot (the Lua scripts touch several
 // at once), and the ring places them on one shard by the same id:
 //
-//	<prefix>{<device>}:dev   device record (binary, see devcodec.Encode)
+//	<prefix>{<device>}:dev   device record (binary, see reccodec.EncodeDevice)
 //	<prefix>{<device>}:al    the device's alias entry: app id, NUL, alias
 //	<prefix>{<device>}:st    stream head, hash: epoch, head, first, sent, acked
 //	<prefix>{<device>}:msg   retained messages, list: "<expiry µs>|<json>"

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 	"github.com/mopush/mopush/internal/store/redisstore"
 )
 
@@ -65,7 +65,7 @@ func (t *Tiered) readL0(r *read) []int {
 		key := t.DeviceKey(id)
 		r.gens[i] = t.locks.generation(key)
 		if b, ok := t.l0.Get(key); ok {
-			if d, err := devcodec.Decode(b); err == nil {
+			if d, err := reccodec.DecodeDevice(b); err == nil {
 				r.out[i] = d
 				hits++
 				continue
@@ -201,7 +201,7 @@ func (t *Tiered) fillL0(r *read) {
 		if t.locks.generation(key) != r.gens[i] {
 			continue
 		}
-		if err := t.l0.Set(key, devcodec.Encode(r.out[i]), t.cfg.L0TTL); err != nil {
+		if err := t.l0.Set(key, reccodec.EncodeDevice(r.out[i]), t.cfg.L0TTL); err != nil {
 			continue
 		}
 		if t.locks.generation(key) != r.gens[i] {

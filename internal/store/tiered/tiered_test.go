@@ -14,7 +14,7 @@ import (
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/batch"
 	"github.com/mopush/mopush/internal/store/cache"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 	"github.com/mopush/mopush/internal/store/redisstore"
 	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/internal/testsrv"
@@ -163,7 +163,7 @@ func TestPutDevice(t *testing.T) {
 	}
 	b, ok := tr.l0.Get(key)
 	require.True(t, ok, "put back by the read")
-	inL0, err := devcodec.Decode(b)
+	inL0, err := reccodec.DecodeDevice(b)
 	require.NoError(t, err)
 	require.Equal(t, d, inL0)
 	aliased, err := tr.DeviceIDsByAlias(ctx, "app", []string{"alice"})
@@ -193,7 +193,7 @@ func TestL2Errors(t *testing.T) {
 	ctx := t.Context()
 	d := newDevice(1)
 	require.NoError(t, tr.l1.SetDevices(ctx, []*store.Device{d}, time.Hour))
-	require.NoError(t, tr.l0.Set(tr.DeviceKey(d.ID), devcodec.Encode(d), 0))
+	require.NoError(t, tr.l0.Set(tr.DeviceKey(d.ID), reccodec.EncodeDevice(d), 0))
 	require.ErrorIs(t, tr.PutDevice(ctx, d), errL2)
 	_, ok := tr.l0.Get(tr.DeviceKey(d.ID))
 	require.False(t, ok)

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mopush/mopush/internal/store"
-	"github.com/mopush/mopush/internal/store/devcodec"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // PutDevice writes a device to L2 first, the system of record, and returns
@@ -77,7 +77,7 @@ func (t *Tiered) publish(ctx context.Context, devs []*store.Device) {
 			t.l0.Delete(key)
 			continue
 		}
-		if err := t.l0.Set(key, devcodec.Encode(d), t.cfg.L0TTL); err != nil {
+		if err := t.l0.Set(key, reccodec.EncodeDevice(d), t.cfg.L0TTL); err != nil {
 			t.log.Debug("l0 set failed", "error", err)
 		}
 	}

@@ -1,0 +1,85 @@
+package reccodec
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// PushVersion is the first byte of an encoded push.
+const PushVersion = 1
+
+// Flags of an encoded push.
+const (
+	pushBroadcast   = 1 << 0 // Audience.Broadcast
+	pushTargetsSame = 1 << 1 // Targets equal Audience.DeviceIDs and are left out
+	pushFlagsKnown  = pushBroadcast | pushTargetsSame
+)
+
+// EncodePush returns the binary encoding of p without its counts, which
+// the stores keep apart. Layout (version 1): the version byte; a flags
+// byte; ID, AppID, Title, Body as uvarint-length-prefixed bytes; the data
+// pairs as in a message; the lists of device ids and aliases; the targets,
+// unless they are the device ids (the usual case of a push to devices);
+// CreatedAt and ExpiresAt; Fingerprint and State.
+func EncodePush(p *store.Push) []byte {
+	n, c := len(p.ID)+len(p.AppID)+len(p.Notification.Title)+len(p.Notification.Body)+len(p.Fingerprint)+len(p.State), 6
+	for k, v := range p.Notification.Data {
+		n, c = n+len(k)+len(v), c+2
+	}
+	var flags byte
+	if p.Audience.Broadcast {
+		flags |= pushBroadcast
+	}
+	same := len(p.Targets) > 0 && slices.Equal(p.Targets, p.Audience.DeviceIDs)
+	if same {
+		flags |= pushTargetsSame
+	}
+	for _, l := range [][]string{p.Audience.DeviceIDs, p.Audience.Aliases, p.Targets} {
+		for _, s := range l {
+			n, c = n+len(s), c+1
+		}
+		c++
+	}
+	b := make([]byte, 2, 2+stringsLen(n, c)+2*timeLen)
+	b[0], b[1] = PushVersion, flags
+	b = appendString(appendString(b, p.ID), p.AppID)
+	b = appendString(appendString(b, p.Notification.Title), p.Notification.Body)
+	b = appendPairs(b, p.Notification.Data)
+	b = appendList(appendList(b, p.Audience.DeviceIDs), p.Audience.Aliases)
+	if !same {
+		b = appendList(b, p.Targets)
+	}
+	b = appendTime(appendTime(b, p.CreatedAt), p.ExpiresAt)
+	return appendString(appendString(b, p.Fingerprint), p.State)
+}
+
+// DecodePush decodes what EncodePush returned; the counts are zero. It
+// never panics; a malformed input is an error.
+func DecodePush(b []byte) (*store.Push, error) {
+	r := reader{s: string(b)}
+	if v := r.byte(); v != PushVersion {
+		return nil, fmt.Errorf("%w: push version %d", ErrMalformed, v)
+	}
+	flags := r.byte()
+	if flags&^pushFlagsKnown != 0 {
+		return nil, fmt.Errorf("%w: push flags %#x", ErrMalformed, flags)
+	}
+	p := &store.Push{Audience: store.Audience{Broadcast: flags&pushBroadcast != 0}}
+	p.ID, p.AppID = r.string(), r.string()
+	p.Notification.Title, p.Notification.Body = r.string(), r.string()
+	p.Notification.Data = r.pairs()
+	p.Audience.DeviceIDs, p.Audience.Aliases = r.list(), r.list()
+	if flags&pushTargetsSame != 0 {
+		p.Targets = slices.Clone(p.Audience.DeviceIDs)
+	} else {
+		p.Targets = r.list()
+	}
+	p.CreatedAt, p.ExpiresAt = r.time(), r.time()
+	p.Fingerprint, p.State = r.string(), r.string()
+	if r.err != nil || len(r.s) != 0 {
+		return nil, ErrMalformed
+	}
+	return p, nil
+}
