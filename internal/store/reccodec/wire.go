@@ -2,7 +2,7 @@
 // which the Redis store keeps, an L0 cache holds as they are and the
 // embedded store writes, and the stream messages and pushes the embedded
 // store writes. They decode several times faster than the records' JSON,
-// with fewer allocations, and take about half its size. Each encoding
+// with fewer allocations, and take less than half its size. Each encoding
 // starts with a version byte that is never '{', so a reader can tell a
 // record written as JSON by an earlier version.
 package reccodec
@@ -40,8 +40,8 @@ func appendPairs(b []byte, m map[string]string) []byte {
 	return b
 }
 
-// stringsLen is an upper bound of what appendList or appendPairs append
-// for strings of n bytes in all, c of them.
+// stringsLen is a capacity for c strings and counts of n bytes in all,
+// each string shorter than 4 GiB.
 func stringsLen(n, c int) int { return binary.MaxVarintLen32*(c+1) + n }
 
 // timeLen bounds what appendTime appends.
