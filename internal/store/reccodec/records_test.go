@@ -101,32 +101,13 @@ func FuzzDecodeMessage(f *testing.F) {
 	for _, m := range testMessages() {
 		f.Add(EncodeMessage(&m))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, in := range [][]byte{b, b[:len(b)/2]} {
-			m, err := DecodeMessage(in)
-			if err != nil {
-				continue
-			}
-			again, err := DecodeMessage(EncodeMessage(&m))
-			require.NoError(t, err)
-			require.Equal(t, m, again)
-		}
-	})
+	encode := func(m store.Message) []byte { return EncodeMessage(&m) }
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRoundTrip(t, b, DecodeMessage, encode) })
 }
 
 func FuzzDecodePush(f *testing.F) {
 	for _, p := range testPushes() {
 		f.Add(EncodePush(p))
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, in := range [][]byte{b, b[:len(b)/2]} {
-			p, err := DecodePush(in)
-			if err != nil {
-				continue
-			}
-			again, err := DecodePush(EncodePush(p))
-			require.NoError(t, err)
-			require.Equal(t, p, again)
-		}
-	})
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzRoundTrip(t, b, DecodePush, EncodePush) })
 }
