@@ -36,7 +36,11 @@ func EncodePush(p *store.Push) []byte {
 	if same {
 		flags |= pushTargetsSame
 	}
-	for _, l := range [][]string{p.Audience.DeviceIDs, p.Audience.Aliases, p.Targets} {
+	lists := [][]string{p.Audience.DeviceIDs, p.Audience.Aliases}
+	if !same {
+		lists = append(lists, p.Targets)
+	}
+	for _, l := range lists {
 		for _, s := range l {
 			n, c = n+len(s), c+1
 		}
