@@ -50,6 +50,9 @@
 // may be routed again, which at-least-once delivery allows (see FinishPush).
 // A clean Close syncs everything.
 //
-// Records are stored as JSON, heads, watermarks and counters as fixed-size
-// big-endian integers.
+// Devices, stream messages and push records are stored in the binary
+// encodings of internal/store/reccodec (JSON written by earlier versions is
+// still read), counters sparse (codec.go), heads and watermarks as
+// fixed-size big-endian integers, and the records written rarely (apps,
+// campaigns, users) as JSON. keys.go has the whole layout.
 package pebblestore

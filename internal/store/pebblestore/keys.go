@@ -41,7 +41,7 @@ import (
 //
 // The records of the push path are binary (internal/store/reccodec):
 // devices, which every handshake reads, and the stream messages and push
-// records every push writes, at about half the size of their JSON and
+// records every push writes, at under half the size of their JSON and
 // decoded several times faster. A value that starts with '{' is the JSON
 // an earlier version wrote and is read as such. The hot fixed-size values
 // (heads, watermarks, counters, idempotency entries) are binary too. The

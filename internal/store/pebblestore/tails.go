@@ -22,7 +22,7 @@ func tailMsgSize(n int) int { return n + tailMsgOverhead }
 // tails keeps, for the devices this process appended to last, the stream
 // head and the newest messages. Advance, which runs twice per delivered
 // message (sent, then acked), finds there the messages it covers without
-// an iterator, a seek through every level and a JSON decode each; Append
+// an iterator, a seek through every level and a decode each; Append
 // finds the head without a read. Only Append writes heads and messages,
 // under the device's stripe lock, and it updates its tail after the commit
 // (or drops it when the commit failed), so a kept tail is the stored
