@@ -42,18 +42,9 @@ func BenchmarkMessageFloor(b *testing.B) {
 	const conns = 1000
 	for _, ack := range []bool{false, true} {
 		b.Run(fmt.Sprintf("ack=%t", ack), func(b *testing.B) {
-			cs := make([]*net.TCPConn, conns)
-			for i := range cs {
-				c, peer := tcpPair(b)
-				cs[i] = c
-				go echoAcks(peer, ack)
-			}
+			cs := echoConns(b, conns, ack)
 			frame, buf := make([]byte, 120), make([]byte, 40)
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			msgs := 0
-			cpu0 := threadCPU(b)
-			for b.Loop() {
+			threadCPUPerMsg(b, conns, func() {
 				for _, c := range cs {
 					if _, err := c.Write(frame); err != nil {
 						b.Fatal(err)
@@ -66,11 +57,36 @@ func BenchmarkMessageFloor(b *testing.B) {
 						}
 					}
 				}
-				msgs += conns
-			}
-			b.ReportMetric(float64((threadCPU(b)-cpu0).Nanoseconds())/1e3/float64(msgs), "cpu-µs/msg")
+			})
 		})
 	}
+}
+
+// echoConns returns n loopback connections whose peers read 120-byte
+// frames (see echoAcks) until the benchmark ends.
+func echoConns(b *testing.B, n int, ack bool) []*net.TCPConn {
+	cs := make([]*net.TCPConn, n)
+	for i := range cs {
+		c, peer := tcpPair(b)
+		cs[i] = c
+		go echoAcks(peer, ack)
+	}
+	return cs
+}
+
+// threadCPUPerMsg runs round, which sends msgs messages, for each
+// iteration on a locked thread, and reports the thread's CPU per message
+// (cpu-µs/msg).
+func threadCPUPerMsg(b *testing.B, msgs int, round func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	sent := 0
+	cpu0 := threadCPU(b)
+	for b.Loop() {
+		round()
+		sent += msgs
+	}
+	b.ReportMetric(float64((threadCPU(b)-cpu0).Nanoseconds())/1e3/float64(sent), "cpu-µs/msg")
 }
 
 // echoAcks reads 120-byte frames from peer until it is closed, answering
@@ -108,30 +124,22 @@ func BenchmarkWriteSyscall(b *testing.B) {
 	for _, name := range []string{"write", "sendto"} {
 		call := calls[name]
 		b.Run(name, func(b *testing.B) {
-			rcs := make([]syscall.RawConn, conns)
-			for i := range rcs {
-				c, peer := tcpPair(b)
-				go echoAcks(peer, false)
+			var rcs []syscall.RawConn
+			for _, c := range echoConns(b, conns, false) {
 				rc, err := c.SyscallConn()
 				require.NoError(b, err)
-				rcs[i] = rc
+				rcs = append(rcs, rc)
 			}
 			frame := make([]byte, 120)
 			var werr error
 			write := func(fd uintptr) { werr = call(int(fd), frame) }
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			msgs := 0
-			cpu0 := threadCPU(b)
-			for b.Loop() {
+			threadCPUPerMsg(b, conns, func() {
 				for _, rc := range rcs {
 					if err := rc.Control(write); err != nil || werr != nil {
 						b.Fatal(err, werr)
 					}
 				}
-				msgs += conns
-			}
-			b.ReportMetric(float64((threadCPU(b)-cpu0).Nanoseconds())/1e3/float64(msgs), "cpu-µs/msg")
+			})
 		})
 	}
 }
