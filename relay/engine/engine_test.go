@@ -158,6 +158,12 @@ func runEngine(t testing.TB, cfg Config, st Store, s Senders, reg prometheus.Reg
 	}
 	b, err := bus.Open(bus.Config{Dir: t.TempDir()}, nil)
 	require.NoError(t, err)
+	// The stream exists before the engine starts, as in a node (which
+	// ensures it before it runs the relay). Updated while the engine
+	// created its consumers, it made the NATS server race with itself
+	// (fileStore.UpdateConfig against ConsumerStore), which -race reported.
+	_, err = relayq.Ensure(context.Background(), b.JS)
+	require.NoError(t, err)
 	e := New(cfg, b.JS, st, s, testLogger(t), reg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -167,8 +173,6 @@ func runEngine(t testing.TB, cfg Config, st Store, s Senders, reg prometheus.Reg
 		require.NoError(t, <-done)
 		b.Close()
 	})
-	_, err = relayq.Ensure(context.Background(), b.JS)
-	require.NoError(t, err)
 	return e, &relayq.Publisher{JS: b.JS}
 }
 
