@@ -79,6 +79,16 @@ func (d *Decoder) Decode(buf []byte) (m Message, n int, err error) {
 	}
 }
 
+// Ready reports whether buf starts with a data message whole in one frame:
+// a Decode of buf would return it at once, without reading more. A reader
+// can then put off what it would do before waiting for the network, such
+// as acknowledging what it has read so far. Ready changes nothing.
+func (d *Decoder) Ready(buf []byte) bool {
+	h, err := d.header(buf)
+	return err == nil && h.size > 0 && h.fin && (h.op == OpBinary || h.op == OpText) &&
+		len(buf)-h.size >= h.length
+}
+
 // frame takes in a complete frame whose payload p is unmasked; ok reports
 // whether it completes a message.
 func (d *Decoder) frame(h header, p []byte) (m Message, ok bool, err error) {

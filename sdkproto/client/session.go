@@ -258,6 +258,17 @@ func (c *Client) handshake(ws *wsConn, ch *clientHello, st State) (*conn, time.D
 // read reads and opens one frame, skipping frame types of newer versions;
 // an Error frame becomes *PeerError.
 func (k *conn) read() (*pb.Frame, error) {
+	for {
+		f, err := k.readOne()
+		if !errors.Is(err, sdkproto.ErrUnknownFrame) {
+			return f, err
+		}
+	}
+}
+
+// readOne reads and opens one frame; a frame type of a newer version is
+// sdkproto.ErrUnknownFrame, and an Error frame *PeerError.
+func (k *conn) readOne() (*pb.Frame, error) {
 	if k.idle > 0 {
 		k.ws.SetReadDeadline(time.Now().Add(k.idle)) //nolint:errcheck // surfaces on read
 	}
@@ -266,9 +277,6 @@ func (k *conn) read() (*pb.Frame, error) {
 		return nil, closeErr(err)
 	}
 	f, err := k.codec.Open(msg)
-	if errors.Is(err, sdkproto.ErrUnknownFrame) {
-		return k.read()
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -315,24 +323,39 @@ func heartbeat(every time.Duration, ping func() error) (stop func()) {
 	}
 }
 
-// readLoop handles frames until the connection ends.
+// readLoop handles frames until the connection ends. A push is
+// acknowledged once no other message is already read behind it: pushes that
+// arrive together take one cumulative Ack, sent before the loop waits for
+// the network again, so no acknowledgement waits on the next frame.
 func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
+	ackDue := false
 	for {
-		f, err := k.read()
+		f, err := k.readOne()
+		if errors.Is(err, sdkproto.ErrUnknownFrame) {
+			f, err = &pb.Frame{}, nil // newer frame types are ignored
+		}
 		if err != nil {
 			return nil, err
 		}
 		switch b := f.Body.(type) {
 		case *pb.Frame_Push:
 			c.deliver(b.Push)
-			err = c.ack(k)
+			ackDue = true
 		case *pb.Frame_SyncResponse:
+			ackDue = false // syncPage acknowledges
 			err = c.syncPage(k, b.SyncResponse)
 		case *pb.Frame_Redirect:
+			if ackDue {
+				c.ack(k) //nolint:errcheck // the session ends here either way
+			}
 			return b.Redirect, nil
 		case *pb.Frame_Pong:
 		default:
 			// Newer frame types are ignored.
+		}
+		if err == nil && ackDue && !k.ws.MessageReady() {
+			ackDue = false
+			err = c.ack(k)
 		}
 		if err != nil {
 			return nil, err

@@ -191,6 +191,10 @@ func (w *wsConn) ReadMessage() ([]byte, error) {
 	return nil, w.rerr
 }
 
+// MessageReady reports whether the next ReadMessage returns a data message
+// already read, without waiting for the network.
+func (w *wsConn) MessageReady() bool { return w.rerr == nil && w.dec.Ready(w.pending) }
+
 // errClosing is a write after the close frame.
 var errClosing = errors.New("websocket: close sent")
 
