@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/wsconn"
+	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
@@ -68,9 +69,17 @@ func TestPushesReadTogetherTakeOneAck(t *testing.T) {
 			return
 		}
 		p5, p6 := push(5), push(6)
-		if step(slices.Concat(p5, p6[:len(p6)/2])) {
-			step(p6[len(p6)/2:])
+		if !step(slices.Concat(p5, p6[:len(p6)/2])) || !step(p6[len(p6)/2:]) {
+			return
 		}
+		// An Error frame behind a push ends the session, after the Ack.
+		p7 := push(7)
+		e, err := codec.Seal(nil, &pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: 4500, Message: "internal"}}})
+		if err != nil {
+			t.Errorf("seal: %v", err)
+			return
+		}
+		step(slices.Concat(p7, wsconn.AppendFrame(nil, wsconn.OpBinary, e)))
 	}))
 	t.Cleanup(srv.Close)
 
@@ -80,8 +89,9 @@ func TestPushesReadTogetherTakeOneAck(t *testing.T) {
 	welcomed, _, err := c.session(t.Context(), &pb.Redirect{Url: "ws" + strings.TrimPrefix(srv.URL, "http")})
 	<-done
 	require.True(t, welcomed)
-	require.Error(t, err, "the server closed the session")
-	require.Equal(t, []uint64{1, 2, 3, 4, 5, 6}, got)
+	var pe *sdkproto.PeerError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7}, got)
 	// 3 and not 1: the first Ack covers the three pushes read together.
-	require.Equal(t, []uint64{3, 4, 5, 6}, acks)
+	require.Equal(t, []uint64{3, 4, 5, 6, 7}, acks)
 }

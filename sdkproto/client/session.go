@@ -335,6 +335,9 @@ func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
 			f, err = &pb.Frame{}, nil // newer frame types are ignored
 		}
 		if err != nil {
+			if ackDue {
+				c.ack(k) //nolint:errcheck // the session ends here either way
+			}
 			return nil, err
 		}
 		switch b := f.Body.(type) {
