@@ -364,3 +364,41 @@ func TestDrainRedirects(t *testing.T) {
 
 // waitUntil pauses the load loop briefly; it never decides a test outcome.
 func waitUntil(d time.Duration) { <-time.After(d) }
+
+// One Ack acknowledges every live push up to its seq: the SDK sends one
+// for the pushes it read together.
+func TestOneAckCoversEarlierPushes(t *testing.T) {
+	f := newFixture(t, Config{})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	ctx := context.Background()
+	var last *pb.Push
+	for _, pid := range []string{"p1", "p2", "p3"} {
+		_, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: pid, Body: "b", SentAt: time.Now()}, DeviceIDs: []string{id}})
+		require.NoError(t, err)
+		last = dev.nextPush(t)
+		require.Equal(t, pid, last.GetPushId())
+	}
+	require.Equal(t, uint64(3), last.GetSeq())
+
+	dev.send(t, &pb.Frame{Body: &pb.Frame_Ack{Ack: &pb.Ack{Seq: 2, Epoch: last.GetEpoch()}}})
+	// The watermark moves first, then each message it covers is recorded.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		o, err := f.st.OutcomeOf(ctx, id, 2)
+		require.NoError(t, err)
+		if o != store.OutcomeNone || time.Now().After(deadline) {
+			break
+		}
+		waitUntil(5 * time.Millisecond)
+	}
+	mark, err := f.st.Watermark(ctx, id, store.MarkAcked)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), mark)
+	for seq, want := range map[uint64]store.Outcome{1: store.OutcomeAcked, 2: store.OutcomeAcked, 3: store.OutcomeNone} {
+		got, err := f.st.OutcomeOf(ctx, id, seq)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "seq %d", seq)
+	}
+}

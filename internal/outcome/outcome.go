@@ -6,6 +6,7 @@ package outcome
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -49,7 +50,10 @@ func Of(ctx context.Context, st reader, t Target) (store.Outcome, error) {
 
 // Record sets t's outcome to o when o replaces the recorded one, and
 // adjusts the push's counters. extra is added to the counters as well
-// (e.g. a dead token), whether or not the outcome changed.
+// (e.g. a dead token), whether or not the outcome changed. A push that is
+// no longer stored (a record expired by the store's own TTL) has no
+// counters left to adjust: its target's outcome is still recorded, and
+// that is no error.
 func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra store.Counts) (bool, error) {
 	id, seq := t.key()
 	prev, set, err := st.SetOutcome(ctx, id, seq, o)
@@ -61,7 +65,7 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 		delta = delta.Add(o.Delta(prev))
 	}
 	if delta != (store.Counts{}) {
-		if err := st.AddCounts(ctx, t.PushID, delta); err != nil {
+		if err := st.AddCounts(ctx, t.PushID, delta); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return set, fmt.Errorf("count outcome: %w", err)
 		}
 	}
@@ -72,21 +76,25 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 // acknowledged message as acked. An acknowledgement covers the whole stream
 // up to seq, messages the device never saw because they expired first
 // included: those are recorded as expired. It returns how many were new.
+// The watermark moves first and does not move back, so a message whose
+// outcome fails to be recorded does not keep the messages after it from
+// theirs: each is recorded, and the failures are returned together.
 func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
 	msgs, err := st.Advance(ctx, deviceID, store.MarkAcked, seq)
 	if err != nil {
 		return 0, fmt.Errorf("advance ack watermark: %w", err)
 	}
+	var errs []error
 	for _, m := range msgs {
 		o := store.OutcomeAcked
 		if Expired(m, now) {
 			o = store.OutcomeExpired
 		}
 		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, o, store.Counts{}); err != nil {
-			return 0, err
+			errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
 		}
 	}
-	return len(msgs), nil
+	return len(msgs), errors.Join(errs...)
 }
 
 // Expired reports whether m's TTL has run out at now.

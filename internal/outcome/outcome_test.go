@@ -1,0 +1,140 @@
+package outcome
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// memStore is a Store in memory: one device's stream, its outcomes and the
+// counters of the pushes it knows.
+type memStore struct {
+	msgs     []store.Message // seq i+1 at i
+	acked    uint64
+	outcomes map[uint64]store.Outcome
+	counts   map[string]store.Counts
+	failSeq  uint64 // SetOutcome fails for this message
+	failAdd  bool   // AddCounts fails
+}
+
+var errBroken = errors.New("disk on fire")
+
+func newMemStore(pushIDs []string, expiredAt map[int]time.Time) *memStore {
+	s := &memStore{outcomes: map[uint64]store.Outcome{}, counts: map[string]store.Counts{}}
+	for i, id := range pushIDs {
+		s.msgs = append(s.msgs, store.Message{Seq: uint64(i + 1), PushID: id, ExpiresAt: expiredAt[i+1]})
+		s.counts[id] = store.Counts{}
+	}
+	return s
+}
+
+func (s *memStore) Advance(_ context.Context, _ string, mark store.Mark, through uint64) ([]store.Message, error) {
+	if mark != store.MarkAcked {
+		return nil, fmt.Errorf("mark %d", mark)
+	}
+	through = min(through, uint64(len(s.msgs)))
+	if through <= s.acked {
+		return nil, nil
+	}
+	covered := s.msgs[s.acked:through]
+	s.acked = through
+	return covered, nil
+}
+
+func (s *memStore) SetOutcome(_ context.Context, _ string, seq uint64, o store.Outcome) (store.Outcome, bool, error) {
+	if seq == s.failSeq {
+		return store.OutcomeNone, false, errBroken
+	}
+	prev := s.outcomes[seq]
+	if !o.Replaces(prev) {
+		return prev, false, nil
+	}
+	s.outcomes[seq] = o
+	return prev, true, nil
+}
+
+func (s *memStore) AddCounts(_ context.Context, id string, d store.Counts) error {
+	if s.failAdd {
+		return errBroken
+	}
+	c, ok := s.counts[id]
+	if !ok {
+		return fmt.Errorf("push %q: %w", id, store.ErrNotFound)
+	}
+	s.counts[id] = c.Add(d)
+	return nil
+}
+
+// An Ack records every message it covers, an expired one as expired; a
+// message whose push is no longer stored is recorded too, with nothing to
+// count.
+func TestAckRecordsEveryCoveredMessage(t *testing.T) {
+	now := time.Now()
+	s := newMemStore([]string{"p1", "p2", "p3", "p4"}, map[int]time.Time{3: now.Add(-time.Second)})
+	delete(s.counts, "p2") // its record expired
+	n, err := Ack(context.Background(), s, "d", 3, now)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Equal(t, map[uint64]store.Outcome{1: store.OutcomeAcked, 2: store.OutcomeAcked, 3: store.OutcomeExpired}, s.outcomes)
+	require.Equal(t, map[string]store.Counts{"p1": {Acked: 1}, "p3": {Expired: 1}, "p4": {}}, s.counts)
+
+	// The same Ack again covers nothing new; a later one covers the rest.
+	n, err = Ack(context.Background(), s, "d", 3, now)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	n, err = Ack(context.Background(), s, "d", 9, now)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, store.Counts{Acked: 1}, s.counts["p4"])
+}
+
+// A message whose outcome cannot be recorded does not keep the messages
+// after it from theirs: the watermark has moved past them all.
+func TestAckGoesOnAfterAFailure(t *testing.T) {
+	s := newMemStore([]string{"p1", "p2", "p3"}, nil)
+	s.failSeq = 2
+	n, err := Ack(context.Background(), s, "d", 3, time.Now())
+	require.ErrorIs(t, err, errBroken)
+	require.ErrorContains(t, err, "seq 2")
+	require.Equal(t, 3, n)
+	require.Equal(t, map[uint64]store.Outcome{1: store.OutcomeAcked, 3: store.OutcomeAcked}, s.outcomes)
+	require.Equal(t, store.Counts{Acked: 1}, s.counts["p3"])
+}
+
+// Record counts the change of outcome once, and extra counts every time;
+// a counter store that fails is an error, a push that is gone is not.
+func TestRecordCountsTheChange(t *testing.T) {
+	ctx := context.Background()
+	s := newMemStore([]string{"p1"}, nil)
+	tg := Target{DeviceID: "d", Seq: 1, PushID: "p1"}
+	set, err := Record(ctx, s, tg, store.OutcomeRelayed, store.Counts{})
+	require.NoError(t, err)
+	require.True(t, set)
+	set, err = Record(ctx, s, tg, store.OutcomeAcked, store.Counts{DeadTokens: 1})
+	require.NoError(t, err)
+	require.True(t, set, "acked replaces relayed")
+	set, err = Record(ctx, s, tg, store.OutcomeRelayed, store.Counts{DeadTokens: 1})
+	require.NoError(t, err)
+	require.False(t, set, "nothing replaces acked")
+	require.Equal(t, store.Counts{Acked: 1, DeadTokens: 2}, s.counts["p1"])
+
+	gone := Target{DeviceID: "d", Seq: 2, PushID: "gone"}
+	set, err = Record(ctx, s, gone, store.OutcomeNoChannel, store.Counts{})
+	require.NoError(t, err)
+	require.True(t, set)
+	require.Equal(t, store.OutcomeNoChannel, s.outcomes[2])
+
+	s.failSeq = 3
+	_, err = Record(ctx, s, Target{DeviceID: "d", Seq: 3, PushID: "p1"}, store.OutcomeAcked, store.Counts{})
+	require.ErrorIs(t, err, errBroken)
+	s.failSeq, s.failAdd = 0, true
+	set, err = Record(ctx, s, Target{DeviceID: "d", Seq: 4, PushID: "p1"}, store.OutcomeAcked, store.Counts{})
+	require.ErrorIs(t, err, errBroken)
+	require.True(t, set, "the outcome was recorded before the count failed")
+}
