@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -256,7 +257,12 @@ func (c *Connector) flushCounts(ctx context.Context) {
 	c.counts = map[string]store.Counts{}
 	c.countMu.Unlock()
 	for id, d := range pending {
-		if err := c.store.AddCounts(ctx, id, d); err != nil {
+		err := c.store.AddCounts(ctx, id, d)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// The push's record is gone (expired by the store): nothing to count.
+			c.log.DebugContext(ctx, "count update for a push no longer stored", "push_id", id)
+		case err != nil:
 			c.log.WarnContext(ctx, "count update failed", "push_id", id, "error", err)
 		}
 	}

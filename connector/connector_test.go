@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -401,4 +402,26 @@ func TestOneAckCoversEarlierPushes(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, got, "seq %d", seq)
 	}
+}
+
+// Counts for a push whose record is gone are dropped without a warning;
+// those of a stored push are written.
+func TestCountsOfAPushNoLongerStored(t *testing.T) {
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	var logs strings.Builder
+	c := New(Config{}, st, nil, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
+	ctx := context.Background()
+	kept := &store.Push{ID: ids.New(), AppID: "app", CreatedAt: time.Now(), State: store.PushPending}
+	_, err = st.CreatePush(ctx, kept, "")
+	require.NoError(t, err)
+
+	c.countMessages(ctx, []store.Message{{PushID: kept.ID}, {PushID: "gone"}}, store.Counts{Delivered: 1})
+	c.flushCounts(ctx)
+	p, err := st.Push(ctx, kept.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), p.Counts.Delivered)
+	require.Contains(t, logs.String(), "level=DEBUG msg=\"count update for a push no longer stored\"")
+	require.NotContains(t, logs.String(), "level=WARN")
 }
