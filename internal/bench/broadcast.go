@@ -19,7 +19,9 @@ const (
 )
 
 // broadcast sends app-wide pushes for the configured duration, at most
-// broadcastWindow on their way at once, and measures their fan-out.
+// broadcastWindow on their way at once, and measures their fan-out. The Ack
+// frames the server received per delivered message show how many pushes
+// the devices acknowledged together.
 func (e *env) broadcast(ctx context.Context) (Figures, error) {
 	if _, err := e.connect(ctx); err != nil {
 		return nil, err
@@ -28,6 +30,12 @@ func (e *env) broadcast(ctx context.Context) (Figures, error) {
 		return nil, err
 	}
 	n := uint64(e.cfg.Devices)
+	// The metrics are read outside the CPU window: a scrape costs the
+	// server CPU of its own.
+	m0, err := scrape(ctx, e.hc, e.t.url)
+	if err != nil {
+		return nil, err
+	}
 	before, err := ReadProc(e.t.pid)
 	if err != nil {
 		return nil, err
@@ -38,6 +46,10 @@ func (e *env) broadcast(ctx context.Context) (Figures, error) {
 		return nil, err
 	}
 	after, err := ReadProc(e.t.pid)
+	if err != nil {
+		return nil, err
+	}
+	m1, err := scrape(ctx, e.hc, e.t.url)
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +69,7 @@ func (e *env) broadcast(ctx context.Context) (Figures, error) {
 		{"p99_ms", ms(s.hist.Quantile(0.99))},
 		{"broadcasts", float64(sent)},
 		{"delivered_ratio", float64(s.received) / float64(uint64(sent)*n)},
+		{"acks_per_msg", (m1[metricAcks] - m0[metricAcks]) / got},
 	}, nil
 }
 

@@ -107,5 +107,8 @@ func TestScenariosInProcess(t *testing.T) {
 		require.GreaterOrEqual(t, figure(t, f, obj, "p99_ms"), figure(t, f, obj, "p50_ms"))
 		require.GreaterOrEqual(t, figure(t, f, obj, "broadcasts"), 1.0)
 		require.Equal(t, 1.0, figure(t, f, obj, "delivered_ratio"))
+		acks := figure(t, f, obj, "acks_per_msg") // pushes read together take one Ack
+		require.Positive(t, acks)
+		require.LessOrEqual(t, acks, 1.0)
 	})
 }

@@ -15,11 +15,15 @@ const (
 	metricSessions   = "push_connector_sessions"
 	metricHandshakes = "push_connector_handshakes_total"
 	metricDispatches = "push_dispatcher_requests_total"
+	// metricAcks is the Ack frames the connectors received.
+	metricAcks = `push_connector_frames_received_total{type="ack"}`
 )
 
 // ParseMetrics reads the Prometheus text exposition format and returns each
 // metric's value summed over its label sets (so counters of several
-// connectors add up). Comments and malformed lines are skipped.
+// connectors add up), and also, under name{label="value"}, summed over the
+// label sets that have that one label. Comments and malformed lines are
+// skipped.
 func ParseMetrics(text string) map[string]float64 {
 	out := map[string]float64{}
 	for line := range strings.SplitSeq(text, "\n") {
@@ -27,13 +31,13 @@ func ParseMetrics(text string) map[string]float64 {
 		if line == "" || line[0] == '#' {
 			continue
 		}
-		name, rest := line, ""
+		name, labels, rest := line, "", ""
 		if i := strings.IndexByte(line, '{'); i >= 0 {
 			j := strings.LastIndexByte(line, '}')
 			if j < i {
 				continue
 			}
-			name, rest = line[:i], line[j+1:]
+			name, labels, rest = line[:i], line[i+1:j], line[j+1:]
 		} else if i := strings.IndexAny(line, " \t"); i >= 0 {
 			name, rest = line[:i], line[i:]
 		}
@@ -46,8 +50,38 @@ func ParseMetrics(text string) map[string]float64 {
 			continue
 		}
 		out[name] += v
+		for _, pair := range labelPairs(labels) {
+			out[name+"{"+pair+"}"] += v
+		}
 	}
 	return out
+}
+
+// labelPairs splits the inside of a label set, as in a="x",b="y\"z", into
+// its pairs as written; it returns nil if the set is malformed.
+func labelPairs(s string) []string {
+	var pairs []string
+	for s != "" {
+		eq := strings.Index(s, `="`)
+		if eq <= 0 || strings.ContainsAny(s[:eq], `",{} `) {
+			return nil
+		}
+		end := -1
+		for i := eq + 2; i < len(s); i++ {
+			if s[i] == '\\' {
+				i++ // an escaped character
+			} else if s[i] == '"' {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return nil
+		}
+		pairs = append(pairs, s[:end+1])
+		s = strings.TrimPrefix(s[end+1:], ",")
+	}
+	return pairs
 }
 
 // scrape fetches and parses base/metrics.
