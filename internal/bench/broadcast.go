@@ -49,7 +49,7 @@ func (e *env) broadcast(ctx context.Context) (Figures, error) {
 	if err != nil {
 		return nil, err
 	}
-	m1, err := scrape(ctx, e.hc, e.t.url)
+	m1, err := e.acksSettled(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,4 +100,27 @@ func (e *env) sendBroadcasts(ctx context.Context, start time.Time) (sent int, co
 		return s.received >= uint64(sent)*n
 	})
 	return sent, complete, err
+}
+
+// acksSettled scrapes the server's metrics until its count of Ack frames
+// holds still for 50 ms (the last deliveries' Acks are then in), at most for
+// a second, and returns the last scrape.
+func (e *env) acksSettled(ctx context.Context) (map[string]float64, error) {
+	m, err := scrape(ctx, e.hc, e.t.url)
+	for i := 0; err == nil && i < 20; i++ {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		var next map[string]float64
+		if next, err = scrape(ctx, e.hc, e.t.url); err == nil {
+			settled := next[metricAcks] == m[metricAcks]
+			m = next
+			if settled {
+				break
+			}
+		}
+	}
+	return m, err
 }
