@@ -16,9 +16,9 @@ import (
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
-// Pushes that arrive together take one cumulative Ack, sent before the
-// client waits for the network again; a push with only a control frame or
-// a part of a frame behind it is acknowledged at once.
+// Pushes, and replay pages, that arrive together take one cumulative Ack,
+// sent before the client waits for the network again; a push with only a
+// control frame or a part of a frame behind it is acknowledged at once.
 func TestPushesReadTogetherTakeOneAck(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	var acks []uint64
@@ -72,14 +72,27 @@ func TestPushesReadTogetherTakeOneAck(t *testing.T) {
 		if !step(slices.Concat(p5, p6[:len(p6)/2])) || !step(p6[len(p6)/2:]) {
 			return
 		}
+		// The two pages of a replay sent together take one Ack.
+		page := func(r *pb.SyncResponse) []byte {
+			b, err := codec.Seal(nil, &pb.Frame{Body: &pb.Frame_SyncResponse{SyncResponse: r}})
+			if err != nil {
+				t.Errorf("seal: %v", err)
+			}
+			return wsconn.AppendFrame(nil, wsconn.OpBinary, b)
+		}
+		if !step(slices.Concat(
+			page(&pb.SyncResponse{Epoch: 1, HeadSeq: 7, Pushes: []*pb.Push{{PushId: "p7", Seq: 7, Epoch: 1}}}),
+			page(&pb.SyncResponse{Epoch: 1, Broadcast: true}))) {
+			return
+		}
 		// An Error frame behind a push ends the session, after the Ack.
-		p7 := push(7)
+		p8 := push(8)
 		e, err := codec.Seal(nil, &pb.Frame{Body: &pb.Frame_Error{Error: &pb.Error{Code: 4500, Message: "internal"}}})
 		if err != nil {
 			t.Errorf("seal: %v", err)
 			return
 		}
-		step(slices.Concat(p7, wsconn.AppendFrame(nil, wsconn.OpBinary, e)))
+		step(slices.Concat(p8, wsconn.AppendFrame(nil, wsconn.OpBinary, e)))
 	}))
 	t.Cleanup(srv.Close)
 
@@ -91,7 +104,8 @@ func TestPushesReadTogetherTakeOneAck(t *testing.T) {
 	require.True(t, welcomed)
 	var pe *sdkproto.PeerError
 	require.ErrorAs(t, err, &pe)
-	require.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7}, got)
-	// 3 and not 1: the first Ack covers the three pushes read together.
-	require.Equal(t, []uint64{3, 4, 5, 6, 7}, acks)
+	require.Equal(t, []uint64{1, 2, 3, 4, 5, 6, 7, 8}, got)
+	// 3 and not 1: the first Ack covers the three pushes read together;
+	// one 7 for the two pages.
+	require.Equal(t, []uint64{3, 4, 5, 6, 7, 8}, acks)
 }

@@ -323,10 +323,11 @@ func heartbeat(every time.Duration, ping func() error) (stop func()) {
 	}
 }
 
-// readLoop handles frames until the connection ends. A push is
-// acknowledged once no other message is already read behind it: pushes that
-// arrive together take one cumulative Ack, sent before the loop waits for
-// the network again, so no acknowledgement waits on the next frame.
+// readLoop handles frames until the connection ends. A push or a replay
+// page is acknowledged once no other message is already read behind it:
+// what arrives together (the initial replay's two pages, overlapping
+// broadcasts) takes one cumulative Ack, sent before the loop waits for the
+// network again, so no acknowledgement waits on the next frame.
 func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
 	ackDue := false
 	for {
@@ -345,8 +346,8 @@ func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
 			c.deliver(b.Push)
 			ackDue = true
 		case *pb.Frame_SyncResponse:
-			ackDue = false // syncPage acknowledges
-			err = c.syncPage(k, b.SyncResponse)
+			c.syncPage(b.SyncResponse)
+			ackDue = true // also an empty page: it may move the position to the head
 		case *pb.Frame_Redirect:
 			if ackDue {
 				c.ack(k) //nolint:errcheck // the session ends here either way
@@ -368,8 +369,9 @@ func (c *Client) readLoop(k *conn) (*pb.Redirect, error) {
 
 // syncPage applies one replay page, of the device's stream or of the
 // app's broadcast stream. The initial replay sends one of each, the
-// device's first: Synced follows the broadcast one.
-func (c *Client) syncPage(k *conn, r *pb.SyncResponse) error {
+// device's first: Synced follows the broadcast one. The read loop
+// acknowledges the page, with what was read along with it.
+func (c *Client) syncPage(r *pb.SyncResponse) {
 	c.mu.Lock()
 	epoch, _ := c.state.position(r.Broadcast)
 	if r.Epoch != *epoch {
@@ -395,7 +397,6 @@ func (c *Client) syncPage(k *conn, r *pb.SyncResponse) error {
 			c.event(Event{Kind: EventSynced, DeviceID: c.State().DeviceID, Recovered: recovered})
 		}
 	}
-	return c.ack(k)
 }
 
 // resetLocked moves a stream position to a new epoch.
