@@ -105,22 +105,18 @@ func (e *env) sendBroadcasts(ctx context.Context, start time.Time) (sent int, co
 // acksSettled scrapes the server's metrics until its count of Ack frames
 // holds still for 50 ms (the last deliveries' Acks are then in), at most for
 // a second, and returns the last scrape.
-func (e *env) acksSettled(ctx context.Context) (map[string]float64, error) {
-	m, err := scrape(ctx, e.hc, e.t.url)
-	for i := 0; err == nil && i < 20; i++ {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
+func (e *env) acksSettled(ctx context.Context) (m map[string]float64, err error) {
+	wait, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	pollUntil(wait, 50*time.Millisecond, func() bool { //nolint:errcheck // unsettled after a second: the last scrape stands
+		next, serr := scrape(ctx, e.hc, e.t.url)
+		if serr != nil {
+			err = serr
+			return true
 		}
-		var next map[string]float64
-		if next, err = scrape(ctx, e.hc, e.t.url); err == nil {
-			settled := next[metricAcks] == m[metricAcks]
-			m = next
-			if settled {
-				break
-			}
-		}
-	}
+		settled := m != nil && next[metricAcks] == m[metricAcks]
+		m = next
+		return settled
+	})
 	return m, err
 }

@@ -1,8 +1,6 @@
 package reccodec
 
 import (
-	"fmt"
-
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -40,9 +38,9 @@ func EncodeDevice(d *store.Device) []byte {
 // malformed input is an error. The strings of the result share one copy of
 // b, so a decode costs few allocations.
 func DecodeDevice(b []byte) (*store.Device, error) {
-	r := reader{s: string(b)}
-	if v := r.byte(); v != DeviceVersion {
-		return nil, fmt.Errorf("%w: version %d", ErrMalformed, v)
+	r, err := newReader(b, "device", DeviceVersion)
+	if err != nil {
+		return nil, err
 	}
 	d := &store.Device{}
 	d.ID, d.AppID = r.string(), r.string()

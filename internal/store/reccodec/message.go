@@ -2,7 +2,6 @@ package reccodec
 
 import (
 	"encoding/binary"
-	"fmt"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -30,9 +29,9 @@ func EncodeMessage(m *store.Message) []byte {
 // DecodeMessage decodes what EncodeMessage returned. It never panics; a
 // malformed input is an error.
 func DecodeMessage(b []byte) (store.Message, error) {
-	r := reader{s: string(b)}
-	if v := r.byte(); v != MessageVersion {
-		return store.Message{}, fmt.Errorf("%w: message version %d", ErrMalformed, v)
+	r, err := newReader(b, "message", MessageVersion)
+	if err != nil {
+		return store.Message{}, err
 	}
 	m := store.Message{Seq: r.uvarint()}
 	m.PushID, m.Title, m.Body = r.string(), r.string(), r.string()

@@ -62,9 +62,9 @@ func EncodePush(p *store.Push) []byte {
 // DecodePush decodes what EncodePush returned; the counts are zero. It
 // never panics; a malformed input is an error.
 func DecodePush(b []byte) (*store.Push, error) {
-	r := reader{s: string(b)}
-	if v := r.byte(); v != PushVersion {
-		return nil, fmt.Errorf("%w: push version %d", ErrMalformed, v)
+	r, err := newReader(b, "push", PushVersion)
+	if err != nil {
+		return nil, err
 	}
 	flags := r.byte()
 	if flags&^pushFlagsKnown != 0 {

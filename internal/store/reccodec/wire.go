@@ -12,6 +12,7 @@ package reccodec
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -68,6 +69,16 @@ type reader struct {
 }
 
 func (r *reader) fail() { r.err, r.s = ErrMalformed, "" }
+
+// newReader returns a reader of b, an encoding of kind, past its version
+// byte; a version other than version is an error.
+func newReader(b []byte, kind string, version byte) (reader, error) {
+	r := reader{s: string(b)}
+	if v := r.byte(); v != version {
+		return r, fmt.Errorf("%w: %s version %d", ErrMalformed, kind, v)
+	}
+	return r, nil
+}
 
 func (r *reader) byte() byte {
 	if len(r.s) == 0 {
