@@ -425,3 +425,64 @@ func TestCountsOfAPushNoLongerStored(t *testing.T) {
 	require.Contains(t, logs.String(), "level=DEBUG msg=\"count update for a push no longer stored\"")
 	require.NotContains(t, logs.String(), "level=WARN")
 }
+
+// A SyncRequest is answered with one page of the device's stream after
+// since: at most limit pushes (0 or more than the page size: the page
+// size), with more set while pushes remain, and from the oldest one with
+// recovered false when the epoch is not the stream's (protocol 9.5).
+func TestSyncRequestAnswersOnePage(t *testing.T) {
+	f := newFixture(t, Config{SyncPage: 2})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	ctx := context.Background()
+	var epoch uint64
+	for _, pid := range []string{"p1", "p2", "p3"} {
+		_, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: pid, Body: "b", SentAt: time.Now()}, DeviceIDs: []string{id}})
+		require.NoError(t, err)
+		epoch = dev.nextPush(t).GetEpoch()
+	}
+	seqs := func(r *pb.SyncResponse) []uint64 {
+		var out []uint64
+		for _, p := range r.GetPushes() {
+			require.Equal(t, r.GetEpoch(), p.GetEpoch())
+			out = append(out, p.GetSeq())
+		}
+		return out
+	}
+	ask := func(q *pb.SyncRequest) *pb.SyncResponse {
+		t.Helper()
+		dev.send(t, &pb.Frame{Body: &pb.Frame_SyncRequest{SyncRequest: q}})
+		r := dev.read(t).GetSyncResponse()
+		require.NotNil(t, r)
+		require.False(t, r.GetBroadcast())
+		require.Equal(t, uint64(3), r.GetHeadSeq())
+		return r
+	}
+
+	r := ask(&pb.SyncRequest{Epoch: epoch, Since: 1, Limit: 1})
+	require.Equal(t, []uint64{2}, seqs(r))
+	require.True(t, r.GetMore())
+	require.True(t, r.GetRecovered())
+
+	r = ask(&pb.SyncRequest{Epoch: epoch, Since: 2})
+	require.Equal(t, []uint64{3}, seqs(r))
+	require.False(t, r.GetMore())
+
+	// A limit over the page size gets the page size.
+	r = ask(&pb.SyncRequest{Epoch: epoch, Since: 0, Limit: 50})
+	require.Equal(t, []uint64{1, 2}, seqs(r))
+	require.True(t, r.GetMore())
+
+	// Nothing after the head.
+	r = ask(&pb.SyncRequest{Epoch: epoch, Since: 3})
+	require.Empty(t, r.GetPushes())
+	require.False(t, r.GetMore())
+
+	// Another epoch: the stream's epoch, from its oldest message.
+	r = ask(&pb.SyncRequest{Epoch: epoch + 1, Since: 2, Limit: 10})
+	require.Equal(t, epoch, r.GetEpoch())
+	require.False(t, r.GetRecovered())
+	require.Equal(t, []uint64{1, 2}, seqs(r))
+	require.Equal(t, "p1", r.GetPushes()[0].GetPushId())
+}
