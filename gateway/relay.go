@@ -105,14 +105,21 @@ type settingsView struct {
 }
 
 func (g *Gateway) viewSettings(s store.Settings) settingsView {
-	v := settingsView{AckTimeoutSeconds: int(g.relay.AckTimeout / time.Second), PayloadMode: store.PayloadFull}
+	v := settingsView{AckTimeoutSeconds: wholeSeconds(g.relay.AckTimeout), PayloadMode: store.PayloadFull}
 	if s.AckTimeout > 0 {
-		v.AckTimeoutSeconds = int(s.AckTimeout / time.Second)
+		v.AckTimeoutSeconds = wholeSeconds(s.AckTimeout)
 	}
 	if s.PayloadMode != "" {
 		v.PayloadMode = s.PayloadMode
 	}
 	return v
+}
+
+// wholeSeconds shows an ack timeout in the API's unit, rounded up: a
+// server default under a second (relay.ack_timeout is a duration) reads 1,
+// not 0, which the API does not allow.
+func wholeSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
 }
 
 func (g *Gateway) putSettings(w http.ResponseWriter, r *http.Request) error {
