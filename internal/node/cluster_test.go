@@ -12,6 +12,7 @@ import (
 	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/testsrv"
+	"github.com/mopush/mopush/internal/testsrv/aerofake"
 )
 
 // clusterConfig points a node at shared NATS, Redis shards and MongoDB.
@@ -29,12 +30,37 @@ func clusterConfig(natsURL, mongoURI string, redis []string) func(*config.Config
 // connectors as separate nodes on shared NATS, two Redis shards and a
 // MongoDB-protocol server, and pushes through them.
 func TestRolesApartOnClusters(t *testing.T) {
+	rolesApartOnClusters(t, nil)
+}
+
+// TestRolesApartOnClustersWithAerospike is the same with device state,
+// streams and outcomes in Aerospike, here an in-memory server that speaks
+// its protocol.
+func TestRolesApartOnClustersWithAerospike(t *testing.T) {
+	srv, err := aerofake.Start(aerofake.Config{Namespaces: []string{"mopush"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	rolesApartOnClusters(t, func(c *config.Config) {
+		c.Store.Aerospike = []string{srv.Addr()}
+		c.Store.AerospikeNamespace = "mopush"
+	})
+}
+
+// rolesApartOnClusters is TestRolesApartOnClusters with the store's
+// configuration changed by mutate (when not nil).
+func rolesApartOnClusters(t *testing.T, mutate func(*config.Config)) {
 	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
 	require.NoError(t, err)
 	t.Cleanup(nats.Close)
 	r1, r2 := testsrv.StartRedis(t), testsrv.StartRedis(t)
 	mongo := testsrv.StartMongo(t)
-	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr, r2.Addr})
+	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr, r2.Addr})
+	shared := func(c *config.Config) {
+		cluster(c)
+		if mutate != nil {
+			mutate(c)
+		}
+	}
 
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}}, shared)
 	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
@@ -81,7 +107,7 @@ func TestRolesApartOnClusters(t *testing.T) {
 	back := newDevice(t, gw.URL(), app.key, st)
 	back.start()
 	back.waitReady()
-	waitFor(t, 20*time.Second, "caught up from the Redis stream", func() bool { return len(back.got()) == 1 })
+	waitFor(t, 20*time.Second, "caught up from the stream", func() bool { return len(back.got()) == 1 })
 	require.Equal(t, later, back.got()[0].ID)
 	for _, d := range append(ds[1:], back) {
 		d.stop()

@@ -15,33 +15,36 @@ import (
 	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/storetest"
+	"github.com/mopush/mopush/internal/testsrv/aerofake"
 )
 
-// The tests in this file need a real Aerospike server. MOPUSH_TEST_AEROSPIKE
-// names it (host:port); MOPUSH_TEST_AEROSPIKE_NAMESPACE names a namespace
-// configured on it (default "test", the namespace of the stock server
-// configuration). Every test writes into sets of its own, which it
-// truncates when it ends.
+// The tests in this file need an Aerospike server. MOPUSH_TEST_AEROSPIKE
+// names a real one (host:port); MOPUSH_TEST_AEROSPIKE_NAMESPACE names a
+// namespace configured on it (default "test", the namespace of the stock
+// server configuration). Without it each test starts an in-memory server
+// that speaks the protocol (internal/testsrv/aerofake). Every test writes
+// into sets of its own, which it truncates when it ends.
 const (
 	envServer    = "MOPUSH_TEST_AEROSPIKE"
 	envNamespace = "MOPUSH_TEST_AEROSPIKE_NAMESPACE"
 )
 
-// testServer returns the server's address and namespace, or skips the
-// test. No Aerospike server can be installed on the project's machines, so
-// this suite skips when the variable is unset, under CI too.
+// testServer returns the address and namespace of the server to test
+// against: the one MOPUSH_TEST_AEROSPIKE names, else a fake started for
+// this test and closed when it ends.
 func testServer(tb testing.TB) (addr, namespace string) {
 	tb.Helper()
-	addr = os.Getenv(envServer)
-	if addr == "" {
-		tb.Skipf("%s is not set: no Aerospike server to test against "+
-			"(run with %s=host:3000, and %s if the namespace is not \"test\")", envServer, envServer, envNamespace)
+	if addr = os.Getenv(envServer); addr != "" {
+		namespace = os.Getenv(envNamespace)
+		if namespace == "" {
+			namespace = "test"
+		}
+		return addr, namespace
 	}
-	namespace = os.Getenv(envNamespace)
-	if namespace == "" {
-		namespace = "test"
-	}
-	return addr, namespace
+	srv, err := aerofake.Start(aerofake.Config{Namespaces: []string{"test"}})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, srv.Close()) })
+	return srv.Addr(), "test"
 }
 
 // openTestStore opens a store on the test server with sets of its own,
@@ -81,9 +84,8 @@ func testSetPrefix() string {
 }
 
 // TestConformance runs the parts of the conformance suite that this backend
-// implements against the server that MOPUSH_TEST_AEROSPIKE names.
+// implements.
 func TestConformance(t *testing.T) {
-	testServer(t)
 	storetest.Run(t, storetest.Harness{
 		Parts: []string{storetest.PartDevices, storetest.PartStreams, storetest.PartOutcomes},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
