@@ -86,6 +86,8 @@ type Store struct {
 	aliases string
 	streams string
 
+	fits fits // per device, the messages its stream record can hold
+
 	closed atomic.Bool
 }
 
@@ -187,6 +189,7 @@ func newStore(client *as.Client, cfg Config) *Store {
 		devices: cfg.SetPrefix + setDevices,
 		aliases: cfg.SetPrefix + setAliases,
 		streams: cfg.SetPrefix + setStreams,
+		fits:    fits{m: make(map[string]fit)},
 	}
 }
 

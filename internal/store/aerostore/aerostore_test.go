@@ -52,6 +52,12 @@ func testServer(tb testing.TB) (addr, namespace string) {
 func openTestStore(tb testing.TB, cfg Config) *Store {
 	tb.Helper()
 	addr, namespace := testServer(tb)
+	return openStoreOn(tb, addr, namespace, cfg)
+}
+
+// openStoreOn is openTestStore on the server at addr.
+func openStoreOn(tb testing.TB, addr, namespace string, cfg Config) *Store {
+	tb.Helper()
 	cfg.Hosts = []string{addr}
 	cfg.Namespace = namespace
 	cfg.SetPrefix = testSetPrefix()
@@ -182,6 +188,48 @@ func TestRecordSize(t *testing.T) {
 	p2, err := s.ReadStream(ctx, dev, last.Epoch, 199, 10)
 	require.NoError(t, err)
 	require.EqualValues(t, 200, p2.Head, "the failed append left the stream alone")
+}
+
+// Once a stream of big messages is at the record size limit, an append
+// takes one round trip: the store remembers how many messages fit and
+// starts there, and only every probeEvery-th append tries for more. The
+// stream keeps what fits, not half of it. This counts the round trips, so
+// it runs on the fake whatever MOPUSH_TEST_AEROSPIKE says.
+func TestAppendAtTheSizeLimitStartsFromWhatFits(t *testing.T) {
+	t.Parallel()
+	srv, err := aerofake.Start(aerofake.Config{Namespaces: []string{"test"}, MaxRecordSize: 1 << 20})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, srv.Close()) })
+	s := openStoreOn(t, srv.Addr(), "test", Config{})
+	ctx := t.Context()
+	dev := ids.New()
+	body := strings.Repeat("x", 64<<10)
+	appendOne := func() store.Position {
+		pos, err := s.Append(ctx, []store.Entry{{DeviceID: dev, Message: store.Message{PushID: ids.New(), Body: body}}})
+		require.NoError(t, err)
+		return pos[0]
+	}
+	for range 20 { // past the limit: about 15 of them fit
+		appendOne()
+	}
+	full, err := s.ReadStream(ctx, dev, 0, 0, 1000)
+	require.NoError(t, err)
+	fit := len(full.Messages)
+	require.Less(t, fit, 20)
+
+	const n = 2 * probeEvery
+	before := srv.Messages()
+	var last store.Position
+	for range n {
+		last = appendOne()
+	}
+	calls := srv.Messages() - before
+	// One per append, and one more for each probe that does not fit.
+	require.LessOrEqual(t, calls, int64(n+n/probeEvery), "round trips for %d appends", n)
+	p, err := s.ReadStream(ctx, dev, last.Epoch, 0, 1000)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, fit, "the stream keeps what fits")
+	require.Equal(t, last.Seq, p.Messages[len(p.Messages)-1].Seq)
 }
 
 // TestPutDeviceRace moves one device between aliases from many goroutines:

@@ -47,6 +47,7 @@ type appendGroup struct {
 	blobs  []any // encoded messages, each a []byte
 	keep   int   // how many messages the stream keeps after this append
 	floor  int   // the least keep may shrink to
+	known  int   // a keep that fitted the device's record lately, or 0
 	epoch  uint64
 }
 
@@ -123,8 +124,9 @@ func (s *Store) groupEntries(entries []store.Entry) ([]*appendGroup, error) {
 		g.blobs = append(g.blobs, encodeMessage(&e.Message))
 	}
 	for _, g := range groups {
-		g.keep = s.cfg.MaxStreamLen
 		g.floor = min(len(g.blobs), s.cfg.MaxStreamLen)
+		g.keep, g.known = s.fits.start(g.device, s.cfg.MaxStreamLen)
+		g.keep = max(g.keep, g.floor)
 		if size := g.newestBytes(g.floor); size > maxRecordBytes {
 			return nil, fmt.Errorf("aerostore: append %d bytes to %s: %w", size, g.device, ErrRecordTooBig)
 		}
@@ -264,8 +266,13 @@ func (s *Store) settle(ctx context.Context, g *appendGroup, r appendResult, pos 
 			if g.keep <= g.floor {
 				return false, fmt.Errorf("aerostore: append %d messages to %s: %w", len(g.blobs), g.device, ErrRecordTooBig)
 			}
+			if g.known > 0 && g.known < g.keep {
+				g.keep = max(g.known, g.floor) // a probe for more did not fit
+				return true, nil
+			}
 			g.keep = max(g.keep/2, g.floor)
-			s.log.Warn("stream record too big, keeping fewer messages", "keep", g.keep)
+			g.known = 0
+			s.log.Warn("stream record too big, keeping fewer messages", "device_id", g.device, "keep", g.keep)
 			return true, nil
 		case retryable(r.err):
 			return true, nil
@@ -276,6 +283,7 @@ func (s *Store) settle(ctx context.Context, g *appendGroup, r appendResult, pos 
 	if r.epoch == 0 || r.epoch > store.MaxEpoch || r.seq < n {
 		return false, fmt.Errorf("aerostore: append to %s: %w: epoch %d, head %d after %d messages", g.device, errMalformed, r.epoch, r.seq, n)
 	}
+	s.fits.record(g.device, g.keep, s.cfg.MaxStreamLen)
 	for j, i := range g.idx {
 		pos[i] = store.Position{Epoch: r.epoch, Seq: r.seq - n + 1 + uint64(j)}
 	}

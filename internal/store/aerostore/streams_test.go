@@ -2,6 +2,7 @@ package aerostore
 
 import (
 	"math"
+	"strconv"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
@@ -285,4 +286,64 @@ func TestAliasKeyAndDedupe(t *testing.T) {
 	require.Equal(t, []int{0, 1, 2, 0}, pos)
 
 	require.Positive(t, newToken())
+}
+
+// A probe for more messages that does not fit falls back to the count
+// known to fit, without halving and without a warning.
+func TestSettleProbeFallsBack(t *testing.T) {
+	t.Parallel()
+	cfg, err := withDefaults(Config{Hosts: []string{"h:1"}, MaxStreamLen: 1000})
+	require.NoError(t, err)
+	s := newStore(nil, cfg)
+	g := &appendGroup{device: "d", idx: []int{0}, blobs: []any{[]byte{}}, keep: 17, known: 15, floor: 1}
+	tooBig := appendResult{err: &as.AerospikeError{ResultCode: codeRecordBig}}
+	again, err := s.settle(t.Context(), g, tooBig, make([]store.Position, 1))
+	require.NoError(t, err)
+	require.True(t, again)
+	require.Equal(t, 15, g.keep)
+	again, err = s.settle(t.Context(), g, tooBig, make([]store.Position, 1))
+	require.NoError(t, err)
+	require.True(t, again)
+	require.Equal(t, 7, g.keep, "what fitted before no longer does: halve")
+	require.Zero(t, g.known)
+	_, err = s.settle(t.Context(), g, appendResult{epoch: 5, seq: 9}, make([]store.Position, 1))
+	require.NoError(t, err)
+	keep, known := s.fits.start("d", 1000)
+	require.Equal(t, 7, keep, "the next append starts from what fitted")
+	require.Equal(t, 7, known)
+}
+
+func TestFits(t *testing.T) {
+	t.Parallel()
+	f := fits{m: make(map[string]fit)}
+	keep, known := f.start("d", 100)
+	require.Equal(t, 100, keep, "nothing known: the most")
+	require.Zero(t, known)
+
+	f.record("d", 40, 100)
+	var probes []int
+	for i := 1; i <= 2*probeEvery; i++ {
+		keep, known = f.start("d", 100)
+		require.Equal(t, 40, known)
+		if keep != 40 {
+			require.Equal(t, 46, keep, "an eighth more, and one")
+			probes = append(probes, i)
+		}
+	}
+	require.Equal(t, []int{probeEvery, 2 * probeEvery}, probes)
+
+	f.record("d", 39, 40)
+	keep, _ = f.start("d", 40)
+	require.Equal(t, 39, keep)
+	f.record("d", 40, 40)
+	keep, known = f.start("d", 40)
+	require.Equal(t, 40, keep, "a record that holds the most is forgotten")
+	require.Zero(t, known)
+
+	for i := range maxFits {
+		f.record(strconv.Itoa(i), 1, 2)
+	}
+	require.Len(t, f.m, maxFits)
+	f.record("one more", 1, 2)
+	require.Len(t, f.m, 1, "full: starts over")
 }

@@ -290,6 +290,7 @@ type outcome struct {
 // answerMessage handles the body of an AS_MSG proto and returns the whole
 // answer, proto header included.
 func (s *Server) answerMessage(body []byte) []byte {
+	s.messages.Add(1)
 	m, err := parseAsMsg(body)
 	if err != nil {
 		return errorAnswer(codeParameter)

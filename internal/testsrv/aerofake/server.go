@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,6 +78,14 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	messages atomic.Int64 // AS_MSG commands answered
+}
+
+// Messages returns how many AS_MSG commands (single-record or batch) the
+// server has answered, for tests that count a client's round trips.
+func (s *Server) Messages() int64 {
+	return s.messages.Load()
 }
 
 // Start starts a server on a free port of 127.0.0.1.
