@@ -190,9 +190,9 @@ func expRead(bins map[string]any, root *expNode, flags int64) (any, resultCode) 
 // as the server's expression modify does: CREATE_ONLY and UPDATE_ONLY
 // check the bin first (POLICY_NO_FAIL makes a refusal a no-op), an
 // unknown value fails unless EVAL_NO_FAIL, and a nil value deletes the
-// bin only with ALLOW_DELETE (without it, an existing bin is kept, which
-// fails only when no flag at all is set: the server tests the flags with
-// a logical and).
+// bin only with ALLOW_DELETE (without it, an existing bin is kept, and the
+// operation fails when it has no flag at all, as the fake reads the
+// server's source; nothing here writes nil).
 func expWrite(bins map[string]any, name string, root *expNode, flags int64) resultCode {
 	_, live := bins[name]
 	noFail := flags&expFlagPolicyNoFail != 0
