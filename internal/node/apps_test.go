@@ -55,3 +55,24 @@ func TestGetAppRoundsTheAckTimeoutUp(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	require.Equal(t, float64(1), body["settings"].(map[string]any)["ack_timeout_seconds"])
 }
+
+// With the relay disabled, the credential endpoints answer 503
+// unavailable, and an app's settings show no ack timeout of the server's
+// (api.md section 10; openapi.yaml, Settings).
+func TestCredentialsWithoutRelay(t *testing.T) {
+	n, _ := startNodeWith(t, Options{}, func(c *config.Config) { c.Relay.Disabled = true })
+	a := api{t: t, base: n.URL()}
+	app := a.createApp(n.AdminToken(), "no relay")
+	admin := http.Header{"Authorization": {"Bearer " + n.AdminToken()}}
+
+	code, body, hdr := a.do(http.MethodPut, "/v1/apps/"+app.id+"/credentials/apns", "", "", map[string]string{"topic": "t"}, admin)
+	require.Equal(t, http.StatusServiceUnavailable, code, "%v", body)
+	require.Equal(t, "https://mopush.dev/problems/unavailable", body["type"])
+	require.Equal(t, "1", hdr.Get("Retry-After"))
+	code, _, _ = a.do(http.MethodGet, "/v1/apps/"+app.id+"/credentials", "", "", nil, admin)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+
+	code, body, _ = a.do(http.MethodGet, "/v1/apps/"+app.id, "", "", nil, admin)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(0), "payload_mode": "full"}, body["settings"])
+}
