@@ -411,7 +411,8 @@ func executeRead(rec *record, cmd *recordCommand) outcome {
 // executeWrite runs a command that writes: a delete, or a put or operate
 // whose operations apply in order to a working copy of the record. The
 // copy replaces the record only when every operation succeeds and the
-// record fits; a record left without bins is deleted. Expiry is not
+// record fits; a record left without bins is deleted, and a write that
+// would create a record without bins answers KEY_NOT_FOUND. Expiry is not
 // kept: a write's TTL is accepted and ignored, and records never expire.
 func (s *Server) executeWrite(records map[[digestSize]byte]*record, cmd *recordCommand) outcome {
 	rec := records[cmd.digest]
@@ -429,6 +430,11 @@ func (s *Server) executeWrite(records map[[digestSize]byte]*record, cmd *recordC
 		}
 	}
 	if len(run.bins) == 0 {
+		if rec == nil {
+			// As the server's write_master: a write that leaves a record
+			// that did not exist without bins is not found.
+			return outcome{code: codeKeyNotFound}
+		}
 		delete(records, cmd.digest)
 		return outcome{code: codeOK, answers: run.answers}
 	}

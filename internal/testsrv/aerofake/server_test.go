@@ -198,6 +198,14 @@ func TestNilBinsDeleteBinsAndRecord(t *testing.T) {
 	mustPut(t, c, k, as.NewBin("b", nil))
 	_, err := c.Get(nil, k)
 	wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
+
+	// A write that would create a record without bins is not found, as the
+	// server's write_master answers, and creates nothing.
+	wantCode(t, c.PutBins(nil, k, as.NewBin("a", nil)), types.KEY_NOT_FOUND_ERROR)
+	_, err = c.Operate(nil, k, as.PutOp(as.NewBin("a", nil)), as.GetBinOp("a"))
+	wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
+	_, err = c.Get(nil, k)
+	wantCode(t, err, types.KEY_NOT_FOUND_ERROR)
 }
 
 func TestRecordExistsActions(t *testing.T) {
