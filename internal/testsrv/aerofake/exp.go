@@ -191,8 +191,9 @@ func expRead(bins map[string]any, root *expNode, flags int64) (any, resultCode) 
 // check the bin first (POLICY_NO_FAIL makes a refusal a no-op), an
 // unknown value fails unless EVAL_NO_FAIL, and a nil value deletes the
 // bin only with ALLOW_DELETE (without it, an existing bin is kept, and the
-// operation fails when it has no flag at all, as the fake reads the
-// server's source; nothing here writes nil).
+// operation fails only when it has no flag at all: the server's expop.c
+// tests `flags && AS_EXP_FLAG_POLICY_NO_FAIL != 0`, which any flag makes
+// true; nothing here writes nil).
 func expWrite(bins map[string]any, name string, root *expNode, flags int64) resultCode {
 	_, live := bins[name]
 	noFail := flags&expFlagPolicyNoFail != 0
