@@ -224,6 +224,7 @@ func TestAppendAtTheSizeLimitStartsFromWhatFits(t *testing.T) {
 		last = appendOne()
 	}
 	calls := srv.Messages() - before
+	t.Logf("%d appends to a stream at the limit took %d commands", n, calls)
 	// One per append, and one more for each probe that does not fit.
 	require.LessOrEqual(t, calls, int64(n+n/probeEvery), "round trips for %d appends", n)
 	p, err := s.ReadStream(ctx, dev, last.Epoch, 0, 1000)
