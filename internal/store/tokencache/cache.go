@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -33,6 +34,8 @@ type Cache struct {
 	release *rueidis.Lua
 	id      string // this instance, to ignore its own notices
 	metrics *metrics
+	// subscriptions counts the notice subscriptions that started.
+	subscriptions atomic.Int64
 
 	mu      sync.Mutex
 	local   map[string]localCopy
@@ -359,10 +362,21 @@ func (c *Cache) drop(key string) {
 }
 
 // Run listens for other instances' refresh notices and drops the local
-// copies they name, until ctx ends; then it returns nil. When the
-// subscription breaks it drops every local copy and subscribes again.
+// copies they name, until ctx ends; then it returns nil. Notices sent while
+// no subscription stands are lost, so every time the subscription starts,
+// the first time and after it broke, every local copy is dropped. The
+// client resubscribes by itself after most failures (its retries), which
+// only the subscription's confirmation shows; when Receive does return with
+// an error, Run drops the copies too and subscribes again.
 func (c *Cache) Run(ctx context.Context) error {
 	pause := c.cfg.PollMax
+	ctx = rueidis.WithOnSubscriptionHook(ctx, func(s rueidis.PubSubSubscription) {
+		if s.Kind == "subscribe" && s.Channel == c.cfg.Channel {
+			c.dropAll()
+			c.subscriptions.Add(1)
+			c.metrics.subscribed()
+		}
+	})
 	for {
 		cmd := c.rdb.B().Subscribe().Channel(c.cfg.Channel).Build()
 		err := c.rdb.Receive(ctx, cmd, func(m rueidis.PubSubMessage) { c.notice(m.Message) })

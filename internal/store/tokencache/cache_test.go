@@ -84,6 +84,8 @@ func (c *Cache) hasLocal(k string) bool {
 	return ok
 }
 
+// gets returns the counters of reg by "name/label value", or by name for a
+// counter without labels.
 func gets(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
 	families, err := reg.Gather()
@@ -91,7 +93,11 @@ func gets(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	out := map[string]float64{}
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
-			out[f.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			name := f.GetName()
+			if labels := m.GetLabel(); len(labels) > 0 {
+				name += "/" + labels[0].GetValue()
+			}
+			out[name] = m.GetCounter().GetValue()
 		}
 	}
 	return out
@@ -288,12 +294,9 @@ func TestNoticesDropLocalCopies(t *testing.T) {
 	b := newInstance(t, srv, Config{})
 	runNotices(t, a)
 	runNotices(t, b)
-	rdb := newClient(t, srv)
-	testsrv.WaitFor(t, 10*time.Second, func() bool {
-		subs, err := rdb.Do(ctx, rdb.B().PubsubNumsub().Channel(DefaultChannel).Build()).AsIntMap()
-		require.NoError(t, err)
-		return subs[DefaultChannel] == 2
-	})
+	// Both subscribed, and both clients read the confirmation (which drops
+	// the local copies).
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 1 && b.subscriptions.Load() == 1 })
 
 	var calls atomic.Int64
 	tok, err := a.Get(ctx, key, counting(&calls, "t1", time.Hour))
@@ -489,4 +492,46 @@ func TestRedisDown(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "shared", tok, "b reads the token a stored")
 	require.Equal(t, int64(2), calls.Load())
+}
+
+// TestLostSubscriptionDropsLocalCopies: when the notice subscription
+// breaks (here its connection is killed), notices sent meanwhile may be
+// lost, so the instance forgets its local copies, subscribes again, and
+// keeps following notices.
+func TestLostSubscriptionDropsLocalCopies(t *testing.T) {
+	t.Parallel()
+	srv := testsrv.StartRedis(t)
+	ctx := t.Context()
+	reg := prometheus.NewPedanticRegistry()
+	a := newInstance(t, srv, Config{Registerer: reg})
+	b := newInstance(t, srv, Config{})
+	runNotices(t, a)
+	rdb := newClient(t, srv)
+	subscribers := func() int64 {
+		subs, err := rdb.Do(ctx, rdb.B().PubsubNumsub().Channel(DefaultChannel).Build()).AsIntMap()
+		require.NoError(t, err)
+		return subs[DefaultChannel]
+	}
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 1 })
+
+	var calls atomic.Int64
+	_, err := a.Get(ctx, key, counting(&calls, "t1", time.Hour))
+	require.NoError(t, err)
+	require.True(t, a.hasLocal(key))
+
+	killed, err := rdb.Do(ctx, rdb.B().ClientKill().TypePubsub().Build()).AsInt64()
+	require.NoError(t, err)
+	require.Equal(t, int64(1), killed)
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 2 })
+	require.False(t, a.hasLocal(key), "the new subscription dropped the local copy")
+	require.Equal(t, int64(1), subscribers())
+
+	tok, err := a.Get(ctx, key, counting(&calls, "unused", time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, "t1", tok, "read back from Redis, not refreshed")
+	require.Equal(t, int64(1), calls.Load())
+	require.True(t, a.hasLocal(key))
+	require.NoError(t, b.Invalidate(ctx, key))
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return !a.hasLocal(key) })
+	require.Equal(t, 2.0, gets(t, reg)["push_store_tokencache_subscriptions_total"])
 }

@@ -28,6 +28,13 @@
 // Values hold the issue and expiry times and the token; tokens are secrets
 // and never logged.
 //
+// Notices sent while an instance has no subscription are lost: its
+// connection broke, and the client is resubscribing. So every time Run's
+// subscription starts (the Redis client resubscribes by itself after most
+// failures, which shows only as a new subscription confirmation), the
+// instance drops every local copy; push_store_tokencache_subscriptions_total
+// counts those starts.
+//
 // Concurrency: all methods of Cache are safe for concurrent use. Run, which
 // listens for other instances' refreshes, runs in one goroutine owned by
 // the caller; without it local copies still expire after LocalTTL.

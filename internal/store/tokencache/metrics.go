@@ -18,8 +18,9 @@ const (
 // metrics are the token cache's Prometheus metrics. A nil *metrics records
 // nothing.
 type metrics struct {
-	gets      *prometheus.CounterVec
-	refreshes *prometheus.CounterVec
+	gets          *prometheus.CounterVec
+	refreshes     *prometheus.CounterVec
+	subscriptions prometheus.Counter
 }
 
 // newMetrics registers the metrics on reg; nil reg yields nil.
@@ -36,8 +37,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "push_store_tokencache_refreshes_total",
 			Help: "Calls of a vendor token refresh function, by result: ok or error.",
 		}, []string{"result"}),
+		subscriptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_store_tokencache_subscriptions_total",
+			Help: "Subscriptions to the token notice channel that started; each drops the local copies. More than one means the subscription broke and was made again.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.gets, m.refreshes} {
+	for _, c := range []prometheus.Collector{m.gets, m.refreshes, m.subscriptions} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register token cache metrics: %w", err)
 		}
@@ -60,4 +65,10 @@ func (m *metrics) refreshed(ok bool) {
 		result = "error"
 	}
 	m.refreshes.WithLabelValues(result).Inc()
+}
+
+func (m *metrics) subscribed() {
+	if m != nil {
+		m.subscriptions.Inc()
+	}
 }
