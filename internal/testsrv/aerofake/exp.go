@@ -963,7 +963,7 @@ func floatOp(op int, xs []float64) (any, bool) {
 			return -r, true
 		}
 		for _, x := range xs[1:] {
-			r = foldFloat(op, r, x)
+			r = fold(op, r, x)
 		}
 		return r, true
 	case expDiv:
@@ -991,8 +991,8 @@ func floatOp(op int, xs []float64) (any, bool) {
 	return nil, false
 }
 
-// foldFloat combines two floats for add, sub, mul, min and max.
-func foldFloat(op int, r, x float64) float64 {
+// fold combines two numbers for add, sub, mul, min and max.
+func fold[T int64 | float64](op int, r, x T) T {
 	switch op {
 	case expAdd:
 		return r + x
@@ -1001,13 +1001,9 @@ func foldFloat(op int, r, x float64) float64 {
 	case expMul:
 		return r * x
 	case expMin:
-		if x < r {
-			return x
-		}
+		return min(r, x)
 	case expMax:
-		if x > r {
-			return x
-		}
+		return max(r, x)
 	}
 	return r
 }
@@ -1043,22 +1039,14 @@ func intOp(op int, vs []any) (any, bool) {
 // foldInt combines two integers for the associative operations.
 func foldInt(op int, r, x int64) int64 {
 	switch op {
-	case expAdd:
-		return r + x
-	case expSub:
-		return r - x
-	case expMul:
-		return r * x
-	case expMin:
-		return min(r, x)
-	case expMax:
-		return max(r, x)
 	case expIntAnd:
 		return r & x
 	case expIntOr:
 		return r | x
+	case expIntXor:
+		return r ^ x
 	}
-	return r ^ x // expIntXor
+	return fold(op, r, x)
 }
 
 // intDiv divides the first integer by the product of the others (one
