@@ -135,3 +135,73 @@ func TestClusterUnreachableFailsFast(t *testing.T) {
 	_, err = New(cfg, Options{Roles: Roles{Gateway: true}})
 	require.ErrorContains(t, err, "store.mongo")
 }
+
+// TestConnectorLeavesOnClusters stops one of two connector nodes, as a
+// rolling restart does: its devices are redirected, come back on the
+// connector the ring now gives them, and a push to every device reaches
+// each of them once, acknowledged.
+func TestConnectorLeavesOnClusters(t *testing.T) {
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r1 := testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, shared)
+	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
+	c2, stopC2 := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
+	waitFor(t, 20*time.Second, "both connectors on the gateway's ring", func() bool { return gw.members.Ring().Len() == 2 })
+
+	a := api{t: t, base: gw.URL()}
+	app := a.createApp(gw.AdminToken(), "leave")
+	ds := make([]*device, 12)
+	ids := make([]string, len(ds))
+	for i := range ds {
+		ds[i] = newDevice(t, gw.URL(), app.key, client0())
+		ds[i].register(fmt.Sprintf("u%d", i))
+		ds[i].start()
+		ids[i] = ds[i].id()
+	}
+	for _, d := range ds {
+		d.waitReady()
+	}
+	onC2 := c2.Connectors()[0].Sessions()
+	require.Positive(t, onC2, "some devices on the connector that leaves")
+	require.Equal(t, len(ds), c1.Connectors()[0].Sessions()+onC2)
+
+	stopC2()
+	waitFor(t, 20*time.Second, "one connector left on the ring", func() bool { return gw.members.Ring().Len() == 1 })
+	waitFor(t, 30*time.Second, "every device back on the remaining connector", func() bool {
+		return c1.Connectors()[0].Sessions() == len(ds)
+	})
+
+	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("after", "the move")})
+	for _, d := range ds {
+		waitFor(t, 20*time.Second, "push received", func() bool {
+			for _, p := range d.got() {
+				if p.ID == id {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	waitFor(t, 20*time.Second, "acked and delivered", func() bool {
+		c := a.counts(app, id)
+		return c["acked"] == float64(len(ds)) && c["delivered"] == float64(len(ds))
+	})
+	c := a.counts(app, id)
+	require.Zero(t, c["failed"])
+	require.Zero(t, c["offline"])
+	for _, d := range ds {
+		n := 0
+		for _, p := range d.got() {
+			if p.ID == id {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "device %s got the push once", d.id())
+		d.stop()
+	}
+}
