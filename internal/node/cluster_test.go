@@ -69,17 +69,7 @@ func rolesApartOnClusters(t *testing.T, mutate func(*config.Config)) {
 
 	a := api{t: t, base: gw.URL()}
 	app := a.createApp(gw.AdminToken(), "cluster")
-	ds := make([]*device, 8)
-	ids := make([]string, len(ds))
-	for i := range ds {
-		ds[i] = newDevice(t, gw.URL(), app.key, client0())
-		ds[i].register(fmt.Sprintf("u%d", i))
-		ds[i].start()
-		ids[i] = ds[i].id()
-	}
-	for _, d := range ds {
-		d.waitReady()
-	}
+	ds, ids := readyDevices(t, gw.URL(), app.key, 8)
 	require.Positive(t, c1.Connectors()[0].Sessions()+c2.Connectors()[0].Sessions())
 	require.Equal(t, len(ds), c1.Connectors()[0].Sessions()+c2.Connectors()[0].Sessions())
 
@@ -155,17 +145,7 @@ func TestConnectorLeavesOnClusters(t *testing.T) {
 
 	a := api{t: t, base: gw.URL()}
 	app := a.createApp(gw.AdminToken(), "leave")
-	ds := make([]*device, 12)
-	ids := make([]string, len(ds))
-	for i := range ds {
-		ds[i] = newDevice(t, gw.URL(), app.key, client0())
-		ds[i].register(fmt.Sprintf("u%d", i))
-		ds[i].start()
-		ids[i] = ds[i].id()
-	}
-	for _, d := range ds {
-		d.waitReady()
-	}
+	ds, ids := readyDevices(t, gw.URL(), app.key, 12)
 	onC2 := c2.Connectors()[0].Sessions()
 	require.Positive(t, onC2, "some devices on the connector that leaves")
 	require.Equal(t, len(ds), c1.Connectors()[0].Sessions()+onC2)
@@ -204,4 +184,22 @@ func TestConnectorLeavesOnClusters(t *testing.T) {
 		require.Equal(t, 1, n, "device %s got the push once", d.id())
 		d.stop()
 	}
+}
+
+// readyDevices registers n devices of the app (aliases u0, u1, …), starts
+// them and waits until each has synced; it returns them and their ids.
+func readyDevices(t *testing.T, base, appKey string, n int) ([]*device, []string) {
+	t.Helper()
+	ds := make([]*device, n)
+	ids := make([]string, n)
+	for i := range ds {
+		ds[i] = newDevice(t, base, appKey, client0())
+		ds[i].register(fmt.Sprintf("u%d", i))
+		ds[i].start()
+		ids[i] = ds[i].id()
+	}
+	for _, d := range ds {
+		d.waitReady()
+	}
+	return ds, ids
 }

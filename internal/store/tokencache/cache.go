@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -34,8 +33,6 @@ type Cache struct {
 	release *rueidis.Lua
 	id      string // this instance, to ignore its own notices
 	metrics *metrics
-	// subscriptions counts the notice subscriptions that started.
-	subscriptions atomic.Int64
 
 	mu      sync.Mutex
 	local   map[string]localCopy
@@ -373,7 +370,6 @@ func (c *Cache) Run(ctx context.Context) error {
 	ctx = rueidis.WithOnSubscriptionHook(ctx, func(s rueidis.PubSubSubscription) {
 		if s.Kind == "subscribe" && s.Channel == c.cfg.Channel {
 			c.dropAll()
-			c.subscriptions.Add(1)
 			c.metrics.subscribed()
 		}
 	})

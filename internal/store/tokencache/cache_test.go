@@ -290,13 +290,14 @@ func TestNoticesDropLocalCopies(t *testing.T) {
 	srv := testsrv.StartRedis(t)
 	ctx := t.Context()
 	reg := prometheus.NewPedanticRegistry()
+	regB := prometheus.NewPedanticRegistry()
 	a := newInstance(t, srv, Config{Registerer: reg})
-	b := newInstance(t, srv, Config{})
+	b := newInstance(t, srv, Config{Registerer: regB})
 	runNotices(t, a)
 	runNotices(t, b)
 	// Both subscribed, and both clients read the confirmation (which drops
 	// the local copies).
-	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 1 && b.subscriptions.Load() == 1 })
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return subscriptions(t, reg) == 1 && subscriptions(t, regB) == 1 })
 
 	var calls atomic.Int64
 	tok, err := a.Get(ctx, key, counting(&calls, "t1", time.Hour))
@@ -512,7 +513,7 @@ func TestLostSubscriptionDropsLocalCopies(t *testing.T) {
 		require.NoError(t, err)
 		return subs[DefaultChannel]
 	}
-	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 1 })
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return subscriptions(t, reg) == 1 })
 
 	var calls atomic.Int64
 	_, err := a.Get(ctx, key, counting(&calls, "t1", time.Hour))
@@ -522,7 +523,7 @@ func TestLostSubscriptionDropsLocalCopies(t *testing.T) {
 	killed, err := rdb.Do(ctx, rdb.B().ClientKill().TypePubsub().Build()).AsInt64()
 	require.NoError(t, err)
 	require.Equal(t, int64(1), killed)
-	testsrv.WaitFor(t, 10*time.Second, func() bool { return a.subscriptions.Load() == 2 })
+	testsrv.WaitFor(t, 10*time.Second, func() bool { return subscriptions(t, reg) == 2 })
 	require.False(t, a.hasLocal(key), "the new subscription dropped the local copy")
 	require.Equal(t, int64(1), subscribers())
 
@@ -533,5 +534,12 @@ func TestLostSubscriptionDropsLocalCopies(t *testing.T) {
 	require.True(t, a.hasLocal(key))
 	require.NoError(t, b.Invalidate(ctx, key))
 	testsrv.WaitFor(t, 10*time.Second, func() bool { return !a.hasLocal(key) })
-	require.Equal(t, 2.0, gets(t, reg)["push_store_tokencache_subscriptions_total"])
+	require.Equal(t, 2.0, subscriptions(t, reg))
+}
+
+// subscriptions returns how many notice subscriptions of the instance
+// with registry reg started.
+func subscriptions(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	return gets(t, reg)["push_store_tokencache_subscriptions_total"]
 }

@@ -154,13 +154,7 @@ func TestListAppendAndTrim(t *testing.T) {
 
 func TestListIndexRanges(t *testing.T) {
 	list := func() []any { return []any{"a", "b", "c", "d", "e"} }
-	tests := []struct {
-		name  string
-		op    *as.Operation
-		want  any
-		code  resultCode
-		after []any
-	}{
+	runCDTCases(t, "l", func() any { return list() }, []cdtCase{
 		{"negative index past the start, range short of it", as.ListRemoveByIndexRangeCountOp("l", -10, 3, as.ListReturnTypeNone|as.ListReturnTypeInverted),
 			nil, codeOK, []any{}},
 		{"negative index past the start, range reaching in", as.ListRemoveByIndexRangeCountOp("l", -7, 4, as.ListReturnTypeValue|as.ListReturnTypeInverted),
@@ -193,21 +187,7 @@ func TestListIndexRanges(t *testing.T) {
 		{"get range", as.ListGetRangeOp("l", 4, 9), []any{"e"}, codeOK, list()},
 		{"clear", as.ListClearOp("l"), nil, codeOK, []any{}},
 		{"rank return type", as.ListGetByIndexOp("l", 0, as.ListReturnTypeRank), nil, codeUnsupportedFeature, list()},
-	}
-	for _, tt := range tests {
-		orig := list()
-		bins := map[string]any{"l": orig}
-		got, code := applyOp(t, bins, "l", tt.op)
-		if code != tt.code || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: result %#v, code %d; want %#v, code %d", tt.name, got, code, tt.want, tt.code)
-		}
-		if !reflect.DeepEqual(bins["l"], tt.after) {
-			t.Errorf("%s: list %#v, want %#v", tt.name, bins["l"], tt.after)
-		}
-		if !reflect.DeepEqual(orig, list()) {
-			t.Errorf("%s: the stored list changed in place: %#v", tt.name, orig)
-		}
-	}
+	})
 }
 
 func TestListByValue(t *testing.T) {
@@ -310,13 +290,7 @@ func TestMapSelections(t *testing.T) {
 	unordered := func() *Map {
 		return &Map{Entries: []MapEntry{{"c", int64(3)}, {"a", int64(1)}, {"b", int64(1)}}}
 	}
-	tests := []struct {
-		name  string
-		op    *as.Operation
-		want  any
-		code  resultCode
-		after *Map
-	}{
+	runCDTCases(t, "m", func() any { return unordered() }, []cdtCase{
 		{"get by index", as.MapGetByIndexOp("m", 0, as.MapReturnType.KEY), "a", codeOK, unordered()},
 		{"get by index range, key-value", as.MapGetByIndexRangeCountOp("m", 1, 5, as.MapReturnType.KEY_VALUE),
 			&Map{Entries: []MapEntry{{"b", int64(1)}, {"c", int64(3)}}}, codeOK, unordered()},
@@ -354,21 +328,7 @@ func TestMapSelections(t *testing.T) {
 			as.MapWriteFlagsCreateOnly|as.MapWriteFlagsNoFail), "m", map[any]any{"a": 5, "d": 4}),
 			int64(3), codeOK, unordered()},
 		{"list key", as.MapPutOp(as.DefaultMapPolicy(), "m", []any{1}, 2), nil, codeParameter, unordered()},
-	}
-	for _, tt := range tests {
-		orig := unordered()
-		bins := map[string]any{"m": orig}
-		got, code := applyOp(t, bins, "m", tt.op)
-		if code != tt.code || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: result %#v, code %d; want %#v, code %d", tt.name, got, code, tt.want, tt.code)
-		}
-		if !reflect.DeepEqual(bins["m"], tt.after) {
-			t.Errorf("%s: map %#v, want %#v", tt.name, bins["m"], tt.after)
-		}
-		if !reflect.DeepEqual(orig, unordered()) {
-			t.Errorf("%s: the stored map changed in place: %#v", tt.name, orig)
-		}
-	}
+	})
 }
 
 func TestCDTRefusals(t *testing.T) {
@@ -468,4 +428,34 @@ func FuzzCdtOp(f *testing.F) {
 			}
 		}
 	})
+}
+
+// cdtCase is one operation on a fresh bin: its result, its code and the
+// bin after it.
+type cdtCase struct {
+	name  string
+	op    *as.Operation
+	want  any
+	code  resultCode
+	after any
+}
+
+// runCDTCases runs each case on bin holding a fresh value, and checks that
+// the operation did not change the stored value in place.
+func runCDTCases(t *testing.T, bin string, fresh func() any, cases []cdtCase) {
+	t.Helper()
+	for _, tt := range cases {
+		orig := fresh()
+		bins := map[string]any{bin: orig}
+		got, code := applyOp(t, bins, bin, tt.op)
+		if code != tt.code || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: result %#v, code %d; want %#v, code %d", tt.name, got, code, tt.want, tt.code)
+		}
+		if !reflect.DeepEqual(bins[bin], tt.after) {
+			t.Errorf("%s: bin %#v, want %#v", tt.name, bins[bin], tt.after)
+		}
+		if !reflect.DeepEqual(orig, fresh()) {
+			t.Errorf("%s: the stored value changed in place: %#v", tt.name, orig)
+		}
+	}
 }

@@ -25,7 +25,6 @@ const (
 	codeBinExists           resultCode = 6
 	codeBinType             resultCode = 12
 	codeRecordTooBig        resultCode = 13
-	codeKeyBusy             resultCode = 14
 	codeUnsupportedFeature  resultCode = 16
 	codeBinNotFound         resultCode = 17
 	codeInvalidNamespace    resultCode = 20
@@ -33,7 +32,6 @@ const (
 	codeFailElementNotFound resultCode = 23
 	codeFailElementExists   resultCode = 24
 	codeOpNotApplicable     resultCode = 26
-	codeFilteredOut         resultCode = 27
 )
 
 // Values held in bins and in the elements of lists and maps are:
