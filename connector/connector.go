@@ -187,13 +187,14 @@ func (c *Connector) Redirect() int {
 }
 
 // Deliver appends b's message to each device's stream and writes it to the
-// device's live session. Results are by position.
+// device's live session. Results are by position. A device this connector
+// does not own is refused, unless b is a fallback (its owner is down).
 func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result, error) {
 	res := make([]route.Result, len(b.DeviceIDs))
 	entries := make([]store.Entry, 0, len(b.DeviceIDs))
 	idx := make([]int, 0, len(b.DeviceIDs))
 	for i, id := range b.DeviceIDs {
-		if !c.owns(id) {
+		if !b.Fallback && !c.owns(id) {
 			res[i].Status = route.Refused
 			continue
 		}

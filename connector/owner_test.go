@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
 )
@@ -65,4 +66,43 @@ func handshakesWith(t *testing.T, reg *prometheus.Registry, outcome string) floa
 	}
 	t.Fatalf("no handshakes with outcome %q", outcome)
 	return 0
+}
+
+// A batch for devices this connector does not own is refused, unless it is
+// a fallback (their owner is down): then they are appended and written to
+// their live sessions here, as for devices it owns.
+func TestFallbackBatchTakesForeignDevices(t *testing.T) {
+	ctx := context.Background()
+	ownedID, liveID, awayID := ids.New(), ids.New(), ids.New()
+	c, st, url, _ := serveConnector(t, Config{}, func(id string) bool { return id == ownedID }, nil)
+	secrets := map[string][]byte{}
+	for _, id := range []string{ownedID, liveID, awayID} {
+		secrets[id] = ids.Secret(32)
+		require.NoError(t, st.PutDevice(ctx, &store.Device{ID: id, AppID: "app", Secret: secrets[id]}))
+	}
+	// The foreign device came here as a fallback (dispatched, not named).
+	ws, codec, _ := clientConnect(t, url, liveID, secrets[liveID], false)
+	t.Cleanup(func() { ws.Close() })
+	live := &rawSession{ws: ws, codec: codec}
+	require.NotNil(t, live.read(t).GetWelcome())
+	live.synced(t)
+
+	batch := route.Batch{Message: store.Message{PushID: "p1", Body: "b"}, DeviceIDs: []string{ownedID, liveID, awayID}}
+	res, err := c.Deliver(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, []route.Status{route.Offline, route.Refused, route.Refused},
+		[]route.Status{res[0].Status, res[1].Status, res[2].Status})
+
+	batch.Message.PushID, batch.Fallback = "p2", true
+	res, err = c.Deliver(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, []route.Status{route.Offline, route.Written, route.Offline},
+		[]route.Status{res[0].Status, res[1].Status, res[2].Status})
+	p := live.nextPush(t)
+	require.Equal(t, "p2", p.PushId)
+	require.Equal(t, res[1].Seq, p.Seq)
+	page, err := st.ReadStream(ctx, awayID, res[2].Epoch, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, page.Messages, 1)
+	require.Equal(t, "p2", page.Messages[0].PushID)
 }

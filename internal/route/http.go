@@ -23,6 +23,11 @@ const maxBatchBody = 8 << 20
 // ErrRemote means the connector answered with an error status.
 var ErrRemote = errors.New("route: connector refused the batch")
 
+// ErrUnreachable means no answer came from the connector: it could not be
+// dialled, or the connection failed or timed out before the answer. The
+// batch may or may not have been appended.
+var ErrUnreachable = errors.New("route: connector unreachable")
+
 type wireResult struct {
 	Status string `json:"status"`
 	Epoch  uint64 `json:"epoch,omitempty"`
@@ -54,7 +59,10 @@ func (c *Client) Deliver(ctx context.Context, baseURL string, b Batch) ([]Result
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("deliver to %s: %w", baseURL, err)
+		if ctx.Err() != nil { // the caller gave up: that says nothing of the connector
+			return nil, fmt.Errorf("deliver to %s: %w", baseURL, err)
+		}
+		return nil, fmt.Errorf("deliver to %s: %w: %w", baseURL, ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

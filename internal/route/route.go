@@ -20,7 +20,8 @@ const (
 	Written Status = iota + 1
 	// Offline: appended to the stream; the device has no live session here.
 	Offline
-	// Refused: this connector does not own the device; nothing appended.
+	// Refused: this connector does not own the device and the batch is
+	// no fallback; nothing appended.
 	Refused
 	// Failed: the append failed; nothing is stored for this device.
 	Failed
@@ -48,6 +49,10 @@ type Result struct {
 type Batch struct {
 	Message   store.Message `json:"message"`
 	DeviceIDs []string      `json:"device_ids"`
+	// Fallback says the devices' owner could not be reached: the
+	// connector takes devices it does not own instead of refusing them,
+	// as it accepts their sessions when they come to it as a fallback.
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // Local is what a connector offers: deliver one batch, results by position.
