@@ -57,6 +57,8 @@ type Gateway struct {
 	apps  *appCache
 	// owners keeps the app of each device seen, for checkDevices.
 	owners *owners
+	// down holds the connectors that could not be reached lately.
+	down *downNodes
 }
 
 // New returns a gateway. log and reg may be nil.
@@ -75,6 +77,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		jobs:    make(chan routeJob, 4096),
 		apps:    newAppCache(cfg.AppCacheTTL),
 		owners:  newOwners(maxOwners),
+		down:    newDownNodes(),
 	}
 	for _, o := range opts {
 		o(g)

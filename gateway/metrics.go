@@ -8,6 +8,7 @@ type metrics struct {
 	accepted   prometheus.Counter
 	routeS     prometheus.Histogram
 	deliveries *prometheus.CounterVec
+	fallbacks  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -28,9 +29,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "push_gateway_deliveries_total", Help: "Target devices routed, by outcome.",
 		}, []string{"outcome"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_gateway_route_fallbacks_total",
+			Help: "Target devices whose owner could not take them, by who did: the next connector on the ring, or the store (appended by the gateway).",
+		}, []string{"to"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries)
+		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries, m.fallbacks)
 	}
 	return m
 }

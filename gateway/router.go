@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // routeAttempts is how often devices that were refused (ring moved) or
-// failed are routed again before they count as failed.
+// failed are routed again before the gateway appends their message itself
+// (storeLeft).
 const routeAttempts = 3
 
 // routeJob is a push to route: just accepted (with the push and its app's
@@ -101,6 +103,9 @@ func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func()) (
 		}
 		todo = retryable(todo, results)
 	}
+	if len(todo) > 0 {
+		g.storeLeft(ctx, msg, p.Targets, results)
+	}
 	var c store.Counts
 	for _, r := range results {
 		g.m.deliveries.WithLabelValues(r.Status.String()).Inc()
@@ -125,18 +130,24 @@ func retryable(todo []int, results []route.Result) []int {
 	return out
 }
 
-// deliverOnce groups the targets at positions todo by owning connector and
-// delivers every group at once, writing results by position.
+// deliverOnce groups the targets at positions todo by the connector to
+// send them to (the owner, or a fallback when the owner is down) and
+// delivers every group at once, writing results by position. A connector
+// that cannot be reached is marked down.
 func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result) {
 	type group struct {
-		node dispatcher.Node
-		pos  []int
-		ids  []string
+		node        dispatcher.Node
+		fallback    bool
+		pos         []int
+		ids         []string
+		unreachable bool
 	}
 	ring := g.ring.Ring()
+	now := time.Now()
+	checkDown := g.down.any(now)
 	groups := map[string]*group{}
 	for _, i := range todo {
-		n, ok := ring.Owner(targets[i])
+		n, fallback, ok := g.down.pick(ring, targets[i], checkDown, now)
 		if !ok {
 			results[i].Status = route.Failed
 			continue
@@ -146,17 +157,26 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 			gr = &group{node: n}
 			groups[n.ID] = gr
 		}
+		// One batch per node: a fallback batch also takes the devices the
+		// node owns.
+		gr.fallback = gr.fallback || fallback
 		gr.pos = append(gr.pos, i)
 		gr.ids = append(gr.ids, targets[i])
 	}
 	deliver := func(gr *group) {
-		res, err := g.deliver.Deliver(ctx, gr.node, route.Batch{Message: msg, DeviceIDs: gr.ids})
+		b := route.Batch{Message: msg, DeviceIDs: gr.ids, Fallback: gr.fallback}
+		res, err := g.deliver.Deliver(ctx, gr.node, b)
 		if err != nil && res == nil {
-			g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID, "error", err)
+			g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID,
+				"fallback", gr.fallback, "error", err)
+			gr.unreachable = errors.Is(err, route.ErrUnreachable)
 			for _, i := range gr.pos {
 				results[i].Status = route.Failed
 			}
 			return
+		}
+		if gr.fallback {
+			g.m.fallbacks.WithLabelValues("connector").Add(float64(len(gr.ids)))
 		}
 		for k, i := range gr.pos {
 			results[i] = res[k]
@@ -168,11 +188,46 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 		for _, gr := range groups {
 			deliver(gr)
 		}
+	} else {
+		var wg sync.WaitGroup
+		for _, gr := range groups {
+			wg.Go(func() { deliver(gr) })
+		}
+		wg.Wait()
+	}
+	for _, gr := range groups {
+		if gr.unreachable {
+			g.down.mark(gr.node.ID, time.Now())
+		}
+	}
+}
+
+// storeLeft appends msg to the streams of the targets that no connector
+// took (every attempt failed or was refused), so that nothing accepted is
+// lost: each device gets the message when it next catches up, and its
+// vendor fallback at once, as for an offline device.
+func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []string, results []route.Result) {
+	var (
+		entries []store.Entry
+		pos     []int
+	)
+	for i, r := range results {
+		if r.Status != route.Written && r.Status != route.Offline {
+			entries = append(entries, store.Entry{DeviceID: targets[i], Message: msg})
+			pos = append(pos, i)
+		}
+	}
+	if len(entries) == 0 {
 		return
 	}
-	var wg sync.WaitGroup
-	for _, gr := range groups {
-		wg.Go(func() { deliver(gr) })
+	ps, err := g.store.Append(ctx, entries)
+	if err != nil {
+		g.log.ErrorContext(ctx, "append for devices no connector took failed", "push_id", msg.PushID,
+			"devices", len(entries), "error", err)
+		return
 	}
-	wg.Wait()
+	for k, i := range pos {
+		results[i] = route.Result{Status: route.Offline, Epoch: ps[k].Epoch, Seq: ps[k].Seq}
+	}
+	g.m.fallbacks.WithLabelValues("store").Add(float64(len(entries)))
 }

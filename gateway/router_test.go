@@ -3,11 +3,14 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/dispatcher"
@@ -104,26 +107,128 @@ func TestRouteRetriesRefusedAndFailed(t *testing.T) {
 	require.Equal(t, 2, d.calls["b"])
 }
 
+// openStore opens an embedded store for the test.
+func openStore(t *testing.T) *pebblestore.Store {
+	t.Helper()
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// requireStored checks that each device's stream holds push id as its
+// message at the result's position.
+func requireStored(t *testing.T, st *pebblestore.Store, ids []string, results []route.Result, pushID string) {
+	t.Helper()
+	for i, id := range ids {
+		require.Equal(t, route.Offline, results[i].Status, id)
+		page, err := st.ReadStream(context.Background(), id, results[i].Epoch, results[i].Seq-1, 10)
+		require.NoError(t, err)
+		require.Len(t, page.Messages, 1, id)
+		require.Equal(t, pushID, page.Messages[0].PushID)
+		require.Equal(t, results[i].Seq, page.Messages[0].Seq)
+	}
+}
+
+// Devices that no connector takes in any attempt are appended to their
+// streams by the gateway: offline, not failed, and caught up later.
+func TestRouteStoresWhatNoConnectorTook(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
+		return nil, fmt.Errorf("deliver: %w: 500", route.ErrRemote)
+	}}
+	st := openStore(t)
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	ids := targets(10)
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	require.EqualValues(t, 10, c.Offline)
+	require.Zero(t, c.Failed)
+	for _, n := range d.calls {
+		require.Equal(t, routeAttempts, n, "a connector that answers is tried again, not passed over")
+	}
+	requireStored(t, st, ids, results, "p")
+}
+
+// failingAppends is a store whose appends fail.
+type failingAppends struct{ *pebblestore.Store }
+
+func (failingAppends) Append(context.Context, []store.Entry) ([]store.Position, error) {
+	return nil, errors.New("store down")
+}
+
+// When the gateway cannot append either, the devices count as failed.
 func TestRouteCountsPersistentFailures(t *testing.T) {
 	t.Parallel()
 	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
 		return nil, errors.New("down")
 	}}
-	g := New(Config{}, nil, testRing(), d, nil, nil)
+	g := New(Config{}, failingAppends{openStore(t)}, testRing(), d, nil, nil)
 	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {})
 	require.EqualValues(t, 10, c.Failed)
-	for _, n := range d.calls {
-		require.Equal(t, routeAttempts, n)
-	}
 }
 
 func TestRouteEmptyRing(t *testing.T) {
 	t.Parallel()
-	g := New(Config{}, nil, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(3)}, func() {})
-	require.EqualValues(t, 3, c.Failed)
+	st := openStore(t)
+	g := New(Config{}, st, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
+	ids := targets(3)
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	require.EqualValues(t, 3, c.Offline)
+	requireStored(t, st, ids, results, "p")
 }
 
+// A connector that cannot be reached is passed over: its devices go to the
+// next ring node, the fallback the dispatcher gives them, in a batch
+// marked as a fallback; later pushes skip it at once, until downFor ends.
+func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
+	t.Parallel()
+	ring := testRing()
+	var mu sync.Mutex
+	got := map[string]string{} // device -> node that took it
+	d := &scripted{calls: map[string]int{}, fn: func(node string, _ int, b route.Batch) ([]route.Result, error) {
+		if node == "a" {
+			return nil, fmt.Errorf("deliver to a: %w: connection refused", route.ErrUnreachable)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range b.DeviceIDs {
+			owner, _ := ring.R.Owner(id)
+			if owner.ID != node {
+				require.Equal(t, "a", owner.ID, "only the devices of a go elsewhere")
+				require.True(t, b.Fallback, "a batch with devices of a is a fallback")
+			}
+			got[id] = node
+		}
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	g := New(Config{}, openStore(t), ring, d, nil, nil)
+	ids := targets(40)
+	onA := 0
+	for _, id := range ids {
+		if o, _ := ring.R.Owner(id); o.ID == "a" {
+			onA++
+		}
+	}
+	require.Positive(t, onA)
+	c, results := g.route(context.Background(), &store.Push{ID: "p1", Targets: ids}, func() {})
+	require.Zero(t, c.Failed)
+	for i, id := range ids {
+		require.Equal(t, route.Written, results[i].Status, id)
+		want := ring.R.Owners(id, 2)
+		if want[0].ID == "a" {
+			require.Equal(t, want[1].ID, got[id], "owner down: the next ring node took %s", id)
+		} else {
+			require.Equal(t, want[0].ID, got[id], "owner up: it took %s", id)
+		}
+	}
+	require.Equal(t, 1, d.calls["a"])
+	require.Equal(t, float64(onA), counterValue(t, g.m.fallbacks.WithLabelValues("connector")))
+
+	// The next push does not try a again.
+	c, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {})
+	require.Zero(t, c.Failed)
+	require.Equal(t, 1, d.calls["a"])
+}
 // holding is an AsyncScheduler that keeps each call until the test lets it
 // go.
 type holding struct {
@@ -269,4 +374,43 @@ func TestRunClosesTheQueueOnShutdown(t *testing.T) {
 	pending, err := st.PendingPushes(context.Background(), 10)
 	require.NoError(t, err)
 	require.NotContains(t, pending, id, "finished once its checks were stored")
+}
+
+// With every candidate down, the gateway stores the message itself.
+func TestRouteStoresWhenEveryCandidateIsDown(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(node string, _ int, _ route.Batch) ([]route.Result, error) {
+		return nil, fmt.Errorf("deliver to %s: %w", node, route.ErrUnreachable)
+	}}
+	st := openStore(t)
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	ids := targets(12)
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	require.EqualValues(t, 12, c.Offline)
+	requireStored(t, st, ids, results, "p")
+	for n, calls := range d.calls {
+		require.LessOrEqual(t, calls, 1+fallbackDepth, "node %s", n)
+	}
+	require.Equal(t, 12.0, counterValue(t, g.m.fallbacks.WithLabelValues("store")))
+}
+
+func TestDownNodesExpire(t *testing.T) {
+	t.Parallel()
+	d := newDownNodes()
+	t0 := time.Now()
+	require.False(t, d.any(t0))
+	d.mark("a", t0)
+	require.True(t, d.any(t0))
+	require.True(t, d.is("a", t0.Add(downFor-time.Millisecond)))
+	require.False(t, d.is("b", t0))
+	require.False(t, d.is("a", t0.Add(downFor)))
+	require.False(t, d.any(t0.Add(downFor)))
+	require.Empty(t, d.until, "expired marks are dropped")
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, c.Write(&m))
+	return m.GetCounter().GetValue()
 }
