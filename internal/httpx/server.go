@@ -57,6 +57,10 @@ func NewH2CClient(timeout time.Duration) *http.Client {
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     5 * time.Minute,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		// A peer whose host vanished sends no reset: a connection that
+		// has been silent for 5 s is pinged, and closed when the ping is
+		// not answered within 5 s, failing its calls.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 5 * time.Second, PingTimeout: 5 * time.Second},
 	}
 	return &http.Client{Transport: t, Timeout: timeout}
 }

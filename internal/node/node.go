@@ -218,7 +218,7 @@ func (n *Node) build() error {
 		}
 	}
 	if n.roles.Gateway {
-		del := &deliverer{remote: &route.Client{HTTP: httpx.NewH2CClient(30 * time.Second), Token: internalToken}}
+		del := &deliverer{remote: &route.Client{HTTP: httpx.NewH2CClient(internalCallTimeout), Token: internalToken}}
 		if !n.opts.InternalHTTP {
 			del.local = local
 		}
@@ -352,6 +352,12 @@ func (n *Node) readyz(w http.ResponseWriter, _ *http.Request) {
 // Ready reports whether the node serves pushes: every connector is on the
 // ring.
 func (n *Node) Ready() bool { return n.ready.Load() }
+
+// internalCallTimeout bounds one call to a connector. A batch takes
+// milliseconds; a connector that has not answered in 10 s counts as
+// unreachable (route.ErrUnreachable), and its devices go to the next ring
+// node, well within the push's gateway.route_timeout (30 s).
+const internalCallTimeout = 10 * time.Second
 
 // settleHold is how long the gateway holds the fallback checks of devices
 // it wrote a push to (due after the ack timeout), so that the checks of
