@@ -157,16 +157,7 @@ func TestConnectorLeavesOnClusters(t *testing.T) {
 	})
 
 	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("after", "the move")})
-	for _, d := range ds {
-		waitFor(t, 20*time.Second, "push received", func() bool {
-			for _, p := range d.got() {
-				if p.ID == id {
-					return true
-				}
-			}
-			return false
-		})
-	}
+	waitEachGot(t, ds, id)
 	waitFor(t, 20*time.Second, "acked and delivered", func() bool {
 		c := a.counts(app, id)
 		return c["acked"] == float64(len(ds)) && c["delivered"] == float64(len(ds))
@@ -174,16 +165,7 @@ func TestConnectorLeavesOnClusters(t *testing.T) {
 	c := a.counts(app, id)
 	require.Zero(t, c["failed"])
 	require.Zero(t, c["offline"])
-	for _, d := range ds {
-		n := 0
-		for _, p := range d.got() {
-			if p.ID == id {
-				n++
-			}
-		}
-		require.Equal(t, 1, n, "device %s got the push once", d.id())
-		d.stop()
-	}
+	requireEachOnce(t, ds, id)
 }
 
 // readyDevices registers n devices of the app (aliases u0, u1, …), starts

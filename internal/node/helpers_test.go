@@ -208,6 +208,17 @@ func (d *device) got() []client.Push {
 	return append([]client.Push(nil), d.pushes...)
 }
 
+// gotCount returns how many times the device received push id.
+func (d *device) gotCount(id string) int {
+	n := 0
+	for _, p := range d.got() {
+		if p.ID == id {
+			n++
+		}
+	}
+	return n
+}
+
 func (d *device) id() string { return d.c.State().DeviceID }
 
 func client0() client.State { return client.State{} }
