@@ -229,6 +229,7 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 	require.Zero(t, c.Failed)
 	require.Equal(t, 1, d.calls["a"])
 }
+
 // holding is an AsyncScheduler that keeps each call until the test lets it
 // go.
 type holding struct {
