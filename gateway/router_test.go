@@ -415,3 +415,34 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
 }
+
+// BenchmarkPickOwner is the choice of a device's connector while no
+// connector is down: the common case that every routed device pays.
+func BenchmarkPickOwner(b *testing.B) {
+	d := newDownNodes()
+	ring := testRing().R
+	ids := targets(64)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		now := time.Now()
+		if _, _, ok := d.pick(ring, ids[i%len(ids)], d.any(now), now); !ok {
+			b.Fatal("no node")
+		}
+	}
+}
+
+// BenchmarkPickFallback is the same choice while the owner of some
+// devices is down.
+func BenchmarkPickFallback(b *testing.B) {
+	d := newDownNodes()
+	ring := testRing().R
+	ids := targets(64)
+	d.mark("a", time.Now().Add(time.Hour))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		now := time.Now()
+		if _, _, ok := d.pick(ring, ids[i%len(ids)], d.any(now), now); !ok {
+			b.Fatal("no node")
+		}
+	}
+}
