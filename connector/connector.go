@@ -201,6 +201,16 @@ func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result,
 		entries = append(entries, store.Entry{DeviceID: id, Message: b.Message})
 		idx = append(idx, i)
 	}
+	if b.Retry && len(entries) > 0 {
+		var err error
+		if entries, idx, err = c.skipAppended(ctx, entries, idx, res); err != nil {
+			for _, i := range idx {
+				res[i].Status = route.Failed
+			}
+			c.countOutcomes(res)
+			return res, err
+		}
+	}
 	if len(entries) > 0 {
 		pos, err := c.appender.append(ctx, entries)
 		if err != nil {
@@ -218,6 +228,32 @@ func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result,
 	}
 	c.countOutcomes(res)
 	return res, nil
+}
+
+// skipAppended takes out of entries (and idx, their positions in res)
+// the messages their streams already hold, from an earlier attempt, and
+// writes those devices' results: written when the device has a live
+// session here (which got the message, or catches up to it), offline
+// otherwise.
+func (c *Connector) skipAppended(ctx context.Context, entries []store.Entry, idx []int, res []route.Result) ([]store.Entry, []int, error) {
+	pos, found, err := store.FindAppended(ctx, c.store, entries)
+	if err != nil {
+		return entries, idx, err
+	}
+	keep, keepIdx := entries[:0], idx[:0]
+	for k, e := range entries {
+		if !found[k] {
+			keep, keepIdx = append(keep, e), append(keepIdx, idx[k])
+			continue
+		}
+		r := route.Result{Status: route.Offline, Epoch: pos[k].Epoch, Seq: pos[k].Seq}
+		if c.hub.get(e.DeviceID) != nil {
+			r.Status = route.Written
+		}
+		res[idx[k]] = r
+	}
+	c.m.repeats.Add(float64(len(entries) - len(keep)))
+	return keep, keepIdx, nil
 }
 
 // offer hands an appended message to the device's live session, if any. A

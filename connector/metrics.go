@@ -11,6 +11,7 @@ type metrics struct {
 	deliveries  *prometheus.CounterVec
 	disconnects *prometheus.CounterVec
 	catchUps    *prometheus.CounterVec
+	repeats     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,12 +39,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_catchups_total",
 			Help: "Catch-ups of a live session from the store (a message it could not take in order), by stream; the first replay of a session is not counted.",
 		}, []string{"stream"}),
+		repeats: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_connector_repeats_skipped_total",
+			Help: "Devices of retried batches whose stream already held the message, which was not appended again.",
+		}),
 	}
 	for _, stream := range []string{"own", "broadcast"} {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats)
 	}
 	return m
 }

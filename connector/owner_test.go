@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -105,4 +106,58 @@ func TestFallbackBatchTakesForeignDevices(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page.Messages, 1)
 	require.Equal(t, "p2", page.Messages[0].PushID)
+}
+
+// A retried batch appends its message only to the streams that do not
+// hold it yet: a device keeps one copy, at the position of the first.
+func TestRetryBatchSkipsStreamsThatHoldTheMessage(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	c, st, _, _ := serveConnector(t, Config{}, nil, reg)
+	had, fresh := ids.New(), ids.New()
+	msg := store.Message{PushID: "p1", Body: "b"}
+	first, err := c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{had}})
+	require.NoError(t, err)
+	// Other pushes after it, still inside the window that is searched.
+	for i := range 5 {
+		_, err := c.Deliver(ctx, route.Batch{Message: store.Message{PushID: fmt.Sprint("q", i)}, DeviceIDs: []string{had}})
+		require.NoError(t, err)
+	}
+
+	res, err := c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{had, fresh}, Retry: true})
+	require.NoError(t, err)
+	require.Equal(t, first[0], res[0], "the first copy's position")
+	require.Equal(t, route.Offline, res[1].Status)
+	require.EqualValues(t, 1, res[1].Seq, "appended where it was missing")
+	for _, id := range []string{had, fresh} {
+		page, err := st.ReadStream(ctx, id, 0, 0, 100)
+		require.NoError(t, err)
+		n := 0
+		for _, m := range page.Messages {
+			if m.PushID == "p1" {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, id)
+	}
+	require.Equal(t, 1.0, counterIn(t, reg, "push_connector_repeats_skipped_total"))
+
+	// Without the retry mark, a batch appends as before.
+	res, err = c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{had}})
+	require.NoError(t, err)
+	require.EqualValues(t, 7, res[0].Seq, "after p1 and five others")
+}
+
+// counterIn returns the value of an unlabelled counter in reg.
+func counterIn(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

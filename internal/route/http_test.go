@@ -52,17 +52,18 @@ func client() *Client {
 	return &Client{HTTP: &http.Client{Timeout: 5 * time.Second}, Token: testToken}
 }
 
-// A batch crosses HTTP whole, its fallback mark included, and its results
+// A batch crosses HTTP whole, its fallback and retry marks included, and its results
 // come back by position.
 func TestBatchRoundTrip(t *testing.T) {
 	l := &recording{status: Written}
 	url := serve(t, l)
 	for _, fallback := range []bool{false, true} {
-		b := Batch{Message: store.Message{PushID: "p", Body: "b"}, DeviceIDs: []string{"d1", "d2"}, Fallback: fallback}
+		b := Batch{Message: store.Message{PushID: "p", Body: "b"}, DeviceIDs: []string{"d1", "d2"}, Fallback: fallback, Retry: !fallback}
 		res, err := client().Deliver(context.Background(), url, b)
 		require.NoError(t, err)
 		require.Equal(t, []Result{{Status: Written, Epoch: 7, Seq: 1}, {Status: Written, Epoch: 7, Seq: 2}}, res)
 		require.Equal(t, fallback, l.batches[len(l.batches)-1].Fallback)
+		require.Equal(t, !fallback, l.batches[len(l.batches)-1].Retry)
 		require.Equal(t, b.DeviceIDs, l.batches[len(l.batches)-1].DeviceIDs)
 	}
 }

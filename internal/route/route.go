@@ -53,6 +53,11 @@ type Batch struct {
 	// connector takes devices it does not own instead of refusing them,
 	// as it accepts their sessions when they come to it as a fallback.
 	Fallback bool `json:"fallback,omitempty"`
+	// Retry says the message may already be in some of the devices'
+	// streams (an earlier attempt's outcome is unknown): the connector
+	// appends it only to the streams that do not hold it among their
+	// newest messages (store.FindAppended).
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Local is what a connector offers: deliver one batch, results by position.
