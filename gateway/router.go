@@ -37,6 +37,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		delivered = sync.OnceFunc(job.delivered)
 	}
 	defer delivered()
+	resumed := p == nil
 	if p == nil {
 		var err error
 		if p, err = g.store.Push(ctx, id); err != nil {
@@ -56,7 +57,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		release()
 		return
 	}
-	counts, results := g.route(ctx, p, delivered)
+	counts, results := g.route(ctx, p, delivered, resumed)
 	g.m.routeS.Observe(time.Since(start).Seconds())
 	g.schedule(ctx, p, job.settings, results, func(err error) {
 		defer release()
@@ -77,7 +78,9 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 // route delivers p to its targets and returns the counts it decided
 // (offline, failed) and the result of each target; deliveries and acks are
 // counted by the connectors. afterFirst runs after the first attempt.
-func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func()) (store.Counts, []route.Result) {
+// resumed says p was routed before, by a gateway that stopped or crashed
+// before it finished: its message may be in some streams already.
+func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func(), resumed bool) (store.Counts, []route.Result) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
@@ -97,7 +100,10 @@ func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func()) (
 			case <-time.After(wait):
 			}
 		}
-		g.deliverOnce(ctx, msg, p.Targets, todo, results)
+		// After an attempt whose outcome is unknown (no answer, an error
+		// after a partial append), connectors skip streams that hold the
+		// message already.
+		g.deliverOnce(ctx, msg, p.Targets, todo, results, resumed || attempt > 0)
 		if attempt == 0 {
 			afterFirst()
 		}
@@ -134,7 +140,7 @@ func retryable(todo []int, results []route.Result) []int {
 // send them to (the owner, or a fallback when the owner is down) and
 // delivers every group at once, writing results by position. A connector
 // that cannot be reached is marked down.
-func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result) {
+func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result, retry bool) {
 	type group struct {
 		node        dispatcher.Node
 		fallback    bool
@@ -164,7 +170,7 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 		gr.ids = append(gr.ids, targets[i])
 	}
 	deliver := func(gr *group) {
-		b := route.Batch{Message: msg, DeviceIDs: gr.ids, Fallback: gr.fallback}
+		b := route.Batch{Message: msg, DeviceIDs: gr.ids, Fallback: gr.fallback, Retry: retry}
 		res, err := g.deliver.Deliver(ctx, gr.node, b)
 		if err != nil && res == nil {
 			g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID,
@@ -205,7 +211,8 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 // storeLeft appends msg to the streams of the targets that no connector
 // took (every attempt failed or was refused), so that nothing accepted is
 // lost: each device gets the message when it next catches up, and its
-// vendor fallback at once, as for an offline device.
+// vendor fallback at once, as for an offline device. A failed attempt may
+// have appended it: streams that hold it already are left as they are.
 func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []string, results []route.Result) {
 	var (
 		entries []store.Entry
@@ -217,6 +224,24 @@ func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []st
 			pos = append(pos, i)
 		}
 	}
+	if len(entries) == 0 {
+		return
+	}
+	had, found, err := store.FindAppended(ctx, g.store, entries)
+	if err != nil {
+		g.log.ErrorContext(ctx, "read streams of devices no connector took failed", "push_id", msg.PushID,
+			"devices", len(entries), "error", err)
+		return
+	}
+	keep, keepPos := entries[:0], pos[:0]
+	for k, e := range entries {
+		if found[k] {
+			results[pos[k]] = route.Result{Status: route.Offline, Epoch: had[k].Epoch, Seq: had[k].Seq}
+			continue
+		}
+		keep, keepPos = append(keep, e), append(keepPos, pos[k])
+	}
+	entries, pos = keep, keepPos
 	if len(entries) == 0 {
 		return
 	}

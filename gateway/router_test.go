@@ -79,7 +79,7 @@ func TestRouteGroupsByOwnerAndMergesByPosition(t *testing.T) {
 	}}
 	g := New(Config{}, nil, ring, d, nil, nil)
 	p := &store.Push{ID: "p", Targets: targets(60)}
-	c, _ := g.route(context.Background(), p, func() {})
+	c, _ := g.route(context.Background(), p, func() {}, false)
 	require.EqualValues(t, 26, c.Offline)
 	require.Zero(t, c.Failed)
 	require.Len(t, d.calls, 3, "one batch per owner")
@@ -92,6 +92,7 @@ func TestRouteGroupsByOwnerAndMergesByPosition(t *testing.T) {
 func TestRouteRetriesRefusedAndFailed(t *testing.T) {
 	t.Parallel()
 	d := &scripted{calls: map[string]int{}, fn: func(node string, call int, b route.Batch) ([]route.Result, error) {
+		require.Equal(t, call > 1, b.Retry, "a batch after an attempt is a retry, the first is not")
 		switch {
 		case node == "a" && call == 1:
 			return all(route.Refused, len(b.DeviceIDs)), nil
@@ -101,7 +102,7 @@ func TestRouteRetriesRefusedAndFailed(t *testing.T) {
 		return all(route.Written, len(b.DeviceIDs)), nil
 	}}
 	g := New(Config{}, nil, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)}, func() {})
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)}, func() {}, false)
 	require.Zero(t, c.Failed, "second attempt succeeded")
 	require.Equal(t, 2, d.calls["a"])
 	require.Equal(t, 2, d.calls["b"])
@@ -140,7 +141,7 @@ func TestRouteStoresWhatNoConnectorTook(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(10)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 10, c.Offline)
 	require.Zero(t, c.Failed)
 	for _, n := range d.calls {
@@ -163,7 +164,7 @@ func TestRouteCountsPersistentFailures(t *testing.T) {
 		return nil, errors.New("down")
 	}}
 	g := New(Config{}, failingAppends{openStore(t)}, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {})
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {}, false)
 	require.EqualValues(t, 10, c.Failed)
 }
 
@@ -172,7 +173,7 @@ func TestRouteEmptyRing(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
 	ids := targets(3)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 3, c.Offline)
 	requireStored(t, st, ids, results, "p")
 }
@@ -210,7 +211,7 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 		}
 	}
 	require.Positive(t, onA)
-	c, results := g.route(context.Background(), &store.Push{ID: "p1", Targets: ids}, func() {})
+	c, results := g.route(context.Background(), &store.Push{ID: "p1", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	for i, id := range ids {
 		require.Equal(t, route.Written, results[i].Status, id)
@@ -225,7 +226,7 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 	require.Equal(t, float64(onA), counterValue(t, g.m.fallbacks.WithLabelValues("connector")))
 
 	// The next push does not try a again.
-	c, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {})
+	c, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	require.Equal(t, 1, d.calls["a"])
 }
@@ -386,7 +387,7 @@ func TestRouteStoresWhenEveryCandidateIsDown(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(12)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {})
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 12, c.Offline)
 	requireStored(t, st, ids, results, "p")
 	for n, calls := range d.calls {
@@ -445,4 +446,48 @@ func BenchmarkPickFallback(b *testing.B) {
 			b.Fatal("no node")
 		}
 	}
+}
+
+// A resumed push may be in streams already: every batch of it is a retry.
+func TestResumedPushBatchesAreRetries(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, _ int, b route.Batch) ([]route.Result, error) {
+		require.True(t, b.Retry)
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	g := New(Config{}, openStore(t), testRing(), d, nil, nil)
+	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(9)}, func() {}, true)
+	require.Zero(t, c.Failed)
+	require.NotEmpty(t, d.calls)
+}
+
+// A connector that appended and then failed (its answer an error) leaves
+// the message in the stream: the gateway's own append skips that stream,
+// so the device holds the push once.
+func TestStoreLeftSkipsStreamsThatHoldTheMessage(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, call int, b route.Batch) ([]route.Result, error) {
+		if call == 1 {
+			entries := make([]store.Entry, len(b.DeviceIDs))
+			for i, id := range b.DeviceIDs {
+				entries[i] = store.Entry{DeviceID: id, Message: b.Message}
+			}
+			_, err := st.Append(context.Background(), entries)
+			require.NoError(t, err)
+		}
+		return nil, fmt.Errorf("deliver: %w: 500", route.ErrRemote)
+	}}
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	ids := targets(6)
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	require.EqualValues(t, 6, c.Offline)
+	requireStored(t, st, ids, results, "p")
+	for i, id := range ids {
+		require.EqualValues(t, 1, results[i].Seq, id)
+		page, err := st.ReadStream(context.Background(), id, 0, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, page.Messages, 1, "%s holds the push once", id)
+	}
+	require.Zero(t, counterValue(t, g.m.fallbacks.WithLabelValues("store")), "nothing left to append")
 }
