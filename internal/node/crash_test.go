@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -17,28 +18,31 @@ import (
 	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/testsrv"
+	"github.com/mopush/mopush/sdkproto/client"
 )
 
-// asConnector makes the test binary run a connector node configured from
-// MOPUSH_* variables, so that a test can kill it as a crash does.
-const asConnector = "MOPUSH_NODE_TEST_AS_CONNECTOR"
+// asRole makes the test binary run a node of one role ("connector" or
+// "gateway") configured from MOPUSH_* variables, so that a test can kill
+// it as a crash does, or stop and continue it.
+const asRole = "MOPUSH_NODE_TEST_AS_ROLE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asConnector) == "1" {
-		os.Exit(runConnectorChild())
+	if role := os.Getenv(asRole); role != "" {
+		os.Exit(runChild(role))
 	}
 	os.Exit(m.Run())
 }
 
-// runConnectorChild runs a connector node until the process is killed; it
-// writes "ready" to stdout once the node serves.
-func runConnectorChild() int {
+// runChild runs a node of role until the process is killed; it writes
+// "ready URL" to stdout once the node serves.
+func runChild(role string) int {
 	cfg, err := config.Load("", os.Environ())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	n, err := New(cfg, Options{Roles: Roles{Connector: true}})
+	roles := Roles{Connector: role == "connector", Gateway: role == "gateway"}
+	n, err := New(cfg, Options{Roles: roles})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -53,17 +57,18 @@ func runConnectorChild() int {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	fmt.Println("ready")
+	fmt.Println("ready", n.URL())
 	fmt.Fprintln(os.Stderr, "node stopped:", <-done)
 	return 1
 }
 
-// startConnectorProcess starts a connector node in a process of its own on
-// the cluster of env (MOPUSH_* settings) and returns it once it serves.
-func startConnectorProcess(t *testing.T, env ...string) *exec.Cmd {
+// startNodeProcess starts a node of role in a process of its own on the
+// cluster of env (MOPUSH_* settings) and returns it and its URL once it
+// serves.
+func startNodeProcess(t *testing.T, role string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, asConnector+"=1",
+	cmd.Env = append(os.Environ(), append(env, asRole+"="+role,
 		"MOPUSH_SERVER_LISTEN=127.0.0.1:0", "MOPUSH_SERVER_DATA_DIR="+t.TempDir(),
 		"MOPUSH_LOG_LEVEL=warn")...)
 	cmd.Stderr = os.Stderr
@@ -71,21 +76,31 @@ func startConnectorProcess(t *testing.T, env ...string) *exec.Cmd {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGCONT)
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	ready := make(chan bool, 1)
+	ready := make(chan string, 1)
 	go func() {
 		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- strings.TrimSpace(line) == "ready"
+		ready <- strings.TrimSpace(line)
 	}()
 	select {
-	case ok := <-ready:
-		require.True(t, ok, "connector process did not start")
+	case line := <-ready:
+		url, ok := strings.CutPrefix(line, "ready ")
+		require.True(t, ok, "%s process did not start", role)
+		return cmd, url
 	case <-time.After(60 * time.Second):
-		t.Fatal("connector process not ready")
+		t.Fatalf("%s process not ready", role)
+		return nil, ""
 	}
-	return cmd
+}
+
+// kill ends a node process as a crash does.
+func kill(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
 }
 
 // counterOf returns the value of counter name with label=value in reg.
@@ -128,7 +143,7 @@ func TestConnectorCrashOnClusters(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}, Registry: reg}, shared)
 	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
-	child := startConnectorProcess(t, clusterEnv(shared)...)
+	child, _ := startNodeProcess(t, "connector", clusterEnv(shared)...)
 	waitFor(t, 20*time.Second, "both connectors on the gateway's ring", func() bool { return gw.members.Ring().Len() == 2 })
 
 	a := api{t: t, base: gw.URL()}
@@ -137,8 +152,7 @@ func TestConnectorCrashOnClusters(t *testing.T) {
 	onChild := len(ds) - c1.Connectors()[0].Sessions()
 	require.Positive(t, onChild, "some devices on the connector that crashes")
 
-	require.NoError(t, child.Process.Signal(syscall.SIGKILL))
-	_ = child.Wait()
+	kill(t, child)
 	require.Equal(t, 2, gw.members.Ring().Len(), "the dead connector is still on the ring")
 	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("after", "the crash")})
 	waitEachGot(t, ds, id)
@@ -168,15 +182,14 @@ func TestOnlyConnectorCrashOnClusters(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}, Registry: reg}, shared)
-	child := startConnectorProcess(t, clusterEnv(shared)...)
+	child, _ := startNodeProcess(t, "connector", clusterEnv(shared)...)
 	waitFor(t, 20*time.Second, "the connector on the gateway's ring", func() bool { return gw.members.Ring().Len() == 1 })
 
 	a := api{t: t, base: gw.URL()}
 	app := a.createApp(gw.AdminToken(), "crash")
 	ds, ids := readyDevices(t, gw.URL(), app.key, 4)
 
-	require.NoError(t, child.Process.Signal(syscall.SIGKILL))
-	_ = child.Wait()
+	kill(t, child)
 	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("nobody", "home")})
 	waitFor(t, 20*time.Second, "routed", func() bool { return a.counts(app, id)["offline"] == float64(len(ds)) })
 	require.Zero(t, a.counts(app, id)["failed"])
@@ -216,4 +229,98 @@ func requireEachOnce(t *testing.T, ds []*device, id string) {
 		require.Equal(t, 1, d.gotCount(id), "device %s got the push once", d.id())
 		d.stop()
 	}
+}
+
+// TestGatewayCrashOnClusters kills the gateway process (SIGKILL) while the
+// pushes it accepted wait to be routed, held there by a connector process
+// that is stopped (SIGSTOP). A new gateway routes them when it starts, and
+// every device gets every push once, although the connector, continued,
+// also takes the batches the dead gateway had sent it: the SDK drops the
+// second copy by its push id.
+func TestGatewayCrashOnClusters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns node processes")
+	}
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r1 := testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	const admin = "cluster-test-admin-token"
+	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	shared := func(c *config.Config) {
+		cluster(c)
+		c.Gateway.AdminToken = admin
+	}
+	env := append(clusterEnv(shared), "MOPUSH_GATEWAY_ADMIN_TOKEN="+admin)
+
+	conn, connURL := startNodeProcess(t, "connector", env...)
+	gw, gwURL := startNodeProcess(t, "gateway", env...)
+	a := api{t: t, base: gwURL}
+	app := a.createApp(admin, "gateway-crash")
+	ds, ids := readyDevices(t, gwURL, app.key, 3)
+	states := make([]client.State, len(ds))
+	for i, d := range ds {
+		states[i] = d.stop()
+	}
+
+	require.NoError(t, conn.Process.Signal(syscall.SIGSTOP))
+	pushes := make([]string, 4)
+	for i := range pushes {
+		pushes[i] = a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("held", fmt.Sprint(i))})
+	}
+	for _, id := range pushes {
+		require.Equal(t, "pending", a.state(app, id), "routing waits on the stopped connector")
+	}
+	kill(t, gw)
+	require.NoError(t, conn.Process.Signal(syscall.SIGCONT))
+
+	gw2, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, shared)
+	a.base = gw2.URL()
+	for _, id := range pushes {
+		waitFor(t, 30*time.Second, "routed by the new gateway", func() bool { return a.state(app, id) == "done" })
+	}
+	back := make([]*device, len(ds))
+	for i, st := range states {
+		back[i] = newDevice(t, gw2.URL(), app.key, st)
+		back[i].start()
+	}
+	for _, id := range pushes {
+		waitEachGot(t, back, id)
+		waitFor(t, 20*time.Second, "acked and delivered", func() bool {
+			c := a.counts(app, id)
+			return c["acked"] == float64(len(back)) && c["delivered"] == float64(len(back))
+		})
+	}
+	for _, d := range back {
+		for _, id := range pushes {
+			require.Equal(t, 1, d.gotCount(id), "device %s got push %s once", d.id(), id)
+		}
+		d.stop()
+	}
+	// Each target counts once, although the continued connector may have
+	// taken the dead gateway's batches: the new gateway's are retries.
+	for _, id := range pushes {
+		c := a.counts(app, id)
+		require.Equal(t, float64(len(back)), c["acked"], "push %s", id)
+		require.Equal(t, float64(len(back)), c["delivered"], "push %s", id)
+		require.Zero(t, c["failed"])
+	}
+	t.Logf("repeats the connector skipped: %s", metricLine(t, connURL, "push_connector_repeats_skipped_total"))
+}
+
+// metricLine returns the first sample line of metric name at base's
+// /metrics.
+func metricLine(t *testing.T, base, name string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), name) {
+			return sc.Text()
+		}
+	}
+	return "none"
 }

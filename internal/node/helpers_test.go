@@ -128,6 +128,14 @@ func (a api) push(app appCreds, body any) string {
 	return out["push_id"].(string)
 }
 
+// state returns the state of push id ("pending" or "done").
+func (a api) state(app appCreds, id string) string {
+	a.t.Helper()
+	code, out, _ := a.do(http.MethodGet, "/v1/pushes/"+id, app.key, app.secret, nil, nil)
+	require.Equal(a.t, http.StatusOK, code, "%v", out)
+	return out["state"].(string)
+}
+
 func (a api) counts(app appCreds, id string) map[string]float64 {
 	a.t.Helper()
 	code, out, _ := a.do(http.MethodGet, "/v1/pushes/"+id, app.key, app.secret, nil, nil)
