@@ -143,7 +143,7 @@ func retryable(todo []int, results []route.Result) []int {
 func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result, retry bool) {
 	type group struct {
 		node        dispatcher.Node
-		fallback    bool
+		fallbacks   int // devices sent here because their owner is down
 		pos         []int
 		ids         []string
 		unreachable bool
@@ -165,25 +165,25 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 		}
 		// One batch per node: a fallback batch also takes the devices the
 		// node owns.
-		gr.fallback = gr.fallback || fallback
+		if fallback {
+			gr.fallbacks++
+		}
 		gr.pos = append(gr.pos, i)
 		gr.ids = append(gr.ids, targets[i])
 	}
 	deliver := func(gr *group) {
-		b := route.Batch{Message: msg, DeviceIDs: gr.ids, Fallback: gr.fallback, Retry: retry}
+		b := route.Batch{Message: msg, DeviceIDs: gr.ids, Fallback: gr.fallbacks > 0, Retry: retry}
 		res, err := g.deliver.Deliver(ctx, gr.node, b)
 		if err != nil && res == nil {
 			g.log.WarnContext(ctx, "deliver failed", "node_id", gr.node.ID, "push_id", msg.PushID,
-				"fallback", gr.fallback, "error", err)
+				"fallbacks", gr.fallbacks, "error", err)
 			gr.unreachable = errors.Is(err, route.ErrUnreachable)
 			for _, i := range gr.pos {
 				results[i].Status = route.Failed
 			}
 			return
 		}
-		if gr.fallback {
-			g.m.fallbacks.WithLabelValues("connector").Add(float64(len(gr.ids)))
-		}
+		g.m.fallbacks.WithLabelValues("connector").Add(float64(gr.fallbacks))
 		for k, i := range gr.pos {
 			results[i] = res[k]
 		}

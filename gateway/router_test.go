@@ -225,10 +225,12 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 	require.Equal(t, 1, d.calls["a"])
 	require.Equal(t, float64(onA), counterValue(t, g.m.fallbacks.WithLabelValues("connector")))
 
-	// The next push does not try a again.
+	// The next push does not try a again; its batches to b and c hold
+	// their own devices too, which are no fallbacks.
 	c, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	require.Equal(t, 1, d.calls["a"])
+	require.Equal(t, float64(2*onA), counterValue(t, g.m.fallbacks.WithLabelValues("connector")))
 }
 
 // holding is an AsyncScheduler that keeps each call until the test lets it
