@@ -232,26 +232,24 @@ func (c *Connector) Deliver(ctx context.Context, b route.Batch) ([]route.Result,
 
 // skipAppended takes out of entries (and idx, their positions in res)
 // the messages their streams already hold, from an earlier attempt, and
-// writes those devices' results: written when the device has a live
-// session here (which got the message, or catches up to it), offline
-// otherwise.
+// offers each at the position found to the device's live session here, if
+// any: a session that has it already ignores it, one that does not (the
+// copy was appended by another node) writes it or catches up to it.
 func (c *Connector) skipAppended(ctx context.Context, entries []store.Entry, idx []int, res []route.Result) ([]store.Entry, []int, error) {
 	pos, found, err := store.FindAppended(ctx, c.store, entries)
 	if err != nil {
 		return entries, idx, err
 	}
 	keep, keepIdx := entries[:0], idx[:0]
+	var later []*session
 	for k, e := range entries {
 		if !found[k] {
 			keep, keepIdx = append(keep, e), append(keepIdx, idx[k])
 			continue
 		}
-		r := route.Result{Status: route.Offline, Epoch: pos[k].Epoch, Seq: pos[k].Seq}
-		if c.hub.get(e.DeviceID) != nil {
-			r.Status = route.Written
-		}
-		res[idx[k]] = r
+		res[idx[k]] = c.offer(e.DeviceID, e.Message, pos[k], &later)
 	}
+	writeOut(later)
 	c.m.repeats.Add(float64(len(entries) - len(keep)))
 	return keep, keepIdx, nil
 }

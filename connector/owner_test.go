@@ -161,3 +161,27 @@ func counterIn(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// A retried message that another node appended reaches the live session
+// here: the session had not seen it, so it is written from the stream.
+func TestRetryBatchWritesAMessageAppendedElsewhere(t *testing.T) {
+	ctx := context.Background()
+	c, st, url, _ := serveConnector(t, Config{}, nil, nil)
+	id, secret := ids.New(), ids.Secret(32)
+	require.NoError(t, st.PutDevice(ctx, &store.Device{ID: id, AppID: "app", Secret: secret}))
+	ws, codec, _ := clientConnect(t, url, id, secret, false)
+	t.Cleanup(func() { ws.Close() })
+	live := &rawSession{ws: ws, codec: codec}
+	require.NotNil(t, live.read(t).GetWelcome())
+	live.synced(t)
+
+	msg := store.Message{PushID: "elsewhere", Body: "b"}
+	pos, err := st.Append(ctx, []store.Entry{{DeviceID: id, Message: msg}}) // another node's append
+	require.NoError(t, err)
+	res, err := c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{id}, Retry: true})
+	require.NoError(t, err)
+	require.Equal(t, route.Result{Status: route.Written, Epoch: pos[0].Epoch, Seq: pos[0].Seq}, res[0])
+	p := live.nextPush(t)
+	require.Equal(t, "elsewhere", p.PushId)
+	require.Equal(t, pos[0].Seq, p.Seq)
+}
