@@ -51,21 +51,31 @@ func TestUpgradeNamingAForeignDeviceIsMisdirected(t *testing.T) {
 // handshakesWith returns the count of handshakes of one outcome in reg.
 func handshakesWith(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 	t.Helper()
+	return counterWith(t, reg, "push_connector_handshakes_total", "outcome", outcome)
+}
+
+// counterWith returns the value of counter name in reg: its sample with
+// label=value, or its only sample when label is empty.
+func counterWith(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
-		if mf.GetName() != "push_connector_handshakes_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
+			if label == "" {
+				return m.GetCounter().GetValue()
+			}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
+				if l.GetName() == label && l.GetValue() == value {
 					return m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	t.Fatalf("no handshakes with outcome %q", outcome)
+	t.Fatalf("no %s with %s %q", name, label, value)
 	return 0
 }
 
@@ -140,48 +150,10 @@ func TestRetryBatchSkipsStreamsThatHoldTheMessage(t *testing.T) {
 		}
 		require.Equal(t, 1, n, id)
 	}
-	require.Equal(t, 1.0, counterIn(t, reg, "push_connector_repeats_skipped_total"))
+	require.Equal(t, 1.0, counterWith(t, reg, "push_connector_repeats_skipped_total", "", ""))
 
 	// Without the retry mark, a batch appends as before.
 	res, err = c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{had}})
 	require.NoError(t, err)
 	require.EqualValues(t, 7, res[0].Seq, "after p1 and five others")
-}
-
-// counterIn returns the value of an unlabelled counter in reg.
-func counterIn(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
-
-// A retried message that another node appended reaches the live session
-// here: the session had not seen it, so it is written from the stream.
-func TestRetryBatchWritesAMessageAppendedElsewhere(t *testing.T) {
-	ctx := context.Background()
-	c, st, url, _ := serveConnector(t, Config{}, nil, nil)
-	id, secret := ids.New(), ids.Secret(32)
-	require.NoError(t, st.PutDevice(ctx, &store.Device{ID: id, AppID: "app", Secret: secret}))
-	ws, codec, _ := clientConnect(t, url, id, secret, false)
-	t.Cleanup(func() { ws.Close() })
-	live := &rawSession{ws: ws, codec: codec}
-	require.NotNil(t, live.read(t).GetWelcome())
-	live.synced(t)
-
-	msg := store.Message{PushID: "elsewhere", Body: "b"}
-	pos, err := st.Append(ctx, []store.Entry{{DeviceID: id, Message: msg}}) // another node's append
-	require.NoError(t, err)
-	res, err := c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{id}, Retry: true})
-	require.NoError(t, err)
-	require.Equal(t, route.Result{Status: route.Written, Epoch: pos[0].Epoch, Seq: pos[0].Seq}, res[0])
-	p := live.nextPush(t)
-	require.Equal(t, "elsewhere", p.PushId)
-	require.Equal(t, pos[0].Seq, p.Seq)
 }

@@ -26,6 +26,19 @@ func clusterConfig(natsURL, mongoURI string, redis []string) func(*config.Config
 	}
 }
 
+// startCluster starts what the roles of a cluster share: NATS, one Redis
+// shard and a MongoDB-protocol server; it returns the configuration that
+// points a node at them.
+func startCluster(t *testing.T) func(*config.Config) {
+	t.Helper()
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r1 := testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	return clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+}
+
 // TestRolesApartOnClusters runs the gateway (with the relay) and two
 // connectors as separate nodes on shared NATS, two Redis shards and a
 // MongoDB-protocol server, and pushes through them.
@@ -131,12 +144,7 @@ func TestClusterUnreachableFailsFast(t *testing.T) {
 // connector the ring now gives them, and a push to every device reaches
 // each of them once, acknowledged.
 func TestConnectorLeavesOnClusters(t *testing.T) {
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r1 := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	shared := startCluster(t)
 
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, shared)
 	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)

@@ -15,9 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/config"
-	"github.com/mopush/mopush/internal/testsrv"
 	"github.com/mopush/mopush/sdkproto/client"
 )
 
@@ -133,12 +131,7 @@ func TestConnectorCrashOnClusters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a connector process")
 	}
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r1 := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	shared := startCluster(t)
 
 	reg := prometheus.NewRegistry()
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}, Registry: reg}, shared)
@@ -173,12 +166,7 @@ func TestOnlyConnectorCrashOnClusters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a connector process")
 	}
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r1 := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	shared := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	shared := startCluster(t)
 
 	reg := prometheus.NewRegistry()
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}, Registry: reg}, shared)
@@ -241,13 +229,8 @@ func TestGatewayCrashOnClusters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns node processes")
 	}
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r1 := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
 	const admin = "cluster-test-admin-token"
-	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	cluster := startCluster(t)
 	shared := func(c *config.Config) {
 		cluster(c)
 		c.Gateway.AdminToken = admin
