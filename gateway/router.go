@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,8 +110,23 @@ func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func(), r
 		}
 		todo = retryable(todo, results)
 	}
+	// What no connector took the gateway appends itself; while the store
+	// fails too (a shard restarting), it tries again until the route's
+	// deadline, so that a short outage loses nothing.
+retry:
+	for wait := storeRetryFirst; len(todo) > 0; wait = min(2*wait, storeRetryMax) {
+		if todo = g.storeLeft(ctx, msg, p.Targets, todo, results); len(todo) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			break retry
+		case <-time.After(wait):
+		}
+	}
 	if len(todo) > 0 {
-		g.storeLeft(ctx, msg, p.Targets, results)
+		g.log.ErrorContext(ctx, "message not stored for some devices; they count as failed", "push_id", p.ID,
+			"devices", len(todo))
 	}
 	var c store.Counts
 	for _, r := range results {
@@ -208,30 +224,29 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 	}
 }
 
-// storeLeft appends msg to the streams of the targets that no connector
-// took (every attempt failed or was refused), so that nothing accepted is
-// lost: each device gets the message when it next catches up, and its
-// vendor fallback at once, as for an offline device. A failed attempt may
-// have appended it: streams that hold it already are left as they are.
-func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []string, results []route.Result) {
-	var (
-		entries []store.Entry
-		pos     []int
-	)
-	for i, r := range results {
-		if r.Status != route.Written && r.Status != route.Offline {
-			entries = append(entries, store.Entry{DeviceID: targets[i], Message: msg})
-			pos = append(pos, i)
-		}
-	}
-	if len(entries) == 0 {
-		return
+// Waits between the gateway's own appends while the store fails.
+const (
+	storeRetryFirst = 500 * time.Millisecond
+	storeRetryMax   = 4 * time.Second
+)
+
+// storeLeft appends msg to the streams of the targets at positions todo,
+// which no connector took (every attempt failed or was refused), so that
+// nothing accepted is lost: each device gets the message when it next
+// catches up, and its vendor fallback at once, as for an offline device. A
+// failed attempt may have appended it: streams that hold it already are
+// left as they are. It returns the positions it could not store.
+func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result) []int {
+	entries := make([]store.Entry, len(todo))
+	pos := slices.Clone(todo)
+	for k, i := range todo {
+		entries[k] = store.Entry{DeviceID: targets[i], Message: msg}
 	}
 	had, found, err := store.FindAppended(ctx, g.store, entries)
 	if err != nil {
-		g.log.ErrorContext(ctx, "read streams of devices no connector took failed", "push_id", msg.PushID,
+		g.log.WarnContext(ctx, "read streams of devices no connector took failed", "push_id", msg.PushID,
 			"devices", len(entries), "error", err)
-		return
+		return todo
 	}
 	keep, keepPos := entries[:0], pos[:0]
 	for k, e := range entries {
@@ -243,16 +258,17 @@ func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []st
 	}
 	entries, pos = keep, keepPos
 	if len(entries) == 0 {
-		return
+		return nil
 	}
 	ps, err := g.store.Append(ctx, entries)
 	if err != nil {
-		g.log.ErrorContext(ctx, "append for devices no connector took failed", "push_id", msg.PushID,
+		g.log.WarnContext(ctx, "append for devices no connector took failed", "push_id", msg.PushID,
 			"devices", len(entries), "error", err)
-		return
+		return pos
 	}
 	for k, i := range pos {
 		results[i] = route.Result{Status: route.Offline, Epoch: ps[k].Epoch, Seq: ps[k].Seq}
 	}
 	g.m.fallbacks.WithLabelValues("store").Add(float64(len(entries)))
+	return nil
 }

@@ -150,22 +150,55 @@ func TestRouteStoresWhatNoConnectorTook(t *testing.T) {
 	requireStored(t, st, ids, results, "p")
 }
 
-// failingAppends is a store whose appends fail.
-type failingAppends struct{ *pebblestore.Store }
-
-func (failingAppends) Append(context.Context, []store.Entry) ([]store.Position, error) {
-	return nil, errors.New("store down")
+// failingAppends is a store whose first fails appends fail (all of them
+// when fails is negative).
+type failingAppends struct {
+	*pebblestore.Store
+	mu    sync.Mutex
+	fails int
+	calls int
 }
 
-// When the gateway cannot append either, the devices count as failed.
+func (f *failingAppends) Append(ctx context.Context, e []store.Entry) ([]store.Position, error) {
+	f.mu.Lock()
+	f.calls++
+	fail := f.fails < 0 || f.calls <= f.fails
+	f.mu.Unlock()
+	if fail {
+		return nil, errors.New("store down")
+	}
+	return f.Store.Append(ctx, e)
+}
+
+// When the gateway cannot append either until the route's deadline, the
+// devices count as failed.
 func TestRouteCountsPersistentFailures(t *testing.T) {
 	t.Parallel()
 	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
 		return nil, errors.New("down")
 	}}
-	g := New(Config{}, failingAppends{openStore(t)}, testRing(), d, nil, nil)
+	st := &failingAppends{Store: openStore(t), fails: -1}
+	g := New(Config{RouteTimeout: 2 * time.Second}, st, testRing(), d, nil, nil)
 	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {}, false)
 	require.EqualValues(t, 10, c.Failed)
+	require.Greater(t, st.calls, 1, "tried again while the route had time")
+}
+
+// A store that fails for a moment (a shard restarting) loses nothing: the
+// gateway's own append is tried again until it succeeds.
+func TestRouteStoresOnceTheStoreIsBack(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
+		return nil, fmt.Errorf("deliver: %w: 500", route.ErrRemote)
+	}}
+	st := &failingAppends{Store: openStore(t), fails: 2}
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	ids := targets(5)
+	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	require.Zero(t, c.Failed)
+	require.EqualValues(t, 5, c.Offline)
+	require.Equal(t, 3, st.calls)
+	requireStored(t, st.Store, ids, results, "p")
 }
 
 func TestRouteEmptyRing(t *testing.T) {
