@@ -79,6 +79,13 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 // message, as from a client that predates early hellos.
 func clientConnect(tb testing.TB, url, id string, secret []byte, early bool) (*websocket.Conn, *sdkproto.Codec, *sdkproto.ClientHandshake) {
 	tb.Helper()
+	return clientConnectWith(tb, url, id, secret, early, &pb.Hello{})
+}
+
+// clientConnectWith is clientConnect with the Hello's fields (its proof
+// aside) given.
+func clientConnectWith(tb testing.TB, url, id string, secret []byte, early bool, h *pb.Hello) (*websocket.Conn, *sdkproto.Codec, *sdkproto.ClientHandshake) {
+	tb.Helper()
 	hs, ch, err := sdkproto.NewClientHandshake(id, secret)
 	require.NoError(tb, err)
 	d := websocket.Dialer{Subprotocols: []string{sdkproto.Subprotocol}}
@@ -92,7 +99,7 @@ func clientConnect(tb testing.TB, url, id string, secret []byte, early bool) (*w
 	}
 	_, sh, err := ws.ReadMessage()
 	require.NoError(tb, err)
-	codec, hello, err := hs.Finish(sh, &pb.Hello{})
+	codec, hello, err := hs.Finish(sh, h)
 	require.NoError(tb, err)
 	require.NoError(tb, ws.WriteMessage(websocket.BinaryMessage, hello))
 	return ws, codec, hs

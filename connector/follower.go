@@ -3,9 +3,11 @@ package connector
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
@@ -105,12 +107,26 @@ func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
 	if !s.flushHeld(buf) {
 		return errWrite
 	}
+	if through := s.helloAck; through > 0 {
+		s.helloAck = 0
+		n, err := outcome.Ack(ctx, s.c.store, s.deviceID, through, time.Now())
+		if err != nil {
+			s.c.log.WarnContext(ctx, "ack of the hello's position failed", "device_id", s.deviceID, "error", err)
+		}
+		s.c.m.helloAcks.Add(float64(n))
+	}
 	return nil
 }
 
 // catchUp writes everything after lastSent from the stream, page by page,
 // until the stream has nothing more; then live messages flow again.
 func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLast bool) error {
+	var helloEpoch, helloSeq uint64 // the client's position, before the first replay moves it
+	if f.initial && !f.broadcast {
+		s.mu.Lock()
+		helloEpoch, helloSeq = f.epoch, f.lastSent
+		s.mu.Unlock()
+	}
 	for {
 		s.mu.Lock()
 		epoch, since := f.epoch, f.lastSent
@@ -135,6 +151,12 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 			return err
 		}
 		if done {
+			if helloSeq > 0 && page.Epoch == helloEpoch {
+				// The client holds everything through helloSeq and says so
+				// (protocol 9.1): its Ack for them may have been lost with
+				// the last connection. catchUpAll records it.
+				s.helloAck = helloSeq
+			}
 			f.initial, f.fresh = false, false
 			if f.broadcast {
 				s.c.order.note(s.appID, page.Epoch, page.Head)

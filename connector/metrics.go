@@ -12,6 +12,7 @@ type metrics struct {
 	disconnects *prometheus.CounterVec
 	catchUps    *prometheus.CounterVec
 	repeats     prometheus.Counter
+	helloAcks   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -43,12 +44,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_repeats_skipped_total",
 			Help: "Devices of retried batches whose stream already held the message, which was not appended again.",
 		}),
+		helloAcks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_connector_hello_acks_total",
+			Help: "Messages first acknowledged by a Hello's position: their Ack frame was lost with the device's last connection.",
+		}),
 	}
 	for _, stream := range []string{"own", "broadcast"} {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks)
 	}
 	return m
 }

@@ -62,6 +62,7 @@ type session struct {
 	bc          follower // the app's broadcast stream
 	bAcked      uint64   // broadcast position the device acknowledged
 	sentMark    uint64   // MarkSent already recorded (writer only)
+	helloAck    uint64   // the Hello's position, to record as acknowledged (writer only)
 	held        int      // bytes framed in the writer's buffer, not yet written (writer only)
 	unsent      []byte   // sealed bytes writeQueuedNow left for the writer to write first (writer only)
 	pong        []byte   // payload of the WebSocket pong to send
