@@ -59,6 +59,10 @@ type Gateway struct {
 	owners *owners
 	// down holds the connectors that could not be reached lately.
 	down *downNodes
+	// stopping is closed when Run is asked to stop (nil before Run):
+	// routing then gives up waiting on the store and leaves the push
+	// pending for the next start.
+	stopping <-chan struct{}
 }
 
 // New returns a gateway. log and reg may be nil.
@@ -112,6 +116,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 // finished.
 func (g *Gateway) Run(ctx context.Context) error {
 	const workers = 64
+	g.stopping = ctx.Done()
 	for range workers {
 		g.routing.Add(1)
 		go func() {

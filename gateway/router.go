@@ -58,8 +58,15 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		release()
 		return
 	}
-	counts, results := g.route(ctx, p, delivered, resumed)
+	counts, results, stopped := g.route(ctx, p, delivered, resumed)
 	g.m.routeS.Observe(time.Since(start).Seconds())
+	if stopped {
+		// Some targets' message is not stored, and the gateway stops: the
+		// push stays pending, and the next start routes it again.
+		g.log.WarnContext(ctx, "push left pending at shutdown", "push_id", id)
+		release()
+		return
+	}
 	g.schedule(ctx, p, job.settings, results, func(err error) {
 		defer release()
 		if err != nil {
@@ -80,8 +87,10 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 // (offline, failed) and the result of each target; deliveries and acks are
 // counted by the connectors. afterFirst runs after the first attempt.
 // resumed says p was routed before, by a gateway that stopped or crashed
-// before it finished: its message may be in some streams already.
-func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func(), resumed bool) (store.Counts, []route.Result) {
+// before it finished: its message may be in some streams already. stopped
+// is true when the gateway began to stop while some targets' message was
+// not stored yet: the push must stay pending.
+func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func(), resumed bool) (_ store.Counts, _ []route.Result, stopped bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
@@ -121,6 +130,8 @@ retry:
 		select {
 		case <-ctx.Done():
 			break retry
+		case <-g.stopping:
+			return store.Counts{}, results, true
 		case <-time.After(wait):
 		}
 	}
@@ -139,7 +150,7 @@ retry:
 			c.Failed++
 		}
 	}
-	return c, results
+	return c, results, false
 }
 
 func retryable(todo []int, results []route.Result) []int {

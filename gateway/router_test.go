@@ -79,7 +79,7 @@ func TestRouteGroupsByOwnerAndMergesByPosition(t *testing.T) {
 	}}
 	g := New(Config{}, nil, ring, d, nil, nil)
 	p := &store.Push{ID: "p", Targets: targets(60)}
-	c, _ := g.route(context.Background(), p, func() {}, false)
+	c, _, _ := g.route(context.Background(), p, func() {}, false)
 	require.EqualValues(t, 26, c.Offline)
 	require.Zero(t, c.Failed)
 	require.Len(t, d.calls, 3, "one batch per owner")
@@ -102,7 +102,7 @@ func TestRouteRetriesRefusedAndFailed(t *testing.T) {
 		return all(route.Written, len(b.DeviceIDs)), nil
 	}}
 	g := New(Config{}, nil, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)}, func() {}, false)
+	c, _, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(30)}, func() {}, false)
 	require.Zero(t, c.Failed, "second attempt succeeded")
 	require.Equal(t, 2, d.calls["a"])
 	require.Equal(t, 2, d.calls["b"])
@@ -141,7 +141,7 @@ func TestRouteStoresWhatNoConnectorTook(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(10)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 10, c.Offline)
 	require.Zero(t, c.Failed)
 	for _, n := range d.calls {
@@ -179,7 +179,7 @@ func TestRouteCountsPersistentFailures(t *testing.T) {
 	}}
 	st := &failingAppends{Store: openStore(t), fails: -1}
 	g := New(Config{RouteTimeout: 2 * time.Second}, st, testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {}, false)
+	c, _, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(10)}, func() {}, false)
 	require.EqualValues(t, 10, c.Failed)
 	require.Greater(t, st.calls, 1, "tried again while the route had time")
 }
@@ -194,7 +194,7 @@ func TestRouteStoresOnceTheStoreIsBack(t *testing.T) {
 	st := &failingAppends{Store: openStore(t), fails: 2}
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(5)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	require.EqualValues(t, 5, c.Offline)
 	require.Equal(t, 3, st.calls)
@@ -206,7 +206,7 @@ func TestRouteEmptyRing(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, dispatcher.Static{R: dispatcher.NewRing(nil, 0)}, &scripted{calls: map[string]int{}}, nil, nil)
 	ids := targets(3)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 3, c.Offline)
 	requireStored(t, st, ids, results, "p")
 }
@@ -244,7 +244,7 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 		}
 	}
 	require.Positive(t, onA)
-	c, results := g.route(context.Background(), &store.Push{ID: "p1", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p1", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	for i, id := range ids {
 		require.Equal(t, route.Written, results[i].Status, id)
@@ -260,7 +260,7 @@ func TestRouteFallsBackWhenTheOwnerIsUnreachable(t *testing.T) {
 
 	// The next push does not try a again; its batches to b and c hold
 	// their own devices too, which are no fallbacks.
-	c, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {}, false)
+	c, _, _ = g.route(context.Background(), &store.Push{ID: "p2", Targets: ids}, func() {}, false)
 	require.Zero(t, c.Failed)
 	require.Equal(t, 1, d.calls["a"])
 	require.Equal(t, float64(2*onA), counterValue(t, g.m.fallbacks.WithLabelValues("connector")))
@@ -422,7 +422,7 @@ func TestRouteStoresWhenEveryCandidateIsDown(t *testing.T) {
 	st := openStore(t)
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(12)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 12, c.Offline)
 	requireStored(t, st, ids, results, "p")
 	for n, calls := range d.calls {
@@ -491,7 +491,7 @@ func TestResumedPushBatchesAreRetries(t *testing.T) {
 		return all(route.Written, len(b.DeviceIDs)), nil
 	}}
 	g := New(Config{}, openStore(t), testRing(), d, nil, nil)
-	c, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(9)}, func() {}, true)
+	c, _, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(9)}, func() {}, true)
 	require.Zero(t, c.Failed)
 	require.NotEmpty(t, d.calls)
 }
@@ -515,7 +515,7 @@ func TestStoreLeftSkipsStreamsThatHoldTheMessage(t *testing.T) {
 	}}
 	g := New(Config{}, st, testRing(), d, nil, nil)
 	ids := targets(6)
-	c, results := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
+	c, results, _ := g.route(context.Background(), &store.Push{ID: "p", Targets: ids}, func() {}, false)
 	require.EqualValues(t, 6, c.Offline)
 	requireStored(t, st, ids, results, "p")
 	for i, id := range ids {
@@ -525,4 +525,32 @@ func TestStoreLeftSkipsStreamsThatHoldTheMessage(t *testing.T) {
 		require.Len(t, page.Messages, 1, "%s holds the push once", id)
 	}
 	require.Zero(t, counterValue(t, g.m.fallbacks.WithLabelValues("store")), "nothing left to append")
+}
+
+// A gateway that stops while the store fails leaves the push pending, for
+// the next start, instead of finishing it with failed targets.
+func TestStopWhileTheStoreFailsLeavesThePushPending(t *testing.T) {
+	t.Parallel()
+	d := &scripted{calls: map[string]int{}, fn: func(string, int, route.Batch) ([]route.Result, error) {
+		return nil, fmt.Errorf("deliver: %w: 500", route.ErrRemote)
+	}}
+	st := &failingAppends{Store: openStore(t), fails: -1}
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	stop := make(chan struct{})
+	g.stopping = stop
+	close(stop)
+	_, _, stopped := g.route(context.Background(), &store.Push{ID: "p", Targets: targets(4)}, func() {}, false)
+	require.True(t, stopped)
+	require.Equal(t, 1, st.calls, "no second try once stopping")
+
+	// Through routeJob: the push is neither counted nor finished.
+	p := &store.Push{ID: ids.New(), AppID: "app", Targets: targets(4), CreatedAt: time.Now(), State: store.PushPending}
+	_, err := st.CreatePush(context.Background(), p, "")
+	require.NoError(t, err)
+	released := make(chan struct{})
+	g.routeJob(context.Background(), routeJob{id: p.ID}, func() { close(released) })
+	<-released
+	pending, err := st.PendingPushes(context.Background(), 10)
+	require.NoError(t, err)
+	require.Contains(t, pending, p.ID)
 }
