@@ -11,6 +11,7 @@ import (
 
 	"github.com/mopush/mopush/dispatcher"
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 )
@@ -137,7 +138,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	g.resumePending(ctx)
+	g.resumePending(ctx, 0)
 	t := time.NewTicker(g.cfg.ResumeInterval)
 	defer t.Stop()
 	for {
@@ -151,7 +152,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.routing.Wait()
 			return nil
 		case <-t.C:
-			g.resumePending(ctx)
+			g.resumePending(ctx, g.cfg.RouteTimeout+sweepMargin)
 		}
 	}
 }
@@ -171,19 +172,35 @@ func (g *Gateway) enqueue(job routeJob) bool {
 	}
 }
 
-// resumePending re-routes pushes that were accepted but not finished.
-func (g *Gateway) resumePending(ctx context.Context) {
-	ids, err := g.store.PendingPushes(ctx, 100000)
+// sweepMargin is how much older than the route's timeout a pending push
+// must be before a periodic sweep routes it: its own gateway has finished
+// or given up on it by then, unless that gateway is gone.
+const sweepMargin = 5 * time.Second
+
+// resumePending re-routes pushes that were accepted but not finished and
+// are at least minAge old. The sweep at start takes every one (minAge 0):
+// they were left by an earlier run. A periodic sweep leaves the younger
+// ones alone: with several gateways on one store, another gateway may be
+// routing them right now, and routing them twice at once would append them
+// twice.
+func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
+	pending, err := g.store.PendingPushes(ctx, 100000)
 	if err != nil {
 		g.log.ErrorContext(ctx, "list pending pushes failed", "error", err)
 		return
 	}
-	if len(ids) > 0 {
-		g.log.InfoContext(ctx, "resuming pending pushes", "count", len(ids))
-	}
-	for _, id := range ids {
-		if !g.enqueue(routeJob{id: id}) || ctx.Err() != nil {
-			return // full: the next sweep continues
+	cutoff := time.Now().Add(-minAge)
+	n := 0
+	for _, id := range pending {
+		if at, ok := ids.Time(id); ok && minAge > 0 && at.After(cutoff) {
+			continue
 		}
+		if !g.enqueue(routeJob{id: id}) || ctx.Err() != nil {
+			break // full: the next sweep continues
+		}
+		n++
+	}
+	if n > 0 {
+		g.log.InfoContext(ctx, "resuming pending pushes", "count", n)
 	}
 }

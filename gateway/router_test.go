@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -553,4 +554,41 @@ func TestStopWhileTheStoreFailsLeavesThePushPending(t *testing.T) {
 	pending, err := st.PendingPushes(context.Background(), 10)
 	require.NoError(t, err)
 	require.Contains(t, pending, p.ID)
+}
+
+// A periodic sweep leaves young pending pushes to the gateway that may be
+// routing them; the sweep at start takes them all.
+func TestSweepLeavesYoungPushesAlone(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	var mu sync.Mutex
+	routed := map[string]bool{}
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, _ int, b route.Batch) ([]route.Result, error) {
+		mu.Lock()
+		routed[b.Message.PushID] = true
+		mu.Unlock()
+		return all(route.Written, len(b.DeviceIDs)), nil
+	}}
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	ctx := context.Background()
+	old := &store.Push{ID: ids.At(time.Now().Add(-time.Hour)), AppID: "app", Targets: targets(2), State: store.PushPending}
+	young := &store.Push{ID: ids.New(), AppID: "app", Targets: targets(2), State: store.PushPending}
+	for _, p := range []*store.Push{old, young} {
+		_, err := st.CreatePush(ctx, p, "")
+		require.NoError(t, err)
+	}
+	route := func(minAge time.Duration) map[string]bool {
+		g.resumePending(ctx, minAge)
+		for len(g.jobs) > 0 {
+			job := <-g.jobs
+			done := make(chan struct{})
+			g.routeJob(ctx, job, func() { g.queued.Delete(job.id); close(done) })
+			<-done
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(routed)
+	}
+	require.Equal(t, map[string]bool{old.ID: true}, route(g.cfg.RouteTimeout+sweepMargin))
+	require.Equal(t, map[string]bool{old.ID: true, young.ID: true}, route(0))
 }

@@ -26,6 +26,19 @@ func At(t time.Time) string {
 	return enc.EncodeToString(b[:])
 }
 
+// Time returns the millisecond an id of New or At was made at; false for a
+// string that is no such id.
+func Time(id string) (time.Time, bool) {
+	if len(id) != 26 {
+		return time.Time{}, false
+	}
+	b, err := enc.DecodeString(id)
+	if err != nil || len(b) != 16 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(binary.BigEndian.Uint64(b[:8]) >> 16)), true
+}
+
 // Secret returns n random bytes.
 func Secret(n int) []byte {
 	b := make([]byte, n)

@@ -38,3 +38,28 @@ func TestTokenAndSecret(t *testing.T) {
 	require.NotEqual(t, Secret(16), Secret(16))
 	require.Len(t, Token(16), 26) // 128 bits in 5-bit characters
 }
+
+func TestTimeOfAnID(t *testing.T) {
+	base := time.Date(2026, 12, 7, 10, 0, 0, 123_000_000, time.UTC)
+	for _, at := range []time.Time{base, base.AddDate(50, 0, 0), time.UnixMilli(0)} {
+		got, ok := Time(At(at))
+		require.True(t, ok)
+		require.True(t, got.Equal(at), "%v against %v", got, at)
+	}
+	for _, bad := range []string{"", "short", At(base) + "0", "ILOU" + At(base)[4:], strings.ToLower(At(base))} {
+		_, ok := Time(bad)
+		require.False(t, ok, "%q", bad)
+	}
+}
+
+func FuzzTime(f *testing.F) {
+	f.Add(New())
+	f.Add("")
+	f.Add("ZZZZZZZZZZZZZZZZZZZZZZZZZZ")
+	f.Fuzz(func(t *testing.T, s string) {
+		if tm, ok := Time(s); ok {
+			require.Len(t, s, 26)
+			require.Equal(t, s[:9], At(tm)[:9], "the time round-trips to the id's first 45 bits")
+		}
+	})
+}
