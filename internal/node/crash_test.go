@@ -307,3 +307,54 @@ func metricLine(t *testing.T, base, name string) string {
 	}
 	return "none"
 }
+
+// TestTwoGatewaysShareAStore runs two gateways on one cluster, one of them
+// sweeping pending pushes every 20 ms, and pushes through both: a sweep
+// must not route a push the other gateway is routing, so every device gets
+// every push once and each push counts each target once.
+func TestTwoGatewaysShareAStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cluster of three nodes")
+	}
+	shared := startCluster(t)
+	const admin = "cluster-test-admin-token"
+	withAdmin := func(c *config.Config) {
+		shared(c)
+		c.Gateway.AdminToken = admin
+	}
+	gwA, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, withAdmin)
+	gwB, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, func(c *config.Config) {
+		withAdmin(c)
+		c.Gateway.ResumeInterval = 20 * time.Millisecond
+	})
+	startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
+	waitFor(t, 20*time.Second, "the connector on both rings", func() bool {
+		return gwA.members.Ring().Len() == 1 && gwB.members.Ring().Len() == 1
+	})
+
+	apis := []api{{t: t, base: gwA.URL()}, {t: t, base: gwB.URL()}}
+	app := apis[0].createApp(admin, "two-gateways")
+	ds, ids := readyDevices(t, gwA.URL(), app.key, 4)
+	pushes := make([]string, 40)
+	for i := range pushes {
+		pushes[i] = apis[i%2].push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("n", fmt.Sprint(i))})
+	}
+	for _, id := range pushes {
+		waitEachGot(t, ds, id)
+		waitFor(t, 20*time.Second, "acked and delivered", func() bool {
+			c := apis[0].counts(app, id)
+			return c["acked"] >= float64(len(ds)) && c["delivered"] >= float64(len(ds))
+		})
+	}
+	for _, id := range pushes {
+		c := apis[1].counts(app, id)
+		require.Equal(t, float64(len(ds)), c["acked"], "push %s", id)
+		require.Equal(t, float64(len(ds)), c["delivered"], "push %s", id)
+	}
+	for _, d := range ds {
+		for _, id := range pushes {
+			require.Equal(t, 1, d.gotCount(id), "device %s got push %s once", d.id(), id)
+		}
+		d.stop()
+	}
+}
