@@ -26,6 +26,7 @@ type benchFleet struct {
 	st     *pebblestore.Store
 	ids    []string
 	pushes atomic.Int64
+	synced atomic.Int64 // devices whose initial replay (both streams) arrived
 }
 
 func newBenchFleet(b *testing.B, n int) *benchFleet {
@@ -55,6 +56,9 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 					f.pushes.Add(1)
 				} else if sr := fr.GetSyncResponse(); sr != nil {
 					f.pushes.Add(int64(len(sr.Pushes)))
+					if sr.Broadcast && !sr.More {
+						f.synced.Add(1) // the replay's last page: the broadcast stream's
+					}
 				}
 			}
 		})
@@ -65,10 +69,14 @@ func newBenchFleet(b *testing.B, n int) *benchFleet {
 		}
 		readers.Wait()
 	})
+	// A broadcast appended before a new session read the broadcast
+	// stream's head is one from before the device joined, which it does
+	// not get: wait until every device has its replay.
 	deadline := time.Now().Add(30 * time.Second)
-	for c.Sessions() < n && time.Now().Before(deadline) {
+	for f.synced.Load() < int64(n) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
+	require.EqualValues(b, n, f.synced.Load(), "devices synced")
 	require.Equal(b, n, c.Sessions())
 	return f
 }
