@@ -27,7 +27,7 @@ const (
 type Dispatch struct {
 	DeviceID  string     `json:"device_id"`
 	NodeID    string     `json:"node_id"`
-	URL       string     `json:"url"`       // the owner's WSURL
+	URL       string     `json:"url"`       // the owner's WSURL, or the first fallback's when the owner is known to be down
 	Fallbacks []Fallback `json:"fallbacks"` // the next ring nodes, in order; never null
 }
 
@@ -41,6 +41,19 @@ type dispatcher struct {
 	src       RingSource
 	fallbacks int
 	metrics   *Metrics
+	down      func(nodeID string) bool // nil: every node is taken as up
+}
+
+// HandlerOption changes a Handler.
+type HandlerOption func(*dispatcher)
+
+// WithDown makes the answer put the nodes for which down reports true
+// after the others: a device then dials a connector that is up first, and
+// one known to be unreachable (for example crashed, while its registration
+// has not expired yet) only if every other fails. down must be cheap and
+// safe for concurrent use.
+func WithDown(down func(nodeID string) bool) HandlerOption {
+	return func(d *dispatcher) { d.down = down }
 }
 
 // Handler serves GET /v1/dispatch?device_id=ID: the connector that owns the
@@ -49,7 +62,7 @@ type dispatcher struct {
 // device_id is a 400 bad-request problem, an empty ring a 503
 // no-connectors problem with Retry-After: 1; no answer may be cached.
 // Requests are counted on m, which may be nil.
-func Handler(src RingSource, fallbacks int, log *slog.Logger, m *Metrics) http.Handler {
+func Handler(src RingSource, fallbacks int, log *slog.Logger, m *Metrics, opts ...HandlerOption) http.Handler {
 	switch {
 	case fallbacks == 0:
 		fallbacks = DefaultFallbacks
@@ -58,6 +71,9 @@ func Handler(src RingSource, fallbacks int, log *slog.Logger, m *Metrics) http.H
 	}
 	log = orNop(log).With("component", "dispatcher")
 	d := &dispatcher{src: src, fallbacks: fallbacks, metrics: m}
+	for _, o := range opts {
+		o(d)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/dispatch", httpx.Handle(log, m.observe, d.dispatch))
 	mux.Handle("/v1/dispatch", httpx.Handle(log, m.observe, methodNotAllowed))
@@ -77,6 +93,19 @@ func (d *dispatcher) dispatch(w http.ResponseWriter, r *http.Request) error {
 			"no connector is on the ring")
 		e.Header = http.Header{"Retry-After": {"1"}}
 		return e
+	}
+	if d.down != nil {
+		// The ring's order among the nodes that are up, then among those
+		// that are down.
+		var up, down []Node
+		for _, n := range owners {
+			if d.down(n.ID) {
+				down = append(down, n)
+			} else {
+				up = append(up, n)
+			}
+		}
+		owners = append(up, down...)
 	}
 	out := Dispatch{DeviceID: id, NodeID: owners[0].ID, URL: owners[0].WSURL, Fallbacks: make([]Fallback, 0, len(owners)-1)}
 	for _, n := range owners[1:] {

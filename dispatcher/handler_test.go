@@ -154,3 +154,33 @@ func counterValues(t *testing.T, g prometheus.Gatherer, name, label string) map[
 	}
 	return out
 }
+
+// With WithDown, nodes known to be down go after the others, each group in
+// the ring's order; the answer's url is the first node that is up.
+func TestHandlerPutsDownNodesLast(t *testing.T) {
+	t.Parallel()
+	r := NewRing(testNodes(5), 0)
+	owners := r.Owners("device-42", 3)
+	down := map[string]bool{owners[0].ID: true}
+	srv := httptest.NewServer(Handler(Static{R: r}, 0, nil, nil, WithDown(func(id string) bool { return down[id] })))
+	t.Cleanup(srv.Close)
+	dispatch := func() Dispatch {
+		resp, err := srv.Client().Get(srv.URL + "/v1/dispatch?device_id=device-42")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var got Dispatch
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		return got
+	}
+	require.Equal(t, Dispatch{DeviceID: "device-42", NodeID: owners[1].ID, URL: owners[1].WSURL, Fallbacks: []Fallback{
+		{NodeID: owners[2].ID, URL: owners[2].WSURL}, {NodeID: owners[0].ID, URL: owners[0].WSURL},
+	}}, dispatch())
+
+	for _, n := range owners {
+		down[n.ID] = true // all down: the ring's order, as without the option
+	}
+	got := dispatch()
+	require.Equal(t, owners[0].ID, got.NodeID)
+	require.Equal(t, []Fallback{{NodeID: owners[1].ID, URL: owners[1].WSURL}, {NodeID: owners[2].ID, URL: owners[2].WSURL}}, got.Fallbacks)
+}

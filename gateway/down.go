@@ -57,6 +57,11 @@ func (d *downNodes) is(id string, now time.Time) bool {
 	return ok && now.Before(t)
 }
 
+// Down reports whether the gateway passes connector nodeID over at the
+// moment, because a call to it got no answer in the last 2 s: a dispatcher
+// in the same process lists such a node last (dispatcher.WithDown).
+func (g *Gateway) Down(nodeID string) bool { return g.down.is(nodeID, time.Now()) }
+
 // pick returns the node to send a device's message to: its owner, or when
 // the owner is down, the first ring node after it that is not, with
 // fallback set. ok is false when every candidate is down or the ring is

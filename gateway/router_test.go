@@ -592,3 +592,15 @@ func TestSweepLeavesYoungPushesAlone(t *testing.T) {
 	require.Equal(t, map[string]bool{old.ID: true}, route(g.cfg.RouteTimeout+sweepMargin))
 	require.Equal(t, map[string]bool{old.ID: true, young.ID: true}, route(0))
 }
+
+// Down tells a dispatcher which connectors routing passes over.
+func TestDownReportsPassedOverConnectors(t *testing.T) {
+	t.Parallel()
+	g := New(Config{}, openStore(t), testRing(), &scripted{calls: map[string]int{}}, nil, nil)
+	require.False(t, g.Down("a"))
+	g.down.mark("a", time.Now())
+	require.True(t, g.Down("a"))
+	require.False(t, g.Down("b"))
+	g.down.mark("b", time.Now().Add(-downFor))
+	require.False(t, g.Down("b"), "a mark ends after downFor")
+}

@@ -240,7 +240,12 @@ func (n *Node) build() error {
 		n.gateway.Register(mainMux)
 	}
 	if n.roles.Gateway || n.roles.Dispatcher {
-		mainMux.Handle("/v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm))
+		var dopts []dispatcher.HandlerOption
+		if n.gateway != nil {
+			// Devices dial a connector the gateway found down last.
+			dopts = append(dopts, dispatcher.WithDown(n.gateway.Down))
+		}
+		mainMux.Handle("/v1/dispatch", dispatcher.Handler(n.members, 0, n.log, dm, dopts...))
 	}
 	mainMux.Handle("/", httpx.NotFound())
 	mainMux.Handle("GET /metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg}))
