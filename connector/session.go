@@ -303,6 +303,15 @@ func (s *session) writer() {
 			if !s.flush(buf) {
 				s.fail(0, "")
 			}
+		case s.needCatchUp && len(s.queue) > 0 && !s.own.initial && !s.bc.initial:
+			// Frames queued before the catch-up was asked for hold
+			// messages up to lastSent, and the catch-up reads after
+			// lastSent: they go first. Written after it, a device would
+			// see a later message first and drop them as delivered.
+			batch := s.queue
+			s.queue = nil
+			s.mu.Unlock()
+			s.writeBatch(&buf, batch)
 		case s.needCatchUp:
 			s.needCatchUp = false
 			s.mu.Unlock()

@@ -1,0 +1,54 @@
+package connector
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// A message queued for a session, then a later one whose offer finds a gap
+// and asks for a catch-up: the queued message is written before the
+// catch-up's, so the device reads the stream in order. Written after
+// them, it would be dropped by the device as already delivered (its seq
+// below the last one seen), and, acknowledged by the later Acks, lost
+// without a trace.
+func TestQueuedMessageGoesBeforeACatchUp(t *testing.T) {
+	f := newFixture(t, Config{})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	s := f.c.hub.get(id)
+	require.NotNil(t, s)
+
+	ctx := context.Background()
+	msgs := make([]store.Message, 3)
+	var epoch uint64
+	for i := range msgs {
+		msgs[i] = store.Message{PushID: string(rune('a' + i)), Body: "b"}
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: id, Message: msgs[i]}})
+		require.NoError(t, err)
+		msgs[i].Seq, epoch = pos[0].Seq, pos[0].Epoch
+	}
+	// The interleaving of three concurrent deliveries: seq 1 offered and
+	// queued, seq 3 offered before seq 2, each with its writes left to
+	// the caller (as Deliver does).
+	var later []*session
+	require.Equal(t, offerQueued, s.offerOwn(msgs[0], epoch, &later))
+	require.Equal(t, offerLater, s.offerOwn(msgs[2], epoch, &later))
+	writeOut(later)
+
+	var seqs []uint64
+	for len(seqs) < 3 {
+		fr := dev.read(t)
+		if p := fr.GetPush(); p != nil {
+			seqs = append(seqs, p.Seq)
+		}
+		for _, p := range fr.GetSyncResponse().GetPushes() {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	require.Equal(t, []uint64{1, 2, 3}, seqs)
+}
