@@ -201,11 +201,24 @@ func clusterEnv(mutate func(*config.Config)) []string {
 	}
 }
 
-// waitEachGot waits until every device received push id.
+// waitEachGot waits until every device received push id; on a timeout it
+// names the device and the seqs it did receive.
 func waitEachGot(t *testing.T, ds []*device, id string) {
 	t.Helper()
 	for _, d := range ds {
-		waitFor(t, 30*time.Second, "push received", func() bool { return d.gotCount(id) > 0 })
+		deadline := time.Now().Add(30 * time.Second)
+		for d.gotCount(id) == 0 {
+			if time.Now().After(deadline) {
+				var seqs []uint64
+				for _, p := range d.got() {
+					seqs = append(seqs, p.Seq)
+				}
+				st := d.c.State()
+				t.Fatalf("push %s not received by %s; it received seqs %v, its position is epoch %d seq %d",
+					id, d.id(), seqs, st.Epoch, st.LastSeq)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 	}
 }
 
