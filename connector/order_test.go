@@ -2,10 +2,13 @@ package connector
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -51,4 +54,54 @@ func TestQueuedMessageGoesBeforeACatchUp(t *testing.T) {
 		}
 	}
 	require.Equal(t, []uint64{1, 2, 3}, seqs)
+}
+
+// Many deliveries to a few devices at once, as gateways' routing workers
+// make them: every device reads every message once, in stream order.
+func TestConcurrentDeliveriesArriveInOrder(t *testing.T) {
+	const devices, perDevice, senders = 4, 150, 8
+	f := newFixture(t, Config{SendQueue: 4 * perDevice})
+	type dev struct {
+		id string
+		s  *rawSession
+	}
+	ds := make([]dev, devices)
+	for i := range ds {
+		id, secret := f.device()
+		ds[i] = dev{id: id, s: f.connect(id, secret)}
+		ds[i].s.synced(t)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for k := w; k < perDevice; k += senders {
+				ids := make([]string, devices)
+				for i, d := range ds {
+					ids[i] = d.id
+				}
+				_, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: fmt.Sprint("p", k), Body: "b"}, DeviceIDs: ids})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for _, d := range ds {
+		var seqs []uint64
+		for len(seqs) < perDevice {
+			fr := d.s.read(t)
+			if p := fr.GetPush(); p != nil {
+				seqs = append(seqs, p.Seq)
+			}
+			for _, p := range fr.GetSyncResponse().GetPushes() {
+				seqs = append(seqs, p.Seq)
+			}
+		}
+		for i, seq := range seqs {
+			require.Equal(t, uint64(i+1), seq, "device %s read %v", d.id, seqs)
+		}
+	}
+	wg.Wait()
 }
