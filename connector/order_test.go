@@ -10,6 +10,7 @@ import (
 
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/sdkproto/pb"
 )
 
 // A message queued for a session, then a later one whose offer finds a gap
@@ -104,4 +105,51 @@ func TestConcurrentDeliveriesArriveInOrder(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// Deliveries go on while the device drops its connection and connects
+// again with the position it read to: across both sessions it reads every
+// message once, in order.
+func TestConcurrentDeliveriesAcrossAReconnect(t *testing.T) {
+	const total, senders = 200, 4
+	f := newFixture(t, Config{SendQueue: 4 * total})
+	id, secret := f.device()
+	dev := f.connect(id, secret)
+	dev.synced(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for k := w; k < total; k += senders {
+				if _, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: fmt.Sprint("p", k)}, DeviceIDs: []string{id}}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	var seqs []uint64
+	var epoch uint64
+	read := func(s *rawSession, until int) {
+		for len(seqs) < until {
+			fr := s.read(t)
+			if p := fr.GetPush(); p != nil {
+				seqs, epoch = append(seqs, p.Seq), p.Epoch
+			}
+			for _, p := range fr.GetSyncResponse().GetPushes() {
+				seqs, epoch = append(seqs, p.Seq), p.Epoch
+			}
+		}
+	}
+	read(dev, total/3)
+	dev.ws.Close()
+	ws, codec, _ := clientConnectWith(t, f.url, id, secret, false, &pb.Hello{Epoch: epoch, LastSeq: seqs[len(seqs)-1]})
+	t.Cleanup(func() { ws.Close() })
+	again := &rawSession{ws: ws, codec: codec}
+	require.NotNil(t, again.read(t).GetWelcome())
+	read(again, total)
+	wg.Wait()
+	for i, seq := range seqs {
+		require.Equal(t, uint64(i+1), seq, "read %v", seqs)
+	}
 }
