@@ -153,3 +153,68 @@ func TestConcurrentDeliveriesAcrossAReconnect(t *testing.T) {
 		require.Equal(t, uint64(i+1), seq, "read %v", seqs)
 	}
 }
+
+// Deliveries and app broadcasts to the same sessions at once: each device
+// reads its own stream and the broadcast stream each once and in order.
+func TestDeliveriesAndBroadcastsInterleaved(t *testing.T) {
+	const devices, own, broadcasts, senders = 3, 90, 30, 4
+	f := newFixture(t, Config{SendQueue: 4 * (own + broadcasts)})
+	ids := make([]string, devices)
+	sessions := make([]*rawSession, devices)
+	for i := range ids {
+		id, secret := f.device()
+		ids[i], sessions[i] = id, f.connect(id, secret)
+		sessions[i].synced(t)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for k := w; k < own; k += senders {
+				if _, err := f.c.Deliver(ctx, route.Batch{Message: store.Message{PushID: fmt.Sprint("p", k)}, DeviceIDs: ids}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for k := range broadcasts {
+			msg := store.Message{PushID: fmt.Sprint("b", k)}
+			pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream("app"), Message: msg}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			msg.Seq = pos[0].Seq
+			if _, err := f.c.Broadcast(ctx, route.Broadcast{AppID: "app", Message: msg, Epoch: pos[0].Epoch}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for i, s := range sessions {
+		var mine, all []uint64
+		for len(mine) < own || len(all) < broadcasts {
+			fr := s.read(t)
+			pushes := fr.GetSyncResponse().GetPushes()
+			if p := fr.GetPush(); p != nil {
+				pushes = append(pushes, p)
+			}
+			for _, p := range pushes {
+				if p.Broadcast {
+					all = append(all, p.Seq)
+				} else {
+					mine = append(mine, p.Seq)
+				}
+			}
+		}
+		for k, seq := range mine {
+			require.Equal(t, uint64(k+1), seq, "device %d, own stream: %v", i, mine)
+		}
+		for k, seq := range all {
+			require.Equal(t, uint64(k+1), seq, "device %d, broadcast stream: %v", i, all)
+		}
+	}
+	wg.Wait()
+}
