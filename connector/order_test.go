@@ -13,6 +13,29 @@ import (
 	"github.com/mopush/mopush/sdkproto/pb"
 )
 
+// nextPushes reads the next frame and returns the pushes it carries: a
+// live push, or a page's.
+func (s *rawSession) nextPushes(t *testing.T) []*pb.Push {
+	t.Helper()
+	fr := s.read(t)
+	if p := fr.GetPush(); p != nil {
+		return []*pb.Push{p}
+	}
+	return fr.GetSyncResponse().GetPushes()
+}
+
+// readSeqs reads until n pushes arrived and returns their seqs in order.
+func (s *rawSession) readSeqs(t *testing.T, n int) []uint64 {
+	t.Helper()
+	var seqs []uint64
+	for len(seqs) < n {
+		for _, p := range s.nextPushes(t) {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	return seqs
+}
+
 // A message queued for a session, then a later one whose offer finds a gap
 // and asks for a catch-up: the queued message is written before the
 // catch-up's, so the device reads the stream in order. Written after
@@ -44,17 +67,7 @@ func TestQueuedMessageGoesBeforeACatchUp(t *testing.T) {
 	require.Equal(t, offerLater, s.offerOwn(msgs[2], epoch, &later))
 	writeOut(later)
 
-	var seqs []uint64
-	for len(seqs) < 3 {
-		fr := dev.read(t)
-		if p := fr.GetPush(); p != nil {
-			seqs = append(seqs, p.Seq)
-		}
-		for _, p := range fr.GetSyncResponse().GetPushes() {
-			seqs = append(seqs, p.Seq)
-		}
-	}
-	require.Equal(t, []uint64{1, 2, 3}, seqs)
+	require.Equal(t, []uint64{1, 2, 3}, dev.readSeqs(t, 3))
 }
 
 // Many deliveries to a few devices at once, as gateways' routing workers
@@ -90,16 +103,7 @@ func TestConcurrentDeliveriesArriveInOrder(t *testing.T) {
 		})
 	}
 	for _, d := range ds {
-		var seqs []uint64
-		for len(seqs) < perDevice {
-			fr := d.s.read(t)
-			if p := fr.GetPush(); p != nil {
-				seqs = append(seqs, p.Seq)
-			}
-			for _, p := range fr.GetSyncResponse().GetPushes() {
-				seqs = append(seqs, p.Seq)
-			}
-		}
+		seqs := d.s.readSeqs(t, perDevice)
 		for i, seq := range seqs {
 			require.Equal(t, uint64(i+1), seq, "device %s read %v", d.id, seqs)
 		}
@@ -132,11 +136,7 @@ func TestConcurrentDeliveriesAcrossAReconnect(t *testing.T) {
 	var epoch uint64
 	read := func(s *rawSession, until int) {
 		for len(seqs) < until {
-			fr := s.read(t)
-			if p := fr.GetPush(); p != nil {
-				seqs, epoch = append(seqs, p.Seq), p.Epoch
-			}
-			for _, p := range fr.GetSyncResponse().GetPushes() {
+			for _, p := range s.nextPushes(t) {
 				seqs, epoch = append(seqs, p.Seq), p.Epoch
 			}
 		}
@@ -196,12 +196,7 @@ func TestDeliveriesAndBroadcastsInterleaved(t *testing.T) {
 	for i, s := range sessions {
 		var mine, all []uint64
 		for len(mine) < own || len(all) < broadcasts {
-			fr := s.read(t)
-			pushes := fr.GetSyncResponse().GetPushes()
-			if p := fr.GetPush(); p != nil {
-				pushes = append(pushes, p)
-			}
-			for _, p := range pushes {
+			for _, p := range s.nextPushes(t) {
 				if p.Broadcast {
 					all = append(all, p.Seq)
 				} else {
