@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/mopush/mopush/internal/httpx"
 )
@@ -94,7 +95,7 @@ func (d *dispatcher) dispatch(w http.ResponseWriter, r *http.Request) error {
 		e.Header = http.Header{"Retry-After": {"1"}}
 		return e
 	}
-	if d.down != nil {
+	if d.down != nil && slices.ContainsFunc(owners, func(n Node) bool { return d.down(n.ID) }) {
 		// The ring's order among the nodes that are up, then among those
 		// that are down.
 		var up, down []Node

@@ -210,7 +210,9 @@ func (g *Gateway) deliverOnce(ctx context.Context, msg store.Message, targets []
 			}
 			return
 		}
-		g.m.fallbacks.WithLabelValues("connector").Add(float64(gr.fallbacks))
+		if gr.fallbacks > 0 {
+			g.m.fallbacks.WithLabelValues("connector").Add(float64(gr.fallbacks))
+		}
 		for k, i := range gr.pos {
 			results[i] = res[k]
 		}

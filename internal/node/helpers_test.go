@@ -230,3 +230,34 @@ func (d *device) gotCount(id string) int {
 func (d *device) id() string { return d.c.State().DeviceID }
 
 func client0() client.State { return client.State{} }
+
+// waitEachGot waits until every device received push id; on a timeout it
+// names the device and the seqs it did receive.
+func waitEachGot(t *testing.T, ds []*device, id string) {
+	t.Helper()
+	for _, d := range ds {
+		deadline := time.Now().Add(30 * time.Second)
+		for d.gotCount(id) == 0 {
+			if time.Now().After(deadline) {
+				var seqs []uint64
+				for _, p := range d.got() {
+					seqs = append(seqs, p.Seq)
+				}
+				st := d.c.State()
+				t.Fatalf("push %s not received by %s; it received seqs %v, its position is epoch %d seq %d",
+					id, d.id(), seqs, st.Epoch, st.LastSeq)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// requireEachOnce checks that every device received push id exactly once,
+// and stops the devices.
+func requireEachOnce(t *testing.T, ds []*device, id string) {
+	t.Helper()
+	for _, d := range ds {
+		require.Equal(t, 1, d.gotCount(id), "device %s got the push once", d.id())
+		d.stop()
+	}
+}

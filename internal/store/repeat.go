@@ -26,7 +26,7 @@ func FindAppended(ctx context.Context, r StreamReader, entries []Entry) (pos []P
 	pos = make([]Position, len(entries))
 	found = make([]bool, len(entries))
 	for i, e := range entries {
-		head, err := r.ReadStream(ctx, e.DeviceID, 0, 0, 1)
+		head, err := r.ReadStream(ctx, e.DeviceID, 0, 0, 0) // the head only
 		if err != nil {
 			return nil, nil, fmt.Errorf("find appended: %w", err)
 		}
