@@ -156,6 +156,47 @@ func TestConnectorCrashOnClusters(t *testing.T) {
 		"the dead connector's devices went to the next ring node")
 	require.Zero(t, counterOf(t, reg, "push_gateway_route_fallbacks_total", "to", "store"))
 	requireEachOnce(t, ds, id)
+
+	// The gateway's dispatcher lists the connector its routing passes over
+	// last, so a device reconnecting dials a live one first.
+	dead := ""
+	for _, n := range gw.members.Ring().Nodes() {
+		if n.ID != c1.Connectors()[0].NodeID() {
+			dead = n.ID
+		}
+	}
+	owned := ""
+	for _, d := range ids {
+		if o, _ := gw.members.Ring().Owner(d); o.ID == dead {
+			owned = d
+		}
+	}
+	require.NotEmpty(t, owned, "a device owned by the dead connector")
+	requireDownLast(t, a, app, gw, dead, owned)
+}
+
+// requireDownLast checks that /v1/dispatch names node dead last for
+// deviceID while the gateway passes it over. The mark lasts 2 s from the
+// last failed call, so a push renews it; an answer counts only when the mark
+// held both before and after it.
+func requireDownLast(t *testing.T, a api, app appCreds, gw *Node, dead, deviceID string) {
+	t.Helper()
+	for range 5 {
+		a.push(app, map[string]any{"audience": toDevices(deviceID), "notification": notification("renew", "the mark")})
+		waitFor(t, 20*time.Second, "the dead connector marked down", func() bool { return gw.gateway.Down(dead) })
+		code, body, _ := a.do(http.MethodGet, "/v1/dispatch?device_id="+deviceID, "", "", nil, nil)
+		if !gw.gateway.Down(dead) {
+			continue // the mark ran out meanwhile: the answer proves nothing
+		}
+		require.Equal(t, http.StatusOK, code, "%v", body)
+		require.NotEqual(t, dead, body["node_id"], "the owner that is down is not offered first")
+		fbs, _ := body["fallbacks"].([]any)
+		require.NotEmpty(t, fbs)
+		last, _ := fbs[len(fbs)-1].(map[string]any)
+		require.Equal(t, dead, last["node_id"], "the owner that is down is offered last: %v", body)
+		return
+	}
+	t.Fatal("the down mark never held through one dispatch request")
 }
 
 // TestOnlyConnectorCrashOnClusters kills the only connector: no node can
