@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto/pb"
@@ -67,9 +68,9 @@ func TestHelloPositionIsAnAck(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, o, "seq %d", seq)
 	}
-	require.Equal(t, 2.0, counterWith(t, reg, "push_connector_hello_acks_total", "", ""))
+	require.Equal(t, 2.0, obstest.Value(t, reg, "push_connector_hello_acks_total", nil))
 
 	// A position already acknowledged changes nothing.
 	require.Equal(t, []uint64{3}, connect(epoch, 2))
-	require.Equal(t, 2.0, counterWith(t, reg, "push_connector_hello_acks_total", "", ""))
+	require.Equal(t, 2.0, obstest.Value(t, reg, "push_connector_hello_acks_total", nil))
 }

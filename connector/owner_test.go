@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
@@ -51,32 +52,7 @@ func TestUpgradeNamingAForeignDeviceIsMisdirected(t *testing.T) {
 // handshakesWith returns the count of handshakes of one outcome in reg.
 func handshakesWith(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
 	t.Helper()
-	return counterWith(t, reg, "push_connector_handshakes_total", "outcome", outcome)
-}
-
-// counterWith returns the value of counter name in reg: its sample with
-// label=value, or its only sample when label is empty.
-func counterWith(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if label == "" {
-				return m.GetCounter().GetValue()
-			}
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	t.Fatalf("no %s with %s %q", name, label, value)
-	return 0
+	return obstest.Value(t, reg, "push_connector_handshakes_total", map[string]string{"outcome": outcome})
 }
 
 // A batch for devices this connector does not own is refused, unless it is
@@ -150,7 +126,7 @@ func TestRetryBatchSkipsStreamsThatHoldTheMessage(t *testing.T) {
 		}
 		require.Equal(t, 1, n, id)
 	}
-	require.Equal(t, 1.0, counterWith(t, reg, "push_connector_repeats_skipped_total", "", ""))
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_connector_repeats_skipped_total", nil))
 
 	// Without the retry mark, a batch appends as before.
 	res, err = c.Deliver(ctx, route.Batch{Message: msg, DeviceIDs: []string{had}})

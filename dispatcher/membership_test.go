@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mopush/mopush/internal/bus"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/internal/obs/obstest"
 )
 
 // waitLimit bounds every wait in these tests; the waits end as soon as
@@ -97,11 +99,11 @@ func TestMembershipFollowsRegistrations(t *testing.T) {
 	got, ok := ms.Ring().Node("conn c/with odd chars")
 	require.True(t, ok)
 	require.Equal(t, connector("conn c/with odd chars"), got)
-	require.Equal(t, 3.0, gaugeValue(t, reg, "push_dispatcher_ring_nodes"))
+	require.Equal(t, 3.0, obstest.Value(t, reg, "push_dispatcher_ring_nodes", nil))
 
 	require.NoError(t, stops["conn-b"](), "graceful leave deletes the key")
 	waitRing(t, ms, changes, "conn-a", "conn c/with odd chars")
-	require.Equal(t, 2.0, gaugeValue(t, reg, "push_dispatcher_ring_nodes"))
+	require.Equal(t, 2.0, obstest.Value(t, reg, "push_dispatcher_ring_nodes", nil))
 }
 
 // A connector that dies without deleting its key leaves the ring when the
@@ -271,17 +273,4 @@ func TestMembershipRestartsWatch(t *testing.T) {
 	default:
 		t.Fatal("no second watch")
 	}
-}
-
-func gaugeValue(t *testing.T, g prometheus.Gatherer, name string) float64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/sdkproto/client"
 )
 
@@ -101,26 +102,6 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 	_ = cmd.Wait()
 }
 
-// counterOf returns the value of counter name with label=value in reg.
-func counterOf(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
-}
-
 // TestConnectorCrashOnClusters kills one of two connector processes with
 // SIGKILL: no drain, and its registration stays on the ring until it
 // expires. A push to every device, sent at once, loses nothing: the
@@ -152,9 +133,9 @@ func TestConnectorCrashOnClusters(t *testing.T) {
 	waitFor(t, 20*time.Second, "acked", func() bool { return a.counts(app, id)["acked"] == float64(len(ds)) })
 	c := a.counts(app, id)
 	require.Zero(t, c["failed"])
-	require.Equal(t, float64(onChild), counterOf(t, reg, "push_gateway_route_fallbacks_total", "to", "connector"),
+	require.Equal(t, float64(onChild), obstest.Value(t, reg, "push_gateway_route_fallbacks_total", map[string]string{"to": "connector"}),
 		"the dead connector's devices went to the next ring node")
-	require.Zero(t, counterOf(t, reg, "push_gateway_route_fallbacks_total", "to", "store"))
+	require.Zero(t, obstest.Value(t, reg, "push_gateway_route_fallbacks_total", map[string]string{"to": "store"}))
 	requireEachOnce(t, ds, id)
 
 	// The gateway's dispatcher lists the connector its routing passes over
@@ -222,7 +203,7 @@ func TestOnlyConnectorCrashOnClusters(t *testing.T) {
 	id := a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification("nobody", "home")})
 	waitFor(t, 20*time.Second, "routed", func() bool { return a.counts(app, id)["offline"] == float64(len(ds)) })
 	require.Zero(t, a.counts(app, id)["failed"])
-	require.Equal(t, float64(len(ds)), counterOf(t, reg, "push_gateway_route_fallbacks_total", "to", "store"))
+	require.Equal(t, float64(len(ds)), obstest.Value(t, reg, "push_gateway_route_fallbacks_total", map[string]string{"to": "store"}))
 
 	startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
 	waitEachGot(t, ds, id)

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/testsrv"
 )
 
@@ -212,7 +213,7 @@ func TestEvictReasons(t *testing.T) {
 	labels := map[string]string{"cache": "test"}
 	for reason, n := range map[string]float64{"deleted": 1, "invalidated": 4, "capacity": 1, "expired": 1} {
 		labels["reason"] = reason
-		require.Equal(t, n, metricValue(t, reg, "push_store_cache_evictions_total", labels), reason)
+		require.Equal(t, n, obstest.Value(t, reg, "push_store_cache_evictions_total", labels), reason)
 	}
 	checkConsistent(t, c)
 }
@@ -236,11 +237,11 @@ func TestMetrics(t *testing.T) {
 	require.NoError(t, c.Set("a", []byte("1"), 0))
 	c.Get("a")
 	c.Get("b")
-	require.Equal(t, 1.0, metricValue(t, reg, "push_store_cache_requests_total", map[string]string{"result": "hit"}))
-	require.Equal(t, 1.0, metricValue(t, reg, "push_store_cache_requests_total", map[string]string{"result": "miss"}))
-	require.Equal(t, float64(costOf("a", 1)), metricValue(t, reg, "push_store_cache_size_bytes", nil))
-	require.Equal(t, float64(DefaultMaxBytes), metricValue(t, reg, "push_store_cache_capacity_bytes", nil))
-	require.Equal(t, 1.0, metricValue(t, reg, "push_store_cache_entries", nil))
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_store_cache_requests_total", map[string]string{"result": "hit"}))
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_store_cache_requests_total", map[string]string{"result": "miss"}))
+	require.Equal(t, float64(costOf("a", 1)), obstest.Value(t, reg, "push_store_cache_size_bytes", nil))
+	require.Equal(t, float64(DefaultMaxBytes), obstest.Value(t, reg, "push_store_cache_capacity_bytes", nil))
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_store_cache_entries", nil))
 
 	_, err := New(Config{Registerer: reg})
 	require.Error(t, err, "a second unnamed cache on one registry collides")

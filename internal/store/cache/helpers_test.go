@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -94,36 +93,4 @@ func checkConsistent(t testing.TB, c *Cache) {
 	require.Equal(t, bytes, c.Bytes())
 	require.Equal(t, count, c.Len())
 	require.LessOrEqual(t, c.Bytes(), c.Cap())
-}
-
-// metricValue returns the value of the counter or gauge name whose labels
-// include want, or fails the test.
-func metricValue(t testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
-	t.Helper()
-	families, err := g.Gather()
-	require.NoError(t, err)
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			for k, v := range want {
-				found := false
-				for _, l := range m.GetLabel() {
-					if l.GetName() == k && l.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue next
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
 }

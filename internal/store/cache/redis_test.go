@@ -8,6 +8,7 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/testsrv"
 )
 
@@ -28,7 +29,7 @@ func newTier(t *testing.T, srv *testsrv.Redis, reg prometheus.Registerer, hook f
 
 func reads(t *testing.T, reg prometheus.Gatherer, result string) float64 {
 	t.Helper()
-	return metricValue(t, reg, "push_store_cache_redis_reads_total", map[string]string{"result": result})
+	return obstest.Value(t, reg, "push_store_cache_redis_reads_total", map[string]string{"result": result})
 }
 
 // TestRedisTierInvalidatesAcrossClients: a value read through one client is

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -102,34 +101,6 @@ func startShards(tb testing.TB, n int) ([]*testsrv.Redis, []string) {
 		addrs[i] = srvs[i].Addr
 	}
 	return srvs, addrs
-}
-
-// counter returns the value of a counter with the given labels, 0 if
-// absent.
-func counter(tb testing.TB, g prometheus.Gatherer, name string, labels map[string]string) float64 {
-	tb.Helper()
-	families, err := g.Gather()
-	require.NoError(tb, err)
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range f.GetMetric() {
-			for k, v := range labels {
-				found := false
-				for _, l := range m.GetLabel() {
-					found = found || (l.GetName() == k && l.GetValue() == v)
-				}
-				if !found {
-					continue metric
-				}
-			}
-			total += m.GetCounter().GetValue()
-		}
-	}
-	return total
 }
 
 // keysOf lists the keys of a server that start with prefix.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/internal/testsrv"
@@ -166,18 +167,18 @@ func TestOneRoundTripPerShard(t *testing.T) {
 		entries[i] = store.Entry{DeviceID: devs[i].ID, Message: store.Message{PushID: "p"}}
 	}
 	require.NoError(t, s.SetDevices(ctx, devs, time.Hour))
-	before := counter(t, reg, "push_store_redis_round_trips_total", nil)
+	before := obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)
 	got, err := s.Devices(ctx, idList)
 	require.NoError(t, err)
 	for i := range got {
 		require.Equal(t, devs[i].ID, got[i].ID)
 	}
-	require.Equal(t, 2.0, counter(t, reg, "push_store_redis_round_trips_total", nil)-before)
+	require.Equal(t, 2.0, obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)-before)
 
-	before = counter(t, reg, "push_store_redis_round_trips_total", nil)
+	before = obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)
 	_, err = s.Append(ctx, entries)
 	require.NoError(t, err)
-	require.Equal(t, 2.0, counter(t, reg, "push_store_redis_round_trips_total", nil)-before)
+	require.Equal(t, 2.0, obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)-before)
 }
 
 // TestScriptCacheLost: after SCRIPT FLUSH (as after a restart with
@@ -484,9 +485,9 @@ func TestPutDevicesBulk(t *testing.T) {
 	}
 	twice := *devs[0]
 	twice.Alias = "moved"
-	before := counter(t, reg, "push_store_redis_round_trips_total", nil)
+	before := obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)
 	require.NoError(t, s.PutDevices(ctx, append(devs, &twice)))
-	require.Equal(t, 4.0, counter(t, reg, "push_store_redis_round_trips_total", nil)-before)
+	require.Equal(t, 4.0, obstest.Value(t, reg, "push_store_redis_round_trips_total", nil)-before)
 
 	got, err := s.DeviceIDsByAlias(ctx, "a", []string{"user1"})
 	require.NoError(t, err)
