@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/redisstore"
 	"github.com/mopush/mopush/internal/testsrv"
@@ -60,7 +61,7 @@ func benchPut(b *testing.B, tr *Tiered, n int) []string {
 }
 
 func roundTrips(b *testing.B, reg prometheus.Gatherer) float64 {
-	return metric(b, reg, "push_store_redis_round_trips_total", nil)
+	return obstest.Value(b, reg, "push_store_redis_round_trips_total", nil)
 }
 
 // BenchmarkDeviceRead reads the states of 1000 devices, 90% of them hot in

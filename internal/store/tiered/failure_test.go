@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/batch"
 	"github.com/mopush/mopush/internal/store/redisstore"
@@ -142,10 +143,10 @@ func TestShardKilledMidRun(t *testing.T) {
 	w := &workload{tr: tr, devs: devs, ids: idList, stop: make(chan struct{}),
 		latest: map[string]string{}, lastSee: map[string]time.Time{}}
 	degraded := func() float64 {
-		return metric(t, reg, "push_store_tier_degraded_total", map[string]string{"tier": "l1", "shard": dead})
+		return obstest.Value(t, reg, "push_store_tier_degraded_total", map[string]string{"tier": "l1", "shard": dead})
 	}
 	trips := func() float64 {
-		return metric(t, reg, "push_store_redis_round_trips_total", map[string]string{"shard": dead})
+		return obstest.Value(t, reg, "push_store_redis_round_trips_total", map[string]string{"shard": dead})
 	}
 
 	w.start(t)

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -102,36 +101,4 @@ func open(tb testing.TB, cfg Config, l2 store.Devices) *Tiered {
 		require.NoError(tb, t.Close())
 	})
 	return t
-}
-
-// metric sums the counters or gauges of a family whose labels include
-// want, 0 if none.
-func metric(tb testing.TB, g prometheus.Gatherer, name string, want map[string]string) float64 {
-	tb.Helper()
-	families, err := g.Gather()
-	require.NoError(tb, err)
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			for k, v := range want {
-				found := false
-				for _, l := range m.GetLabel() {
-					found = found || (l.GetName() == k && l.GetValue() == v)
-				}
-				if !found {
-					continue next
-				}
-			}
-			if c := m.GetCounter(); c != nil {
-				total += c.GetValue()
-			} else {
-				total += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return total
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/batch"
 	"github.com/mopush/mopush/internal/store/pebblestore"
@@ -82,8 +83,8 @@ func TestReports(t *testing.T) {
 	}
 	require.Equal(t, "fr", fromL2[0].Locale)
 	require.Equal(t, "en", fromL2[1].Locale)
-	require.Equal(t, 1.0, metric(t, reg, "push_store_tier_reports_total", map[string]string{"result": "unknown"}))
-	applied := metric(t, reg, "push_store_tier_reports_total", map[string]string{"result": "applied"})
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_store_tier_reports_total", map[string]string{"result": "unknown"}))
+	applied := obstest.Value(t, reg, "push_store_tier_reports_total", map[string]string{"result": "applied"})
 	require.Less(t, applied, 500.0, "reports of one device in one batch are merged")
 	t.Logf("500 reports applied as %v device writes", applied)
 }

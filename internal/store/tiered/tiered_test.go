@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/batch"
 	"github.com/mopush/mopush/internal/store/cache"
@@ -65,7 +66,7 @@ func putL2(t testing.TB, l2 store.Devices, n int) ([]*store.Device, []string) {
 }
 
 func lookups(t testing.TB, reg prometheus.Gatherer, tier, result string) float64 {
-	return metric(t, reg, "push_store_tier_lookups_total", map[string]string{"tier": tier, "result": result})
+	return obstest.Value(t, reg, "push_store_tier_lookups_total", map[string]string{"tier": tier, "result": result})
 }
 
 // TestReadPath: a cold read goes to L2 and fills L1 and L0; the next read
@@ -93,7 +94,7 @@ func TestReadPath(t *testing.T) {
 	require.Equal(t, 200.0, lookups(t, reg, "l2", "hit"))
 	require.Equal(t, 1.0, lookups(t, reg, "l2", "miss"))
 
-	trips := func() float64 { return metric(t, reg, "push_store_redis_round_trips_total", nil) }
+	trips := func() float64 { return obstest.Value(t, reg, "push_store_redis_round_trips_total", nil) }
 	before := trips()
 	check()
 	require.Equal(t, 200.0, lookups(t, reg, "l0", "hit"))
