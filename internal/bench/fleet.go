@@ -99,7 +99,10 @@ func (e *env) waitStats(ctx context.Context, every, timeout time.Duration, done 
 
 // serverSample is the server's process figures and metrics at one moment.
 type serverSample struct {
-	proc       ProcSample
+	proc ProcSample
+	// scraped is when the metrics below were read: the scrape's answer,
+	// which a busy server may send well after proc.At.
+	scraped    time.Time
 	goroutines float64
 	sessions   float64
 	handshakes float64
@@ -116,6 +119,7 @@ func (e *env) sample(ctx context.Context) (serverSample, error) {
 	if err != nil {
 		return s, err
 	}
+	s.scraped = time.Now()
 	g, ok := m[metricGoroutines]
 	if !ok {
 		return s, fmt.Errorf("server /metrics has no %s", metricGoroutines)

@@ -107,6 +107,21 @@ type peaks struct {
 	writeMB    float64 // server storage writes, MB/s (/proc/PID/io)
 }
 
+// add takes the rates between two samples into the peaks. The /proc
+// figures are timed by their own reading and the handshakes by their scrape:
+// during a reconnect storm a scrape can be answered a window or more after
+// it was sent, and timing its counter by the /proc reading made one slow
+// scrape followed by a fast one read several times the true rate.
+func (pk *peaks) add(prev, cur serverSample) {
+	if dt := cur.proc.At.Sub(prev.proc.At).Seconds(); dt > 0 {
+		pk.cpu = math.Max(pk.cpu, (cur.proc.CPU-prev.proc.CPU).Seconds()/dt)
+		pk.writeMB = math.Max(pk.writeMB, float64(cur.proc.WriteBytes-prev.proc.WriteBytes)/dt/1e6)
+	}
+	if dt := cur.scraped.Sub(prev.scraped).Seconds(); dt > 0 {
+		pk.handshakes = math.Max(pk.handshakes, (cur.handshakes-prev.handshakes)/dt)
+	}
+}
+
 // samplePeaks samples the server every sampleEvery until ctx ends, then
 // sends the peaks.
 func (e *env) samplePeaks(ctx context.Context) <-chan peaks {
@@ -128,10 +143,7 @@ func (e *env) samplePeaks(ctx context.Context) <-chan peaks {
 				continue
 			}
 			if err == nil {
-				dt := cur.proc.At.Sub(prev.proc.At).Seconds()
-				pk.handshakes = math.Max(pk.handshakes, (cur.handshakes-prev.handshakes)/dt)
-				pk.cpu = math.Max(pk.cpu, (cur.proc.CPU-prev.proc.CPU).Seconds()/dt)
-				pk.writeMB = math.Max(pk.writeMB, float64(cur.proc.WriteBytes-prev.proc.WriteBytes)/dt/1e6)
+				pk.add(prev, cur)
 			}
 			prev, err = cur, nil
 		}
