@@ -285,12 +285,21 @@ func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta
 	}
 }
 
-// flushCounts writes the summed counts.
+// maxPendingCounts bounds the pushes whose counts wait in memory while the
+// store refuses them: about 150 bytes each.
+const maxPendingCounts = 1 << 18
+
+// flushCounts writes the summed counts. A write that fails is kept for the
+// next flush, so that a store outage (a MongoDB election, a restart) delays
+// counts instead of losing them; beyond maxPendingCounts pushes, the rest
+// are dropped and counted.
 func (c *Connector) flushCounts(ctx context.Context) {
 	c.countMu.Lock()
 	pending := c.counts
 	c.counts = map[string]store.Counts{}
 	c.countMu.Unlock()
+	var failed map[string]store.Counts
+	var lastErr error
 	for id, d := range pending {
 		err := c.store.AddCounts(ctx, id, d)
 		switch {
@@ -298,9 +307,47 @@ func (c *Connector) flushCounts(ctx context.Context) {
 			// The push's record is gone (expired by the store): nothing to count.
 			c.log.DebugContext(ctx, "count update for a push no longer stored", "push_id", id)
 		case err != nil:
-			c.log.WarnContext(ctx, "count update failed", "push_id", id, "error", err)
+			if failed == nil {
+				failed = map[string]store.Counts{}
+			}
+			failed[id], lastErr = d, err
 		}
 	}
+	if len(failed) == 0 {
+		return
+	}
+	c.log.WarnContext(ctx, "count updates failed, kept for the next flush", "pushes", len(failed), "error", lastErr)
+	c.countMu.Lock()
+	defer c.countMu.Unlock()
+	dropped := 0
+	for id, d := range failed {
+		if _, ok := c.counts[id]; !ok && len(c.counts) >= maxPendingCounts {
+			dropped++
+			continue
+		}
+		c.counts[id] = c.counts[id].Add(d)
+	}
+	if dropped > 0 {
+		c.m.countsDropped.Add(float64(dropped))
+		c.log.ErrorContext(ctx, "count updates dropped: too many waiting for the store", "pushes", dropped)
+	}
+}
+
+// bufferedCounts is the store as outcome.Ack sees it: counter updates go
+// to the connector's summed counts, written with the next flush (and kept
+// while the store refuses them), so an acknowledgement is not left
+// uncounted when its counter write fails.
+type bufferedCounts struct {
+	Store
+	c *Connector
+}
+
+// AddCounts adds delta to the push's summed counts.
+func (b bufferedCounts) AddCounts(_ context.Context, pushID string, delta store.Counts) error {
+	b.c.countMu.Lock()
+	b.c.counts[pushID] = b.c.counts[pushID].Add(delta)
+	b.c.countMu.Unlock()
+	return nil
 }
 
 // countFlushInterval is how often summed counts are written.

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
@@ -424,6 +427,77 @@ func TestCountsOfAPushNoLongerStored(t *testing.T) {
 	require.Equal(t, int64(1), p.Counts.Delivered)
 	require.Contains(t, logs.String(), "level=DEBUG msg=\"count update for a push no longer stored\"")
 	require.NotContains(t, logs.String(), "level=WARN")
+}
+
+// refusingCounts is a store whose counter writes fail while refuse is set.
+type refusingCounts struct {
+	*pebblestore.Store
+	refuse atomic.Bool
+}
+
+func (r *refusingCounts) AddCounts(ctx context.Context, id string, d store.Counts) error {
+	if r.refuse.Load() {
+		return errors.New("store unavailable")
+	}
+	return r.Store.AddCounts(ctx, id, d)
+}
+
+// Counts that the store refuses wait for the next flush: an outage delays
+// them and loses none, the acknowledgements' included.
+func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
+	pst, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { pst.Close() })
+	st := &refusingCounts{Store: pst}
+	reg := prometheus.NewRegistry()
+	c := New(Config{}, st, nil, nil, reg)
+	ctx := context.Background()
+	p := &store.Push{ID: ids.New(), AppID: "app", CreatedAt: time.Now(), State: store.PushPending}
+	_, err = st.CreatePush(ctx, p, "")
+	require.NoError(t, err)
+	pos, err := st.Append(ctx, []store.Entry{{DeviceID: "dev", Message: store.Message{PushID: p.ID}}})
+	require.NoError(t, err)
+	counts := func() store.Counts {
+		got, err := st.Push(ctx, p.ID)
+		require.NoError(t, err)
+		return got.Counts
+	}
+
+	st.refuse.Store(true)
+	c.countMessages(ctx, []store.Message{{PushID: p.ID}}, store.Counts{Delivered: 1})
+	n, err := outcome.Ack(ctx, bufferedCounts{st, c}, "dev", pos[0].Seq, time.Now())
+	require.NoError(t, err, "the acknowledgement's counter update waits in memory")
+	require.Equal(t, 1, n)
+	c.flushCounts(ctx)
+	c.flushCounts(ctx)
+	require.Equal(t, store.Counts{}, counts(), "nothing written while refused")
+
+	st.refuse.Store(false)
+	c.flushCounts(ctx)
+	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, counts(), "written once, after the outage")
+	c.flushCounts(ctx)
+	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, counts(), "not twice")
+	require.Zero(t, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
+}
+
+// Beyond maxPendingCounts pushes, refused counts are dropped and counted.
+func TestRefusedCountsAreBounded(t *testing.T) {
+	pst, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { pst.Close() })
+	st := &refusingCounts{Store: pst}
+	st.refuse.Store(true)
+	reg := prometheus.NewRegistry()
+	c := New(Config{}, st, nil, nil, reg)
+	ctx := context.Background()
+	msgs := make([]store.Message, maxPendingCounts+10)
+	for i := range msgs {
+		msgs[i].PushID = fmt.Sprint("p", i)
+	}
+	c.countMessages(ctx, msgs, store.Counts{Delivered: 1})
+	c.flushCounts(ctx)
+	require.Len(t, c.counts, maxPendingCounts)
+	require.Equal(t, 10.0, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
 }
 
 // A SyncRequest is answered with one page of the device's stream after

@@ -13,6 +13,8 @@ type metrics struct {
 	catchUps    *prometheus.CounterVec
 	repeats     prometheus.Counter
 	helloAcks   prometheus.Counter
+	// countsDropped counts pushes whose summed counts were dropped.
+	countsDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,12 +50,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_hello_acks_total",
 			Help: "Messages first acknowledged by a Hello's position: their Ack frame was lost with the device's last connection.",
 		}),
+		countsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_connector_counts_dropped_total",
+			Help: "Pushes whose summed counts were dropped because too many waited for the store.",
+		}),
 	}
 	for _, stream := range []string{"own", "broadcast"} {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped)
 	}
 	return m
 }
