@@ -46,10 +46,7 @@ func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
 	}
 	wg.Wait()
 	g.m.deliveries.WithLabelValues("broadcast").Add(float64(total.Targeted))
-	if err := g.store.AddCounts(ctx, p.ID, total); err != nil {
-		g.log.ErrorContext(ctx, "count update failed", "push_id", p.ID, "error", err)
-	}
-	if err := g.store.FinishPush(ctx, p.ID); err != nil {
+	if err := g.store.FinishPush(ctx, p.ID, total); err != nil {
 		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
 	}
 }

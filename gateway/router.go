@@ -74,10 +74,9 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 			g.log.ErrorContext(ctx, "schedule relay fallback failed", "push_id", id, "error", err)
 			return
 		}
-		if err := g.store.AddCounts(ctx, p.ID, counts); err != nil {
-			g.log.ErrorContext(ctx, "count update failed", "push_id", id, "error", err)
-		}
-		if err := g.store.FinishPush(ctx, p.ID); err != nil {
+		// The counts and the state in one write: a push left pending when it
+		// fails is routed again by a later sweep and counted once.
+		if err := g.store.FinishPush(ctx, p.ID, counts); err != nil {
 			g.log.ErrorContext(ctx, "finish push failed", "push_id", id, "error", err)
 		}
 	})

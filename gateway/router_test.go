@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -603,4 +604,53 @@ func TestDownReportsPassedOverConnectors(t *testing.T) {
 	require.False(t, g.Down("b"))
 	g.down.mark("b", time.Now().Add(-downFor))
 	require.False(t, g.Down("b"), "a mark ends after downFor")
+}
+
+// failingFinish is a store whose first FinishPush fails.
+type failingFinish struct {
+	*pebblestore.Store
+	failed atomic.Bool
+}
+
+func (f *failingFinish) FinishPush(ctx context.Context, id string, c store.Counts) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("store down")
+	}
+	return f.Store.FinishPush(ctx, id, c)
+}
+
+// A push whose finish fails stays pending without its routing counts; the
+// sweep that routes it again counts them once, and a later routing of the
+// done push adds nothing.
+func TestAFailedFinishIsCountedOnceWhenRoutedAgain(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := &scripted{calls: map[string]int{}, fn: func(_ string, _ int, b route.Batch) ([]route.Result, error) {
+		return all(route.Offline, len(b.DeviceIDs)), nil
+	}}
+	st := &failingFinish{Store: openStore(t)}
+	g := New(Config{}, st, testRing(), d, nil, nil)
+	p := &store.Push{ID: ids.New(), AppID: "app", Targets: targets(4), CreatedAt: time.Now(), State: store.PushPending}
+	_, err := st.CreatePush(ctx, p, "")
+	require.NoError(t, err)
+	routeOnce := func(job routeJob) store.Push {
+		released := make(chan struct{})
+		g.routeJob(ctx, job, func() { close(released) })
+		<-released
+		got, err := st.Push(ctx, p.ID)
+		require.NoError(t, err)
+		return *got
+	}
+
+	got := routeOnce(routeJob{id: p.ID, push: p})
+	require.Equal(t, store.PushPending, got.State, "left for the next sweep")
+	require.Zero(t, got.Counts.Offline, "no counts without the finish")
+
+	got = routeOnce(routeJob{id: p.ID}) // as a sweep resumes it
+	require.Equal(t, store.PushDone, got.State)
+	require.EqualValues(t, 4, got.Counts.Offline)
+
+	require.NoError(t, st.FinishPush(ctx, p.ID, store.Counts{Offline: 4}), "a routing that raced the sweep")
+	got = routeOnce(routeJob{id: p.ID, push: p})
+	require.EqualValues(t, 4, got.Counts.Offline, "counted once")
 }

@@ -126,7 +126,9 @@ func (c Compose) AddCounts(ctx context.Context, id string, d Counts) error {
 }
 
 // FinishPush delegates to P.
-func (c Compose) FinishPush(ctx context.Context, id string) error { return c.P.FinishPush(ctx, id) }
+func (c Compose) FinishPush(ctx context.Context, id string, counts Counts) error {
+	return c.P.FinishPush(ctx, id, counts)
+}
 
 // PendingPushes delegates to P.
 func (c Compose) PendingPushes(ctx context.Context, limit int) ([]string, error) {

@@ -328,9 +328,13 @@ type Pushes interface {
 	Push(ctx context.Context, id string) (*Push, error)
 	// AddCounts adds delta to a push's counters, or returns ErrNotFound.
 	AddCounts(ctx context.Context, id string, delta Counts) error
-	// FinishPush marks a push done: it leaves the pending list. Finishing a
-	// done push does nothing; an unknown one is ErrNotFound.
-	FinishPush(ctx context.Context, id string) error
+	// FinishPush adds counts (what routing decided: offline, failed, a
+	// broadcast's targeted) to a pending push's counters and marks it done,
+	// so that it leaves the pending list, in one write: a push that is done
+	// has its routing counts, and one still pending, routed again, counts
+	// them once. Finishing a done push does nothing, counts included; an
+	// unknown one is ErrNotFound.
+	FinishPush(ctx context.Context, id string, counts Counts) error
 	// PendingPushes lists the ids of pushes accepted but not finished, oldest
 	// first.
 	PendingPushes(ctx context.Context, limit int) ([]string, error)

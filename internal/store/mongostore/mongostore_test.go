@@ -53,11 +53,12 @@ func TestCountInc(t *testing.T) {
 	for range 3 {
 		require.NoError(t, s.AddCounts(ctx, p.ID, d))
 	}
-	require.NoError(t, s.FinishPush(ctx, p.ID))
+	require.NoError(t, s.FinishPush(ctx, p.ID, d))
+	require.NoError(t, s.FinishPush(ctx, p.ID, d), "finishing a done push adds nothing")
 	require.NoError(t, s.AddCounts(ctx, p.ID, store.Counts{}))
 	got, err := s.Push(ctx, p.ID)
 	require.NoError(t, err)
-	require.Equal(t, d.Add(d).Add(d), got.Counts)
+	require.Equal(t, d.Add(d).Add(d).Add(d), got.Counts)
 	require.Equal(t, store.PushDone, got.State)
 	require.ErrorIs(t, s.AddCounts(ctx, "missing", d), store.ErrNotFound)
 }

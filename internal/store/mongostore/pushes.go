@@ -135,20 +135,52 @@ func (s *Store) pushExists(ctx context.Context, id string) (bool, error) {
 	return err == nil, err
 }
 
-// FinishPush marks a push done, which takes it off the pending list.
-// Finishing a done push does nothing; an unknown one is store.ErrNotFound.
-func (s *Store) FinishPush(ctx context.Context, id string) error {
+// FinishPush adds counts and marks a push done, which takes it off the
+// pending list. In CountInc mode both are one update of the push, matched
+// only while it is pending. In CountDeltas mode the counts are a delta
+// document whose id is the push's (push id + "/route"), inserted before the
+// state is set: a finish that was interrupted and is run again finds that
+// document and does not add it twice. Finishing a done push does nothing;
+// an unknown one is store.ErrNotFound.
+func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) error {
 	return s.do(ctx, "finish push", func(ctx context.Context) error {
-		res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: store.PushDone}}}})
-		if err != nil {
+		pending := bson.D{{Key: "_id", Value: id}, {Key: "state", Value: store.PushPending}}
+		update := bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: store.PushDone}}}}
+		if s.cfg.Counts == CountDeltas {
+			if err := s.insertRouteDelta(ctx, id, counts); err != nil {
+				return err
+			}
+		} else if counts != (store.Counts{}) {
+			names, inc := countNames(), bson.D{}
+			for i, n := range counts.Vector() {
+				if n != 0 {
+					inc = append(inc, bson.E{Key: "counts." + names[i], Value: n})
+				}
+			}
+			update = append(update, bson.E{Key: "$inc", Value: inc})
+		}
+		res, err := s.pushes.UpdateOne(ctx, pending, update)
+		if err != nil || res.MatchedCount > 0 {
 			return err
 		}
-		if res.MatchedCount == 0 {
-			return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
-		}
-		return nil
+		return s.requirePush(ctx, id) // done already, or unknown
 	})
+}
+
+// insertRouteDelta stores a push's routing counts as the delta document
+// named after it, once: a second insert finds it and adds nothing.
+func (s *Store) insertRouteDelta(ctx context.Context, id string, counts store.Counts) error {
+	if err := s.requirePush(ctx, id); err != nil {
+		return err
+	}
+	if counts == (store.Counts{}) {
+		return nil
+	}
+	_, err := s.counts.InsertOne(ctx, countDeltaDoc{ID: id + "/route", PushID: id, Counts: toCountsDoc(counts, true)})
+	if mongo.IsDuplicateKeyError(err) {
+		return nil
+	}
+	return err
 }
 
 // PendingPushes returns the ids of up to limit pending pushes, oldest first

@@ -135,11 +135,11 @@ func (ss *Session) AddCounts(ctx context.Context, id string, delta store.Counts)
 }
 
 // FinishPush is Store.FinishPush.
-func (ss *Session) FinishPush(ctx context.Context, id string) error {
+func (ss *Session) FinishPush(ctx context.Context, id string, counts store.Counts) error {
 	if err := ss.check(); err != nil {
 		return err
 	}
-	return ss.s.FinishPush(ctx, id)
+	return ss.s.FinishPush(ctx, id, counts)
 }
 
 // PendingPushes is Store.PendingPushes.

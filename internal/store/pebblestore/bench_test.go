@@ -137,7 +137,7 @@ func BenchmarkFinishPush(b *testing.B) {
 	}
 	n := 0
 	for b.Loop() {
-		if err := s.FinishPush(ctx, ids[n%pushes]); err != nil {
+		if err := s.FinishPush(ctx, ids[n%pushes], store.Counts{Offline: 1}); err != nil {
 			b.Fatal(err)
 		}
 		n++

@@ -30,5 +30,5 @@ func TestKnownPushes(t *testing.T) {
 
 	require.ErrorIs(t, s.AddCounts(ctx, "nope", store.Counts{Acked: 1}), store.ErrNotFound)
 	require.False(t, s.known.has("nope"))
-	require.ErrorIs(t, s.FinishPush(ctx, "nope"), store.ErrNotFound)
+	require.ErrorIs(t, s.FinishPush(ctx, "nope", store.Counts{}), store.ErrNotFound)
 }

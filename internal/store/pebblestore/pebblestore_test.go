@@ -66,7 +66,7 @@ func TestReopen(t *testing.T) {
 	done := &store.Push{ID: ids.At(now.Add(time.Millisecond)), AppID: "app1", CreatedAt: now}
 	_, err = s.CreatePush(ctx, done, "")
 	require.NoError(t, err)
-	require.NoError(t, s.FinishPush(ctx, done.ID))
+	require.NoError(t, s.FinishPush(ctx, done.ID, store.Counts{}))
 	require.NoError(t, s.Close())
 
 	s = open(t, Config{Dir: dir})

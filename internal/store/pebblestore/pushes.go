@@ -178,15 +178,16 @@ func (s *Store) pushExists(id string) (bool, error) {
 	return ok, err
 }
 
-// FinishPush marks a push done by taking it off the pending list; a
-// push's state is whether it is on that list (see Push), so its record,
-// which holds its whole target list, is neither read nor rewritten.
-// Finishing a done push does nothing; an unknown one is store.ErrNotFound.
+// FinishPush adds counts to a pending push's counters and marks it done by
+// taking it off the pending list, in one batch; a push's state is whether
+// it is on that list (see Push), so its record, which holds its whole
+// target list, is neither read nor rewritten. Finishing a done push does
+// nothing, counts included; an unknown one is store.ErrNotFound.
 // It is written without fsync: if a crash loses it, the push is still
-// pending and is routed again at start, which delivery tolerates (at least
-// once, duplicates dropped by push id); this keeps one fsync off every
-// push's path.
-func (s *Store) FinishPush(ctx context.Context, id string) error {
+// pending, without these counts, and is routed again at start, which
+// delivery tolerates (at least once, duplicates dropped by push id); this
+// keeps one fsync off every push's path.
+func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) error {
 	if err := s.begin(ctx); err != nil {
 		return err
 	}
@@ -198,7 +199,22 @@ func (s *Store) FinishPush(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
 	}
-	if err := s.db.Delete(pendingKey(id), pebble.NoSync); err != nil {
+	set := s.locks.lock([]uint16{s.locks.index(tagPending, id)})
+	defer s.locks.unlock(set)
+	pending, err := s.exists(pendingKey(id))
+	if err != nil || !pending {
+		return err
+	}
+	b := s.db.NewBatch()
+	if counts != (store.Counts{}) {
+		if err := b.Merge(countsKey(id), encodeCounts(counts), nil); err != nil {
+			return fmt.Errorf("pebblestore: finish push: %w", err)
+		}
+	}
+	if err := b.Delete(pendingKey(id), nil); err != nil {
+		return fmt.Errorf("pebblestore: finish push: %w", err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("pebblestore: finish push: %w", err)
 	}
 	return nil

@@ -29,7 +29,7 @@ func (s suite) pushes(t *testing.T) {
 		_, err := e.Push(e.ctx, "nope")
 		require.ErrorIs(t, err, store.ErrNotFound)
 		require.ErrorIs(t, e.AddCounts(e.ctx, "nope", store.Counts{Acked: 1}), store.ErrNotFound)
-		require.ErrorIs(t, e.FinishPush(e.ctx, "nope"), store.ErrNotFound)
+		require.ErrorIs(t, e.FinishPush(e.ctx, "nope", store.Counts{Offline: 1}), store.ErrNotFound)
 	})
 	t.Run("duplicate_id", func(t *testing.T) {
 		e := s.open(t, Config{})
@@ -137,19 +137,39 @@ func (s suite) pushes(t *testing.T) {
 		requirePending(t, e, 2, pending[:2]...)
 
 		require.NoError(t, e.AddCounts(e.ctx, pending[1], store.Counts{Acked: 2}))
-		require.NoError(t, e.FinishPush(e.ctx, pending[1]))
-		require.NoError(t, e.FinishPush(e.ctx, pending[1]), "finishing twice")
+		require.NoError(t, e.FinishPush(e.ctx, pending[1], store.Counts{Offline: 3, Failed: 1}))
+		require.NoError(t, e.FinishPush(e.ctx, pending[1], store.Counts{Offline: 3, Failed: 1}), "finishing twice")
 		got, err := e.Push(e.ctx, pending[1])
 		require.NoError(t, err)
 		require.Equal(t, store.PushDone, got.State)
-		require.Equal(t, store.Counts{Acked: 2}, got.Counts, "counts survive finishing")
+		require.Equal(t, store.Counts{Acked: 2, Offline: 3, Failed: 1}, got.Counts,
+			"counts survive finishing; the routing counts are added once")
 		require.NoError(t, e.AddCounts(e.ctx, pending[1], store.Counts{Acked: 1}), "late acks still count")
 
 		requirePending(t, e, 10, pending[0], pending[2], pending[3], pending[4])
 		for _, id := range pending {
-			require.NoError(t, e.FinishPush(e.ctx, id))
+			require.NoError(t, e.FinishPush(e.ctx, id, store.Counts{}))
 		}
 		requirePending(t, e, 10)
+	})
+	t.Run("finish_races", func(t *testing.T) {
+		// Two routings of one push that finish at once (a resume and a
+		// sweep): its routing counts are added once.
+		e := s.open(t, Config{})
+		p := newPush(e, "app1")
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var failed errs
+		for range 8 {
+			wg.Go(func() { failed.add(e.FinishPush(e.ctx, p.ID, store.Counts{Offline: 2})) })
+		}
+		wg.Wait()
+		require.NoError(t, failed.err())
+		got, err := e.Push(e.ctx, p.ID)
+		require.NoError(t, err)
+		require.Equal(t, store.Counts{Offline: 2}, got.Counts)
+		require.Equal(t, store.PushDone, got.State)
 	})
 }
 
