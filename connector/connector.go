@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mopush/mopush/connector/internal/netpoll"
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto"
@@ -47,8 +47,7 @@ type Connector struct {
 	draining bool
 	wg       sync.WaitGroup // live session handlers
 
-	countMu sync.Mutex
-	counts  map[string]store.Counts // by push id, not yet written
+	sums *outcome.Sums // counts by push id, not yet written
 
 	bcast    *bcastIndex
 	order    *bcastOrder
@@ -78,7 +77,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		log:     log.With("component", "connector", "node_id", cfg.NodeID),
 		m:       newMetrics(reg),
 		hub:     newHub(cfg.Shards),
-		counts:  map[string]store.Counts{},
+		sums:    outcome.NewSums(),
 		bcast:   newBcastIndex(),
 		order:   newBcastOrder(broadcastOrderWait),
 		writers: newWriters(),
@@ -276,79 +275,22 @@ func (c *Connector) countOutcomes(res []route.Result) {
 // countMessages adds delta once per message to its push's counters. The
 // counts are summed in memory and written by Run every flush interval, so
 // that a broadcast acknowledged by every session costs one write, not one
-// per session.
+// per session; counts the store refuses wait for the next flush.
 func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta store.Counts) {
-	c.countMu.Lock()
-	defer c.countMu.Unlock()
-	for _, m := range msgs {
-		c.counts[m.PushID] = c.counts[m.PushID].Add(delta)
-	}
+	c.sums.AddEach(msgs, delta)
 }
 
-// maxPendingCounts bounds the pushes whose counts wait in memory while the
-// store refuses them: about 150 bytes each.
-const maxPendingCounts = 1 << 18
-
-// flushCounts writes the summed counts. A write that fails is kept for the
-// next flush, so that a store outage (a MongoDB election, a restart) delays
-// counts instead of losing them; beyond maxPendingCounts pushes, the rest
-// are dropped and counted.
+// flushCounts writes the summed counts.
 func (c *Connector) flushCounts(ctx context.Context) {
-	c.countMu.Lock()
-	pending := c.counts
-	c.counts = map[string]store.Counts{}
-	c.countMu.Unlock()
-	var failed map[string]store.Counts
-	var lastErr error
-	for id, d := range pending {
-		err := c.store.AddCounts(ctx, id, d)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// The push's record is gone (expired by the store): nothing to count.
-			c.log.DebugContext(ctx, "count update for a push no longer stored", "push_id", id)
-		case err != nil:
-			if failed == nil {
-				failed = map[string]store.Counts{}
-			}
-			failed[id], lastErr = d, err
-		}
-	}
-	if len(failed) == 0 {
-		return
-	}
-	c.log.WarnContext(ctx, "count updates failed, kept for the next flush", "pushes", len(failed), "error", lastErr)
-	c.countMu.Lock()
-	defer c.countMu.Unlock()
-	dropped := 0
-	for id, d := range failed {
-		if _, ok := c.counts[id]; !ok && len(c.counts) >= maxPendingCounts {
-			dropped++
-			continue
-		}
-		c.counts[id] = c.counts[id].Add(d)
-	}
-	if dropped > 0 {
-		c.m.countsDropped.Add(float64(dropped))
-		c.log.ErrorContext(ctx, "count updates dropped: too many waiting for the store", "pushes", dropped)
+	if n := c.sums.Flush(ctx, c.store, c.log); n > 0 {
+		c.m.countsDropped.Add(float64(n))
 	}
 }
 
-// bufferedCounts is the store as outcome.Ack sees it: counter updates go
-// to the connector's summed counts, written with the next flush (and kept
-// while the store refuses them), so an acknowledgement is not left
-// uncounted when its counter write fails.
-type bufferedCounts struct {
-	Store
-	c *Connector
-}
-
-// AddCounts adds delta to the push's summed counts.
-func (b bufferedCounts) AddCounts(_ context.Context, pushID string, delta store.Counts) error {
-	b.c.countMu.Lock()
-	b.c.counts[pushID] = b.c.counts[pushID].Add(delta)
-	b.c.countMu.Unlock()
-	return nil
-}
+// acks is the store as outcome.Ack sees it: counter updates go to the
+// summed counts, so that an acknowledgement is not left uncounted when its
+// counter write fails.
+func (c *Connector) acks() outcome.Summed { return outcome.Summed{Store: c.store, Sums: c.sums} }
 
 // countFlushInterval is how often summed counts are written.
 const countFlushInterval = 100 * time.Millisecond

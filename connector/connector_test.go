@@ -465,7 +465,7 @@ func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 
 	st.refuse.Store(true)
 	c.countMessages(ctx, []store.Message{{PushID: p.ID}}, store.Counts{Delivered: 1})
-	n, err := outcome.Ack(ctx, bufferedCounts{st, c}, "dev", pos[0].Seq, time.Now())
+	n, err := outcome.Ack(ctx, c.acks(), "dev", pos[0].Seq, time.Now())
 	require.NoError(t, err, "the acknowledgement's counter update waits in memory")
 	require.Equal(t, 1, n)
 	c.flushCounts(ctx)
@@ -480,7 +480,8 @@ func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 	require.Zero(t, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
 }
 
-// Beyond maxPendingCounts pushes, refused counts are dropped and counted.
+// Beyond outcome.MaxPendingSums pushes, refused counts are dropped and
+// counted.
 func TestRefusedCountsAreBounded(t *testing.T) {
 	pst, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
@@ -490,13 +491,13 @@ func TestRefusedCountsAreBounded(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := New(Config{}, st, nil, nil, reg)
 	ctx := context.Background()
-	msgs := make([]store.Message, maxPendingCounts+10)
+	msgs := make([]store.Message, outcome.MaxPendingSums+10)
 	for i := range msgs {
 		msgs[i].PushID = fmt.Sprint("p", i)
 	}
 	c.countMessages(ctx, msgs, store.Counts{Delivered: 1})
 	c.flushCounts(ctx)
-	require.Len(t, c.counts, maxPendingCounts)
+	require.Equal(t, outcome.MaxPendingSums, c.sums.Len())
 	require.Equal(t, 10.0, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
 }
 

@@ -109,7 +109,7 @@ func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
 	}
 	if through := s.helloAck; through > 0 {
 		s.helloAck = 0
-		n, err := outcome.Ack(ctx, bufferedCounts{s.c.store, s.c}, s.deviceID, through, time.Now())
+		n, err := outcome.Ack(ctx, s.c.acks(), s.deviceID, through, time.Now())
 		if err != nil {
 			s.c.log.WarnContext(ctx, "ack of the hello's position failed", "device_id", s.deviceID, "error", err)
 		}

@@ -292,7 +292,7 @@ func (c *Connector) ack(ctx context.Context, s *session, a *pb.Ack) {
 	}
 	s.mu.Unlock()
 	if a.Epoch == epoch && a.Seq > 0 { // else: a stream this session no longer follows
-		if _, err := outcome.Ack(ctx, bufferedCounts{c.store, c}, s.deviceID, a.Seq, time.Now()); err != nil {
+		if _, err := outcome.Ack(ctx, c.acks(), s.deviceID, a.Seq, time.Now()); err != nil {
 			c.log.WarnContext(ctx, "ack failed", "device_id", s.deviceID, "error", err)
 		}
 	}

@@ -89,6 +89,9 @@ type Engine struct {
 	m       *metrics
 
 	pushes *pushCache
+	// sums holds the counts of recorded outcomes until flushCounts writes
+	// them, and keeps those the store refuses.
+	sums *outcome.Sums
 
 	mu   sync.Mutex
 	sems map[string]chan struct{} // per app and vendor
@@ -103,7 +106,34 @@ func New(cfg Config, js jetstream.JetStream, st Store, senders Senders, log *slo
 	return &Engine{
 		cfg: cfg, js: js, pub: &relayq.Publisher{JS: js}, store: st, senders: senders,
 		log: log.With("component", "relay"), m: newMetrics(reg), sems: map[string]chan struct{}{},
-		pushes: newPushCache(pushCacheSize),
+		pushes: newPushCache(pushCacheSize), sums: outcome.NewSums(),
+	}
+}
+
+// countFlushInterval is how often the counts of recorded outcomes are
+// written.
+const countFlushInterval = 100 * time.Millisecond
+
+// flushCounts writes the summed counts.
+func (e *Engine) flushCounts(ctx context.Context) {
+	if n := e.sums.Flush(ctx, e.store, e.log); n > 0 {
+		e.m.countsDropped.Add(float64(n))
+	}
+}
+
+// runCounts flushes the summed counts every countFlushInterval until done
+// is closed, and once more then.
+func (e *Engine) runCounts(ctx context.Context, done <-chan struct{}) {
+	t := time.NewTicker(countFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			e.flushCounts(ctx)
+			return
+		case <-t.C:
+			e.flushCounts(ctx)
+		}
 	}
 }
 
@@ -119,6 +149,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	jobs := make(chan work)
+	workersDone := make(chan struct{})
+	var counts sync.WaitGroup
+	counts.Go(func() { e.runCounts(context.WithoutCancel(ctx), workersDone) })
+	defer counts.Wait()
+	defer close(workersDone)
 	for range e.cfg.Workers {
 		wg.Go(func() {
 			for w := range jobs {
@@ -308,9 +343,11 @@ func target(j relayq.Job) outcome.Target {
 	return outcome.Target{DeviceID: j.DeviceID, Seq: j.Seq, PushID: j.PushID}
 }
 
-// record sets a target's outcome and counts it.
+// record sets a target's outcome and counts it; the count is written with
+// the next flush, so a failing counter write does not fail the job (whose
+// retry would find the outcome set and count nothing).
 func (e *Engine) record(ctx context.Context, j relayq.Job, o store.Outcome, extra store.Counts) error {
-	set, err := outcome.Record(ctx, e.store, target(j), o, extra)
+	set, err := outcome.Record(ctx, outcome.Summed{Store: e.store, Sums: e.sums}, target(j), o, extra)
 	if err == nil && set {
 		e.m.outcomes.WithLabelValues(outcomeName(o)).Inc()
 	}

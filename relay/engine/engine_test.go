@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -103,6 +104,45 @@ func (f *fixture) counts(t testing.TB, pushID string) store.Counts {
 	return p.Counts
 }
 
+// refusingCounts is a store whose counter writes fail while refuse is set.
+type refusingCounts struct {
+	*pebblestore.Store
+	refuse atomic.Bool
+}
+
+func (r *refusingCounts) AddCounts(ctx context.Context, id string, d store.Counts) error {
+	if r.refuse.Load() {
+		return errors.New("store unavailable")
+	}
+	return r.Store.AddCounts(ctx, id, d)
+}
+
+// An outcome whose counter write the store refuses is recorded, and its
+// job finishes; the count is written once the store takes it. Before, the
+// job failed, and its retry found the outcome set and counted nothing.
+func TestOutcomeCountsWaitForTheStore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	st := &refusingCounts{Store: f.st}
+	e := New(Config{MaxAttempts: 3}, nil, st, nil, nil, nil)
+	ctx := context.Background()
+	j := f.target(t)
+	st.refuse.Store(true)
+	delay, err := e.result(ctx, msgStub{delivered: 1}, j, nil)
+	require.NoError(t, err, "the job is done")
+	require.Zero(t, delay)
+	o, err := outcome.Of(ctx, f.st, target(j))
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeRelayed, o)
+	e.flushCounts(ctx)
+	require.Equal(t, store.Counts{}, f.counts(t, j.PushID), "nothing written while refused")
+	st.refuse.Store(false)
+	e.flushCounts(ctx)
+	require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID))
+	e.flushCounts(ctx)
+	require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID), "once")
+}
+
 func TestResultMapping(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -132,6 +172,7 @@ func TestResultMapping(t *testing.T) {
 		if c.wantDelay == 0 {
 			require.Zero(t, delay, c.name)
 		}
+		e.flushCounts(ctx) // as Run does every countFlushInterval
 		require.Equal(t, c.want, f.counts(t, j.PushID), c.name)
 		if c.want.DeadTokens > 0 {
 			devs, err := f.st.Devices(ctx, []string{j.DeviceID})

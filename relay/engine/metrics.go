@@ -7,6 +7,8 @@ type metrics struct {
 	sends    *prometheus.CounterVec
 	sendS    *prometheus.HistogramVec
 	handleS  *prometheus.HistogramVec
+	// countsDropped counts pushes whose summed counts were dropped.
+	countsDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,9 +27,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_relay_job_seconds", Help: "Time to handle one relay job, vendor call included, by kind.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"kind"}),
+		countsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_relay_counts_dropped_total",
+			Help: "Pushes whose summed counts were dropped because too many waited for the store.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS)
+		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS, m.countsDropped)
 	}
 	return m
 }

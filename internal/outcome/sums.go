@@ -1,0 +1,113 @@
+package outcome
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// MaxPendingSums bounds the pushes whose counts wait in a Sums while the
+// store refuses them: about 150 bytes each.
+const MaxPendingSums = 1 << 18
+
+// Sums adds up counter updates in memory until Flush writes them, one
+// write per push: a broadcast acknowledged by every session, or a push
+// delivered and acknowledged in the same moment, costs one. Updates the
+// store refuses are kept for the next Flush, so that an outage (a MongoDB
+// election, a restart) delays counts instead of losing them.
+type Sums struct {
+	mu sync.Mutex
+	m  map[string]store.Counts
+}
+
+// NewSums returns empty sums.
+func NewSums() *Sums { return &Sums{m: map[string]store.Counts{}} }
+
+// Add adds delta to the sum of push id.
+func (s *Sums) Add(id string, delta store.Counts) {
+	s.mu.Lock()
+	s.m[id] = s.m[id].Add(delta)
+	s.mu.Unlock()
+}
+
+// AddEach adds delta once per message to its push's sum.
+func (s *Sums) AddEach(msgs []store.Message, delta store.Counts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range msgs {
+		s.m[m.PushID] = s.m[m.PushID].Add(delta)
+	}
+}
+
+// Len returns how many pushes have counts waiting.
+func (s *Sums) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// Counter is where Flush writes.
+type Counter interface {
+	AddCounts(ctx context.Context, id string, delta store.Counts) error
+}
+
+// Flush writes every sum to st. A push that is no longer stored has no
+// counters left: its sum is dropped. A write that fails is kept for the next
+// Flush, up to MaxPendingSums pushes in all; dropped returns how many were
+// dropped beyond that. A write whose answer was lost after the store applied
+// it is written again: the counts then read high by it.
+func (s *Sums) Flush(ctx context.Context, st Counter, log *slog.Logger) (dropped int) {
+	s.mu.Lock()
+	pending := s.m
+	s.m = map[string]store.Counts{}
+	s.mu.Unlock()
+	var failed map[string]store.Counts
+	var lastErr error
+	for id, d := range pending {
+		err := st.AddCounts(ctx, id, d)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// The push's record is gone (expired by the store): nothing to count.
+			log.DebugContext(ctx, "count update for a push no longer stored", "push_id", id)
+		case err != nil:
+			if failed == nil {
+				failed = map[string]store.Counts{}
+			}
+			failed[id], lastErr = d, err
+		}
+	}
+	if len(failed) == 0 {
+		return 0
+	}
+	log.WarnContext(ctx, "count updates failed, kept for the next flush", "pushes", len(failed), "error", lastErr)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, d := range failed {
+		if _, ok := s.m[id]; !ok && len(s.m) >= MaxPendingSums {
+			dropped++
+			continue
+		}
+		s.m[id] = s.m[id].Add(d)
+	}
+	if dropped > 0 {
+		log.ErrorContext(ctx, "count updates dropped: too many waiting for the store", "pushes", dropped)
+	}
+	return dropped
+}
+
+// Summed is a Store whose counter updates go to Sums: recording an
+// outcome then fails only if the outcome itself cannot be set, and its
+// count is written with the next Flush.
+type Summed struct {
+	Store
+	Sums *Sums
+}
+
+// AddCounts adds delta to the push's sum.
+func (s Summed) AddCounts(_ context.Context, id string, delta store.Counts) error {
+	s.Sums.Add(id, delta)
+	return nil
+}

@@ -1,0 +1,70 @@
+package outcome
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// Sums merge updates per push; a flush the store refuses keeps them for
+// the next, which writes them once; a push no longer stored is dropped.
+func TestSumsWaitForTheStore(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore([]string{"p1", "p2"}, nil)
+	sums := NewSums()
+	sums.Add("p1", store.Counts{Delivered: 1})
+	sums.AddEach([]store.Message{{PushID: "p1"}, {PushID: "p2"}, {PushID: "gone"}}, store.Counts{Acked: 1})
+	require.Equal(t, 3, sums.Len())
+
+	st.failAdd = true
+	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Equal(t, store.Counts{}, st.counts["p1"], "nothing written while refused")
+	require.Equal(t, 3, sums.Len(), "kept")
+
+	sums.Add("p2", store.Counts{Delivered: 1}) // arrives during the outage
+	st.failAdd = false
+	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p1"])
+	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p2"])
+	require.Zero(t, sums.Len(), "the unknown push dropped, the others written")
+	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p1"], "written once")
+}
+
+// Beyond MaxPendingSums pushes, refused sums are dropped and reported.
+func TestSumsAreBounded(t *testing.T) {
+	st := newMemStore(nil, nil)
+	st.failAdd = true
+	sums := NewSums()
+	msgs := make([]store.Message, MaxPendingSums+7)
+	for i := range msgs {
+		msgs[i].PushID = fmt.Sprint("p", i)
+	}
+	sums.AddEach(msgs, store.Counts{Delivered: 1})
+	require.Equal(t, 7, sums.Flush(context.Background(), st, slog.New(slog.DiscardHandler)))
+	require.Equal(t, MaxPendingSums, sums.Len())
+}
+
+// Through Summed, an Ack whose counter write would fail is recorded and
+// counted with the next flush.
+func TestSummedAckCountsWithTheFlush(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore([]string{"p1", "p2"}, nil)
+	st.failAdd = true
+	sums := NewSums()
+	n, err := Ack(ctx, Summed{Store: st, Sums: sums}, "dev", 2, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Equal(t, store.OutcomeAcked, st.outcomes[2])
+	st.failAdd = false
+	sums.Flush(ctx, st, slog.New(slog.DiscardHandler))
+	require.Equal(t, store.Counts{Acked: 1}, st.counts["p1"])
+	require.Equal(t, store.Counts{Acked: 1}, st.counts["p2"])
+}
