@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto/client"
 )
@@ -53,9 +56,9 @@ type mixed struct {
 	devices, pushers, perPusher, broadcasts, restarts, maxAudience int
 	// event runs beside the traffic, after it has begun (nil: none).
 	event func()
-	// outcomes, when set, is read for each target's ack watermark in
-	// place of the push's counts, which a crashed connector can leave
-	// short (decisions.md, "Counts after a connector crash").
+	// outcomes, when set, is read for each target's ack watermark and
+	// outcome in place of the push's counts, which a crashed connector can
+	// leave short (decisions.md, "Counts after a connector crash").
 	outcomes store.Store
 }
 
@@ -75,13 +78,18 @@ func TestMixedTrafficLosesNothing(t *testing.T) {
 // TestMixedTrafficAcrossAConnectorCrash is the same on clusters, with one
 // of two connector processes killed (SIGKILL) in the middle of the traffic:
 // its devices move to the other, and the pushes routed to it meanwhile reach
-// them there.
+// them there. The relay runs with a 1 s ack timeout, so that its checks
+// record the acknowledgements the dead connector left unrecorded.
 func TestMixedTrafficAcrossAConnectorCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a connector process")
 	}
 	shared := startCluster(t)
-	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, shared)
+	reg := prometheus.NewRegistry()
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}, Registry: reg}, func(c *config.Config) {
+		shared(c)
+		c.Relay.AckTimeout = time.Second
+	})
 	startNodeWith(t, Options{Roles: Roles{Connector: true}}, shared)
 	child, _ := startNodeProcess(t, "connector", clusterEnv(shared)...)
 	waitFor(t, 20*time.Second, "both connectors on the gateway's ring", func() bool { return gw.members.Ring().Len() == 2 })
@@ -94,6 +102,9 @@ func TestMixedTrafficAcrossAConnectorCrash(t *testing.T) {
 			kill(t, child)
 		},
 	})
+	t.Logf("acknowledgements recorded by the relay's checks: %v; fallbacks to the live connector: %v",
+		obstest.Value(t, reg, "push_relay_acks_recorded_total", nil),
+		obstest.Value(t, reg, "push_gateway_route_fallbacks_total", map[string]string{"to": "connector"}))
 }
 
 // runMixed readies m.devices devices of app and runs the traffic of m.
@@ -240,10 +251,10 @@ func runMixed(t *testing.T, a api, app appCreds, m mixed) {
 }
 
 // requireAllAcked waits until every device that read push id has
-// acknowledged it durably: its ack watermark is at the push's seq or past
-// it. The per-target outcome is not read: a connector killed between
-// moving a watermark and recording the outcomes below it leaves those
-// outcomes unrecorded (decisions.md, "Counts after a connector crash").
+// acknowledged it durably (its ack watermark is at the push's seq or past
+// it) and the target's outcome is recorded as acked: by the connector, or,
+// when a connector was killed between moving the watermark and recording,
+// by the relay's check (decisions.md, "Counts after a connector crash").
 func requireAllAcked(t *testing.T, st store.Store, slots []*slot, id string) {
 	t.Helper()
 	for _, s := range slots {
@@ -252,11 +263,19 @@ func requireAllAcked(t *testing.T, st store.Store, slots []*slot, id string) {
 				continue
 			}
 			dev := s.d.id()
-			waitFor(t, 30*time.Second, fmt.Sprintf("push %s at seq %d acked by %s", id, p.Seq, dev), func() bool {
+			deadline := time.Now().Add(30 * time.Second)
+			for {
 				mark, err := st.Watermark(context.Background(), dev, store.MarkAcked)
 				require.NoError(t, err)
-				return mark >= p.Seq
-			})
+				o, err := st.OutcomeOf(context.Background(), dev, p.Seq)
+				require.NoError(t, err)
+				if mark >= p.Seq && o == store.OutcomeAcked {
+					break
+				}
+				require.False(t, time.Now().After(deadline),
+					"push %s at seq %d of %s: ack watermark %d, outcome %d", id, p.Seq, dev, mark, o)
+				time.Sleep(5 * time.Millisecond)
+			}
 		}
 	}
 }

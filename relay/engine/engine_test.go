@@ -18,6 +18,7 @@ import (
 
 	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/store"
@@ -356,4 +357,51 @@ func (w *testLog) stop() {
 	w.mu.Lock()
 	w.stopped = true
 	w.mu.Unlock()
+}
+
+// A due check of a target that its device acknowledged (the ack watermark
+// is past it) records the acknowledgement when no outcome is recorded, as a
+// connector killed between moving the watermark and recording leaves it;
+// another outcome stays.
+func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	e := New(Config{}, nil, f.st, nil, nil, reg)
+	job := func() relayq.Job {
+		j := f.target(t)
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: j.DeviceID, Message: store.Message{PushID: j.PushID}}})
+		require.NoError(t, err)
+		_, err = f.st.Advance(ctx, j.DeviceID, store.MarkAcked, pos[0].Seq) // the outcome is not recorded
+		require.NoError(t, err)
+		j.Seq, j.Epoch, j.DueMs = pos[0].Seq, pos[0].Epoch, time.Now().UnixMilli()
+		return j
+	}
+	unrecorded, expired := job(), job()
+	_, set, err := f.st.SetOutcome(ctx, expired.DeviceID, expired.Seq, store.OutcomeExpired)
+	require.NoError(t, err)
+	require.True(t, set)
+
+	for _, j := range []relayq.Job{unrecorded, expired} {
+		send, err := e.fallback(ctx, j)
+		require.NoError(t, err)
+		require.Nil(t, send, "acknowledged: nothing to relay")
+	}
+	e.flushCounts(ctx)
+	o, err := outcome.Of(ctx, f.st, target(unrecorded))
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeAcked, o)
+	require.Equal(t, store.Counts{Acked: 1}, f.counts(t, unrecorded.PushID))
+	o, err = outcome.Of(ctx, f.st, target(expired))
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeExpired, o, "a recorded outcome stays")
+	require.Equal(t, store.Counts{}, f.counts(t, expired.PushID))
+	require.Equal(t, 1.0, obstest.Value(t, reg, "push_relay_acks_recorded_total", nil))
+
+	// A second check changes nothing.
+	_, err = e.fallback(ctx, unrecorded)
+	require.NoError(t, err)
+	e.flushCounts(ctx)
+	require.Equal(t, store.Counts{Acked: 1}, f.counts(t, unrecorded.PushID))
 }

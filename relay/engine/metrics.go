@@ -9,6 +9,9 @@ type metrics struct {
 	handleS  *prometheus.HistogramVec
 	// countsDropped counts pushes whose summed counts were dropped.
 	countsDropped prometheus.Counter
+	// acksRecorded counts acknowledged targets whose outcome a check
+	// recorded.
+	acksRecorded prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,9 +34,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_relay_counts_dropped_total",
 			Help: "Pushes whose summed counts were dropped because too many waited for the store.",
 		}),
+		acksRecorded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_relay_acks_recorded_total",
+			Help: "Targets a fallback check found acknowledged (by the ack watermark) with no outcome, and recorded as acked.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS, m.countsDropped)
+		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS, m.countsDropped, m.acksRecorded)
 	}
 	return m
 }
