@@ -55,34 +55,34 @@ type Counter interface {
 }
 
 // Flush writes every sum to st. A push that is no longer stored has no
-// counters left: its sum is dropped. A write that fails is kept for the next
-// Flush, up to MaxPendingSums pushes in all; dropped returns how many were
-// dropped beyond that. A write whose answer was lost after the store applied
-// it is written again: the counts then read high by it.
+// counters left: its sum is dropped. The first write that fails ends the
+// flush: it and the sums not tried are kept for the next Flush, so that a
+// store that is down costs each flush one failed call, not one per push.
+// At most MaxPendingSums pushes are kept in all; dropped returns how many
+// were dropped beyond that. A write whose answer was lost after the store
+// applied it is written again: the counts then read high by it.
 func (s *Sums) Flush(ctx context.Context, st Counter, log *slog.Logger) (dropped int) {
 	s.mu.Lock()
 	pending := s.m
 	s.m = map[string]store.Counts{}
 	s.mu.Unlock()
-	var failed map[string]store.Counts
-	var lastErr error
+	var failErr error
 	for id, d := range pending {
 		err := st.AddCounts(ctx, id, d)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
+		if errors.Is(err, store.ErrNotFound) {
 			// The push's record is gone (expired by the store): nothing to count.
 			log.DebugContext(ctx, "count update for a push no longer stored", "push_id", id)
-		case err != nil:
-			if failed == nil {
-				failed = map[string]store.Counts{}
-			}
-			failed[id], lastErr = d, err
+		} else if err != nil {
+			failErr = err
+			break
 		}
+		delete(pending, id)
 	}
-	if len(failed) == 0 {
+	if failErr == nil {
 		return 0
 	}
-	log.WarnContext(ctx, "count updates failed, kept for the next flush", "pushes", len(failed), "error", lastErr)
+	failed := pending // the failed write and those not tried
+	log.WarnContext(ctx, "count updates failed, kept for the next flush", "pushes", len(failed), "error", failErr)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, d := range failed {

@@ -38,9 +38,21 @@ func TestSumsWaitForTheStore(t *testing.T) {
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p1"], "written once")
 }
 
-// Beyond MaxPendingSums pushes, refused sums are dropped and reported.
+// callCounter counts AddCounts calls.
+type callCounter struct {
+	*memStore
+	calls int
+}
+
+func (c *callCounter) AddCounts(ctx context.Context, id string, d store.Counts) error {
+	c.calls++
+	return c.memStore.AddCounts(ctx, id, d)
+}
+
+// Beyond MaxPendingSums pushes, refused sums are dropped and reported; a
+// store that refuses costs a flush one call, not one per push.
 func TestSumsAreBounded(t *testing.T) {
-	st := newMemStore(nil, nil)
+	st := &callCounter{memStore: newMemStore(nil, nil)}
 	st.failAdd = true
 	sums := NewSums()
 	msgs := make([]store.Message, MaxPendingSums+7)
@@ -50,6 +62,7 @@ func TestSumsAreBounded(t *testing.T) {
 	sums.AddEach(msgs, store.Counts{Delivered: 1})
 	require.Equal(t, 7, sums.Flush(context.Background(), st, slog.New(slog.DiscardHandler)))
 	require.Equal(t, MaxPendingSums, sums.Len())
+	require.Equal(t, 1, st.calls)
 }
 
 // Through Summed, an Ack whose counter write would fail is recorded and
