@@ -22,6 +22,7 @@ import (
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/sdkproto"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
@@ -429,26 +430,13 @@ func TestCountsOfAPushNoLongerStored(t *testing.T) {
 	require.NotContains(t, logs.String(), "level=WARN")
 }
 
-// refusingCounts is a store whose counter writes fail while refuse is set.
-type refusingCounts struct {
-	*pebblestore.Store
-	refuse atomic.Bool
-}
-
-func (r *refusingCounts) AddCounts(ctx context.Context, id string, d store.Counts) error {
-	if r.refuse.Load() {
-		return errors.New("store unavailable")
-	}
-	return r.Store.AddCounts(ctx, id, d)
-}
-
 // Counts that the store refuses wait for the next flush: an outage delays
 // them and loses none, the acknowledgements' included.
 func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 	pst, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { pst.Close() })
-	st := &refusingCounts{Store: pst}
+	st := &storetest.RefusingCounts{Store: pst}
 	reg := prometheus.NewRegistry()
 	c := New(Config{}, st, nil, nil, reg)
 	ctx := context.Background()
@@ -463,7 +451,7 @@ func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 		return got.Counts
 	}
 
-	st.refuse.Store(true)
+	st.Refuse.Store(true)
 	c.countMessages(ctx, []store.Message{{PushID: p.ID}}, store.Counts{Delivered: 1})
 	n, err := outcome.Ack(ctx, c.acks(), "dev", pos[0].Seq, time.Now())
 	require.NoError(t, err, "the acknowledgement's counter update waits in memory")
@@ -472,7 +460,7 @@ func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 	c.flushCounts(ctx)
 	require.Equal(t, store.Counts{}, counts(), "nothing written while refused")
 
-	st.refuse.Store(false)
+	st.Refuse.Store(false)
 	c.flushCounts(ctx)
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, counts(), "written once, after the outage")
 	c.flushCounts(ctx)
@@ -486,8 +474,8 @@ func TestRefusedCountsAreBounded(t *testing.T) {
 	pst, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { pst.Close() })
-	st := &refusingCounts{Store: pst}
-	st.refuse.Store(true)
+	st := &storetest.RefusingCounts{Store: pst}
+	st.Refuse.Store(true)
 	reg := prometheus.NewRegistry()
 	c := New(Config{}, st, nil, nil, reg)
 	ctx := context.Background()

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/relay"
 )
 
@@ -105,30 +105,17 @@ func (f *fixture) counts(t testing.TB, pushID string) store.Counts {
 	return p.Counts
 }
 
-// refusingCounts is a store whose counter writes fail while refuse is set.
-type refusingCounts struct {
-	*pebblestore.Store
-	refuse atomic.Bool
-}
-
-func (r *refusingCounts) AddCounts(ctx context.Context, id string, d store.Counts) error {
-	if r.refuse.Load() {
-		return errors.New("store unavailable")
-	}
-	return r.Store.AddCounts(ctx, id, d)
-}
-
 // An outcome whose counter write the store refuses is recorded, and its
 // job finishes; the count is written once the store takes it. Before, the
 // job failed, and its retry found the outcome set and counted nothing.
 func TestOutcomeCountsWaitForTheStore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	st := &refusingCounts{Store: f.st}
+	st := &storetest.RefusingCounts{Store: f.st}
 	e := New(Config{MaxAttempts: 3}, nil, st, nil, nil, nil)
 	ctx := context.Background()
 	j := f.target(t)
-	st.refuse.Store(true)
+	st.Refuse.Store(true)
 	delay, err := e.result(ctx, msgStub{delivered: 1}, j, nil)
 	require.NoError(t, err, "the job is done")
 	require.Zero(t, delay)
@@ -137,7 +124,7 @@ func TestOutcomeCountsWaitForTheStore(t *testing.T) {
 	require.Equal(t, store.OutcomeRelayed, o)
 	e.flushCounts(ctx)
 	require.Equal(t, store.Counts{}, f.counts(t, j.PushID), "nothing written while refused")
-	st.refuse.Store(false)
+	st.Refuse.Store(false)
 	e.flushCounts(ctx)
 	require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID))
 	e.flushCounts(ctx)
