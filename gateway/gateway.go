@@ -12,6 +12,7 @@ import (
 	"github.com/mopush/mopush/dispatcher"
 	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 )
@@ -64,6 +65,9 @@ type Gateway struct {
 	// routing then gives up waiting on the store and leaves the push
 	// pending for the next start.
 	stopping <-chan struct{}
+	// sums holds the counts of acknowledgements made over HTTP until Run
+	// writes them, and keeps those the store refuses.
+	sums *outcome.Sums
 }
 
 // New returns a gateway. log and reg may be nil.
@@ -83,6 +87,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		apps:    newAppCache(cfg.AppCacheTTL),
 		owners:  newOwners(maxOwners),
 		down:    newDownNodes(),
+		sums:    outcome.NewSums(),
 	}
 	for _, o := range opts {
 		o(g)
@@ -141,6 +146,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.resumePending(ctx, 0)
 	t := time.NewTicker(g.cfg.ResumeInterval)
 	defer t.Stop()
+	flush := time.NewTicker(countFlushInterval)
+	defer flush.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -150,9 +157,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 				q.Close()
 			}
 			g.routing.Wait()
+			g.flushCounts(context.WithoutCancel(ctx))
 			return nil
 		case <-t.C:
 			g.resumePending(ctx, g.cfg.RouteTimeout+sweepMargin)
+		case <-flush.C:
+			g.flushCounts(ctx)
 		}
 	}
 }
@@ -202,5 +212,16 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 	}
 	if n > 0 {
 		g.log.InfoContext(ctx, "resuming pending pushes", "count", n)
+	}
+}
+
+// countFlushInterval is how often the counts of HTTP acknowledgements are
+// written.
+const countFlushInterval = 100 * time.Millisecond
+
+// flushCounts writes the summed counts.
+func (g *Gateway) flushCounts(ctx context.Context) {
+	if n := g.sums.Flush(ctx, g.store, g.log); n > 0 {
+		g.m.countsDropped.Add(float64(n))
 	}
 }

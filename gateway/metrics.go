@@ -9,6 +9,8 @@ type metrics struct {
 	routeS     prometheus.Histogram
 	deliveries *prometheus.CounterVec
 	fallbacks  *prometheus.CounterVec
+	// countsDropped counts pushes whose summed counts were dropped.
+	countsDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -33,9 +35,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_gateway_route_fallbacks_total",
 			Help: "Target devices whose owner could not take them, by who did: the next connector on the ring, or the store (appended by the gateway).",
 		}, []string{"to"}),
+		countsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_gateway_counts_dropped_total",
+			Help: "Pushes whose summed counts of HTTP acknowledgements were dropped because too many waited for the store.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries, m.fallbacks)
+		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries, m.fallbacks, m.countsDropped)
 	}
 	return m
 }

@@ -276,7 +276,9 @@ func (g *Gateway) ackMessages(w http.ResponseWriter, r *http.Request) error {
 		e.Extra = map[string]any{"epoch": cur.Epoch}
 		return e
 	}
-	n, err := outcome.Ack(r.Context(), g.store, dev.ID, req.Seq, time.Now())
+	// The counts go with the next flush, as a connector's do: a counter
+	// write that fails waits for the store instead of being lost.
+	n, err := outcome.Ack(r.Context(), outcome.Summed{Store: g.store, Sums: g.sums}, dev.ID, req.Seq, time.Now())
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}

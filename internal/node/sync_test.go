@@ -297,8 +297,12 @@ func TestHTTPSync(t *testing.T) {
 		code, out := d.ack(100, epoch)
 		require.Equal(t, http.StatusOK, code, "%v", out)
 		require.Equal(t, float64(100), out["acked"])
-		require.Equal(t, float64(1), a.counts(app, bySeq[1])["acked"])
-		require.Equal(t, float64(1), a.counts(app, bySeq[100])["acked"])
+		// The counts are written with the gateway's next flush (100 ms).
+		ackedOnce := func(seq uint64) func() bool {
+			return func() bool { return a.counts(app, bySeq[seq])["acked"] == 1 }
+		}
+		waitFor(t, 10*time.Second, "acks counted", ackedOnce(1))
+		waitFor(t, 10*time.Second, "acks counted", ackedOnce(100))
 		require.Equal(t, float64(0), a.counts(app, bySeq[101])["acked"])
 
 		code, out = d.ack(100, epoch)
@@ -307,8 +311,9 @@ func TestHTTPSync(t *testing.T) {
 
 		c := client.New(client.Config{Server: n.URL()}, client.State{DeviceID: d.id, Secret: d.secret})
 		require.NoError(t, c.AckHTTP(t.Context(), 150, epoch))
-		require.Equal(t, float64(1), a.counts(app, bySeq[150])["acked"])
+		waitFor(t, 10*time.Second, "acks counted", ackedOnce(150))
 		require.Equal(t, float64(0), a.counts(app, bySeq[151])["acked"])
+		require.Equal(t, float64(1), a.counts(app, bySeq[1])["acked"], "counted once")
 	})
 
 	t.Run("stale epoch", func(t *testing.T) {
