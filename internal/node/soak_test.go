@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -111,9 +113,15 @@ func TestMixedTrafficAcrossAConnectorCrash(t *testing.T) {
 // Across its lives, every device must read each push addressed to it once,
 // each stream in order, and every unicast push must end acked by all its
 // targets and failed by none.
+// MOPUSH_MIXED_SEED sets the seed of the random choices, to repeat a run's.
 func runMixed(t *testing.T, a api, app appCreds, m mixed) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("MOPUSH_MIXED_SEED"); v != "" {
+		var err error
+		seed, err = strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "MOPUSH_MIXED_SEED")
+	}
+	t.Logf("seed %d (MOPUSH_MIXED_SEED repeats it)", seed)
 
 	slots := make([]*slot, m.devices)
 	ids := make([]string, m.devices)
