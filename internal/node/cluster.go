@@ -65,7 +65,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		l2, streams, outcomes = aero, aero, aero
 	} else {
 		rs, err := redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
-			Name: "streams", Logger: log, Registerer: reg})
+			Name: "streams", Logger: log, Registerer: reg, CheckPersistence: true})
 		if err != nil {
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}

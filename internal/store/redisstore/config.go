@@ -68,6 +68,11 @@ type Config struct {
 	Name string
 	// Logger receives the store's few log lines. Default: discard.
 	Logger *slog.Logger
+	// CheckPersistence makes Open read each shard's persistence settings
+	// (CONFIG GET appendonly, appendfsync) and log a warning for a shard
+	// that can lose writes it acknowledged: set it when the store keeps
+	// streams (see "Durability" in the package doc).
+	CheckPersistence bool
 	// Registerer receives the metrics. Default nil: no metrics.
 	Registerer prometheus.Registerer
 }

@@ -67,6 +67,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.closeClients()
 		return nil, err
 	}
+	if cfg.CheckPersistence {
+		for _, sc := range s.shards {
+			s.checkPersistence(ctx, sc)
+		}
+	}
 	m, err := newMetrics(cfg.Registerer, cfg.Name)
 	if err != nil {
 		s.closeClients()
@@ -121,6 +126,32 @@ func (s *Store) connect(ctx context.Context, i int) (*shardConn, error) {
 		return nil, fmt.Errorf("redisstore: ping shard %s: %w: %w", name, store.ErrUnavailable, err)
 	}
 	return &shardConn{name: name, rdb: rdb, raw: rdb}, nil
+}
+
+// checkPersistence warns when a shard can lose writes it acknowledged: a
+// restart that loses a stream's newest messages keeps the stream's epoch and
+// numbers the next messages as those lost ones were, so a device that read
+// the lost ones takes the new ones for messages it has and skips them. A
+// server that refuses CONFIG (renamed or disabled, as managed services do)
+// is not checked.
+func (s *Store) checkPersistence(ctx context.Context, sc *shardConn) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	got := map[string]string{}
+	for _, param := range []string{"appendonly", "appendfsync"} {
+		m, err := sc.raw.Do(ctx, sc.raw.B().ConfigGet().Parameter(param).Build()).AsStrMap()
+		if err != nil {
+			s.log.InfoContext(ctx, "persistence not checked: CONFIG GET refused", "shard", sc.name, "error", err)
+			return
+		}
+		got[param] = m[param]
+	}
+	if got["appendonly"] == "yes" && got["appendfsync"] == "always" {
+		return
+	}
+	s.log.WarnContext(ctx, "redis shard can lose acknowledged stream appends on a restart or failover; "+
+		"devices that read lost messages then skip the ones numbered after them: run it with appendonly yes and appendfsync always",
+		"shard", sc.name, "appendonly", got["appendonly"], "appendfsync", got["appendfsync"])
 }
 
 // Close closes the connections. Calls after Close return ErrClosed; Close

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -503,4 +506,54 @@ func TestPutDevicesBulk(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &twice, read[0])
 	require.Equal(t, devs[1], read[1])
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// With CheckPersistence, a shard that can lose acknowledged writes is
+// named in a warning; one with appendonly yes and appendfsync always is not.
+func TestCheckPersistenceWarns(t *testing.T) {
+	t.Parallel()
+	_, addrs := startShards(t, 1) // a server of its own: the test changes its settings
+	open := func() string {
+		var logs syncBuffer
+		openStore(t, Config{Addrs: addrs, CheckPersistence: true,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		return logs.String()
+	}
+	logs := open()
+	require.Contains(t, logs, "level=WARN")
+	require.Contains(t, logs, "appendonly=no")
+	require.Contains(t, logs, "shard="+addrs[0])
+
+	s := openStore(t, Config{Addrs: addrs})
+	rdb := s.shards[0].raw
+	t.Cleanup(func() {
+		// A server still writing its first append-only file refuses to stop.
+		require.NoError(t, rdb.Do(context.Background(), rdb.B().ConfigSet().ParameterValue().ParameterValue("appendonly", "no").Build()).Error())
+	})
+	for _, kv := range [][2]string{{"appendonly", "yes"}, {"appendfsync", "everysec"}} {
+		require.NoError(t, rdb.Do(t.Context(), rdb.B().ConfigSet().ParameterValue().ParameterValue(kv[0], kv[1]).Build()).Error())
+	}
+	logs = open()
+	require.Contains(t, logs, "appendfsync=everysec", "everysec loses up to a second")
+
+	require.NoError(t, rdb.Do(t.Context(), rdb.B().ConfigSet().ParameterValue().ParameterValue("appendfsync", "always").Build()).Error())
+	require.NotContains(t, open(), "level=WARN")
 }
