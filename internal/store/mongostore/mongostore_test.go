@@ -190,3 +190,25 @@ func TestReopen(t *testing.T) {
 		require.NoError(t, s.Close())
 	}
 }
+
+// In deltas mode, a finish interrupted after its counts were stored (the
+// process killed before the state was set) and run again stores them once.
+func TestFinishAfterAnInterruptedFinishCountsOnce(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, Config{Counts: CountDeltas})
+	ctx := t.Context()
+	p := &store.Push{ID: ids.New(), AppID: "a", State: store.PushPending}
+	_, err := s.CreatePush(ctx, p, "")
+	require.NoError(t, err)
+	c := store.Counts{Offline: 3, Failed: 1}
+	require.NoError(t, s.insertRouteDelta(ctx, p.ID, c)) // the first half of a finish
+	got, err := s.Push(ctx, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.PushPending, got.State, "still pending: a sweep routes it again")
+
+	require.NoError(t, s.FinishPush(ctx, p.ID, c))
+	got, err = s.Push(ctx, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.PushDone, got.State)
+	require.Equal(t, c, got.Counts, "counted once")
+}
