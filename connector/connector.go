@@ -128,7 +128,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	})
 	c.wg.Wait()
 	c.writers.close()
-	c.flushCounts(context.WithoutCancel(ctx))
+	c.flushFinal(context.WithoutCancel(ctx))
 	if c.poller != nil {
 		return c.poller.Close()
 	}
@@ -283,6 +283,14 @@ func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta
 // flushCounts writes the summed counts.
 func (c *Connector) flushCounts(ctx context.Context) {
 	if n := c.sums.Flush(ctx, c.store, c.log); n > 0 {
+		c.m.countsDropped.Add(float64(n))
+	}
+}
+
+// flushFinal writes the last summed counts, trying again for a while if
+// the store refuses them.
+func (c *Connector) flushFinal(ctx context.Context) {
+	if n := c.sums.FlushFinal(ctx, c.store, c.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
 		c.m.countsDropped.Add(float64(n))
 	}
 }

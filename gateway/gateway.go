@@ -157,7 +157,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 				q.Close()
 			}
 			g.routing.Wait()
-			g.flushCounts(context.WithoutCancel(ctx))
+			if n := g.sums.FlushFinal(context.WithoutCancel(ctx), g.store, g.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
+				g.m.countsDropped.Add(float64(n))
+			}
 			return nil
 		case <-t.C:
 			g.resumePending(ctx, g.cfg.RouteTimeout+sweepMargin)

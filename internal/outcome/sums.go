@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -96,6 +97,29 @@ func (s *Sums) Flush(ctx context.Context, st Counter, log *slog.Logger) (dropped
 		log.ErrorContext(ctx, "count updates dropped: too many waiting for the store", "pushes", dropped)
 	}
 	return dropped
+}
+
+// FinalFlushBudget is how long a role that stops keeps trying to write its
+// last sums to a store that refuses them.
+const FinalFlushBudget = 3 * time.Second
+
+// FlushFinal flushes until every sum is written or budget has passed,
+// pausing pause between tries: for a role that stops, whose sums are lost
+// with it. It returns how many pushes' sums it dropped.
+func (s *Sums) FlushFinal(ctx context.Context, st Counter, log *slog.Logger, budget, pause time.Duration) (dropped int) {
+	deadline := time.Now().Add(budget)
+	for {
+		dropped += s.Flush(ctx, st, log)
+		n := s.Len()
+		if n == 0 {
+			return dropped
+		}
+		if !time.Now().Add(pause).Before(deadline) {
+			log.ErrorContext(ctx, "counts not written before stopping", "pushes", n)
+			return dropped
+		}
+		time.Sleep(pause)
+	}
 }
 
 // Summed is a Store whose counter updates go to Sums: recording an

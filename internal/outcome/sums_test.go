@@ -81,3 +81,35 @@ func TestSummedAckCountsWithTheFlush(t *testing.T) {
 	require.Equal(t, store.Counts{Acked: 1}, st.counts["p1"])
 	require.Equal(t, store.Counts{Acked: 1}, st.counts["p2"])
 }
+
+// refusingN refuses its first n counter writes.
+type refusingN struct {
+	*memStore
+	n, calls int
+}
+
+func (r *refusingN) AddCounts(ctx context.Context, id string, d store.Counts) error {
+	r.calls++
+	if r.calls <= r.n {
+		return errBroken
+	}
+	return r.memStore.AddCounts(ctx, id, d)
+}
+
+// A role that stops tries its last sums again while its budget lasts, and
+// gives up on a store that stays down.
+func TestFlushFinalTriesAgain(t *testing.T) {
+	ctx := context.Background()
+	st := &refusingN{memStore: newMemStore([]string{"p1"}, nil), n: 3}
+	sums := NewSums()
+	sums.Add("p1", store.Counts{Acked: 2})
+	require.Zero(t, sums.FlushFinal(ctx, st, slog.New(slog.DiscardHandler), time.Minute, time.Millisecond))
+	require.Equal(t, store.Counts{Acked: 2}, st.counts["p1"])
+	require.Equal(t, 4, st.calls, "three refusals, then the write")
+
+	down := &refusingN{memStore: newMemStore([]string{"p1"}, nil), n: 1 << 30}
+	sums.Add("p1", store.Counts{Acked: 1})
+	require.Zero(t, sums.FlushFinal(ctx, down, slog.New(slog.DiscardHandler), 0, time.Millisecond))
+	require.Equal(t, 1, down.calls, "no budget: one try")
+	require.Equal(t, 1, sums.Len(), "left unwritten")
+}

@@ -122,14 +122,17 @@ func (e *Engine) flushCounts(ctx context.Context) {
 }
 
 // runCounts flushes the summed counts every countFlushInterval until done
-// is closed, and once more then.
+// is closed, and then until they are written (outcome.FinalFlushBudget at
+// most).
 func (e *Engine) runCounts(ctx context.Context, done <-chan struct{}) {
 	t := time.NewTicker(countFlushInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-done:
-			e.flushCounts(ctx)
+			if n := e.sums.FlushFinal(ctx, e.store, e.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
+				e.m.countsDropped.Add(float64(n))
+			}
 			return
 		case <-t.C:
 			e.flushCounts(ctx)
