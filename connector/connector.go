@@ -77,11 +77,11 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		log:     log.With("component", "connector", "node_id", cfg.NodeID),
 		m:       newMetrics(reg),
 		hub:     newHub(cfg.Shards),
-		sums:    outcome.NewSums(),
 		bcast:   newBcastIndex(),
 		order:   newBcastOrder(broadcastOrderWait),
 		writers: newWriters(),
 	}
+	c.sums = outcome.NewSums(st, c.log, c.m.countsDropped)
 	c.appender = newAppender(st)
 	c.poller, c.pollErr = netpoll.New(netpoll.Config{})
 	if c.poller != nil && reg != nil {
@@ -128,7 +128,7 @@ func (c *Connector) Run(ctx context.Context) error {
 	})
 	c.wg.Wait()
 	c.writers.close()
-	c.flushFinal(context.WithoutCancel(ctx))
+	c.sums.FlushFinal(context.WithoutCancel(ctx), outcome.FinalFlushBudget, countFlushInterval)
 	if c.poller != nil {
 		return c.poller.Close()
 	}
@@ -280,21 +280,6 @@ func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta
 	c.sums.AddEach(msgs, delta)
 }
 
-// flushCounts writes the summed counts.
-func (c *Connector) flushCounts(ctx context.Context) {
-	if n := c.sums.Flush(ctx, c.store, c.log); n > 0 {
-		c.m.countsDropped.Add(float64(n))
-	}
-}
-
-// flushFinal writes the last summed counts, trying again for a while if
-// the store refuses them.
-func (c *Connector) flushFinal(ctx context.Context) {
-	if n := c.sums.FlushFinal(ctx, c.store, c.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
-		c.m.countsDropped.Add(float64(n))
-	}
-}
-
 // acks is the store as outcome.Ack sees it: counter updates go to the
 // summed counts, so that an acknowledgement is not left uncounted when its
 // counter write fails.
@@ -316,7 +301,7 @@ func (c *Connector) runCounts(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			c.flushCounts(ctx)
+			c.sums.Flush(ctx)
 		case now := <-sweep.C:
 			c.sweepIdle(now)
 		}

@@ -422,7 +422,7 @@ func TestCountsOfAPushNoLongerStored(t *testing.T) {
 	require.NoError(t, err)
 
 	c.countMessages(ctx, []store.Message{{PushID: kept.ID}, {PushID: "gone"}}, store.Counts{Delivered: 1})
-	c.flushCounts(ctx)
+	c.sums.Flush(ctx)
 	p, err := st.Push(ctx, kept.ID)
 	require.NoError(t, err)
 	require.Equal(t, int64(1), p.Counts.Delivered)
@@ -456,14 +456,14 @@ func TestCountsWaitWhileTheStoreRefusesThem(t *testing.T) {
 	n, err := outcome.Ack(ctx, c.acks(), "dev", pos[0].Seq, time.Now())
 	require.NoError(t, err, "the acknowledgement's counter update waits in memory")
 	require.Equal(t, 1, n)
-	c.flushCounts(ctx)
-	c.flushCounts(ctx)
+	c.sums.Flush(ctx)
+	c.sums.Flush(ctx)
 	require.Equal(t, store.Counts{}, counts(), "nothing written while refused")
 
 	st.Refuse.Store(false)
-	c.flushCounts(ctx)
+	c.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, counts(), "written once, after the outage")
-	c.flushCounts(ctx)
+	c.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, counts(), "not twice")
 	require.Zero(t, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
 }
@@ -484,7 +484,7 @@ func TestRefusedCountsAreBounded(t *testing.T) {
 		msgs[i].PushID = fmt.Sprint("p", i)
 	}
 	c.countMessages(ctx, msgs, store.Counts{Delivered: 1})
-	c.flushCounts(ctx)
+	c.sums.Flush(ctx)
 	require.Equal(t, outcome.MaxPendingSums, c.sums.Len())
 	require.Equal(t, 10.0, obstest.Value(t, reg, "push_connector_counts_dropped_total", nil))
 }

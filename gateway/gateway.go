@@ -87,8 +87,8 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		apps:    newAppCache(cfg.AppCacheTTL),
 		owners:  newOwners(maxOwners),
 		down:    newDownNodes(),
-		sums:    outcome.NewSums(),
 	}
+	g.sums = outcome.NewSums(st, g.log, g.m.countsDropped)
 	for _, o := range opts {
 		o(g)
 	}
@@ -157,14 +157,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 				q.Close()
 			}
 			g.routing.Wait()
-			if n := g.sums.FlushFinal(context.WithoutCancel(ctx), g.store, g.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
-				g.m.countsDropped.Add(float64(n))
-			}
+			g.sums.FlushFinal(context.WithoutCancel(ctx), outcome.FinalFlushBudget, countFlushInterval)
 			return nil
 		case <-t.C:
 			g.resumePending(ctx, g.cfg.RouteTimeout+sweepMargin)
 		case <-flush.C:
-			g.flushCounts(ctx)
+			g.sums.Flush(ctx)
 		}
 	}
 }
@@ -220,10 +218,3 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 // countFlushInterval is how often the counts of HTTP acknowledgements are
 // written.
 const countFlushInterval = 100 * time.Millisecond
-
-// flushCounts writes the summed counts.
-func (g *Gateway) flushCounts(ctx context.Context) {
-	if n := g.sums.Flush(ctx, g.store, g.log); n > 0 {
-		g.m.countsDropped.Add(float64(n))
-	}
-}

@@ -17,24 +17,24 @@ import (
 func TestSumsWaitForTheStore(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore([]string{"p1", "p2"}, nil)
-	sums := NewSums()
+	sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
 	sums.Add("p1", store.Counts{Delivered: 1})
 	sums.AddEach([]store.Message{{PushID: "p1"}, {PushID: "p2"}, {PushID: "gone"}}, store.Counts{Acked: 1})
 	require.Equal(t, 3, sums.Len())
 
 	st.failAdd = true
-	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
-	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Zero(t, sums.Flush(ctx))
+	require.Zero(t, sums.Flush(ctx))
 	require.Equal(t, store.Counts{}, st.counts["p1"], "nothing written while refused")
 	require.Equal(t, 3, sums.Len(), "kept")
 
 	sums.Add("p2", store.Counts{Delivered: 1}) // arrives during the outage
 	st.failAdd = false
-	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Zero(t, sums.Flush(ctx))
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p1"])
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p2"])
 	require.Zero(t, sums.Len(), "the unknown push dropped, the others written")
-	require.Zero(t, sums.Flush(ctx, st, slog.New(slog.DiscardHandler)))
+	require.Zero(t, sums.Flush(ctx))
 	require.Equal(t, store.Counts{Delivered: 1, Acked: 1}, st.counts["p1"], "written once")
 }
 
@@ -54,13 +54,13 @@ func (c *callCounter) AddCounts(ctx context.Context, id string, d store.Counts) 
 func TestSumsAreBounded(t *testing.T) {
 	st := &callCounter{memStore: newMemStore(nil, nil)}
 	st.failAdd = true
-	sums := NewSums()
+	sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
 	msgs := make([]store.Message, MaxPendingSums+7)
 	for i := range msgs {
 		msgs[i].PushID = fmt.Sprint("p", i)
 	}
 	sums.AddEach(msgs, store.Counts{Delivered: 1})
-	require.Equal(t, 7, sums.Flush(context.Background(), st, slog.New(slog.DiscardHandler)))
+	require.Equal(t, 7, sums.Flush(context.Background()))
 	require.Equal(t, MaxPendingSums, sums.Len())
 	require.Equal(t, 1, st.calls)
 }
@@ -71,13 +71,13 @@ func TestSummedAckCountsWithTheFlush(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore([]string{"p1", "p2"}, nil)
 	st.failAdd = true
-	sums := NewSums()
+	sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
 	n, err := Ack(ctx, Summed{Store: st, Sums: sums}, "dev", 2, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 	require.Equal(t, store.OutcomeAcked, st.outcomes[2])
 	st.failAdd = false
-	sums.Flush(ctx, st, slog.New(slog.DiscardHandler))
+	sums.Flush(ctx)
 	require.Equal(t, store.Counts{Acked: 1}, st.counts["p1"])
 	require.Equal(t, store.Counts{Acked: 1}, st.counts["p2"])
 }
@@ -101,15 +101,16 @@ func (r *refusingN) AddCounts(ctx context.Context, id string, d store.Counts) er
 func TestFlushFinalTriesAgain(t *testing.T) {
 	ctx := context.Background()
 	st := &refusingN{memStore: newMemStore([]string{"p1"}, nil), n: 3}
-	sums := NewSums()
+	sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
 	sums.Add("p1", store.Counts{Acked: 2})
-	require.Zero(t, sums.FlushFinal(ctx, st, slog.New(slog.DiscardHandler), time.Minute, time.Millisecond))
+	require.Zero(t, sums.FlushFinal(ctx, time.Minute, time.Millisecond))
 	require.Equal(t, store.Counts{Acked: 2}, st.counts["p1"])
 	require.Equal(t, 4, st.calls, "three refusals, then the write")
 
 	down := &refusingN{memStore: newMemStore([]string{"p1"}, nil), n: 1 << 30}
+	sums = NewSums(down, slog.New(slog.DiscardHandler), nil)
 	sums.Add("p1", store.Counts{Acked: 1})
-	require.Zero(t, sums.FlushFinal(ctx, down, slog.New(slog.DiscardHandler), 0, time.Millisecond))
+	require.Zero(t, sums.FlushFinal(ctx, 0, time.Millisecond))
 	require.Equal(t, 1, down.calls, "no budget: one try")
 	require.Equal(t, 1, sums.Len(), "left unwritten")
 }

@@ -89,7 +89,7 @@ type Engine struct {
 	m       *metrics
 
 	pushes *pushCache
-	// sums holds the counts of recorded outcomes until flushCounts writes
+	// sums holds the counts of recorded outcomes until runCounts writes
 	// them, and keeps those the store refuses.
 	sums *outcome.Sums
 
@@ -103,23 +103,18 @@ func New(cfg Config, js jetstream.JetStream, st Store, senders Senders, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{
+	e := &Engine{
 		cfg: cfg, js: js, pub: &relayq.Publisher{JS: js}, store: st, senders: senders,
 		log: log.With("component", "relay"), m: newMetrics(reg), sems: map[string]chan struct{}{},
-		pushes: newPushCache(pushCacheSize), sums: outcome.NewSums(),
+		pushes: newPushCache(pushCacheSize),
 	}
+	e.sums = outcome.NewSums(st, e.log, e.m.countsDropped)
+	return e
 }
 
 // countFlushInterval is how often the counts of recorded outcomes are
 // written.
 const countFlushInterval = 100 * time.Millisecond
-
-// flushCounts writes the summed counts.
-func (e *Engine) flushCounts(ctx context.Context) {
-	if n := e.sums.Flush(ctx, e.store, e.log); n > 0 {
-		e.m.countsDropped.Add(float64(n))
-	}
-}
 
 // runCounts flushes the summed counts every countFlushInterval until done
 // is closed, and then until they are written (outcome.FinalFlushBudget at
@@ -130,12 +125,10 @@ func (e *Engine) runCounts(ctx context.Context, done <-chan struct{}) {
 	for {
 		select {
 		case <-done:
-			if n := e.sums.FlushFinal(ctx, e.store, e.log, outcome.FinalFlushBudget, countFlushInterval); n > 0 {
-				e.m.countsDropped.Add(float64(n))
-			}
+			e.sums.FlushFinal(ctx, outcome.FinalFlushBudget, countFlushInterval)
 			return
 		case <-t.C:
-			e.flushCounts(ctx)
+			e.sums.Flush(ctx)
 		}
 	}
 }

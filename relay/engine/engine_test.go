@@ -122,12 +122,12 @@ func TestOutcomeCountsWaitForTheStore(t *testing.T) {
 	o, err := outcome.Of(ctx, f.st, target(j))
 	require.NoError(t, err)
 	require.Equal(t, store.OutcomeRelayed, o)
-	e.flushCounts(ctx)
+	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{}, f.counts(t, j.PushID), "nothing written while refused")
 	st.Refuse.Store(false)
-	e.flushCounts(ctx)
+	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID))
-	e.flushCounts(ctx)
+	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID), "once")
 }
 
@@ -160,7 +160,7 @@ func TestResultMapping(t *testing.T) {
 		if c.wantDelay == 0 {
 			require.Zero(t, delay, c.name)
 		}
-		e.flushCounts(ctx) // as Run does every countFlushInterval
+		e.sums.Flush(ctx) // as Run does every countFlushInterval
 		require.Equal(t, c.want, f.counts(t, j.PushID), c.name)
 		if c.want.DeadTokens > 0 {
 			devs, err := f.st.Devices(ctx, []string{j.DeviceID})
@@ -375,7 +375,7 @@ func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
 		require.NoError(t, err)
 		require.Nil(t, send, "acknowledged: nothing to relay")
 	}
-	e.flushCounts(ctx)
+	e.sums.Flush(ctx)
 	o, err := outcome.Of(ctx, f.st, target(unrecorded))
 	require.NoError(t, err)
 	require.Equal(t, store.OutcomeAcked, o)
@@ -389,6 +389,6 @@ func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
 	// A second check changes nothing.
 	_, err = e.fallback(ctx, unrecorded)
 	require.NoError(t, err)
-	e.flushCounts(ctx)
+	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Acked: 1}, f.counts(t, unrecorded.PushID))
 }

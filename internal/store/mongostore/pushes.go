@@ -63,11 +63,7 @@ func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) er
 
 // incCounts adds delta with $inc, which also tells whether the push exists.
 func (s *Store) incCounts(ctx context.Context, id string, delta store.Counts) error {
-	names, inc := countNames(), bson.D{}
-	for i, n := range delta.Vector() {
-		inc = append(inc, bson.E{Key: "counts." + names[i], Value: n})
-	}
-	res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$inc", Value: inc}})
+	res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{countsInc(delta)})
 	if err != nil {
 		return err
 	}
@@ -75,6 +71,15 @@ func (s *Store) incCounts(ctx context.Context, id string, delta store.Counts) er
 		return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
 	}
 	return nil
+}
+
+// countsInc is the $inc of an update that adds delta to a push's counters.
+func countsInc(delta store.Counts) bson.E {
+	names, inc := countNames(), bson.D{}
+	for i, n := range delta.Vector() {
+		inc = append(inc, bson.E{Key: "counts." + names[i], Value: n})
+	}
+	return bson.E{Key: "$inc", Value: inc}
 }
 
 // insertDelta checks that the push exists and stores delta as a document
@@ -151,13 +156,7 @@ func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) 
 				return err
 			}
 		} else if counts != (store.Counts{}) {
-			names, inc := countNames(), bson.D{}
-			for i, n := range counts.Vector() {
-				if n != 0 {
-					inc = append(inc, bson.E{Key: "counts." + names[i], Value: n})
-				}
-			}
-			update = append(update, bson.E{Key: "$inc", Value: inc})
+			update = append(update, countsInc(counts))
 		}
 		res, err := s.pushes.UpdateOne(ctx, pending, update)
 		if err != nil || res.MatchedCount > 0 {

@@ -192,17 +192,17 @@ func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) 
 		return err
 	}
 	defer s.end()
-	ok, err := s.pushExists(id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
-	}
 	set := s.locks.lock([]uint16{s.locks.index(tagPending, id)})
 	defer s.locks.unlock(set)
 	pending, err := s.exists(pendingKey(id))
-	if err != nil || !pending {
+	if err != nil {
+		return err
+	}
+	if !pending { // done already, or unknown
+		ok, err := s.pushExists(id)
+		if err == nil && !ok {
+			err = fmt.Errorf("pebblestore: push %q: %w", id, store.ErrNotFound)
+		}
 		return err
 	}
 	b := s.db.NewBatch()

@@ -137,14 +137,10 @@ func (s *Store) connect(ctx context.Context, i int) (*shardConn, error) {
 func (s *Store) checkPersistence(ctx context.Context, sc *shardConn) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
 	defer cancel()
-	got := map[string]string{}
-	for _, param := range []string{"appendonly", "appendfsync"} {
-		m, err := sc.raw.Do(ctx, sc.raw.B().ConfigGet().Parameter(param).Build()).AsStrMap()
-		if err != nil {
-			s.log.InfoContext(ctx, "persistence not checked: CONFIG GET refused", "shard", sc.name, "error", err)
-			return
-		}
-		got[param] = m[param]
+	got, err := sc.raw.Do(ctx, sc.raw.B().ConfigGet().Parameter("appendonly", "appendfsync").Build()).AsStrMap()
+	if err != nil {
+		s.log.InfoContext(ctx, "persistence not checked: CONFIG GET refused", "shard", sc.name, "error", err)
+		return
 	}
 	if got["appendonly"] == "yes" && got["appendfsync"] == "always" {
 		return
