@@ -23,6 +23,7 @@ type Store interface {
 	outcome.Store
 	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (store.Outcome, error)
 	Watermark(ctx context.Context, deviceID string, mark store.Mark) (uint64, error)
+	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
 	PutDevice(ctx context.Context, d *store.Device) error
 	AppByID(ctx context.Context, id string) (*store.App, error)

@@ -392,3 +392,75 @@ func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
 	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Acked: 1}, f.counts(t, unrecorded.PushID))
 }
+
+// A check whose message its device's stream no longer holds at the
+// check's position (a Redis shard that lost its newest writes and reused
+// their numbers, a stream started again under a new epoch) must not read
+// the watermark or the outcome there: they are other messages'. Before, the
+// first two cases below counted as acknowledged, and the third relayed
+// with an outcome recorded at a position a later message takes.
+func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	e := New(Config{}, nil, f.st, nil, nil, reg)
+	// appended makes a target and appends a message of push to its stream
+	// (the target's own push when push is ""), acknowledged when acked.
+	appended := func(push string, acked bool) (relayq.Job, store.Position) {
+		j := f.target(t)
+		if push == "" {
+			push = j.PushID
+		}
+		pos, err := f.st.Append(ctx, []store.Entry{{DeviceID: j.DeviceID, Message: store.Message{PushID: push}}})
+		require.NoError(t, err)
+		if acked {
+			_, err = f.st.Advance(ctx, j.DeviceID, store.MarkAcked, pos[0].Seq)
+			require.NoError(t, err)
+		}
+		j.Seq, j.Epoch, j.DueMs = pos[0].Seq, pos[0].Epoch, time.Now().UnixMilli()
+		return j, pos[0]
+	}
+	replaced, at := appended("another-push", true) // its number went to another push
+	otherEpoch, _ := appended("", true)
+	otherEpoch.Epoch++ // the stream it was in is gone
+	pastHead, _ := appended("", false)
+	pastHead.Seq += 2 // the stream lost it and has not come back that far
+
+	for _, j := range []relayq.Job{replaced, otherEpoch, pastHead} {
+		send, err := e.fallback(ctx, j)
+		require.NoError(t, err)
+		require.NotNil(t, send, "relayed: nothing says the device has it")
+		require.Zero(t, send.Seq, "a target outside the stream")
+		require.Zero(t, send.Epoch)
+		require.Equal(t, "apns", send.Vendor)
+		_, err = e.result(ctx, msgStub{delivered: 1}, *send, nil)
+		require.NoError(t, err)
+	}
+	e.sums.Flush(ctx)
+	for _, j := range []relayq.Job{replaced, otherEpoch, pastHead} {
+		require.Equal(t, store.Counts{Relayed: 1}, f.counts(t, j.PushID))
+		o, err := outcome.Of(ctx, f.st, outcome.Target{DeviceID: j.DeviceID, PushID: j.PushID})
+		require.NoError(t, err)
+		require.Equal(t, store.OutcomeRelayed, o)
+	}
+	o, err := f.st.OutcomeOf(ctx, replaced.DeviceID, at.Seq)
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeNone, o, "the other push's message keeps its own outcome")
+	o, err = f.st.OutcomeOf(ctx, pastHead.DeviceID, pastHead.Seq)
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeNone, o, "nothing recorded where a later message will be")
+	require.Equal(t, 3.0, obstest.Value(t, reg, "push_relay_messages_gone_total", nil))
+
+	// A message that is where its check says is checked as before.
+	acked, _ := appended("", true)
+	send, err := e.fallback(ctx, acked)
+	require.NoError(t, err)
+	require.Nil(t, send, "acknowledged")
+	live, _ := appended("", false)
+	send, err = e.fallback(ctx, live)
+	require.NoError(t, err)
+	require.NotNil(t, send)
+	require.Equal(t, live.Seq, send.Seq, "relayed at its position")
+	require.Equal(t, 3.0, obstest.Value(t, reg, "push_relay_messages_gone_total", nil))
+}

@@ -116,6 +116,21 @@ func (e *Engine) checkAll(ctx context.Context, jobs []relayq.Job) (sends, failed
 // that relays it.
 func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error) {
 	now := e.cfg.Now()
+	if j.Seq > 0 && j.Epoch > 0 {
+		in, err := e.inStream(ctx, j)
+		if err != nil {
+			return nil, err
+		}
+		if !in {
+			// The watermarks, and the outcome kept at the position, are
+			// those of other messages now: the target is relayed as one
+			// outside the stream, whose outcome has a key of its own.
+			e.m.gone.Inc()
+			e.log.WarnContext(ctx, "a fallback check's message is no longer in its device's stream; relaying it",
+				"push_id", j.PushID, "device_id", j.DeviceID, "epoch", j.Epoch, "seq", j.Seq)
+			j.Seq, j.Epoch = 0, 0
+		}
+	}
 	done, err := e.settled(ctx, j)
 	if err != nil || done {
 		return nil, err
@@ -136,6 +151,26 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 	}
 	j.Vendor, j.Token, j.Attempt = vendor, token, 0
 	return &j, nil
+}
+
+// inStream reports whether j's message is still at its position in the
+// device's stream. A stream that lost messages after it had taken them (a
+// Redis shard restarted without the newest writes, a stream lost and
+// started again under a new epoch) has another epoch, a head below the
+// position, or another push there (decisions.md, "Streams that lose
+// messages"). A message trimmed or expired since was there.
+func (e *Engine) inStream(ctx context.Context, j relayq.Job) (bool, error) {
+	page, err := e.store.ReadStream(ctx, j.DeviceID, j.Epoch, j.Seq-1, 1)
+	if err != nil {
+		return false, fmt.Errorf("read stream: %w", err)
+	}
+	switch {
+	case page.Epoch != j.Epoch || j.Seq > page.Head:
+		return false, nil
+	case len(page.Messages) > 0 && page.Messages[0].Seq == j.Seq:
+		return page.Messages[0].PushID == j.PushID, nil
+	}
+	return true, nil
 }
 
 // settled reports whether the target needs nothing more: acknowledged, or

@@ -12,6 +12,8 @@ type metrics struct {
 	// acksRecorded counts acknowledged targets whose outcome a check
 	// recorded.
 	acksRecorded prometheus.Counter
+	// gone counts checks whose message its stream no longer held.
+	gone prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,9 +40,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_relay_acks_recorded_total",
 			Help: "Targets a fallback check found acknowledged (by the ack watermark) with no outcome, and recorded as acked.",
 		}),
+		gone: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_relay_messages_gone_total",
+			Help: "Fallback checks whose message was no longer at its position in the device's stream (the stream lost it); each is relayed as a target outside the stream.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS, m.countsDropped, m.acksRecorded)
+		reg.MustRegister(m.outcomes, m.sends, m.sendS, m.handleS, m.countsDropped, m.acksRecorded, m.gone)
 	}
 	return m
 }
