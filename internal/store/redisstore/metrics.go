@@ -14,6 +14,7 @@ type metrics struct {
 	trips   *prometheus.CounterVec
 	errors  *prometheus.CounterVec
 	seconds *prometheus.HistogramVec
+	renewed *prometheus.CounterVec
 }
 
 // newMetrics registers the metrics on reg; a nil reg yields nil.
@@ -38,13 +39,24 @@ func newMetrics(reg prometheus.Registerer, name string) (*metrics, error) {
 			Help:    "Time of one round trip to a Redis shard.",
 			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
 		}, []string{"shard"}),
+		renewed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_store_redis_streams_renewed_total",
+			Help: "Device streams found below the position this node had appended at (the shard lost applied writes), and continued under a new epoch.",
+		}, []string{"shard"}),
 	}
-	for _, c := range []prometheus.Collector{m.trips, m.errors, m.seconds} {
+	for _, c := range []prometheus.Collector{m.trips, m.errors, m.seconds, m.renewed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("redisstore: register metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// streamRenewed counts a stream continued under a new epoch.
+func (m *metrics) streamRenewed(shard string) {
+	if m != nil {
+		m.renewed.WithLabelValues(shard).Inc()
+	}
 }
 
 // counted wraps a shard's client to count its round trips. Every other

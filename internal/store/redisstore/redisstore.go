@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/mopush/mopush/internal/capmap"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/cache"
 	"github.com/mopush/mopush/internal/store/shard"
@@ -33,8 +34,16 @@ type Store struct {
 	shards []*shardConn
 	sc     scripts
 	log    *slog.Logger
-	closed atomic.Bool
+	m      *metrics // nil without a registerer
+	// appended is the last position this store appended at in each
+	// device's stream, at most maxAppended of them.
+	appended *capmap.Map[string, store.Position]
+	closed   atomic.Bool
 }
+
+// maxAppended bounds the positions a store remembers to tell a stream that
+// went back: 40 bytes and a device id each.
+const maxAppended = 1 << 16
 
 // shardConn is the client of one shard.
 type shardConn struct {
@@ -56,7 +65,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	s := &Store{cfg: cfg, ring: ring, shards: make([]*shardConn, len(cfg.Addrs)), sc: newScripts(),
-		log: cfg.Logger.With("component", "redisstore")}
+		log: cfg.Logger.With("component", "redisstore"), appended: capmap.New[string, store.Position](maxAppended)}
 	errs := make([]error, len(cfg.Addrs))
 	var wg sync.WaitGroup
 	for i := range cfg.Addrs {
@@ -77,6 +86,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.closeClients()
 		return nil, err
 	}
+	s.m = m
 	for _, sc := range s.shards {
 		sc.rdb = m.instrument(sc.raw, sc.name)
 	}

@@ -11,25 +11,34 @@ import (
 // appendScript appends messages to one device's stream and trims it.
 //
 //	KEYS: stream head, message list, outcomes
-//	ARGV: max stream length, epoch for a new stream, message...
+//	ARGV: max stream length, epoch for a new stream, the epoch and head
+//	      this client last appended at ("0" "0": none), message...
 //
-// It returns {epoch, sequence number of the first message}. A missing head
-// starts a new stream with the given epoch, removing whatever a lost stream
-// left of its list and outcomes. Numbers it writes are formatted with %d so
-// that they match the decimal strings the Go side writes and reads.
+// It returns {epoch, sequence number of the first message, renewed}. A
+// missing head starts a new stream with the given epoch, removing whatever
+// a lost stream left of its list and outcomes. A head below the one this
+// client appended at, in the same epoch, means the shard lost writes it had
+// applied (a restart or failover without them): the stream keeps its
+// messages, numbers and watermarks under the given epoch instead, so that
+// no device takes the numbers the lost messages had for ones it holds, and
+// renewed is 1. Numbers it writes are formatted with %d so that they match
+// the decimal strings the Go side writes and reads.
 const appendScript = `
 local max = tonumber(ARGV[1])
-local n = #ARGV - 2
+local n = #ARGV - 4
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local head, first = 0, 1
+local head, first, renewed = 0, 1, 0
 if epoch then
   local v = redis.call('HMGET', KEYS[1], 'head', 'first')
   head, first = tonumber(v[1]) or 0, tonumber(v[2]) or 1
+  if epoch == ARGV[3] and head < tonumber(ARGV[4]) then
+    epoch, renewed = ARGV[2], 1
+  end
 else
   epoch = ARGV[2]
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 end
-for i = 3, #ARGV, 1000 do
+for i = 5, #ARGV, 1000 do
   redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 local start = head + 1
@@ -49,7 +58,7 @@ if head - first + 1 > max then
   first = keep
 end
 redis.call('HSET', KEYS[1], 'epoch', epoch, 'head', string.format('%d', head), 'first', string.format('%d', first))
-return {epoch, start}
+return {epoch, start, renewed}
 `
 
 // readScript reads a page of one device's stream, skipping expired messages.

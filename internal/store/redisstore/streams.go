@@ -37,8 +37,10 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 		func(ctx context.Context, sc *shardConn, idx []int) error {
 			calls := make([]call, len(idx))
 			for j, d := range idx {
-				args := make([]string, 2, 2+len(byDev[d]))
+				args := make([]string, 4, 4+len(byDev[d]))
 				args[0], args[1] = maxLen, strconv.FormatUint(newEpoch(), 10)
+				last, _ := s.appended.Get(devs[d])
+				args[2], args[3] = strconv.FormatUint(last.Epoch, 10), strconv.FormatUint(last.Seq, 10)
 				for _, e := range byDev[d] {
 					m, err := encodeMessage(entries[e].Message)
 					if err != nil {
@@ -49,13 +51,21 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 				calls[j] = call{keys: s.streamKeys(devs[d], sufOutcomes), args: args}
 			}
 			for j, r := range s.sc.append.execMulti(ctx, sc.rdb, calls) {
-				epoch, first, err := appendResult(r)
+				epoch, first, renewed, err := appendResult(r)
 				if err != nil {
 					return err
 				}
-				for k, e := range byDev[idx[j]] {
+				d := idx[j]
+				if renewed {
+					s.m.streamRenewed(sc.name)
+					s.log.ErrorContext(ctx, "a device stream went back: the shard lost appends it had applied; "+
+						"the stream goes on under a new epoch, and its device reads it again from its oldest message",
+						"shard", sc.name, "device_id", devs[d], "epoch", epoch, "head", first-1)
+				}
+				for k, e := range byDev[d] {
 					pos[e] = store.Position{Epoch: epoch, Seq: first + uint64(k)}
 				}
+				s.remember(devs[d], store.Position{Epoch: epoch, Seq: first + uint64(len(byDev[d])) - 1})
 			}
 			return nil
 		})
@@ -113,20 +123,33 @@ func (s *Store) streamKeys(id string, extra ...string) []string {
 	return keys
 }
 
-// appendResult decodes {epoch, first seq}.
-func appendResult(r rueidis.RedisResult) (epoch, first uint64, err error) {
+// remember keeps the last position this store appended at in a device's
+// stream, for the append script to tell a stream that went back. Of two
+// racing appends the lower may stay: that only makes the check weaker.
+func (s *Store) remember(deviceID string, p store.Position) {
+	if last, ok := s.appended.Get(deviceID); ok && last.Epoch == p.Epoch && last.Seq >= p.Seq {
+		return
+	}
+	s.appended.Put(deviceID, p)
+}
+
+// appendResult decodes {epoch, first seq, renewed}.
+func appendResult(r rueidis.RedisResult) (epoch, first uint64, renewed bool, err error) {
 	vals, err := r.ToArray()
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	if len(vals) != 2 {
-		return 0, 0, fmt.Errorf("%w: append returned %d values", errBadReply, len(vals))
+	if len(vals) != 3 {
+		return 0, 0, false, fmt.Errorf("%w: append returned %d values", errBadReply, len(vals))
 	}
 	if epoch, err = uintOf(vals[0]); err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
-	first, err = uintOf(vals[1])
-	return epoch, first, err
+	if first, err = uintOf(vals[1]); err != nil {
+		return 0, 0, false, err
+	}
+	flag, err := uintOf(vals[2])
+	return epoch, first, flag == 1, err
 }
 
 // uintOf reads an unsigned number given as an integer or a decimal string.
