@@ -29,8 +29,11 @@ func (n *Node) buildRelay() error {
 	n.vendors = vendors.NewRegistry(box, n.store, n.relayEnv())
 	if n.roles.Relay {
 		rc := n.cfg.Relay
-		n.relay = engine.New(engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts},
-			n.bus.JS, n.store, n.vendors, n.log, n.reg)
+		ec := engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts}
+		if cs, ok := n.store.(*clusterStore); ok {
+			ec.Renewer, _ = cs.S.(engine.EpochRenewer) // streams in Redis
+		}
+		n.relay = engine.New(ec, n.bus.JS, n.store, n.vendors, n.log, n.reg)
 	}
 	return nil
 }

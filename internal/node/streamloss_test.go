@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/testsrv"
 )
 
@@ -40,10 +42,7 @@ func TestStreamShardLosesItsNewestWrites(t *testing.T) {
 	}
 	kept := []string{push("p1"), push("p2")}
 
-	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{r.Addr}, DisableCache: true})
-	require.NoError(t, err)
-	require.NoError(t, rdb.Do(context.Background(), rdb.B().Save().Build()).Error())
-	rdb.Close()
+	snapshot(t, r)
 	lost := []string{push("p3"), push("p4")}
 	before := d.c.State()
 	require.Equal(t, uint64(4), before.LastSeq)
@@ -62,4 +61,89 @@ func TestStreamShardLosesItsNewestWrites(t *testing.T) {
 	require.Equal(t, 1, d.gotCount(next))
 	waitFor(t, 20*time.Second, "the last push acknowledged", func() bool { return a.counts(app, next)["acked"] == 1 })
 	requireEachOnce(t, ds, next)
+}
+
+// TestStreamLossFoundByTheRelay is the case the connector cannot see: the
+// Redis shard and the connector both restart, so no node remembers how far
+// the stream had come, and the device is away. The next pushes take the
+// lost messages' numbers in the same epoch; the device, back, would take
+// them for the lost ones it holds. The relay's checks of the lost messages
+// find other pushes at their positions, and move the stream to a new epoch,
+// so the device reads it all again and gets the pushes it missed, once.
+func TestStreamLossFoundByTheRelay(t *testing.T) {
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r := testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r.Addr})
+	const ackTimeout = 3 * time.Second
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}}, func(c *config.Config) {
+		cluster(c)
+		c.Relay.AckTimeout = ackTimeout
+	})
+	_, stopC1 := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "the connector on the ring", func() bool { return gw.members.Ring().Len() == 1 })
+
+	a := api{t: t, base: gw.URL()}
+	app := a.createApp(gw.AdminToken(), "relay-finds-loss")
+	ds, ids := readyDevices(t, gw.URL(), app.key, 1)
+	push := func(title string) string {
+		return a.push(app, map[string]any{"audience": toDevices(ids...), "notification": notification(title, "")})
+	}
+	kept := []string{push("p1"), push("p2")}
+	waitEachGot(t, ds, kept[1])
+	snapshot(t, r)
+	lost := []string{push("p3"), push("p4")}
+	waitEachGot(t, ds, lost[1])
+	st := ds[0].stop()
+	require.Equal(t, uint64(4), st.LastSeq)
+	stopC1()
+	require.NoError(t, r.Restart()) // the stream's head is 2 again
+	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "the new connector alone on the ring", func() bool {
+		owner, ok := gw.members.Ring().Owner(ids[0])
+		return ok && gw.members.Ring().Len() == 1 && owner.ID == c2.Connectors()[0].NodeID()
+	})
+	// Sent while the device is away: they take numbers 3 and 4 in the
+	// stream's old epoch, those of p3 and p4.
+	missed := []string{push("p5"), push("p6")}
+	waitFor(t, 20*time.Second, "both stored", func() bool {
+		return a.state(app, missed[1]) == "done" && a.counts(app, missed[1])["offline"] == 1
+	})
+	// The checks of p3 and p4 come due after the ack timeout and find p5
+	// and p6 at their positions.
+	waitFor(t, 4*ackTimeout, "the stream moved to a new epoch", func() bool {
+		return strings.HasSuffix(metricLine(t, gw.URL(), "push_store_redis_streams_renewed_total"), " 1")
+	})
+
+	back := newDevice(t, gw.URL(), app.key, st)
+	back.start()
+	back.waitReady()
+	waitEachGot(t, []*device{back}, missed[1])
+	require.NotEqual(t, st.Epoch, back.c.State().Epoch)
+	for _, id := range missed {
+		require.Equal(t, 1, back.gotCount(id), "push %s once", id)
+	}
+	// The stream is read again from its oldest message: a client that
+	// started afresh, with no memory of the pushes it handed over, gets the
+	// kept ones again (at least once, with recovered false); the lost ones
+	// are no longer in the stream.
+	for _, id := range kept {
+		require.LessOrEqual(t, back.gotCount(id), 1, "push %s", id)
+	}
+	for _, id := range lost {
+		require.Zero(t, back.gotCount(id), "push %s", id)
+	}
+	back.stop()
+}
+
+// snapshot has the Redis server write its data to disk now, so that a
+// restart comes back to this point.
+func snapshot(t *testing.T, r *testsrv.Redis) {
+	t.Helper()
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{r.Addr}, DisableCache: true})
+	require.NoError(t, err)
+	defer rdb.Close()
+	require.NoError(t, rdb.Do(context.Background(), rdb.B().Save().Build()).Error())
 }

@@ -53,6 +53,17 @@ type Config struct {
 	VendorOrder []string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Renewer, when set, is the streams' store, one that can lose writes it
+	// applied (Redis): a check that finds its stream went back within its
+	// epoch moves the stream to a new one (decisions.md, "Streams that lose
+	// messages").
+	Renewer EpochRenewer
+}
+
+// EpochRenewer moves a device's stream that went back in epoch to a new
+// epoch, keeping its messages; see redisstore.Store.RenewEpoch.
+type EpochRenewer interface {
+	RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error)
 }
 
 func (c *Config) setDefaults() {

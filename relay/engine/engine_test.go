@@ -404,7 +404,8 @@ func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	e := New(Config{}, nil, f.st, nil, nil, reg)
+	renewer := &renewals{}
+	e := New(Config{Renewer: renewer}, nil, f.st, nil, nil, reg)
 	// appended makes a target and appends a message of push to its stream
 	// (the target's own push when push is ""), acknowledged when acked.
 	appended := func(push string, acked bool) (relayq.Job, store.Position) {
@@ -451,6 +452,9 @@ func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.OutcomeNone, o, "nothing recorded where a later message will be")
 	require.Equal(t, 3.0, obstest.Value(t, reg, "push_relay_messages_gone_total", nil))
+	require.Equal(t, []string{fmt.Sprintf("%s@%d", replaced.DeviceID, replaced.Epoch),
+		fmt.Sprintf("%s@%d", pastHead.DeviceID, pastHead.Epoch)}, renewer.made(),
+		"the two streams that went back in their epoch move to a new one")
 
 	// A message that is where its check says is checked as before.
 	acked, _ := appended("", true)
@@ -463,4 +467,25 @@ func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
 	require.NotNil(t, send)
 	require.Equal(t, live.Seq, send.Seq, "relayed at its position")
 	require.Equal(t, 3.0, obstest.Value(t, reg, "push_relay_messages_gone_total", nil))
+	require.Len(t, renewer.made(), 2)
+}
+
+// renewals records the streams a check moved to a new epoch, as
+// "device@epoch".
+type renewals struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *renewals) RenewEpoch(_ context.Context, deviceID string, epoch uint64) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, fmt.Sprintf("%s@%d", deviceID, epoch))
+	return epoch + 1, nil
+}
+
+func (r *renewals) made() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.calls...)
 }

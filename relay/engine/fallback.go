@@ -117,9 +117,16 @@ func (e *Engine) checkAll(ctx context.Context, jobs []relayq.Job) (sends, failed
 func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error) {
 	now := e.cfg.Now()
 	if j.Seq > 0 && j.Epoch > 0 {
-		in, err := e.inStream(ctx, j)
+		in, wentBack, err := e.inStream(ctx, j)
 		if err != nil {
 			return nil, err
+		}
+		if wentBack && e.cfg.Renewer != nil {
+			// Later messages may have taken the lost ones' numbers: a device
+			// that holds the lost ones must read the stream again.
+			if _, err := e.cfg.Renewer.RenewEpoch(ctx, j.DeviceID, j.Epoch); err != nil {
+				return nil, fmt.Errorf("renew the stream's epoch: %w", err)
+			}
 		}
 		if !in {
 			// The watermarks, and the outcome kept at the position, are
@@ -158,19 +165,22 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 // Redis shard restarted without the newest writes, a stream lost and
 // started again under a new epoch) has another epoch, a head below the
 // position, or another push there (decisions.md, "Streams that lose
-// messages"). A message trimmed or expired since was there.
-func (e *Engine) inStream(ctx context.Context, j relayq.Job) (bool, error) {
+// messages"); wentBack says it is still in j's epoch. A message trimmed or
+// expired since was there.
+func (e *Engine) inStream(ctx context.Context, j relayq.Job) (in, wentBack bool, err error) {
 	page, err := e.store.ReadStream(ctx, j.DeviceID, j.Epoch, j.Seq-1, 1)
 	if err != nil {
-		return false, fmt.Errorf("read stream: %w", err)
+		return false, false, fmt.Errorf("read stream: %w", err)
 	}
 	switch {
-	case page.Epoch != j.Epoch || j.Seq > page.Head:
-		return false, nil
-	case len(page.Messages) > 0 && page.Messages[0].Seq == j.Seq:
-		return page.Messages[0].PushID == j.PushID, nil
+	case page.Epoch != j.Epoch:
+		return false, false, nil
+	case j.Seq > page.Head:
+		return false, true, nil
+	case len(page.Messages) > 0 && page.Messages[0].Seq == j.Seq && page.Messages[0].PushID != j.PushID:
+		return false, true, nil
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // settled reports whether the target needs nothing more: acknowledged, or

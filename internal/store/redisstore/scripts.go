@@ -61,6 +61,24 @@ redis.call('HSET', KEYS[1], 'epoch', epoch, 'head', string.format('%d', head), '
 return {epoch, start, renewed}
 `
 
+// renewScript moves a stream that went back to a new epoch, keeping its
+// messages, numbers and watermarks.
+//
+//	KEYS: stream head
+//	ARGV: the epoch it went back in, the new epoch
+//
+// It returns the stream's epoch afterwards ("0" for no stream): the new one
+// when it was in the given epoch, else the one it has.
+const renewScript = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return '0' end
+if epoch == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[2])
+  return ARGV[2]
+end
+return epoch
+`
+
 // readScript reads a page of one device's stream, skipping expired messages.
 //
 //	KEYS: stream head, message list
@@ -231,12 +249,13 @@ func (sc *script) commands(c rueidis.Client, calls []call, only []int) []rueidis
 
 // scripts are the store's scripts.
 type scripts struct {
-	append, read, advance, outcome, putDevice *script
+	append, renew, read, advance, outcome, putDevice *script
 }
 
 func newScripts() scripts {
 	return scripts{
 		append:    newScript(appendScript, false),
+		renew:     newScript(renewScript, false),
 		read:      newScript(readScript, true),
 		advance:   newScript(advanceScript, false),
 		outcome:   newScript(outcomeScript, false),

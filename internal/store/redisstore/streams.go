@@ -123,6 +123,39 @@ func (s *Store) streamKeys(id string, extra ...string) []string {
 	return keys
 }
 
+// RenewEpoch moves a device's stream that went back in epoch (a reader
+// found a message it had gone, or a position past its head) to a new epoch,
+// keeping its messages, numbers and watermarks, and returns the stream's
+// epoch afterwards: a device that read the lost messages then reads the
+// stream again from its oldest message instead of taking later messages
+// for the lost ones it holds. A stream in another epoch is left as it is
+// (its epoch is returned); a missing one returns 0.
+func (s *Store) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error) {
+	fresh := newEpoch()
+	var now uint64
+	sc := s.conn(deviceID)
+	err := s.do(ctx, "renew", sc, func(ctx context.Context) error {
+		r := s.sc.renew.exec(ctx, sc.rdb, []string{s.deviceKey(deviceID, sufStream)},
+			[]string{strconv.FormatUint(epoch, 10), strconv.FormatUint(fresh, 10)})
+		m, err := r.ToMessage()
+		if err != nil {
+			return err
+		}
+		now, err = uintOf(m)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if now == fresh {
+		s.m.streamRenewed(sc.name)
+		s.log.ErrorContext(ctx, "a device stream went back: the shard lost appends it had applied; "+
+			"the stream goes on under a new epoch, and its device reads it again from its oldest message",
+			"shard", sc.name, "device_id", deviceID, "epoch", fresh)
+	}
+	return now, nil
+}
+
 // remember keeps the last position this store appended at in a device's
 // stream, for the append script to tell a stream that went back. Of two
 // racing appends the lower may stay: that only makes the check weaker.
