@@ -423,8 +423,8 @@ func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
 		return j, pos[0]
 	}
 	replaced, at := appended("another-push", true) // its number went to another push
-	otherEpoch, _ := appended("", true)
-	otherEpoch.Epoch++ // the stream it was in is gone
+	otherEpoch, _ := appended("a-third-push", true)
+	otherEpoch.Epoch++ // the stream it was in is gone, and a new one has another push there
 	pastHead, _ := appended("", false)
 	pastHead.Seq += 2 // the stream lost it and has not come back that far
 
@@ -456,11 +456,17 @@ func TestCheckRelaysAMessageTheStreamLost(t *testing.T) {
 		fmt.Sprintf("%s@%d", pastHead.DeviceID, pastHead.Epoch)}, renewer.made(),
 		"the two streams that went back in their epoch move to a new one")
 
-	// A message that is where its check says is checked as before.
+	// A message that is where its check says is checked as before, and so
+	// is one whose stream moved to a new epoch keeping its numbers.
 	acked, _ := appended("", true)
 	send, err := e.fallback(ctx, acked)
 	require.NoError(t, err)
 	require.Nil(t, send, "acknowledged")
+	renewed, _ := appended("", true)
+	renewed.Epoch++
+	send, err = e.fallback(ctx, renewed)
+	require.NoError(t, err)
+	require.Nil(t, send, "acknowledged in the stream's new epoch")
 	live, _ := appended("", false)
 	send, err = e.fallback(ctx, live)
 	require.NoError(t, err)

@@ -163,24 +163,42 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 // inStream reports whether j's message is still at its position in the
 // device's stream. A stream that lost messages after it had taken them (a
 // Redis shard restarted without the newest writes, a stream lost and
-// started again under a new epoch) has another epoch, a head below the
-// position, or another push there (decisions.md, "Streams that lose
-// messages"); wentBack says it is still in j's epoch. A message trimmed or
-// expired since was there.
+// started again under a new epoch) has a head below the position, or
+// another push there (decisions.md, "Streams that lose messages");
+// wentBack says it is still in j's epoch. In another epoch the message is
+// there if its push is at its position: the stream moved to a new epoch
+// keeping its numbers. A message trimmed or expired since was there.
 func (e *Engine) inStream(ctx context.Context, j relayq.Job) (in, wentBack bool, err error) {
 	page, err := e.store.ReadStream(ctx, j.DeviceID, j.Epoch, j.Seq-1, 1)
 	if err != nil {
 		return false, false, fmt.Errorf("read stream: %w", err)
 	}
-	switch {
-	case page.Epoch != j.Epoch:
-		return false, false, nil
-	case j.Seq > page.Head:
+	if page.Epoch != j.Epoch {
+		if page.Epoch == 0 || j.Seq > page.Head {
+			return false, false, nil
+		}
+		// The read started at the oldest message: read at the position.
+		if page, err = e.store.ReadStream(ctx, j.DeviceID, page.Epoch, j.Seq-1, 1); err != nil {
+			return false, false, fmt.Errorf("read stream: %w", err)
+		}
+		m, ok := at(page, j.Seq)
+		return ok && m.PushID == j.PushID, false, nil
+	}
+	if j.Seq > page.Head {
 		return false, true, nil
-	case len(page.Messages) > 0 && page.Messages[0].Seq == j.Seq && page.Messages[0].PushID != j.PushID:
+	}
+	if m, ok := at(page, j.Seq); ok && m.PushID != j.PushID {
 		return false, true, nil
 	}
 	return true, false, nil
+}
+
+// at returns the message of page numbered seq, if it is the page's first.
+func at(page store.Page, seq uint64) (store.Message, bool) {
+	if len(page.Messages) == 0 || page.Messages[0].Seq != seq {
+		return store.Message{}, false
+	}
+	return page.Messages[0], true
 }
 
 // settled reports whether the target needs nothing more: acknowledged, or
