@@ -1,0 +1,56 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/relayq"
+	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/redisstore"
+	"github.com/mopush/mopush/internal/testsrv"
+)
+
+// BenchmarkFallbackCheck times the check of one due target that the device
+// did not acknowledge, up to the send job it makes: with the streams and
+// outcomes in the embedded store, and in Redis (the rest embedded).
+func BenchmarkFallbackCheck(b *testing.B) {
+	b.Run("store=pebble", func(b *testing.B) {
+		f := newFixture(b)
+		benchmarkCheck(b, f, f.st)
+	})
+	b.Run("store=redis", func(b *testing.B) {
+		f := newFixture(b)
+		srv := testsrv.StartRedis(b)
+		rs, err := redisstore.Open(b.Context(), redisstore.Config{Addrs: []string{srv.Addr}})
+		require.NoError(b, err)
+		b.Cleanup(func() { require.NoError(b, rs.Close()) })
+		st := store.Compose{A: f.st, D: f.st, S: rs, P: f.st, C: f.st, O: rs, K: f.st, U: f.st}
+		benchmarkCheck(b, &fixture{st: f.st, app: f.app}, st)
+	})
+}
+
+func benchmarkCheck(b *testing.B, f *fixture, st store.Store) {
+	ctx := context.Background()
+	e := New(Config{}, nil, st, nil, nil, nil)
+	const targets = 256
+	jobs := make([]relayq.Job, targets)
+	for i := range jobs {
+		j := f.target(b)
+		pos, err := st.Append(ctx, []store.Entry{{DeviceID: j.DeviceID, Message: store.Message{PushID: j.PushID}}})
+		require.NoError(b, err)
+		j.Seq, j.Epoch, j.DueMs = pos[0].Seq, pos[0].Epoch, time.Now().UnixMilli()
+		j.Vendor, j.Token = "", ""
+		jobs[i] = j
+	}
+	i := 0
+	for b.Loop() {
+		send, err := e.fallback(ctx, jobs[i%targets])
+		if err != nil || send == nil {
+			b.Fatalf("check: %v, send job %v", err, send)
+		}
+		i++
+	}
+}
