@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
@@ -13,20 +14,22 @@ import (
 // Targeted counts the live sessions it reached; devices offline now get it
 // from the broadcast stream when they reconnect (there is no vendor
 // fallback for broadcasts).
-func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
+// resumed says p was routed before, by a gateway that stopped or crashed
+// before it finished: its message may be in the stream already.
+func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push, resumed bool) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.RouteTimeout)
 	defer cancel()
 	msg := store.Message{
 		PushID: p.ID, Title: p.Notification.Title, Body: p.Notification.Body,
 		Data: p.Notification.Data, SentAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
 	}
-	pos, err := g.store.Append(ctx, []store.Entry{{DeviceID: store.BroadcastStream(p.AppID), Message: msg}})
+	pos, err := g.appendBroadcast(ctx, p.AppID, msg, resumed)
 	if err != nil {
 		g.log.ErrorContext(ctx, "append broadcast failed; the push stays pending", "push_id", p.ID, "error", err)
 		return
 	}
-	msg.Seq = pos[0].Seq
-	b := route.Broadcast{AppID: p.AppID, Message: msg, Epoch: pos[0].Epoch}
+	msg.Seq = pos.Seq
+	b := route.Broadcast{AppID: p.AppID, Message: msg, Epoch: pos.Epoch}
 	var (
 		mu    sync.Mutex
 		total store.Counts
@@ -49,4 +52,49 @@ func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push) {
 	if err := g.store.FinishPush(ctx, p.ID, total); err != nil {
 		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
 	}
+}
+
+// appendBroadcast appends msg to the app's broadcast stream. While the
+// store fails (a shard restarting) it tries again, 0.5 s later and then at
+// doubling waits up to 4 s, as routing does for the devices no connector
+// took, until ctx ends or the gateway stops. An attempt that failed may
+// have appended it, and so may an earlier routing when resumed: those look
+// for it in the stream first.
+func (g *Gateway) appendBroadcast(ctx context.Context, appID string, msg store.Message, resumed bool) (store.Position, error) {
+	entries := []store.Entry{{DeviceID: store.BroadcastStream(appID), Message: msg}}
+	look := resumed
+	for wait := storeRetryFirst; ; wait = min(2*wait, storeRetryMax) {
+		pos, err := g.appendOnce(ctx, entries, look)
+		if err == nil {
+			return pos, nil
+		}
+		g.log.WarnContext(ctx, "append broadcast failed; trying again", "push_id", msg.PushID, "error", err)
+		look = true
+		select {
+		case <-ctx.Done():
+			return store.Position{}, err
+		case <-g.stopping:
+			return store.Position{}, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// appendOnce appends entries' one message, or, with look, returns where
+// the stream holds it already.
+func (g *Gateway) appendOnce(ctx context.Context, entries []store.Entry, look bool) (store.Position, error) {
+	if look {
+		had, found, err := store.FindAppended(ctx, g.store, entries)
+		if err != nil {
+			return store.Position{}, err
+		}
+		if found[0] {
+			return had[0], nil
+		}
+	}
+	pos, err := g.store.Append(ctx, entries)
+	if err != nil {
+		return store.Position{}, err
+	}
+	return pos[0], nil
 }

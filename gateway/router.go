@@ -53,7 +53,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 	}
 	start := time.Now()
 	if p.Audience.Broadcast {
-		g.routeBroadcast(ctx, p)
+		g.routeBroadcast(ctx, p, resumed)
 		g.m.routeS.Observe(time.Since(start).Seconds())
 		release()
 		return
