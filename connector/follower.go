@@ -122,7 +122,7 @@ func (s *session) catchUpAll(ctx context.Context, buf *[]byte) error {
 // until the stream has nothing more; then live messages flow again.
 func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLast bool) error {
 	var helloEpoch, helloSeq uint64 // the client's position, before the first replay moves it
-	if f.initial && !f.broadcast {
+	if f.initial {
 		s.mu.Lock()
 		helloEpoch, helloSeq = f.epoch, f.lastSent
 		s.mu.Unlock()
@@ -139,6 +139,10 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 		if err != nil {
 			return err
 		}
+		if helloSeq > page.Head && page.Epoch == helloEpoch && s.renewGoneBack(ctx, f, helloEpoch) {
+			helloSeq = 0 // read it again, in its new epoch, from its oldest message
+			continue
+		}
 		if f.fresh {
 			page.Messages, page.More, page.Recovered = nil, false, true
 		}
@@ -151,7 +155,7 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 			return err
 		}
 		if done {
-			if helloSeq > 0 && page.Epoch == helloEpoch {
+			if !f.broadcast && helloSeq > 0 && page.Epoch == helloEpoch {
 				// The client holds everything through helloSeq and says so
 				// (protocol 9.1): its Ack for them may have been lost with
 				// the last connection. catchUpAll records it.
@@ -164,6 +168,26 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 			return nil
 		}
 	}
+}
+
+// renewGoneBack moves f's stream to a new epoch, keeping its messages: the
+// client holds a position past its head in its epoch, so the stream lost
+// messages the client read, and later ones would take their numbers
+// (decisions.md, "Streams that lose messages"). It reports whether the
+// stream is in another epoch now; a store that cannot renew (its streams
+// never go back) leaves it as it is.
+func (s *session) renewGoneBack(ctx context.Context, f *follower, epoch uint64) bool {
+	r, ok := s.c.store.(EpochRenewer)
+	if !ok {
+		return false
+	}
+	now, err := r.RenewEpoch(ctx, f.stream, epoch)
+	if err != nil {
+		s.c.log.WarnContext(ctx, "a stream that went back could not move to a new epoch", "device_id", s.deviceID,
+			"stream", f.kind(), "error", err)
+		return false
+	}
+	return now != epoch
 }
 
 // writePage writes one catch-up page; the first replay always writes, so

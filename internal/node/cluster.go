@@ -20,7 +20,8 @@ import (
 // clusterStore is the clustered data layer and what must run beside it.
 type clusterStore struct {
 	store.Compose
-	tiered *tiered.Tiered
+	tiered  *tiered.Tiered
+	renewer epochRenewer // nil: streams that cannot be renewed (Aerospike)
 }
 
 // openCluster opens the clustered data layer: business data (apps,
@@ -54,6 +55,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		l2       store.Devices = mongo
 		streams  store.Streams
 		outcomes store.Outcomes
+		renewer  epochRenewer
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -70,7 +72,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}
 		closers = append(closers, rs.Close)
-		streams, outcomes = rs, rs
+		streams, outcomes, renewer = rs, rs, rs
 	}
 	cacheBytes := sc.CacheBytes
 	if cacheBytes <= 0 {
@@ -96,8 +98,25 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 				}
 				return errors.Join(errs...)
 			}},
-		tiered: t,
+		tiered:  t,
+		renewer: renewer,
 	}, nil
+}
+
+// epochRenewer moves a stream that went back to a new epoch
+// (redisstore.Store.RenewEpoch).
+type epochRenewer interface {
+	RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error)
+}
+
+// RenewEpoch moves a device's stream that went back in epoch to a new
+// one, when the streams are in Redis; it refuses streams kept elsewhere
+// (Aerospike) with errors.ErrUnsupported.
+func (c *clusterStore) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error) {
+	if c.renewer == nil {
+		return 0, errors.ErrUnsupported
+	}
+	return c.renewer.RenewEpoch(ctx, deviceID, epoch)
 }
 
 // Report queues a device report in the tiered layer's batching writer.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,72 @@ func TestStreamLossFoundByTheRelay(t *testing.T) {
 	for _, id := range lost {
 		require.Zero(t, back.gotCount(id), "push %s", id)
 	}
+	back.stop()
+}
+
+// TestStreamLossSeenInAHello: the Redis shard and the connector restart
+// while the device is away, and the device comes back first. Its Hello
+// names a position past the stream's head in the stream's epoch, which only
+// a stream that lost messages can show. Before, the replay kept the
+// device's position, and the next pushes, numbered as the lost ones, were
+// passed over. Now the connector moves the stream to a new epoch, the device
+// reads it again, and gets the next push once. The same holds for the
+// app's broadcast stream.
+func TestStreamLossSeenInAHello(t *testing.T) {
+	for _, broadcast := range []bool{false, true} {
+		t.Run(fmt.Sprintf("broadcast=%v", broadcast), func(t *testing.T) { streamLossSeenInAHello(t, broadcast) })
+	}
+}
+
+func streamLossSeenInAHello(t *testing.T, broadcast bool) {
+	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(nats.Close)
+	r := testsrv.StartRedis(t)
+	mongo := testsrv.StartMongo(t)
+	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r.Addr})
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, cluster)
+	_, stopC1 := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "the connector on the ring", func() bool { return gw.members.Ring().Len() == 1 })
+
+	a := api{t: t, base: gw.URL()}
+	app := a.createApp(gw.AdminToken(), "hello-finds-loss")
+	ds, ids := readyDevices(t, gw.URL(), app.key, 1)
+	audience := toDevices(ids...)
+	if broadcast {
+		audience = map[string]any{"broadcast": true}
+	}
+	push := func(title string) string {
+		return a.push(app, map[string]any{"audience": audience, "notification": notification(title, "")})
+	}
+	position := func(d *device) uint64 {
+		st := d.c.State()
+		if broadcast {
+			return st.BroadcastEpoch
+		}
+		return st.Epoch
+	}
+	waitEachGot(t, ds, push("p1"))
+	snapshot(t, r)
+	waitEachGot(t, ds, push("p2"))
+	was := position(ds[0])
+	st := ds[0].stop()
+	stopC1()
+	require.NoError(t, r.Restart()) // the stream's head is 1 again
+	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "the new connector alone on the ring", func() bool {
+		owner, ok := gw.members.Ring().Owner(ids[0])
+		return ok && gw.members.Ring().Len() == 1 && owner.ID == c2.Connectors()[0].NodeID()
+	})
+
+	back := newDevice(t, gw.URL(), app.key, st)
+	back.start()
+	back.waitReady()
+	require.NotEqual(t, was, position(back), "the device follows the stream's new epoch")
+	require.Contains(t, metricLine(t, c2.URL(), "push_store_redis_streams_renewed_total"), " 1")
+	next := push("p3") // number 2 in the stream, as p2 was
+	waitEachGot(t, []*device{back}, next)
+	require.Equal(t, 1, back.gotCount(next))
 	back.stop()
 }
 
