@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/aerostore"
@@ -21,7 +22,7 @@ import (
 type clusterStore struct {
 	store.Compose
 	tiered  *tiered.Tiered
-	renewer epochRenewer // nil: streams that cannot be renewed (Aerospike)
+	renewer connector.EpochRenewer // nil: streams that cannot be renewed (Aerospike)
 }
 
 // openCluster opens the clustered data layer: business data (apps,
@@ -55,7 +56,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		l2       store.Devices = mongo
 		streams  store.Streams
 		outcomes store.Outcomes
-		renewer  epochRenewer
+		renewer  connector.EpochRenewer
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -101,12 +102,6 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		tiered:  t,
 		renewer: renewer,
 	}, nil
-}
-
-// epochRenewer moves a stream that went back to a new epoch
-// (redisstore.Store.RenewEpoch).
-type epochRenewer interface {
-	RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error)
 }
 
 // RenewEpoch moves a device's stream that went back in epoch to a new

@@ -57,10 +57,7 @@ func (s *Store) Append(ctx context.Context, entries []store.Entry) ([]store.Posi
 				}
 				d := idx[j]
 				if renewed {
-					s.m.streamRenewed(sc.name)
-					s.log.ErrorContext(ctx, "a device stream went back: the shard lost appends it had applied; "+
-						"the stream goes on under a new epoch, and its device reads it again from its oldest message",
-						"shard", sc.name, "device_id", devs[d], "epoch", epoch, "head", first-1)
+					s.renewed(ctx, sc, devs[d], epoch)
 				}
 				for k, e := range byDev[d] {
 					pos[e] = store.Position{Epoch: epoch, Seq: first + uint64(k)}
@@ -148,12 +145,17 @@ func (s *Store) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (
 		return 0, err
 	}
 	if now == fresh {
-		s.m.streamRenewed(sc.name)
-		s.log.ErrorContext(ctx, "a device stream went back: the shard lost appends it had applied; "+
-			"the stream goes on under a new epoch, and its device reads it again from its oldest message",
-			"shard", sc.name, "device_id", deviceID, "epoch", fresh)
+		s.renewed(ctx, sc, deviceID, fresh)
 	}
 	return now, nil
+}
+
+// renewed counts and logs a stream moved to a new epoch.
+func (s *Store) renewed(ctx context.Context, sc *shardConn, deviceID string, epoch uint64) {
+	s.m.streamRenewed(sc.name)
+	s.log.ErrorContext(ctx, "a device stream went back: the shard lost appends it had applied; "+
+		"the stream goes on under a new epoch, and its device reads it again from its oldest message",
+		"shard", sc.name, "device_id", deviceID, "epoch", epoch)
 }
 
 // remember keeps the last position this store appended at in a device's
