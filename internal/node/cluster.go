@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/aerostore"
@@ -21,8 +20,9 @@ import (
 // clusterStore is the clustered data layer and what must run beside it.
 type clusterStore struct {
 	store.Compose
-	tiered  *tiered.Tiered
-	renewer connector.EpochRenewer // nil: streams that cannot be renewed (Aerospike)
+	tiered *tiered.Tiered
+	// redis keeps the streams and outcomes; nil when Aerospike does.
+	redis *redisstore.Store
 }
 
 // openCluster opens the clustered data layer: business data (apps,
@@ -56,7 +56,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		l2       store.Devices = mongo
 		streams  store.Streams
 		outcomes store.Outcomes
-		renewer  connector.EpochRenewer
+		rs       *redisstore.Store
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -67,13 +67,13 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		closers = append(closers, aero.Close)
 		l2, streams, outcomes = aero, aero, aero
 	} else {
-		rs, err := redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
+		rs, err = redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
 			Name: "streams", Logger: log, Registerer: reg, CheckPersistence: true})
 		if err != nil {
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}
 		closers = append(closers, rs.Close)
-		streams, outcomes, renewer = rs, rs, rs
+		streams, outcomes = rs, rs
 	}
 	cacheBytes := sc.CacheBytes
 	if cacheBytes <= 0 {
@@ -99,8 +99,8 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 				}
 				return errors.Join(errs...)
 			}},
-		tiered:  t,
-		renewer: renewer,
+		tiered: t,
+		redis:  rs,
 	}, nil
 }
 
@@ -108,10 +108,10 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 // one, when the streams are in Redis; it refuses streams kept elsewhere
 // (Aerospike) with errors.ErrUnsupported.
 func (c *clusterStore) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error) {
-	if c.renewer == nil {
+	if c.redis == nil {
 		return 0, errors.ErrUnsupported
 	}
-	return c.renewer.RenewEpoch(ctx, deviceID, epoch)
+	return c.redis.RenewEpoch(ctx, deviceID, epoch)
 }
 
 // Report queues a device report in the tiered layer's batching writer.

@@ -30,8 +30,8 @@ func (n *Node) buildRelay() error {
 	if n.roles.Relay {
 		rc := n.cfg.Relay
 		ec := engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts}
-		if cs, ok := n.store.(*clusterStore); ok && cs.renewer != nil {
-			ec.Renewer = cs.renewer // streams in Redis
+		if cs, ok := n.store.(*clusterStore); ok && cs.redis != nil {
+			ec.Renewer, ec.Targets = cs.redis, cs.redis // streams in Redis
 		}
 		n.relay = engine.New(ec, n.bus.JS, n.store, n.vendors, n.log, n.reg)
 	}

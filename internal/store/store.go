@@ -98,6 +98,17 @@ type Page struct {
 	More bool
 }
 
+// Target is what the relay's fallback check of one message reads of its
+// device's stream: the stream's epoch and head, the push of the message
+// with the check's number in the current epoch ("" when none is retained),
+// the ack watermark, and the outcome recorded at that number.
+type Target struct {
+	Epoch, Head uint64
+	PushAt      string
+	Acked       uint64
+	Outcome     Outcome
+}
+
 // Mark names a per-device watermark over the stream.
 type Mark int
 

@@ -58,6 +58,16 @@ type Config struct {
 	// epoch moves the stream to a new one (decisions.md, "Streams that lose
 	// messages").
 	Renewer EpochRenewer
+	// Targets, when set, reads what a check needs of a target's stream in
+	// one round trip (Redis); without it a check reads the stream, the
+	// watermark and the outcome one after the other.
+	Targets TargetReader
+}
+
+// TargetReader reads what the fallback check of message seq of a device's
+// stream needs; see redisstore.Store.ReadTarget.
+type TargetReader interface {
+	ReadTarget(ctx context.Context, deviceID string, seq uint64) (store.Target, error)
 }
 
 // EpochRenewer moves a device's stream that went back in epoch to a new

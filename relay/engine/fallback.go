@@ -116,11 +116,13 @@ func (e *Engine) checkAll(ctx context.Context, jobs []relayq.Job) (sends, failed
 // that relays it.
 func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error) {
 	now := e.cfg.Now()
+	var read *store.Target // j's position in its stream, read at once
 	if j.Seq > 0 && j.Epoch > 0 {
-		in, wentBack, err := e.inStream(ctx, j)
+		t, err := e.readTarget(ctx, j)
 		if err != nil {
 			return nil, err
 		}
+		in, wentBack := placed(t, j)
 		if wentBack && e.cfg.Renewer != nil {
 			// Later messages may have taken the lost ones' numbers: a device
 			// that holds the lost ones must read the stream again.
@@ -128,7 +130,9 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 				return nil, fmt.Errorf("renew the stream's epoch: %w", err)
 			}
 		}
-		if !in {
+		if in {
+			read = &t
+		} else {
 			// The watermarks, and the outcome kept at the position, are
 			// those of other messages now: the target is relayed as one
 			// outside the stream, whose outcome has a key of its own.
@@ -138,7 +142,7 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 			j.Seq, j.Epoch = 0, 0
 		}
 	}
-	done, err := e.settled(ctx, j)
+	done, err := e.settled(ctx, j, read)
 	if err != nil || done {
 		return nil, err
 	}
@@ -160,60 +164,79 @@ func (e *Engine) fallback(ctx context.Context, j relayq.Job) (*relayq.Job, error
 	return &j, nil
 }
 
-// inStream reports whether j's message is still at its position in the
-// device's stream. A stream that lost messages after it had taken them (a
-// Redis shard restarted without the newest writes, a stream lost and
-// started again under a new epoch) has a head below the position, or
-// another push there (decisions.md, "Streams that lose messages");
-// wentBack says it is still in j's epoch. In another epoch the message is
-// there if its push is at its position: the stream moved to a new epoch
-// keeping its numbers. A message trimmed or expired since was there.
-func (e *Engine) inStream(ctx context.Context, j relayq.Job) (in, wentBack bool, err error) {
+// readTarget reads what the check of j needs of its stream: in one round
+// trip when the store offers it (Config.Targets), else with a read of the
+// stream at j's position (two in another epoch), of the ack watermark and
+// of the outcome.
+func (e *Engine) readTarget(ctx context.Context, j relayq.Job) (store.Target, error) {
+	if e.cfg.Targets != nil {
+		t, err := e.cfg.Targets.ReadTarget(ctx, j.DeviceID, j.Seq)
+		if err != nil {
+			return t, fmt.Errorf("read target: %w", err)
+		}
+		return t, nil
+	}
 	page, err := e.store.ReadStream(ctx, j.DeviceID, j.Epoch, j.Seq-1, 1)
-	if err != nil {
-		return false, false, fmt.Errorf("read stream: %w", err)
-	}
-	if page.Epoch != j.Epoch {
-		if page.Epoch == 0 || j.Seq > page.Head {
-			return false, false, nil
-		}
+	if err == nil && page.Epoch != j.Epoch && page.Epoch != 0 && j.Seq <= page.Head {
 		// The read started at the oldest message: read at the position.
-		if page, err = e.store.ReadStream(ctx, j.DeviceID, page.Epoch, j.Seq-1, 1); err != nil {
-			return false, false, fmt.Errorf("read stream: %w", err)
-		}
-		m, ok := at(page, j.Seq)
-		return ok && m.PushID == j.PushID, false, nil
+		page, err = e.store.ReadStream(ctx, j.DeviceID, page.Epoch, j.Seq-1, 1)
 	}
-	if j.Seq > page.Head {
-		return false, true, nil
+	if err != nil {
+		return store.Target{}, fmt.Errorf("read stream: %w", err)
 	}
-	if m, ok := at(page, j.Seq); ok && m.PushID != j.PushID {
-		return false, true, nil
+	t := store.Target{Epoch: page.Epoch, Head: page.Head}
+	if len(page.Messages) > 0 && page.Messages[0].Seq == j.Seq {
+		t.PushAt = page.Messages[0].PushID
 	}
-	return true, false, nil
+	if t.Acked, err = e.store.Watermark(ctx, j.DeviceID, store.MarkAcked); err != nil {
+		return t, fmt.Errorf("ack watermark: %w", err)
+	}
+	if t.Outcome, err = outcome.Of(ctx, e.store, target(j)); err != nil {
+		return t, fmt.Errorf("outcome: %w", err)
+	}
+	return t, nil
 }
 
-// at returns the message of page numbered seq, if it is the page's first.
-func at(page store.Page, seq uint64) (store.Message, bool) {
-	if len(page.Messages) == 0 || page.Messages[0].Seq != seq {
-		return store.Message{}, false
+// placed reports whether j's message is still at its position in the
+// device's stream, as t read it. A stream that lost messages after it had
+// taken them (a Redis shard restarted without the newest writes, a stream
+// lost and started again under a new epoch) has a head below the position,
+// or another push there (decisions.md, "Streams that lose messages");
+// wentBack says it is still in j's epoch. In another epoch the message is
+// there if its push is at its position: the stream moved to a new epoch
+// keeping its numbers. A message trimmed (or expired, which the embedded
+// store's read leaves out) was there.
+func placed(t store.Target, j relayq.Job) (in, wentBack bool) {
+	switch {
+	case t.Epoch != j.Epoch:
+		return t.PushAt == j.PushID, false
+	case j.Seq > t.Head, t.PushAt != "" && t.PushAt != j.PushID:
+		return false, true
 	}
-	return page.Messages[0], true
+	return true, false
 }
 
 // settled reports whether the target needs nothing more: acknowledged, or
-// already given an outcome.
-func (e *Engine) settled(ctx context.Context, j relayq.Job) (bool, error) {
-	var acked uint64
-	if j.Seq > 0 {
-		var err error
+// already given an outcome. read, when not nil, is the target's stream
+// position as fallback read it, with the watermark and the outcome.
+func (e *Engine) settled(ctx context.Context, j relayq.Job, read *store.Target) (bool, error) {
+	var (
+		acked uint64
+		o     store.Outcome
+		err   error
+	)
+	switch {
+	case read != nil:
+		acked, o = read.Acked, read.Outcome
+	case j.Seq > 0:
 		if acked, err = e.store.Watermark(ctx, j.DeviceID, store.MarkAcked); err != nil {
 			return false, fmt.Errorf("ack watermark: %w", err)
 		}
-	}
-	o, err := outcome.Of(ctx, e.store, target(j))
-	if err != nil {
-		return false, fmt.Errorf("outcome: %w", err)
+		fallthrough
+	default:
+		if o, err = outcome.Of(ctx, e.store, target(j)); err != nil {
+			return false, fmt.Errorf("outcome: %w", err)
+		}
 	}
 	if j.Seq > 0 && acked >= j.Seq {
 		if o == store.OutcomeNone {

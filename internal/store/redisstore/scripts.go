@@ -79,6 +79,27 @@ end
 return epoch
 `
 
+// targetScript reads what a fallback check needs of one message, at one
+// point in time.
+//
+//	KEYS: stream head, message list, outcomes
+//	ARGV: the message's sequence number
+//
+// It returns {epoch ("0" for no stream), head, ack watermark, outcome (""
+// for none), the message's JSON ("" when not retained)}.
+const targetScript = `
+local m = redis.call('HMGET', KEYS[1], 'epoch', 'head', 'first', 'acked')
+local head = tonumber(m[2]) or 0
+local first = tonumber(m[3]) or 1
+local seq = tonumber(ARGV[1])
+local msg = ''
+if m[1] and seq >= first and seq <= head then
+  local v = redis.call('LINDEX', KEYS[2], seq - first)
+  if v then msg = string.sub(v, string.find(v, '|', 1, true) + 1) end
+end
+return {m[1] or '0', head, m[4] or '0', redis.call('HGET', KEYS[3], ARGV[1]) or '', msg}
+`
+
 // readScript reads a page of one device's stream, skipping expired messages.
 //
 //	KEYS: stream head, message list
@@ -249,13 +270,14 @@ func (sc *script) commands(c rueidis.Client, calls []call, only []int) []rueidis
 
 // scripts are the store's scripts.
 type scripts struct {
-	append, renew, read, advance, outcome, putDevice *script
+	append, renew, target, read, advance, outcome, putDevice *script
 }
 
 func newScripts() scripts {
 	return scripts{
 		append:    newScript(appendScript, false),
 		renew:     newScript(renewScript, false),
+		target:    newScript(targetScript, true),
 		read:      newScript(readScript, true),
 		advance:   newScript(advanceScript, false),
 		outcome:   newScript(outcomeScript, false),

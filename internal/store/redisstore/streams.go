@@ -158,6 +158,50 @@ func (s *Store) renewed(ctx context.Context, sc *shardConn, deviceID string, epo
 		"shard", sc.name, "device_id", deviceID, "epoch", epoch)
 }
 
+// ReadTarget reads, in one round trip, what the fallback check of message
+// seq of a device's stream needs: the stream's epoch and head, the push at
+// seq in the current epoch (expired or not), the ack watermark and the
+// outcome recorded at seq.
+func (s *Store) ReadTarget(ctx context.Context, deviceID string, seq uint64) (store.Target, error) {
+	var t store.Target
+	sc := s.conn(deviceID)
+	err := s.do(ctx, "read target", sc, func(ctx context.Context) error {
+		vals, err := s.sc.target.exec(ctx, sc.rdb, s.streamKeys(deviceID, sufOutcomes),
+			[]string{strconv.FormatUint(seq, 10)}).ToArray()
+		if err != nil {
+			return err
+		}
+		if len(vals) != 5 {
+			return fmt.Errorf("%w: read target returned %d values", errBadReply, len(vals))
+		}
+		if t.Epoch, err = uintOf(vals[0]); err != nil {
+			return err
+		}
+		if t.Head, err = uintOf(vals[1]); err != nil {
+			return err
+		}
+		if t.Acked, err = uintOf(vals[2]); err != nil {
+			return err
+		}
+		if o, _ := vals[3].ToString(); o != "" {
+			v, err := strconv.ParseUint(o, 10, 8)
+			if err != nil || v >= uint64(outcomeCount) {
+				return fmt.Errorf("%w: outcome %q", errBadReply, o)
+			}
+			t.Outcome = store.Outcome(v)
+		}
+		if j, _ := vals[4].ToString(); j != "" {
+			m, err := decodeMessage([]byte(j), seq)
+			if err != nil {
+				return err
+			}
+			t.PushAt = m.PushID
+		}
+		return nil
+	})
+	return t, err
+}
+
 // remember keeps the last position this store appended at in a device's
 // stream, for the append script to tell a stream that went back. Of two
 // racing appends the lower may stay: that only makes the check weaker.
