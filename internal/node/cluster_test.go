@@ -31,12 +31,20 @@ func clusterConfig(natsURL, mongoURI string, redis []string) func(*config.Config
 // points a node at them.
 func startCluster(t *testing.T) func(*config.Config) {
 	t.Helper()
+	cluster, _ := startClusterRedis(t)
+	return cluster
+}
+
+// startClusterRedis is startCluster that also returns the Redis shard, for
+// a test that restarts it.
+func startClusterRedis(t *testing.T) (func(*config.Config), *testsrv.Redis) {
+	t.Helper()
 	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
 	require.NoError(t, err)
 	t.Cleanup(nats.Close)
 	r1 := testsrv.StartRedis(t)
 	mongo := testsrv.StartMongo(t)
-	return clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr})
+	return clusterConfig(nats.ClientURL(), mongo.URI, []string{r1.Addr}), r1
 }
 
 // TestRolesApartOnClusters runs the gateway (with the relay) and two

@@ -10,7 +10,6 @@ import (
 	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/testsrv"
 )
@@ -24,13 +23,8 @@ import (
 // had: the device never got it. Now the stream goes on under a new epoch,
 // and the device gets the next push, once.
 func TestStreamShardLosesItsNewestWrites(t *testing.T) {
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	n, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Connector: true}},
-		clusterConfig(nats.ClientURL(), mongo.URI, []string{r.Addr}))
+	cluster, r := startClusterRedis(t)
+	n, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Connector: true}}, cluster)
 
 	a := api{t: t, base: n.URL()}
 	app := a.createApp(n.AdminToken(), "lost-tail")
@@ -72,12 +66,7 @@ func TestStreamShardLosesItsNewestWrites(t *testing.T) {
 // find other pushes at their positions, and move the stream to a new epoch,
 // so the device reads it all again and gets the pushes it missed, once.
 func TestStreamLossFoundByTheRelay(t *testing.T) {
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r.Addr})
+	cluster, r := startClusterRedis(t)
 	const ackTimeout = 3 * time.Second
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}}, func(c *config.Config) {
 		cluster(c)
@@ -99,13 +88,7 @@ func TestStreamLossFoundByTheRelay(t *testing.T) {
 	waitEachGot(t, ds, lost[1])
 	st := ds[0].stop()
 	require.Equal(t, uint64(4), st.LastSeq)
-	stopC1()
-	require.NoError(t, r.Restart()) // the stream's head is 2 again
-	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
-	waitFor(t, 20*time.Second, "the new connector alone on the ring", func() bool {
-		owner, ok := gw.members.Ring().Owner(ids[0])
-		return ok && gw.members.Ring().Len() == 1 && owner.ID == c2.Connectors()[0].NodeID()
-	})
+	restartWithTheShard(t, gw, stopC1, r, cluster, ids[0]) // the stream's head is 2 again
 	// Sent while the device is away: they take numbers 3 and 4 in the
 	// stream's old epoch, those of p3 and p4.
 	missed := []string{push("p5"), push("p6")}
@@ -154,12 +137,7 @@ func TestStreamLossSeenInAHello(t *testing.T) {
 }
 
 func streamLossSeenInAHello(t *testing.T, broadcast bool) {
-	nats, err := bus.Open(bus.Config{Dir: t.TempDir(), Listen: "127.0.0.1:-1"}, nil)
-	require.NoError(t, err)
-	t.Cleanup(nats.Close)
-	r := testsrv.StartRedis(t)
-	mongo := testsrv.StartMongo(t)
-	cluster := clusterConfig(nats.ClientURL(), mongo.URI, []string{r.Addr})
+	cluster, r := startClusterRedis(t)
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, cluster)
 	_, stopC1 := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
 	waitFor(t, 20*time.Second, "the connector on the ring", func() bool { return gw.members.Ring().Len() == 1 })
@@ -186,13 +164,7 @@ func streamLossSeenInAHello(t *testing.T, broadcast bool) {
 	waitEachGot(t, ds, push("p2"))
 	was := position(ds[0])
 	st := ds[0].stop()
-	stopC1()
-	require.NoError(t, r.Restart()) // the stream's head is 1 again
-	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
-	waitFor(t, 20*time.Second, "the new connector alone on the ring", func() bool {
-		owner, ok := gw.members.Ring().Owner(ids[0])
-		return ok && gw.members.Ring().Len() == 1 && owner.ID == c2.Connectors()[0].NodeID()
-	})
+	c2 := restartWithTheShard(t, gw, stopC1, r, cluster, ids[0]) // the stream's head is 1 again
 
 	back := newDevice(t, gw.URL(), app.key, st)
 	back.start()
@@ -203,6 +175,21 @@ func streamLossSeenInAHello(t *testing.T, broadcast bool) {
 	waitEachGot(t, []*device{back}, next)
 	require.Equal(t, 1, back.gotCount(next))
 	back.stop()
+}
+
+// restartWithTheShard stops a connector node, restarts the Redis shard
+// from its snapshot, and starts a new connector node, which remembers
+// nothing of the streams; it returns once the new one owns the device.
+func restartWithTheShard(t *testing.T, gw *Node, stop func(), r *testsrv.Redis, cluster func(*config.Config), deviceID string) *Node {
+	t.Helper()
+	stop()
+	require.NoError(t, r.Restart())
+	c, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "the new connector alone on the ring", func() bool {
+		owner, ok := gw.members.Ring().Owner(deviceID)
+		return ok && gw.members.Ring().Len() == 1 && owner.ID == c.Connectors()[0].NodeID()
+	})
+	return c
 }
 
 // snapshot has the Redis server write its data to disk now, so that a
