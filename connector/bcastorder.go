@@ -111,6 +111,18 @@ func (o *bcastOrder) release(t *bcastTurn, epoch, seq uint64) {
 	t.changed = make(chan struct{})
 }
 
+// seen returns the highest number this connector knows an app's broadcast
+// stream reached in epoch (a broadcast it offered, a head a catch-up found),
+// 0 if it knows none.
+func (o *bcastOrder) seen(appID string, epoch uint64) uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t := o.apps[appID]; t != nil && t.epoch == epoch {
+		return t.last
+	}
+	return 0
+}
+
 // waiters returns how many broadcasts of an app wait for their turn.
 func (o *bcastOrder) waiters(appID string) int {
 	o.mu.Lock()

@@ -139,7 +139,7 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 		if err != nil {
 			return err
 		}
-		if helloSeq > page.Head && page.Epoch == helloEpoch && s.renewGoneBack(ctx, f, helloEpoch) {
+		if helloSeq > page.Head && page.Epoch == helloEpoch && s.renewGoneBack(ctx, f, helloEpoch, helloSeq) {
 			helloSeq = 0 // read it again, in its new epoch, from its oldest message
 			continue
 		}
@@ -171,14 +171,17 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 }
 
 // renewGoneBack moves f's stream to a new epoch, keeping its messages: the
-// client holds a position past its head in its epoch, so the stream lost
-// messages the client read, and later ones would take their numbers
-// (decisions.md, "Streams that lose messages"). It reports whether the
-// stream is in another epoch now; a store that cannot renew (its streams
-// never go back) leaves it as it is.
-func (s *session) renewGoneBack(ctx context.Context, f *follower, epoch uint64) bool {
+// client holds position held, past the stream's head in its epoch, so the
+// stream lost messages the client read, and later ones would take their
+// numbers (decisions.md, "Streams that lose messages"). It reports whether
+// the stream is in another epoch now; a store that cannot renew (its
+// streams never go back) leaves it as it is. The app's broadcast stream,
+// which every device of the app would then read again, is renewed only
+// when this connector saw it reach held itself: one device's word does not
+// move it.
+func (s *session) renewGoneBack(ctx context.Context, f *follower, epoch, held uint64) bool {
 	r, ok := s.c.store.(EpochRenewer)
-	if !ok {
+	if !ok || f.broadcast && s.c.order.seen(s.appID, epoch) < held {
 		return false
 	}
 	now, err := r.RenewEpoch(ctx, f.stream, epoch)

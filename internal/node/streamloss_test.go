@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -122,24 +121,37 @@ func TestStreamLossFoundByTheRelay(t *testing.T) {
 	back.stop()
 }
 
-// TestStreamLossSeenInAHello: the Redis shard and the connector restart
+// TestStreamLossSeenInAHello: the Redis shard restarts from a snapshot
 // while the device is away, and the device comes back first. Its Hello
 // names a position past the stream's head in the stream's epoch, which only
 // a stream that lost messages can show. Before, the replay kept the
 // device's position, and the next pushes, numbered as the lost ones, were
 // passed over. Now the connector moves the stream to a new epoch, the device
-// reads it again, and gets the next push once. The same holds for the
-// app's broadcast stream.
+// reads it again, and gets the next push once.
+//   - own stream, connector restarted too: the device's word is enough for
+//     its own stream.
+//   - broadcast stream, connector kept: the connector saw the stream reach
+//     the device's position, and renews it.
+//   - broadcast stream, connector restarted: one device's word does not
+//     renew the stream every device of the app reads; the gateway, which
+//     appended the lost broadcast, renews it with the next one.
 func TestStreamLossSeenInAHello(t *testing.T) {
-	for _, broadcast := range []bool{false, true} {
-		t.Run(fmt.Sprintf("broadcast=%v", broadcast), func(t *testing.T) { streamLossSeenInAHello(t, broadcast) })
+	for _, tc := range []struct {
+		name                        string
+		broadcast, restartConnector bool
+	}{
+		{"own", false, true},
+		{"broadcast", true, false},
+		{"broadcast/connector restarted", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { streamLossSeenInAHello(t, tc.broadcast, tc.restartConnector) })
 	}
 }
 
-func streamLossSeenInAHello(t *testing.T, broadcast bool) {
+func streamLossSeenInAHello(t *testing.T, broadcast, restartConnector bool) {
 	cluster, r := startClusterRedis(t)
 	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true}}, cluster)
-	_, stopC1 := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	c, stopC := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
 	waitFor(t, 20*time.Second, "the connector on the ring", func() bool { return gw.members.Ring().Len() == 1 })
 
 	a := api{t: t, base: gw.URL()}
@@ -164,16 +176,27 @@ func streamLossSeenInAHello(t *testing.T, broadcast bool) {
 	waitEachGot(t, ds, push("p2"))
 	was := position(ds[0])
 	st := ds[0].stop()
-	c2 := restartWithTheShard(t, gw, stopC1, r, cluster, ids[0]) // the stream's head is 1 again
+	if restartConnector {
+		c = restartWithTheShard(t, gw, stopC, r, cluster, ids[0]) // the stream's head is 1 again
+	} else {
+		require.NoError(t, r.Restart())
+	}
 
 	back := newDevice(t, gw.URL(), app.key, st)
 	back.start()
 	back.waitReady()
-	require.NotEqual(t, was, position(back), "the device follows the stream's new epoch")
-	require.Contains(t, metricLine(t, c2.URL(), "push_store_redis_streams_renewed_total"), " 1")
+	renewer := c
+	if broadcast && restartConnector {
+		require.Equal(t, was, position(back), "not renewed on the device's word")
+		renewer = gw
+	} else {
+		require.NotEqual(t, was, position(back), "the device follows the stream's new epoch")
+	}
 	next := push("p3") // number 2 in the stream, as p2 was
 	waitEachGot(t, []*device{back}, next)
 	require.Equal(t, 1, back.gotCount(next))
+	require.NotEqual(t, was, position(back), "the device follows the stream's new epoch")
+	require.Contains(t, metricLine(t, renewer.URL(), "push_store_redis_streams_renewed_total"), " 1")
 	back.stop()
 }
 
