@@ -109,12 +109,93 @@ func TestMixedTrafficAcrossAConnectorCrash(t *testing.T) {
 		obstest.Value(t, reg, "push_gateway_route_fallbacks_total", map[string]string{"to": "connector"}))
 }
 
+// traffic is what a run of mixed traffic sent.
+type traffic struct {
+	slots   []*slot
+	ids     []string          // device ids by slot
+	want    []map[string]bool // unicast push ids by slot
+	targets map[string]int    // unicast push id → devices
+	bcasts  []string          // broadcast push ids, the first one first
+}
+
 // runMixed readies m.devices devices of app and runs the traffic of m.
 // Across its lives, every device must read each push addressed to it once,
 // each stream in order, and every unicast push must end acked by all its
 // targets and failed by none.
 // MOPUSH_MIXED_SEED sets the seed of the random choices, to repeat a run's.
 func runMixed(t *testing.T, a api, app appCreds, m mixed) {
+	tr := sendMixed(t, a, app, m)
+	slots, want, targets, bcasts := tr.slots, tr.want, tr.targets, tr.bcasts
+
+	for i, s := range slots {
+		waitFor(t, 30*time.Second, fmt.Sprintf("device %d's pushes", i), func() bool {
+			got := map[string]bool{}
+			for _, p := range s.all() {
+				got[p.ID] = true
+			}
+			for id := range want[i] {
+				if !got[id] {
+					return false
+				}
+			}
+			for _, id := range bcasts {
+				if !got[id] {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	for i, s := range slots {
+		var own, bc []uint64
+		seen := map[string]int{}
+		for _, p := range s.all() {
+			seen[p.ID]++
+			if p.Broadcast {
+				bc = append(bc, p.Seq)
+			} else {
+				own = append(own, p.Seq)
+				require.True(t, want[i][p.ID], "device %d read push %s, not addressed to it", i, p.ID)
+			}
+		}
+		for id, k := range seen {
+			require.Equal(t, 1, k, "device %d read push %s once", i, id)
+		}
+		require.Len(t, own, len(want[i]), "device %d: every unicast push addressed to it", i)
+		require.Len(t, bc, len(bcasts), "device %d: every broadcast", i)
+		require.IsIncreasing(t, own, "device %d: its own stream in order", i)
+		require.IsIncreasing(t, bc, "device %d: the broadcast stream in order", i)
+	}
+	for id, k := range targets {
+		if m.outcomes != nil {
+			requireAllAcked(t, m.outcomes, slots, id)
+			c := a.counts(app, id)
+			require.Equal(t, float64(k), c["targeted"], "push %s", id)
+			require.LessOrEqual(t, c["acked"], float64(k), "push %s: no target counted twice", id)
+			require.Zero(t, c["failed"], "push %s", id)
+			continue
+		}
+		// Every device read every push addressed to it: each target
+		// counts once as delivered and once as acked.
+		deadline := time.Now().Add(30 * time.Second)
+		c := a.counts(app, id)
+		for c["acked"] != float64(k) || c["delivered"] != float64(k) {
+			require.False(t, time.Now().After(deadline), "push %s to %d devices: counts %v", id, k, c)
+			time.Sleep(5 * time.Millisecond)
+			c = a.counts(app, id)
+		}
+		require.Equal(t, float64(k), c["targeted"], "push %s", id)
+		require.Zero(t, c["failed"], "push %s", id)
+	}
+	for _, s := range slots {
+		s.d.stop()
+	}
+}
+
+// sendMixed readies m.devices devices of app and sends the traffic of m:
+// unicast pushes from m.pushers goroutines, broadcasts from one, device
+// restarts from another, and m.event beside them.
+func sendMixed(t *testing.T, a api, app appCreds, m mixed) traffic {
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("MOPUSH_MIXED_SEED"); v != "" {
 		var err error
@@ -194,70 +275,7 @@ func runMixed(t *testing.T, a api, app appCreds, m mixed) {
 		wg.Go(m.event)
 	}
 	wg.Wait()
-
-	for i, s := range slots {
-		waitFor(t, 30*time.Second, fmt.Sprintf("device %d's pushes", i), func() bool {
-			got := map[string]bool{}
-			for _, p := range s.all() {
-				got[p.ID] = true
-			}
-			for id := range want[i] {
-				if !got[id] {
-					return false
-				}
-			}
-			for _, id := range bcasts {
-				if !got[id] {
-					return false
-				}
-			}
-			return true
-		})
-	}
-	for i, s := range slots {
-		var own, bc []uint64
-		seen := map[string]int{}
-		for _, p := range s.all() {
-			seen[p.ID]++
-			if p.Broadcast {
-				bc = append(bc, p.Seq)
-			} else {
-				own = append(own, p.Seq)
-				require.True(t, want[i][p.ID], "device %d read push %s, not addressed to it", i, p.ID)
-			}
-		}
-		for id, k := range seen {
-			require.Equal(t, 1, k, "device %d read push %s once", i, id)
-		}
-		require.Len(t, own, len(want[i]), "device %d: every unicast push addressed to it", i)
-		require.Len(t, bc, len(bcasts), "device %d: every broadcast", i)
-		require.IsIncreasing(t, own, "device %d: its own stream in order", i)
-		require.IsIncreasing(t, bc, "device %d: the broadcast stream in order", i)
-	}
-	for id, k := range targets {
-		if m.outcomes != nil {
-			requireAllAcked(t, m.outcomes, slots, id)
-			c := a.counts(app, id)
-			require.Equal(t, float64(k), c["targeted"], "push %s", id)
-			require.LessOrEqual(t, c["acked"], float64(k), "push %s: no target counted twice", id)
-			require.Zero(t, c["failed"], "push %s", id)
-			continue
-		}
-		// Every device read every push addressed to it: each target
-		// counts once as delivered and once as acked.
-		deadline := time.Now().Add(30 * time.Second)
-		c := a.counts(app, id)
-		for c["acked"] != float64(k) || c["delivered"] != float64(k) {
-			require.False(t, time.Now().After(deadline), "push %s to %d devices: counts %v", id, k, c)
-			time.Sleep(5 * time.Millisecond)
-			c = a.counts(app, id)
-		}
-		require.Equal(t, float64(k), c["targeted"], "push %s", id)
-		require.Zero(t, c["failed"], "push %s", id)
-	}
-	for _, s := range slots {
-		s.d.stop()
-	}
+	return traffic{slots: slots, ids: ids, want: want, targets: targets, bcasts: bcasts}
 }
 
 // requireAllAcked waits until every device that read push id has

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/obs/obstest"
+	"github.com/mopush/mopush/internal/outcome"
+	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/testsrv"
 )
 
@@ -223,4 +227,113 @@ func snapshot(t *testing.T, r *testsrv.Redis) {
 	require.NoError(t, err)
 	defer rdb.Close()
 	require.NoError(t, rdb.Do(context.Background(), rdb.B().Save().Build()).Error())
+}
+
+// TestMixedTrafficAcrossAStreamShardLoss runs the mixed traffic on a
+// cluster whose Redis shard restarts, in the middle of it, from a snapshot
+// taken a moment before: what was appended in between is lost from the
+// streams, while pushes, broadcasts and device restarts go on. Nothing may
+// be passed over:
+//   - every message a device's stream holds at the end, and every broadcast
+//     the app's stream holds, was read by the device (in one of its lives);
+//   - every unicast push addressed to a device was read by it, or its
+//     target ended with an outcome: the relay's check found the message
+//     gone and relayed it (no_channel here: the devices have no vendor
+//     token).
+//
+// Reading a push twice is allowed here: a device reads its renewed stream
+// again, and a new life of it has no memory of what the last one read.
+func TestMixedTrafficAcrossAStreamShardLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts a Redis shard in the middle of mixed traffic")
+	}
+	cluster, r := startClusterRedis(t)
+	gw, _ := startNodeWith(t, Options{Roles: Roles{Gateway: true, Relay: true}}, func(c *config.Config) {
+		cluster(c)
+		c.Relay.AckTimeout = time.Second
+	})
+	c1, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	c2, _ := startNodeWith(t, Options{Roles: Roles{Connector: true}}, cluster)
+	waitFor(t, 20*time.Second, "both connectors on the gateway's ring", func() bool { return gw.members.Ring().Len() == 2 })
+	rdb, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{r.Addr}, DisableCache: true})
+	require.NoError(t, err)
+	defer rdb.Close()
+
+	a := api{t: t, base: gw.URL()}
+	app := a.createApp(gw.AdminToken(), "mixed-shard-loss")
+	tr := sendMixed(t, a, app, mixed{
+		devices: 10, pushers: 2, perPusher: 40, broadcasts: 10, restarts: 8, maxAudience: 4,
+		event: func() {
+			time.Sleep(60 * time.Millisecond) // most devices' streams exist by then
+			if err := rdb.Do(context.Background(), rdb.B().Save().Build()).Error(); err != nil {
+				t.Errorf("snapshot: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			if err := r.Restart(); err != nil {
+				t.Errorf("restart redis: %v", err)
+			}
+		},
+	})
+
+	ctx := context.Background()
+	read := func(i int) map[string]bool {
+		got := map[string]bool{}
+		for _, p := range tr.slots[i].all() {
+			got[p.ID] = true
+		}
+		return got
+	}
+	// stored returns the push ids a stream holds.
+	stored := func(stream string) []string {
+		var ids []string
+		retry(t, func() error {
+			page, err := gw.store.ReadStream(ctx, stream, 0, 0, 1000)
+			ids = ids[:0]
+			for _, m := range page.Messages {
+				ids = append(ids, m.PushID)
+			}
+			return err
+		})
+		return ids
+	}
+	bcasts := stored(store.BroadcastStream(app.id))
+	for i := range tr.slots {
+		own := stored(tr.ids[i])
+		waitFor(t, 30*time.Second, fmt.Sprintf("device %d read what its streams hold", i), func() bool {
+			got := read(i)
+			for _, id := range append(own, bcasts...) {
+				if !got[id] {
+					return false
+				}
+			}
+			return true
+		})
+		for id := range tr.want[i] {
+			waitFor(t, 30*time.Second, fmt.Sprintf("push %s read by device %d, or relayed", id, i), func() bool {
+				if read(i)[id] {
+					return true
+				}
+				o, err := outcome.Of(ctx, gw.store, outcome.Target{DeviceID: tr.ids[i], PushID: id})
+				return err == nil && o != store.OutcomeNone
+			})
+		}
+	}
+	renewed := 0.0
+	for _, n := range []*Node{gw, c1, c2} {
+		renewed += obstest.Value(t, n.reg, "push_store_redis_streams_renewed_total", nil)
+	}
+	gone := obstest.Value(t, gw.reg, "push_relay_messages_gone_total", nil)
+	t.Logf("streams renewed: %v; fallback checks that found their message gone: %v; broadcasts in the stream: %d of %d",
+		renewed, gone, len(bcasts), len(tr.bcasts))
+	require.Positive(t, renewed, "the shard lost appended messages, and a stream went on under a new epoch")
+	for _, s := range tr.slots {
+		s.d.stop()
+	}
+}
+
+// retry calls call until it succeeds: a call after a Redis restart may meet
+// a connection the restart closed.
+func retry(t *testing.T, call func() error) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "a call that succeeds", func() bool { return call() == nil })
 }
