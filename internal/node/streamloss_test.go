@@ -325,7 +325,9 @@ func TestMixedTrafficAcrossAStreamShardLoss(t *testing.T) {
 	gone := obstest.Value(t, gw.reg, "push_relay_messages_gone_total", nil)
 	t.Logf("streams renewed: %v; fallback checks that found their message gone: %v; broadcasts in the stream: %d of %d",
 		renewed, gone, len(bcasts), len(tr.bcasts))
-	require.Positive(t, renewed, "the shard lost appended messages, and a stream went on under a new epoch")
+	// The other tests of this file each force one way of finding a loss;
+	// here it is enough that the shard lost something.
+	require.Positive(t, renewed+gone, "the shard lost appended messages")
 	for _, s := range tr.slots {
 		s.d.stop()
 	}
