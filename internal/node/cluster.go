@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/aerostore"
@@ -21,7 +22,9 @@ import (
 type clusterStore struct {
 	store.Compose
 	tiered *tiered.Tiered
-	// redis keeps the streams and outcomes; nil when Aerospike does.
+	// streams keeps the streams and outcomes: Redis or Aerospike.
+	streams connector.EpochRenewer
+	// redis is streams when it is Redis, else nil.
 	redis *redisstore.Store
 }
 
@@ -57,6 +60,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		streams  store.Streams
 		outcomes store.Outcomes
 		rs       *redisstore.Store
+		renewer  connector.EpochRenewer
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -65,7 +69,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.aerospike %v: %w", sc.Aerospike, err)
 		}
 		closers = append(closers, aero.Close)
-		l2, streams, outcomes = aero, aero, aero
+		l2, streams, outcomes, renewer = aero, aero, aero, aero
 	} else {
 		rs, err = redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
 			Name: "streams", Logger: log, Registerer: reg, CheckPersistence: true})
@@ -73,7 +77,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}
 		closers = append(closers, rs.Close)
-		streams, outcomes = rs, rs
+		streams, outcomes, renewer = rs, rs, rs
 	}
 	cacheBytes := sc.CacheBytes
 	if cacheBytes <= 0 {
@@ -99,19 +103,16 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 				}
 				return errors.Join(errs...)
 			}},
-		tiered: t,
-		redis:  rs,
+		tiered:  t,
+		streams: renewer,
+		redis:   rs,
 	}, nil
 }
 
 // RenewEpoch moves a device's stream that went back in epoch to a new
-// one, when the streams are in Redis; it refuses streams kept elsewhere
-// (Aerospike) with errors.ErrUnsupported.
+// one (connector.EpochRenewer).
 func (c *clusterStore) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error) {
-	if c.redis == nil {
-		return 0, errors.ErrUnsupported
-	}
-	return c.redis.RenewEpoch(ctx, deviceID, epoch)
+	return c.streams.RenewEpoch(ctx, deviceID, epoch)
 }
 
 // Report queues a device report in the tiered layer's batching writer.

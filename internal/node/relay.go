@@ -30,8 +30,11 @@ func (n *Node) buildRelay() error {
 	if n.roles.Relay {
 		rc := n.cfg.Relay
 		ec := engine.Config{Workers: rc.Workers, PerCredential: rc.PerCredential, MaxAttempts: rc.MaxAttempts}
-		if cs, ok := n.store.(*clusterStore); ok && cs.redis != nil {
-			ec.Renewer, ec.Targets = cs.redis, cs.redis // streams in Redis
+		if cs, ok := n.store.(*clusterStore); ok {
+			ec.Renewer = cs
+			if cs.redis != nil {
+				ec.Targets = cs.redis // one round trip per check
+			}
 		}
 		n.relay = engine.New(ec, n.bus.JS, n.store, n.vendors, n.log, n.reg)
 	}

@@ -273,3 +273,9 @@ func TestPutDeviceRace(t *testing.T) {
 		require.Empty(t, found, "alias %s", a)
 	}
 }
+
+// TestRenewEpoch: storetest.RenewEpoch on the Aerospike store.
+func TestRenewEpoch(t *testing.T) {
+	t.Parallel()
+	storetest.RenewEpoch(t, openTestStore(t, Config{}), "renew-")
+}

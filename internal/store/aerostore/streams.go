@@ -307,3 +307,43 @@ func backoff(ctx context.Context, attempt int) error {
 		return nil
 	}
 }
+
+// RenewEpoch moves a device's stream that went back in epoch (a reader
+// found a position past its head, or a message it had gone) to a new
+// epoch, keeping its messages, numbers and watermarks, in one Operate: the
+// epoch bin is rewritten only while it holds epoch. It returns the stream's
+// epoch afterwards: the new one, the one another reader gave it, or 0 for
+// a stream that does not exist (decisions.md, "Streams that lose
+// messages").
+func (s *Store) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error) {
+	p, err := s.writePolicy(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("aerostore: renew epoch: %w", err)
+	}
+	p.RecordExistsAction = as.UPDATE_ONLY
+	key, err := s.key(s.streams, deviceID)
+	if err != nil {
+		return 0, err
+	}
+	fresh := newEpoch()
+	rec, aerr := s.client.Operate(p, key,
+		as.ExpWriteOp(binEpoch, as.ExpCond(
+			as.ExpEq(as.ExpIntBin(binEpoch), as.ExpIntVal(int64(epoch))), as.ExpIntVal(int64(fresh)),
+			as.ExpIntBin(binEpoch)), as.ExpWriteFlagDefault),
+		as.ExpReadOp(resEpoch, as.ExpIntBin(binEpoch), as.ExpReadFlagDefault))
+	if code(aerr) == codeNotFound {
+		return 0, nil
+	}
+	if aerr != nil {
+		return 0, mapErr(ctx, "renew epoch", aerr)
+	}
+	now, err := toUint(rec.Bins[resEpoch])
+	if err != nil {
+		return 0, fmt.Errorf("aerostore: renew epoch of %s: %w", deviceID, err)
+	}
+	if now == fresh {
+		s.log.ErrorContext(ctx, "a device stream went back: it goes on under a new epoch, and its device reads it again from its oldest message",
+			"device_id", deviceID, "epoch", now)
+	}
+	return now, nil
+}

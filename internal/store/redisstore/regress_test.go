@@ -9,6 +9,7 @@ import (
 
 	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/internal/testsrv"
 )
 
@@ -90,42 +91,12 @@ func TestStreamThatWentBackGetsANewEpoch(t *testing.T) {
 		map[string]string{"shard": s.Shards()[0]}))
 }
 
-// TestRenewEpoch: a reader that found a stream went back moves it to a new
-// epoch once; the messages keep their numbers and the watermarks stay.
+// TestRenewEpoch: storetest.RenewEpoch, and the renewal is counted.
 func TestRenewEpoch(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	s := openStore(t, Config{Registerer: reg})
-	ctx := t.Context()
-	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p1"}},
-		{DeviceID: "d", Message: store.Message{PushID: "p2"}}})
-	require.NoError(t, err)
-	_, err = s.Advance(ctx, "d", store.MarkAcked, 1)
-	require.NoError(t, err)
-	old := pos[0].Epoch
-
-	renewed, err := s.RenewEpoch(ctx, "d", old)
-	require.NoError(t, err)
-	require.NotEqual(t, old, renewed)
-	again, err := s.RenewEpoch(ctx, "d", old) // a second reader of the same loss
-	require.NoError(t, err)
-	require.Equal(t, renewed, again, "renewed once")
-	none, err := s.RenewEpoch(ctx, "missing", old)
-	require.NoError(t, err)
-	require.Zero(t, none)
-
-	page, err := s.ReadStream(ctx, "d", old, 2, 10)
-	require.NoError(t, err)
-	require.False(t, page.Recovered, "a reader of the old epoch reads it all again")
-	require.Equal(t, renewed, page.Epoch)
-	require.Len(t, page.Messages, 2)
-	require.Equal(t, uint64(1), page.Messages[0].Seq)
-	acked, err := s.Watermark(ctx, "d", store.MarkAcked)
-	require.NoError(t, err)
-	require.Equal(t, uint64(1), acked)
-	next, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p3"}}})
-	require.NoError(t, err)
-	require.Equal(t, store.Position{Epoch: renewed, Seq: 3}, next[0])
+	storetest.RenewEpoch(t, s, "")
 	require.Equal(t, 1.0, obstest.Value(t, reg, "push_store_redis_streams_renewed_total",
 		map[string]string{"shard": s.Shards()[0]}))
 }
