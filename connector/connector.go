@@ -29,9 +29,10 @@ type Store interface {
 	SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error)
 }
 
-// EpochRenewer is implemented by a store whose streams can go back (Redis,
-// which can restart without its newest writes): it moves such a stream to
-// a new epoch, keeping its messages, and returns the stream's epoch after.
+// EpochRenewer is implemented by a store whose streams can go back (Redis
+// or Aerospike, which can come back without their newest writes): it moves
+// such a stream to a new epoch, keeping its messages, and returns the
+// stream's epoch after.
 type EpochRenewer interface {
 	RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error)
 }

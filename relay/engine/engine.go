@@ -54,9 +54,9 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Renewer, when set, is the streams' store, one that can lose writes it
-	// applied (Redis): a check that finds its stream went back within its
-	// epoch moves the stream to a new one (decisions.md, "Streams that lose
-	// messages").
+	// applied (Redis, Aerospike): a check that finds its stream went back
+	// within its epoch moves the stream to a new one (decisions.md, "Streams
+	// that lose messages").
 	Renewer EpochRenewer
 	// Targets, when set, reads what a check needs of a target's stream in
 	// one round trip (Redis); without it a check reads the stream, the
@@ -71,7 +71,8 @@ type TargetReader interface {
 }
 
 // EpochRenewer moves a device's stream that went back in epoch to a new
-// epoch, keeping its messages; see redisstore.Store.RenewEpoch.
+// epoch, keeping its messages; see redisstore.Store.RenewEpoch and
+// aerostore.Store.RenewEpoch.
 type EpochRenewer interface {
 	RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (uint64, error)
 }
