@@ -27,6 +27,28 @@ type Config struct {
 	Listen string `toml:"listen"`
 	// Name is the client connection name. Default "mopush".
 	Name string `toml:"name"`
+	// Sync is when the embedded server's JetStream writes reach the disk:
+	// "always" (the default) syncs each one before the publisher gets its
+	// acknowledgement, so that a fallback check the gateway stored before
+	// it marked a push done survives a power cut with the store's own
+	// synced writes; a duration ("2m" is the NATS server's own default)
+	// syncs that often, and a power cut can lose what was written since.
+	Sync string `toml:"sync"`
+}
+
+// ErrBadSync means Config.Sync is neither "always" nor a duration.
+var ErrBadSync = errors.New(`bus: sync must be "always" or a duration such as "2m"`)
+
+// syncPolicy returns the embedded server's sync settings for cfg.Sync.
+func syncPolicy(sync string) (always bool, every time.Duration, err error) {
+	if sync == "" || sync == "always" {
+		return true, 0, nil
+	}
+	every, err = time.ParseDuration(sync)
+	if err != nil || every <= 0 {
+		return false, 0, fmt.Errorf("%w: %q", ErrBadSync, sync)
+	}
+	return false, every, nil
 }
 
 // Bus is a NATS connection with its JetStream context, and the embedded
@@ -67,13 +89,19 @@ func Open(cfg Config, log *slog.Logger) (*Bus, error) {
 }
 
 func startEmbedded(cfg Config) (*server.Server, error) {
+	always, every, err := syncPolicy(cfg.Sync)
+	if err != nil {
+		return nil, err
+	}
 	o := &server.Options{
-		ServerName: "mopush-embedded",
-		JetStream:  true,
-		StoreDir:   cfg.Dir,
-		DontListen: cfg.Listen == "",
-		NoSigs:     true,
-		NoLog:      true,
+		ServerName:   "mopush-embedded",
+		JetStream:    true,
+		StoreDir:     cfg.Dir,
+		DontListen:   cfg.Listen == "",
+		NoSigs:       true,
+		NoLog:        true,
+		SyncAlways:   always,
+		SyncInterval: every,
 	}
 	if cfg.Listen != "" {
 		host, port, err := splitHostPort(cfg.Listen)

@@ -40,3 +40,27 @@ func TestRemoteUnreachableFailsFast(t *testing.T) {
 	_, err := Open(Config{URL: "nats://127.0.0.1:1"}, nil)
 	require.Error(t, err)
 }
+
+// The embedded server syncs every JetStream write by default, so that what
+// a publisher was told is stored survives a power cut; a duration relaxes
+// it, and anything else is refused.
+func TestEmbeddedSync(t *testing.T) {
+	b, err := Open(Config{Dir: t.TempDir()}, nil)
+	require.NoError(t, err)
+	t.Cleanup(b.Close)
+	cfg := b.srv.JetStreamConfig()
+	require.NotNil(t, cfg)
+	require.True(t, cfg.SyncAlways, "synced by default")
+
+	relaxed, err := Open(Config{Dir: t.TempDir(), Sync: "2m"}, nil)
+	require.NoError(t, err)
+	t.Cleanup(relaxed.Close)
+	cfg = relaxed.srv.JetStreamConfig()
+	require.False(t, cfg.SyncAlways)
+	require.Equal(t, 2*time.Minute, cfg.SyncInterval)
+
+	for _, bad := range []string{"sometimes", "-1s", "0s"} {
+		_, err := Open(Config{Dir: t.TempDir(), Sync: bad}, nil)
+		require.ErrorIs(t, err, ErrBadSync, bad)
+	}
+}
