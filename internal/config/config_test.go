@@ -35,10 +35,14 @@ shutdown_grace = "3s"
 max_targets = 50
 [connector]
 heartbeat = 5000000000
+[bus]
+sync = "always"
 `), 0o600))
 	c, err := Load(path, []string{"MOPUSH_SERVER_LISTEN=127.0.0.1:9100", "MOPUSH_GATEWAY_MAX_TARGETS=70",
-		"MOPUSH_CONNECTOR_HANDSHAKE_TIMEOUT=2s", "OTHER=1", "MOPUSH_STORE_REDIS=127.0.0.1:6379, 127.0.0.1:6380"})
+		"MOPUSH_CONNECTOR_HANDSHAKE_TIMEOUT=2s", "OTHER=1", "MOPUSH_STORE_REDIS=127.0.0.1:6379, 127.0.0.1:6380",
+		"MOPUSH_BUS_SYNC=5s"})
 	require.NoError(t, err)
+	require.Equal(t, "5s", c.Bus.Sync)
 	require.Equal(t, "127.0.0.1:9100", c.Server.Listen)
 	require.Equal(t, 70, c.Gateway.MaxTargets)
 	require.Equal(t, 3*time.Second, c.Server.ShutdownGrace.Duration)
