@@ -261,6 +261,26 @@ func (c *Connector) skipAppended(ctx context.Context, entries []store.Entry, idx
 	return keep, keepIdx, nil
 }
 
+// Appended offers a message another node appended to devices' streams
+// (route.AppendedSubject) to those devices' live sessions here: a session
+// writes it when it is the next message of its stream, catches up from the
+// stream when it is further on, and ignores it when it has it. It returns
+// how many of the devices have a live session here.
+func (c *Connector) Appended(a route.Appended) int {
+	var later []*session
+	n := 0
+	for _, d := range a.Devices {
+		if c.hub.get(d.DeviceID) == nil {
+			continue
+		}
+		n++
+		c.offer(d.DeviceID, a.Message, store.Position{Epoch: d.Epoch, Seq: d.Seq}, &later)
+	}
+	writeOut(later)
+	c.m.announced.Add(float64(n))
+	return n
+}
+
 // offer hands an appended message to the device's live session, if any. A
 // session whose writer must start is added to later (kickLockedLater).
 func (c *Connector) offer(deviceID string, msg store.Message, p store.Position, later *[]*session) route.Result {

@@ -12,7 +12,10 @@ type metrics struct {
 	disconnects *prometheus.CounterVec
 	catchUps    *prometheus.CounterVec
 	repeats     prometheus.Counter
-	helloAcks   prometheus.Counter
+	// announced counts live sessions offered a message another node
+	// appended (Connector.Appended).
+	announced prometheus.Counter
+	helloAcks prometheus.Counter
 	// countsDropped counts pushes whose summed counts were dropped.
 	countsDropped prometheus.Counter
 }
@@ -46,6 +49,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_repeats_skipped_total",
 			Help: "Devices of retried batches whose stream already held the message, which was not appended again.",
 		}),
+		announced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_connector_announced_offers_total",
+			Help: "Live sessions offered a message the gateway appended to their device's stream itself, when no connector took it.",
+		}),
 		helloAcks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "push_connector_hello_acks_total",
 			Help: "Messages first acknowledged by a Hello's position: their Ack frame was lost with the device's last connection.",
@@ -59,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped, m.announced)
 	}
 	return m
 }

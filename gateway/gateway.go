@@ -68,6 +68,21 @@ type Gateway struct {
 	// sums holds the counts of acknowledgements made over HTTP until Run
 	// writes them, and keeps those the store refuses.
 	sums *outcome.Sums
+	// announce tells the connectors about messages the gateway appended
+	// itself (nil: nobody is told).
+	announce Announcer
+}
+
+// Announcer tells every connector about a message the gateway appended to
+// devices' streams itself, so that one holding a live session of such a
+// device writes it there (route.AppendedSubject).
+type Announcer interface {
+	Announce(ctx context.Context, a route.Appended)
+}
+
+// WithAnnouncer has the gateway announce the messages it appends itself.
+func WithAnnouncer(a Announcer) Option {
+	return func(g *Gateway) { g.announce = a }
 }
 
 // New returns a gateway. log and reg may be nil.

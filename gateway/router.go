@@ -270,6 +270,7 @@ func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []st
 	}
 	entries, pos = keep, keepPos
 	if len(entries) == 0 {
+		g.announceStored(ctx, msg, targets, todo, results)
 		return nil
 	}
 	ps, err := g.store.Append(ctx, entries)
@@ -282,5 +283,22 @@ func (g *Gateway) storeLeft(ctx context.Context, msg store.Message, targets []st
 		results[i] = route.Result{Status: route.Offline, Epoch: ps[k].Epoch, Seq: ps[k].Seq}
 	}
 	g.m.fallbacks.WithLabelValues("store").Add(float64(len(entries)))
+	g.announceStored(ctx, msg, targets, todo, results)
 	return nil
+}
+
+// announceStored tells the connectors where the gateway's own appends put
+// msg for the targets at positions todo: a device whose connector could
+// not be reached (a partition, a refusal) may still hold a live session
+// there.
+func (g *Gateway) announceStored(ctx context.Context, msg store.Message, targets []string, todo []int, results []route.Result) {
+	if g.announce == nil {
+		return
+	}
+	a := route.Appended{Message: msg, Devices: make([]route.AppendedAt, 0, len(todo))}
+	for _, i := range todo {
+		r := results[i]
+		a.Devices = append(a.Devices, route.AppendedAt{DeviceID: targets[i], Epoch: r.Epoch, Seq: r.Seq})
+	}
+	g.announce.Announce(ctx, a)
 }

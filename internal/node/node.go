@@ -224,7 +224,7 @@ func (n *Node) build() error {
 		}
 		gcfg := n.cfg.Gateway
 		gcfg.AdminToken = n.adminToken
-		var gopts []gateway.Option
+		gopts := []gateway.Option{gateway.WithAnnouncer(announcer{nc: n.bus.Conn, log: n.log})}
 		if n.vendors != nil {
 			q := relayq.NewCoalescer(&relayq.Publisher{JS: n.bus.JS}, n.cfg.Relay.BatchWindow)
 			if cw, ok := n.store.(cachedWatermarks); ok {

@@ -38,6 +38,9 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 	}
 	g.Go("redirects", func() error { return n.followRing(connCtx) })
+	if len(n.connectors) > 0 {
+		g.Go("appended", func() error { return n.followAppended(connCtx) })
+	}
 	g.Go("http", func() error { return httpx.Serve(rolesCtx, n.main, mainLn, grace) })
 
 	if err := n.start(ctx); err != nil {
