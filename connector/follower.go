@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -139,9 +140,18 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 		if err != nil {
 			return err
 		}
-		if helloSeq > page.Head && page.Epoch == helloEpoch && s.renewGoneBack(ctx, f, helloEpoch, helloSeq) {
-			helloSeq = 0 // read it again, in its new epoch, from its oldest message
-			continue
+		if helloSeq > page.Head && page.Epoch == helloEpoch {
+			renewed, err := s.renewGoneBack(ctx, f, helloEpoch, helloSeq)
+			if err != nil {
+				// Replayed in the same epoch, the client would keep its
+				// position and pass the next messages over: the session
+				// ends, and the client's next one tries again.
+				return err
+			}
+			if renewed {
+				helloSeq = 0 // read it again, in its new epoch, from its oldest message
+				continue
+			}
 		}
 		if f.fresh {
 			page.Messages, page.More, page.Recovered = nil, false, true
@@ -178,19 +188,20 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 // streams never go back) leaves it as it is. The app's broadcast stream,
 // which every device of the app would then read again, is renewed only
 // when this connector saw it reach held itself: one device's word does not
-// move it.
-func (s *session) renewGoneBack(ctx context.Context, f *follower, epoch, held uint64) bool {
+// move it. A renewal that fails is an error: the session ends rather than
+// replay the stream in an epoch the client would keep its position in.
+func (s *session) renewGoneBack(ctx context.Context, f *follower, epoch, held uint64) (bool, error) {
 	r, ok := s.c.store.(EpochRenewer)
 	if !ok || f.broadcast && s.c.order.seen(s.appID, epoch) < held {
-		return false
+		return false, nil
 	}
 	now, err := r.RenewEpoch(ctx, f.stream, epoch)
 	if err != nil {
 		s.c.log.WarnContext(ctx, "a stream that went back could not move to a new epoch", "device_id", s.deviceID,
 			"stream", f.kind(), "error", err)
-		return false
+		return false, fmt.Errorf("renew the %s stream's epoch: %w", f.kind(), err)
 	}
-	return now != epoch
+	return now != epoch, nil
 }
 
 // writePage writes one catch-up page; the first replay always writes, so
