@@ -264,9 +264,8 @@ func (c *Connector) skipAppended(ctx context.Context, entries []store.Entry, idx
 // Appended offers a message another node appended to devices' streams
 // (route.AppendedSubject) to those devices' live sessions here: a session
 // writes it when it is the next message of its stream, catches up from the
-// stream when it is further on, and ignores it when it has it. It returns
-// how many of the devices have a live session here.
-func (c *Connector) Appended(a route.Appended) int {
+// stream when it is further on, and ignores it when it has it.
+func (c *Connector) Appended(a route.Appended) {
 	var later []*session
 	n := 0
 	for _, d := range a.Devices {
@@ -278,7 +277,6 @@ func (c *Connector) Appended(a route.Appended) int {
 	}
 	writeOut(later)
 	c.m.announced.Add(float64(n))
-	return n
 }
 
 // offer hands an appended message to the device's live session, if any. A

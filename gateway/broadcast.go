@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
@@ -62,22 +61,19 @@ func (g *Gateway) routeBroadcast(ctx context.Context, p *store.Push, resumed boo
 // for it in the stream first.
 func (g *Gateway) appendBroadcast(ctx context.Context, appID string, msg store.Message, resumed bool) (store.Position, error) {
 	entries := []store.Entry{{DeviceID: store.BroadcastStream(appID), Message: msg}}
-	look := resumed
-	for wait := storeRetryFirst; ; wait = min(2*wait, storeRetryMax) {
-		pos, err := g.appendOnce(ctx, entries, look)
-		if err == nil {
-			return pos, nil
+	var (
+		pos  store.Position
+		err  error
+		look = resumed
+	)
+	g.untilStored(ctx, func() bool {
+		if pos, err = g.appendOnce(ctx, entries, look); err != nil {
+			g.log.WarnContext(ctx, "append broadcast failed; trying again", "push_id", msg.PushID, "error", err)
+			look = true
 		}
-		g.log.WarnContext(ctx, "append broadcast failed; trying again", "push_id", msg.PushID, "error", err)
-		look = true
-		select {
-		case <-ctx.Done():
-			return store.Position{}, err
-		case <-g.stopping:
-			return store.Position{}, err
-		case <-time.After(wait):
-		}
-	}
+		return err == nil
+	})
+	return pos, err
 }
 
 // appendOnce appends entries' one message, or, with look, returns where

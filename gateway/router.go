@@ -121,18 +121,11 @@ func (g *Gateway) route(ctx context.Context, p *store.Push, afterFirst func(), r
 	// What no connector took the gateway appends itself; while the store
 	// fails too (a shard restarting), it tries again until the route's
 	// deadline, so that a short outage loses nothing.
-retry:
-	for wait := storeRetryFirst; len(todo) > 0; wait = min(2*wait, storeRetryMax) {
-		if todo = g.storeLeft(ctx, msg, p.Targets, todo, results); len(todo) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			break retry
-		case <-g.stopping:
-			return store.Counts{}, results, true
-		case <-time.After(wait):
-		}
+	if len(todo) > 0 && g.untilStored(ctx, func() bool {
+		todo = g.storeLeft(ctx, msg, p.Targets, todo, results)
+		return len(todo) == 0
+	}) {
+		return store.Counts{}, results, true
 	}
 	if len(todo) > 0 {
 		g.log.ErrorContext(ctx, "message not stored for some devices; they count as failed", "push_id", p.ID,
@@ -241,6 +234,23 @@ const (
 	storeRetryFirst = 500 * time.Millisecond
 	storeRetryMax   = 4 * time.Second
 )
+
+// untilStored runs stored, one of the gateway's own appends, until it
+// reports success: again 0.5 s later and then at doubling waits up to 4 s,
+// while ctx lasts. It reports whether it gave up because the gateway
+// began to stop.
+func (g *Gateway) untilStored(ctx context.Context, stored func() bool) (stopping bool) {
+	for wait := storeRetryFirst; !stored(); wait = min(2*wait, storeRetryMax) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-g.stopping:
+			return true
+		case <-time.After(wait):
+		}
+	}
+	return false
+}
 
 // storeLeft appends msg to the streams of the targets at positions todo,
 // which no connector took (every attempt failed or was refused), so that
