@@ -50,7 +50,7 @@ func (r *recordingShared) asked() []string {
 	return append([]string(nil), r.keys...)
 }
 
-func p8(t *testing.T) string {
+func p8(t testing.TB) string {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
