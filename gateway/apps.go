@@ -34,9 +34,8 @@ func (g *Gateway) createApp(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || len(req.Name) > 128 {
-		return errInvalid("invalid-app", "Invalid app", "name is required, at most 128 bytes")
+	if err := validateApp(&req); err != nil {
+		return err
 	}
 	secret := ids.Token(32)
 	sum := sha256.Sum256([]byte(secret))
@@ -47,6 +46,18 @@ func (g *Gateway) createApp(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusCreated, appResponse{
 		AppID: app.ID, Name: app.Name, AppKey: app.Key, MasterSecret: secret, CreatedAt: app.CreatedAt,
 	})
+}
+
+// maxAppName bounds an app's name, in bytes.
+const maxAppName = 128
+
+// validateApp trims the name of an app to create and checks it.
+func validateApp(req *appRequest) error {
+	req.Name = strings.TrimSpace(req.Name)
+	if req.Name == "" || len(req.Name) > maxAppName {
+		return errInvalid("invalid-app", "Invalid app", "name is required, at most 128 bytes")
+	}
+	return nil
 }
 
 func (g *Gateway) getApp(w http.ResponseWriter, r *http.Request) error {

@@ -6,8 +6,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/store"
 )
 
 // FuzzPushRequest feeds arbitrary bodies to the push request decoder and
@@ -30,10 +32,7 @@ func FuzzPushRequest(f *testing.F) {
 			_, err = g.validatePush(&req)
 		}
 		if err != nil {
-			var e *httpx.Error
-			if !errors.As(err, &e) || e.Status >= 500 {
-				t.Fatalf("untyped or server error for %q: %v", body, err)
-			}
+			requireTyped(t, body, err)
 		}
 	})
 }
@@ -51,10 +50,75 @@ func FuzzDeviceRequest(f *testing.F) {
 			err = validateDevice(&req)
 		}
 		if err != nil {
-			var e *httpx.Error
-			if !errors.As(err, &e) || e.Status >= 500 {
-				t.Fatalf("untyped or server error for %q: %v", body, err)
-			}
+			requireTyped(t, body, err)
+		}
+	})
+}
+
+// requireTyped fails unless err is a typed API error below 500.
+func requireTyped(t *testing.T, body string, err error) {
+	t.Helper()
+	var e *httpx.Error
+	if !errors.As(err, &e) || e.Status >= 500 {
+		t.Fatalf("untyped or server error for %q: %v", body, err)
+	}
+}
+
+// FuzzAppRequest feeds arbitrary bodies to the decoder and check of an app
+// to create: a refusal is a typed API error, and an accepted name is
+// trimmed, not empty and within its bound.
+func FuzzAppRequest(f *testing.F) {
+	f.Add(`{"name":"demo"}`)
+	f.Add(`{"name":"  "}`)
+	f.Add(`{"name":"\u00e9\ud800"}`)
+	f.Add(`{"name":1}`)
+	f.Add(`{"name":"a","other":2}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/apps", strings.NewReader(body))
+		var req appRequest
+		err := httpx.DecodeJSON(r, 1<<20, &req)
+		if err == nil {
+			err = validateApp(&req)
+		}
+		if err != nil {
+			requireTyped(t, body, err)
+			return
+		}
+		if req.Name == "" || len(req.Name) > maxAppName || strings.TrimSpace(req.Name) != req.Name {
+			t.Fatalf("accepted name %q from %q", req.Name, body)
+		}
+	})
+}
+
+// FuzzSettingsRequest does the same for an app's settings: what is
+// accepted is an ack timeout of 1 s to 1 h (or none) and a known payload
+// mode (or none).
+func FuzzSettingsRequest(f *testing.F) {
+	f.Add(`{"ack_timeout_seconds":10,"payload_mode":"wakeup"}`)
+	f.Add(`{"ack_timeout_seconds":0}`)
+	f.Add(`{"ack_timeout_seconds":9223372036854775807}`)
+	f.Add(`{"ack_timeout_seconds":1.5}`)
+	f.Add(`{"payload_mode":"FULL"}`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPut, "/v1/apps/a/settings", strings.NewReader(body))
+		var req settingsRequest
+		err := httpx.DecodeJSON(r, 1<<20, &req)
+		var s store.Settings
+		if err == nil {
+			s, err = req.settings()
+		}
+		if err != nil {
+			requireTyped(t, body, err)
+			return
+		}
+		if s.AckTimeout != 0 && (s.AckTimeout < time.Second || s.AckTimeout > time.Hour) {
+			t.Fatalf("accepted ack timeout %v from %q", s.AckTimeout, body)
+		}
+		switch s.PayloadMode {
+		case "", store.PayloadFull, store.PayloadEncrypted, store.PayloadWakeup:
+		default:
+			t.Fatalf("accepted payload mode %q from %q", s.PayloadMode, body)
 		}
 	})
 }

@@ -122,6 +122,24 @@ func wholeSeconds(d time.Duration) int {
 	return int((d + time.Second - 1) / time.Second)
 }
 
+// settings checks a settings request and returns the settings it sets.
+func (req *settingsRequest) settings() (store.Settings, error) {
+	var s store.Settings
+	if t := req.AckTimeoutSeconds; t != nil {
+		if *t < 1 || *t > 3600 {
+			return s, errInvalid("invalid-settings", "Invalid settings", "ack_timeout_seconds must be 1 to 3600")
+		}
+		s.AckTimeout = time.Duration(*t) * time.Second
+	}
+	switch req.PayloadMode {
+	case "", store.PayloadFull, store.PayloadEncrypted, store.PayloadWakeup:
+		s.PayloadMode = req.PayloadMode
+	default:
+		return s, errInvalid("invalid-settings", "Invalid settings", "payload_mode must be full, encrypted or wakeup")
+	}
+	return s, nil
+}
+
 func (g *Gateway) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := g.authAdmin(r); err != nil {
 		return err
@@ -130,20 +148,11 @@ func (g *Gateway) putSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	var s store.Settings
-	if t := req.AckTimeoutSeconds; t != nil {
-		if *t < 1 || *t > 3600 {
-			return errInvalid("invalid-settings", "Invalid settings", "ack_timeout_seconds must be 1 to 3600")
-		}
-		s.AckTimeout = time.Duration(*t) * time.Second
+	s, err := req.settings()
+	if err != nil {
+		return err
 	}
-	switch req.PayloadMode {
-	case "", store.PayloadFull, store.PayloadEncrypted, store.PayloadWakeup:
-		s.PayloadMode = req.PayloadMode
-	default:
-		return errInvalid("invalid-settings", "Invalid settings", "payload_mode must be full, encrypted or wakeup")
-	}
-	err := g.store.UpdateSettings(r.Context(), r.PathValue("id"), s)
+	err = g.store.UpdateSettings(r.Context(), r.PathValue("id"), s)
 	g.apps.drop(r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("app")
