@@ -79,7 +79,13 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 // The watermark moves first and does not move back, so a message whose
 // outcome fails to be recorded does not keep the messages after it from
 // theirs: each is recorded, and the failures are returned together.
+//
+// On a store that records both at once (store.AckRecorder), the watermark
+// and the outcomes are one write, and only the counters follow it.
 func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
+	if r, ok := ackRecorder(st); ok {
+		return ackAtOnce(ctx, st, r, deviceID, seq, now)
+	}
 	msgs, err := st.Advance(ctx, deviceID, store.MarkAcked, seq)
 	if err != nil {
 		return 0, fmt.Errorf("advance ack watermark: %w", err)
@@ -97,7 +103,36 @@ func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Ti
 	return len(msgs), errors.Join(errs...)
 }
 
-// Expired reports whether m's TTL has run out at now.
-func Expired(m store.Message, now time.Time) bool {
-	return !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt)
+// ackRecorder returns st's store as a store.AckRecorder, looking through
+// Summed, which adds only the summing of counts.
+func ackRecorder(st Store) (store.AckRecorder, bool) {
+	if s, ok := st.(Summed); ok {
+		st = s.Store
+	}
+	r, ok := st.(store.AckRecorder)
+	return r, ok
 }
+
+// ackAtOnce is Ack on a store that moves the watermark and records the
+// outcomes in one write; the counters of the outcomes it set follow.
+func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID string, seq uint64, now time.Time) (int, error) {
+	acked, err := r.AdvanceAcked(ctx, deviceID, seq, now)
+	if err != nil {
+		return 0, fmt.Errorf("advance ack watermark: %w", err)
+	}
+	var errs []error
+	for _, a := range acked {
+		if !a.Set {
+			continue
+		}
+		if delta := a.Outcome.Delta(a.Prev); delta != (store.Counts{}) {
+			if err := st.AddCounts(ctx, a.Message.PushID, delta); err != nil && !errors.Is(err, store.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("seq %d: count outcome: %w", a.Message.Seq, err))
+			}
+		}
+	}
+	return len(acked), errors.Join(errs...)
+}
+
+// Expired reports whether m's TTL has run out at now.
+func Expired(m store.Message, now time.Time) bool { return m.Expired(now) }

@@ -71,27 +71,88 @@ func (s *memStore) AddCounts(_ context.Context, id string, d store.Counts) error
 	return nil
 }
 
+// atOnce is a memStore that moves the watermark and records the outcomes
+// in one call (store.AckRecorder); Ack must not use its two-write methods.
+type atOnce struct {
+	*memStore
+	t     *testing.T
+	calls int
+}
+
+func (a *atOnce) Advance(context.Context, string, store.Mark, uint64) ([]store.Message, error) {
+	a.t.Error("Ack moved the watermark on its own")
+	return nil, errBroken
+}
+
+func (a *atOnce) SetOutcome(context.Context, string, uint64, store.Outcome) (store.Outcome, bool, error) {
+	a.t.Error("Ack recorded an outcome on its own")
+	return store.OutcomeNone, false, errBroken
+}
+
+func (a *atOnce) AdvanceAcked(ctx context.Context, dev string, through uint64, now time.Time) ([]store.Acked, error) {
+	a.calls++
+	msgs, err := a.memStore.Advance(ctx, dev, store.MarkAcked, through)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Acked, len(msgs))
+	for i, m := range msgs {
+		o, prev := store.OutcomeAcked, a.outcomes[m.Seq]
+		if m.Expired(now) {
+			o = store.OutcomeExpired
+		}
+		out[i] = store.Acked{Message: m, Outcome: o, Prev: prev, Set: o.Replaces(prev)}
+		if out[i].Set {
+			a.outcomes[m.Seq] = o
+		}
+	}
+	return out, nil
+}
+
+// acking builds the store an Ack test runs on: one that records
+// acknowledgements in two writes, or one that records them at once.
+var acking = []struct {
+	name  string
+	build func(t *testing.T, s *memStore) Store
+}{
+	{"two_writes", func(_ *testing.T, s *memStore) Store { return s }},
+	{"at_once", func(t *testing.T, s *memStore) Store {
+		a := &atOnce{memStore: s, t: t}
+		t.Cleanup(func() { require.Positive(t, a.calls, "AdvanceAcked called") })
+		return a
+	}},
+}
+
 // An Ack records every message it covers, an expired one as expired; a
 // message whose push is no longer stored is recorded too, with nothing to
 // count.
 func TestAckRecordsEveryCoveredMessage(t *testing.T) {
-	now := time.Now()
-	s := newMemStore([]string{"p1", "p2", "p3", "p4"}, map[int]time.Time{3: now.Add(-time.Second)})
-	delete(s.counts, "p2") // its record expired
-	n, err := Ack(context.Background(), s, "d", 3, now)
-	require.NoError(t, err)
-	require.Equal(t, 3, n)
-	require.Equal(t, map[uint64]store.Outcome{1: store.OutcomeAcked, 2: store.OutcomeAcked, 3: store.OutcomeExpired}, s.outcomes)
-	require.Equal(t, map[string]store.Counts{"p1": {Acked: 1}, "p3": {Expired: 1}, "p4": {}}, s.counts)
+	for _, tc := range acking {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			s := newMemStore([]string{"p1", "p2", "p3", "p4", "p5"}, map[int]time.Time{3: now.Add(-time.Second)})
+			s.outcomes[5] = store.OutcomeRelayed // the relay's check ran first
+			delete(s.counts, "p2")               // its record expired
+			st := tc.build(t, s)
+			n, err := Ack(context.Background(), st, "d", 3, now)
+			require.NoError(t, err)
+			require.Equal(t, 3, n)
+			require.Equal(t, map[uint64]store.Outcome{1: store.OutcomeAcked, 2: store.OutcomeAcked, 3: store.OutcomeExpired,
+				5: store.OutcomeRelayed}, s.outcomes)
+			require.Equal(t, map[string]store.Counts{"p1": {Acked: 1}, "p3": {Expired: 1}, "p4": {}, "p5": {}}, s.counts)
 
-	// The same Ack again covers nothing new; a later one covers the rest.
-	n, err = Ack(context.Background(), s, "d", 3, now)
-	require.NoError(t, err)
-	require.Zero(t, n)
-	n, err = Ack(context.Background(), s, "d", 9, now)
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
-	require.Equal(t, store.Counts{Acked: 1}, s.counts["p4"])
+			// The same Ack again covers nothing new; a later one covers the rest,
+			// and moves a relayed target to acked.
+			n, err = Ack(context.Background(), st, "d", 3, now)
+			require.NoError(t, err)
+			require.Zero(t, n)
+			n, err = Ack(context.Background(), st, "d", 9, now)
+			require.NoError(t, err)
+			require.Equal(t, 2, n)
+			require.Equal(t, store.Counts{Acked: 1}, s.counts["p4"])
+			require.Equal(t, store.Counts{Acked: 1, Relayed: -1}, s.counts["p5"])
+		})
+	}
 }
 
 // A message whose outcome cannot be recorded does not keep the messages

@@ -68,18 +68,22 @@ func TestSumsAreBounded(t *testing.T) {
 // Through Summed, an Ack whose counter write would fail is recorded and
 // counted with the next flush.
 func TestSummedAckCountsWithTheFlush(t *testing.T) {
-	ctx := context.Background()
-	st := newMemStore([]string{"p1", "p2"}, nil)
-	st.failAdd = true
-	sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
-	n, err := Ack(ctx, Summed{Store: st, Sums: sums}, "dev", 2, time.Now())
-	require.NoError(t, err)
-	require.Equal(t, 2, n)
-	require.Equal(t, store.OutcomeAcked, st.outcomes[2])
-	st.failAdd = false
-	sums.Flush(ctx)
-	require.Equal(t, store.Counts{Acked: 1}, st.counts["p1"])
-	require.Equal(t, store.Counts{Acked: 1}, st.counts["p2"])
+	for _, tc := range acking {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := newMemStore([]string{"p1", "p2"}, nil)
+			st.failAdd = true
+			sums := NewSums(st, slog.New(slog.DiscardHandler), nil)
+			n, err := Ack(ctx, Summed{Store: tc.build(t, st), Sums: sums}, "dev", 2, time.Now())
+			require.NoError(t, err)
+			require.Equal(t, 2, n)
+			require.Equal(t, store.OutcomeAcked, st.outcomes[2])
+			st.failAdd = false
+			sums.Flush(ctx)
+			require.Equal(t, store.Counts{Acked: 1}, st.counts["p1"])
+			require.Equal(t, store.Counts{Acked: 1}, st.counts["p2"])
+		})
+	}
 }
 
 // refusingN refuses its first n counter writes.

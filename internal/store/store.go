@@ -69,6 +69,11 @@ type Message struct {
 	ExpiresAt time.Time         `json:"expires_at,omitzero"` // zero: never
 }
 
+// Expired reports whether m's TTL has run out at now.
+func (m Message) Expired(now time.Time) bool {
+	return !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt)
+}
+
 // Entry asks for one message to be appended to one device's stream.
 type Entry struct {
 	DeviceID string
@@ -290,6 +295,26 @@ type Outcomes interface {
 	SetOutcome(ctx context.Context, deviceID string, seq uint64, o Outcome) (prev Outcome, set bool, err error)
 	// OutcomeOf returns the recorded outcome (OutcomeNone if none).
 	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (Outcome, error)
+}
+
+// Acked is one message an acknowledgement newly covered, and what
+// recording its outcome did.
+type Acked struct {
+	Message Message
+	Outcome Outcome // the outcome given: acked, or expired
+	Prev    Outcome // the outcome it had
+	Set     bool    // Outcome replaced Prev
+}
+
+// AckRecorder is implemented by a store that can move a device's ack
+// watermark and record the outcomes of the messages it passes in one
+// atomic write, so that no crash leaves messages acknowledged without
+// their outcome. AdvanceAcked moves the watermark as Streams.Advance does
+// and records each newly covered message as acked, or as expired when it
+// had expired at now (Message.Expired), where that outcome replaces the
+// recorded one (Outcome.Replaces).
+type AckRecorder interface {
+	AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]Acked, error)
 }
 
 // Devices stores device state.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -309,36 +310,46 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	defer s.end()
 	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
 	defer s.locks.unlock(set)
+	covered, to, err := s.covered(deviceID, wk, through)
+	if err != nil || len(covered) == 0 && to == 0 {
+		return nil, err
+	}
+	if err := s.setWatermark(wk, to); err != nil {
+		return nil, err
+	}
+	return covered, nil
+}
 
+// covered returns the retained messages a watermark would newly cover if
+// it moved to through (at most to the head), and the value it would move
+// to; 0 when it would not move. The caller holds the watermark's stripe.
+func (s *Store) covered(deviceID string, wk []byte, through uint64) ([]store.Message, uint64, error) {
 	cur, err := s.watermark(wk)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if t, ok := s.tails.get(deviceID); ok {
 		to := min(through, t.h.seq)
 		if to <= cur {
-			return nil, nil
+			return nil, 0, nil
 		}
 		if covered, ok := t.covered(max(cur+1, t.h.first), to); ok {
-			if err := s.setWatermark(wk, to); err != nil {
-				return nil, err
-			}
-			return covered, nil
+			return covered, to, nil
 		}
 	}
 	it, h, err := s.streamIter(deviceID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	to := min(through, h.seq)
 	if to <= cur {
-		return nil, closeIter(it, nil)
+		return nil, 0, closeIter(it, nil)
 	}
 	var covered []store.Message
 	for valid := it.SeekGE(msgKey(deviceID, max(cur+1, h.first))); valid; valid = it.Next() {
 		m, err := iterMessage(it)
 		if err != nil {
-			return nil, closeIter(it, err)
+			return nil, 0, closeIter(it, err)
 		}
 		if m.Seq > to {
 			break
@@ -346,12 +357,56 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 		covered = append(covered, m)
 	}
 	if err := closeIter(it, it.Error()); err != nil {
+		return nil, 0, err
+	}
+	return covered, to, nil
+}
+
+// AdvanceAcked moves the ack watermark as Advance does and records, in the
+// same batch, each message it newly covers as acked (expired if it had
+// expired at now) where that replaces the recorded outcome: a crash can no
+// longer leave the watermark moved and an outcome unrecorded. Like
+// Advance, the batch is committed without fsync.
+func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
+	wk, err := watermarkKey(deviceID, store.MarkAcked)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.setWatermark(wk, to); err != nil {
+	if err := s.begin(ctx); err != nil {
 		return nil, err
 	}
-	return covered, nil
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID), s.locks.index(streamOutcome, deviceID)})
+	defer s.locks.unlock(set)
+	covered, to, err := s.covered(deviceID, wk, through)
+	if err != nil || len(covered) == 0 && to == 0 {
+		return nil, err
+	}
+	b := s.db.NewBatch()
+	b.Set(wk, encodeUint64(to), nil)
+	acked := make([]store.Acked, len(covered))
+	for i, m := range covered {
+		a := store.Acked{Message: m, Outcome: store.OutcomeAcked, Prev: store.OutcomeNone}
+		if m.Expired(now) {
+			a.Outcome = store.OutcomeExpired
+		}
+		if !s.unrecorded.take(deviceID, m.Seq) {
+			if a.Prev, err = s.outcome(deviceID, m.Seq); err != nil {
+				b.Close()
+				return nil, err
+			}
+		}
+		if a.Outcome.Replaces(a.Prev) {
+			a.Set = true
+			b.Set(outcomeKey(deviceID, m.Seq), []byte{byte(a.Outcome)}, nil)
+		}
+		acked[i] = a
+	}
+	if err := commit(b, pebble.NoSync); err != nil {
+		return nil, err
+	}
+	s.marks.put(wk, to)
+	return acked, nil
 }
 
 // setWatermark stores a watermark; the caller holds its stripe.

@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 	if h.has(PartStreams) {
 		t.Run("streams", s.streams)
 		t.Run("watermarks", s.watermarks)
+		t.Run("acked_at_once", s.ackedAtOnce)
 	}
 	if h.has(PartPushes) {
 		t.Run("pushes", s.pushes)

@@ -1,0 +1,155 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/store"
+)
+
+// ackedAtOnce tests store.AckRecorder on a store that has it: the ack
+// watermark and the outcomes of the messages it passes move together.
+func (s suite) ackedAtOnce(t *testing.T) {
+	recorder := func(t *testing.T, e env) store.AckRecorder {
+		r, ok := e.Store.(store.AckRecorder)
+		if !ok {
+			t.Skip("the store records acknowledgements in two writes")
+		}
+		return r
+	}
+	t.Run("advance", func(t *testing.T) {
+		e := s.open(t, Config{})
+		r := recorder(t, e)
+		dev := ids.New()
+		_, msgs := appendN(t, e, dev, 4)
+		expired := newMessage(e, 4)
+		expired.ExpiresAt = e.clock.Now().Add(-time.Hour)
+		pos, err := e.Append(e.ctx, []store.Entry{{DeviceID: dev, Message: expired}})
+		require.NoError(t, err)
+		expired.Seq = pos[0].Seq
+		msgs = append(msgs, expired)
+		setOutcome(t, e, dev, 2, store.OutcomeRelayed)
+		setOutcome(t, e, dev, 3, store.OutcomeAcked)
+		now := e.clock.Now()
+
+		got, err := r.AdvanceAcked(e.ctx, dev, 3, now)
+		require.NoError(t, err)
+		require.Equal(t, normAcked([]store.Acked{
+			{Message: msgs[0], Outcome: store.OutcomeAcked, Prev: store.OutcomeNone, Set: true},
+			{Message: msgs[1], Outcome: store.OutcomeAcked, Prev: store.OutcomeRelayed, Set: true},
+			{Message: msgs[2], Outcome: store.OutcomeAcked, Prev: store.OutcomeAcked, Set: false},
+		}), normAcked(got))
+		requireMark(t, e, dev, store.MarkAcked, 3)
+		for seq := uint64(1); seq <= 3; seq++ {
+			requireOutcome(t, e, dev, seq, store.OutcomeAcked)
+		}
+		requireOutcome(t, e, dev, 4, store.OutcomeNone)
+
+		got, err = r.AdvanceAcked(e.ctx, dev, 2, now)
+		require.NoError(t, err)
+		require.Empty(t, got, "a watermark never moves back")
+		got, err = r.AdvanceAcked(e.ctx, dev, 100, now)
+		require.NoError(t, err)
+		require.Equal(t, normAcked([]store.Acked{
+			{Message: msgs[3], Outcome: store.OutcomeAcked, Prev: store.OutcomeNone, Set: true},
+			{Message: msgs[4], Outcome: store.OutcomeExpired, Prev: store.OutcomeNone, Set: true},
+		}), normAcked(got), "at most to the head, expired messages included")
+		requireMark(t, e, dev, store.MarkAcked, 5)
+		requireOutcome(t, e, dev, 5, store.OutcomeExpired)
+		requireMark(t, e, dev, store.MarkSent, 0)
+
+		got, err = r.AdvanceAcked(e.ctx, "nobody", 10, now)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		requireMark(t, e, "nobody", store.MarkAcked, 0)
+	})
+	t.Run("racing_outcomes", func(t *testing.T) {
+		// Acknowledgements race the relay's outcomes for the same
+		// messages: every message is covered once, ends acked, and
+		// exactly one writer saw the other's outcome when both wrote.
+		e := s.open(t, Config{})
+		r := recorder(t, e)
+		dev := ids.New()
+		const n = 60
+		_, _ = appendN(t, e, dev, n)
+		var (
+			mu      sync.Mutex
+			covered []uint64
+			ackPrev = map[uint64]store.Outcome{}
+			relayed = map[uint64]bool{}
+			failed  errs
+			wg      sync.WaitGroup
+		)
+		for g := range 4 {
+			wg.Go(func() {
+				for through := uint64(g + 1); through <= n; through += 4 {
+					got, err := r.AdvanceAcked(e.ctx, dev, through, e.clock.Now())
+					failed.add(err)
+					mu.Lock()
+					for _, a := range got {
+						covered = append(covered, a.Message.Seq)
+						ackPrev[a.Message.Seq] = a.Prev
+						if !a.Set || a.Prev != store.OutcomeNone && a.Prev != store.OutcomeRelayed {
+							failed.add(fmt.Errorf("seq %d: acked over %v, set %v", a.Message.Seq, a.Prev, a.Set))
+						}
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Go(func() {
+			for seq := uint64(1); seq <= n; seq++ {
+				prev, set, err := e.SetOutcome(e.ctx, dev, seq, store.OutcomeRelayed)
+				failed.add(err)
+				if set != (prev == store.OutcomeNone) {
+					failed.add(fmt.Errorf("seq %d: relayed over %v, set %v", seq, prev, set))
+				}
+				mu.Lock()
+				relayed[seq] = set
+				mu.Unlock()
+			}
+		})
+		wg.Wait()
+		require.NoError(t, failed.err())
+		require.Equal(t, seqRange(1, n), sortedCopy(covered), "every message covered once")
+		requireMark(t, e, dev, store.MarkAcked, n)
+		for seq := uint64(1); seq <= n; seq++ {
+			requireOutcome(t, e, dev, seq, store.OutcomeAcked)
+			require.Equal(t, relayed[seq], ackPrev[seq] == store.OutcomeRelayed,
+				"seq %d: the relay's outcome was set exactly when the acknowledgement replaced it", seq)
+		}
+	})
+}
+
+func setOutcome(t *testing.T, e env, dev string, seq uint64, o store.Outcome) {
+	t.Helper()
+	_, set, err := e.SetOutcome(e.ctx, dev, seq, o)
+	require.NoError(t, err)
+	require.True(t, set)
+}
+
+func requireOutcome(t *testing.T, e env, dev string, seq uint64, want store.Outcome) {
+	t.Helper()
+	got, err := e.OutcomeOf(e.ctx, dev, seq)
+	require.NoError(t, err)
+	require.Equal(t, want, got, "outcome of seq %d", seq)
+}
+
+func normAcked(as []store.Acked) []store.Acked {
+	msgs := make([]store.Message, len(as))
+	for i, a := range as {
+		msgs[i] = a.Message
+	}
+	msgs = normMessages(msgs)
+	out := make([]store.Acked, len(as))
+	for i, a := range as {
+		a.Message = msgs[i]
+		out[i] = a
+	}
+	return out
+}
