@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +28,8 @@ type clusterStore struct {
 	// redis is streams when it is Redis, else nil.
 	redis *redisstore.Store
 }
+
+var _ store.AckRecorder = (*clusterStore)(nil)
 
 // openCluster opens the clustered data layer: business data (apps,
 // credentials, pushes, campaigns, portal users) in MongoDB; device state through the tiered layer
@@ -107,6 +110,17 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		streams: renewer,
 		redis:   rs,
 	}, nil
+}
+
+// AdvanceAcked moves a device's ack watermark and records the outcomes it
+// covers in one write (store.AckRecorder) where the streams are in Redis;
+// on Aerospike it returns errors.ErrUnsupported, and an acknowledgement
+// is recorded in two writes (outcome.Ack).
+func (c *clusterStore) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
+	if c.redis == nil {
+		return nil, errors.ErrUnsupported
+	}
+	return c.redis.AdvanceAcked(ctx, deviceID, through, now)
 }
 
 // RenewEpoch moves a device's stream that went back in epoch to a new

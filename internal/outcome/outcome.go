@@ -81,10 +81,14 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 // theirs: each is recorded, and the failures are returned together.
 //
 // On a store that records both at once (store.AckRecorder), the watermark
-// and the outcomes are one write, and only the counters follow it.
+// and the outcomes are one write, and only the counters follow it; one
+// that says errors.ErrUnsupported is acknowledged in two writes.
 func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
 	if r, ok := ackRecorder(st); ok {
-		return ackAtOnce(ctx, st, r, deviceID, seq, now)
+		n, err := ackAtOnce(ctx, st, r, deviceID, seq, now)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			return n, err
+		}
 	}
 	msgs, err := st.Advance(ctx, deviceID, store.MarkAcked, seq)
 	if err != nil {

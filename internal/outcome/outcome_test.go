@@ -109,8 +109,21 @@ func (a *atOnce) AdvanceAcked(ctx context.Context, dev string, through uint64, n
 	return out, nil
 }
 
+// unsupported is a memStore whose AdvanceAcked says the store cannot
+// record an acknowledgement in one write (a cluster's Aerospike streams).
+type unsupported struct {
+	*memStore
+	calls int
+}
+
+func (u *unsupported) AdvanceAcked(context.Context, string, uint64, time.Time) ([]store.Acked, error) {
+	u.calls++
+	return nil, errors.ErrUnsupported
+}
+
 // acking builds the store an Ack test runs on: one that records
-// acknowledgements in two writes, or one that records them at once.
+// acknowledgements in two writes, one that records them at once, and one
+// that says it cannot.
 var acking = []struct {
 	name  string
 	build func(t *testing.T, s *memStore) Store
@@ -120,6 +133,11 @@ var acking = []struct {
 		a := &atOnce{memStore: s, t: t}
 		t.Cleanup(func() { require.Positive(t, a.calls, "AdvanceAcked called") })
 		return a
+	}},
+	{"unsupported", func(t *testing.T, s *memStore) Store {
+		u := &unsupported{memStore: s}
+		t.Cleanup(func() { require.Positive(t, u.calls, "AdvanceAcked called") })
+		return u
 	}},
 }
 

@@ -168,6 +168,48 @@ end
 return {from, out}
 `
 
+// ackScript moves the ack watermark forward and records the outcome of
+// every message it newly covers, in one run.
+//
+//	KEYS: stream head, message list, outcomes
+//	ARGV: through (at most 2^53-1), now (Unix microseconds),
+//	      acked outcome, its replace mask, expired outcome, its replace mask
+//
+// A message whose expiry (the list entry's prefix) is not after now is
+// recorded as expired, any other as acked, where the outcome replaces the
+// recorded one (the masks as in outcomeScript). It returns {} when the
+// watermark did not move, else {first sequence number returned,
+// {{json, outcome given, previous outcome, 1 if recorded else 0}...}}.
+const ackScript = `
+local m = redis.call('HMGET', KEYS[1], 'acked', 'head', 'first')
+local cur = tonumber(m[1]) or 0
+local head = tonumber(m[2]) or 0
+local first = tonumber(m[3]) or 1
+local to = math.min(tonumber(ARGV[1]), head)
+if to <= cur then return {} end
+redis.call('HSET', KEYS[1], 'acked', string.format('%d', to))
+local from = math.max(cur + 1, first)
+local out = {}
+if from <= to then
+  local now = tonumber(ARGV[2])
+  for i, v in ipairs(redis.call('LRANGE', KEYS[2], from - first, to - first)) do
+    local p = string.find(v, '|', 1, true)
+    local exp = tonumber(string.sub(v, 1, p - 1))
+    local o, mask = ARGV[3], ARGV[4]
+    if exp and exp <= now then o, mask = ARGV[5], ARGV[6] end
+    local seq = string.format('%d', from + i - 1)
+    local prev = tonumber(redis.call('HGET', KEYS[3], seq) or '0')
+    local set = 0
+    if string.sub(mask, prev + 1, prev + 1) == '1' then
+      redis.call('HSET', KEYS[3], seq, o)
+      set = 1
+    end
+    out[#out + 1] = {string.sub(v, p + 1), tonumber(o), prev, set}
+  end
+end
+return {from, out}
+`
+
 // outcomeScript records an outcome if it replaces the one recorded.
 //
 //	KEYS: outcomes
@@ -270,7 +312,7 @@ func (sc *script) commands(c rueidis.Client, calls []call, only []int) []rueidis
 
 // scripts are the store's scripts.
 type scripts struct {
-	append, renew, target, read, advance, outcome, putDevice *script
+	append, renew, target, read, advance, ack, outcome, putDevice *script
 }
 
 func newScripts() scripts {
@@ -280,6 +322,7 @@ func newScripts() scripts {
 		target:    newScript(targetScript, true),
 		read:      newScript(readScript, true),
 		advance:   newScript(advanceScript, false),
+		ack:       newScript(ackScript, false),
 		outcome:   newScript(outcomeScript, false),
 		putDevice: newScript(putDeviceScript, false),
 	}
