@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/mopush/mopush/internal/outcome"
-	"github.com/mopush/mopush/internal/store"
 )
 
 // twoWrites hides the store's AdvanceAcked, so that outcome.Ack moves the
@@ -25,10 +24,7 @@ func BenchmarkAck(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			s := open(b, Config{Dir: b.TempDir()})
 			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
-			entries := make([]store.Entry, devices)
-			for i := range entries {
-				entries[i] = store.Entry{DeviceID: devs[i], Message: msg}
-			}
+			entries := oneEach(devs, msg)
 			var st outcome.Store = s
 			if mode == "two_writes" {
 				st = twoWrites{s}

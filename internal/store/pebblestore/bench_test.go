@@ -67,10 +67,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 	b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 		s := open(b, Config{Dir: b.TempDir()})
 		devs, msg, ctx := benchDevices(batch), benchMessage(), b.Context()
-		entries := make([]store.Entry, batch)
-		for i := range entries {
-			entries[i] = store.Entry{DeviceID: devs[i], Message: msg}
-		}
+		entries := oneEach(devs, msg)
 		syncs := fsyncs(b, s)
 		n := 0
 		for b.Loop() {
@@ -89,6 +86,15 @@ func benchDevices(n int) []string {
 		devs[i] = fmt.Sprintf("device-%06d", i)
 	}
 	return devs
+}
+
+// oneEach returns entries that append msg to each of devs.
+func oneEach(devs []string, msg store.Message) []store.Entry {
+	entries := make([]store.Entry, len(devs))
+	for i, d := range devs {
+		entries[i] = store.Entry{DeviceID: d, Message: msg}
+	}
+	return entries
 }
 
 func benchMessage() store.Message {
@@ -200,10 +206,7 @@ func BenchmarkFirstOutcome(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			s := open(b, Config{Dir: b.TempDir()})
 			devs, msg, ctx := benchDevices(devices), benchMessage(), b.Context()
-			entries := make([]store.Entry, devices)
-			for i := range entries {
-				entries[i] = store.Entry{DeviceID: devs[i], Message: msg}
-			}
+			entries := oneEach(devs, msg)
 			// Older messages with outcomes, flushed to files.
 			for range older {
 				pos, err := s.Append(ctx, entries)

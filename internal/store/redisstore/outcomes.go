@@ -73,20 +73,9 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 
 // ackResult decodes {} or {from, {{json, outcome, prev, set}...}}.
 func ackResult(r rueidis.RedisResult) ([]store.Acked, error) {
-	vals, err := r.ToArray()
-	if err != nil || len(vals) == 0 {
+	from, items, err := fromAndList(r, "advance acked")
+	if err != nil || items == nil {
 		return nil, err
-	}
-	if len(vals) != 2 {
-		return nil, fmt.Errorf("%w: advance acked returned %d values", errBadReply, len(vals))
-	}
-	from, err := uintOf(vals[0])
-	if err != nil {
-		return nil, err
-	}
-	items, err := vals[1].ToArray()
-	if err != nil {
-		return nil, fmt.Errorf("%w: advance acked returned a bad list", errBadReply)
 	}
 	out := make([]store.Acked, len(items))
 	for i, item := range items {

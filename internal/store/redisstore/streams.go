@@ -370,20 +370,9 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 
 // advanceResult decodes {} or {from, {json...}}.
 func advanceResult(r rueidis.RedisResult) ([]store.Message, error) {
-	vals, err := r.ToArray()
-	if err != nil || len(vals) == 0 {
-		return nil, err
-	}
-	if len(vals) != 2 {
-		return nil, fmt.Errorf("%w: advance returned %d values", errBadReply, len(vals))
-	}
-	from, err := uintOf(vals[0])
+	from, msgs, err := fromAndList(r, "advance")
 	if err != nil {
 		return nil, err
-	}
-	msgs, err := vals[1].ToArray()
-	if err != nil {
-		return nil, fmt.Errorf("%w: advance returned a bad message list", errBadReply)
 	}
 	var out []store.Message
 	for i, v := range msgs {
@@ -394,6 +383,27 @@ func advanceResult(r rueidis.RedisResult) ([]store.Message, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// fromAndList decodes a script's {} (nil, nil) or {from, {...}}: the
+// sequence number of the first item, and the items.
+func fromAndList(r rueidis.RedisResult, what string) (uint64, []rueidis.RedisMessage, error) {
+	vals, err := r.ToArray()
+	if err != nil || len(vals) == 0 {
+		return 0, nil, err
+	}
+	if len(vals) != 2 {
+		return 0, nil, fmt.Errorf("%w: %s returned %d values", errBadReply, what, len(vals))
+	}
+	from, err := uintOf(vals[0])
+	if err != nil {
+		return 0, nil, err
+	}
+	items, err := vals[1].ToArray()
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: %s returned a bad list", errBadReply, what)
+	}
+	return from, items, nil
 }
 
 // Watermark returns the current value of a watermark, 0 if it never moved.
