@@ -27,6 +27,8 @@ type clusterStore struct {
 	streams connector.EpochRenewer
 	// redis is streams when it is Redis, else nil.
 	redis *redisstore.Store
+	// acks is streams, which record an acknowledgement in one write.
+	acks store.AckRecorder
 }
 
 var _ store.AckRecorder = (*clusterStore)(nil)
@@ -64,6 +66,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		outcomes store.Outcomes
 		rs       *redisstore.Store
 		renewer  connector.EpochRenewer
+		acks     store.AckRecorder
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -72,7 +75,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.aerospike %v: %w", sc.Aerospike, err)
 		}
 		closers = append(closers, aero.Close)
-		l2, streams, outcomes, renewer = aero, aero, aero, aero
+		l2, streams, outcomes, renewer, acks = aero, aero, aero, aero, aero
 	} else {
 		rs, err = redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
 			Name: "streams", Logger: log, Registerer: reg, CheckPersistence: true})
@@ -80,7 +83,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}
 		closers = append(closers, rs.Close)
-		streams, outcomes, renewer = rs, rs, rs
+		streams, outcomes, renewer, acks = rs, rs, rs, rs
 	}
 	cacheBytes := sc.CacheBytes
 	if cacheBytes <= 0 {
@@ -109,18 +112,15 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		tiered:  t,
 		streams: renewer,
 		redis:   rs,
+		acks:    acks,
 	}, nil
 }
 
 // AdvanceAcked moves a device's ack watermark and records the outcomes it
-// covers in one write (store.AckRecorder) where the streams are in Redis;
-// on Aerospike it returns errors.ErrUnsupported, and an acknowledgement
-// is recorded in two writes (outcome.Ack).
+// covers in one write of the stream store, Redis or Aerospike
+// (store.AckRecorder).
 func (c *clusterStore) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
-	if c.redis == nil {
-		return nil, errors.ErrUnsupported
-	}
-	return c.redis.AdvanceAcked(ctx, deviceID, through, now)
+	return c.acks.AdvanceAcked(ctx, deviceID, through, now)
 }
 
 // RenewEpoch moves a device's stream that went back in epoch to a new

@@ -88,6 +88,10 @@ type Store struct {
 
 	fits fits // per device, the messages its stream record can hold
 
+	// afterAckRead, when set (tests), runs between AdvanceAcked's read and
+	// its write.
+	afterAckRead func()
+
 	closed atomic.Bool
 }
 

@@ -96,10 +96,10 @@ func TestConformance(t *testing.T) {
 		Parts: []string{storetest.PartDevices, storetest.PartStreams, storetest.PartOutcomes},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			s := openTestStore(t, Config{MaxStreamLen: cfg.MaxStreamLen, Now: cfg.Now})
-			return storetest.Compose{D: s, S: s, O: s, CloseFunc: func() error {
+			return storetest.AckedCompose{Compose: storetest.Compose{D: s, S: s, O: s, CloseFunc: func() error {
 				closeTestStore(t, s)
 				return nil
-			}}
+			}}, R: s}
 		},
 	})
 }

@@ -2,8 +2,10 @@ package aerostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
 
@@ -66,6 +68,99 @@ func outcomeOps(seq int64, o store.Outcome, keep int) []*as.Operation {
 		as.MapPutOp(as.NewMapPolicyWithFlags(as.MapOrder.KEY_ORDERED, flags), binOut, seq, int(o)),
 		as.MapRemoveByIndexRangeCountOp(binOut, -keep, keep, as.MapReturnType.NONE|as.MapReturnType.INVERTED),
 	}
+}
+
+// AdvanceAcked moves the ack watermark as Advance does and records each
+// message it newly covers as acked (expired if it had expired at now)
+// where that replaces the recorded outcome, in one write of the stream's
+// record: a crash can no longer leave the watermark moved and an outcome
+// unrecorded. The covered messages are read first, then one Operate that
+// expects the record's generation of that read writes the watermark and
+// the outcomes (with SetOutcome's rules and trimming), and reads each
+// previous outcome; a write in between (an append, the relay's outcome)
+// makes it read again, at most maxAttempts times. After those, it
+// returns errors.ErrUnsupported, and the caller records the
+// acknowledgement in two writes (outcome.Ack).
+func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
+	key, err := s.key(s.streams, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	for range maxAttempts {
+		rp, err := s.operateReadPolicy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aerostore: advance acked: %w", err)
+		}
+		rec, aerr := s.client.Operate(rp, key, advanceOps(binAcked, through)[:4]...) // the reads only
+		if code(aerr) == codeNotFound {
+			return nil, nil
+		}
+		if aerr != nil {
+			return nil, mapErr(ctx, "advance acked", aerr)
+		}
+		msgs, next, err := parseAdvance(rec.Bins, through)
+		if err != nil {
+			return nil, err
+		}
+		if cur, _ := toUint(rec.Bins[resMark]); next <= cur {
+			return nil, nil // nothing to move
+		}
+		if s.afterAckRead != nil {
+			s.afterAckRead()
+		}
+		acked, ops := ackedOps(msgs, next, now, s.cfg.MaxStreamLen)
+		wp, err := s.writePolicy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aerostore: advance acked: %w", err)
+		}
+		wp.RecordExistsAction = as.UPDATE_ONLY
+		wp.GenerationPolicy = as.EXPECT_GEN_EQUAL
+		wp.Generation = rec.Generation
+		wrec, aerr := s.client.Operate(wp, key, ops...)
+		if c := code(aerr); c == codeGeneration || c == codeNotFound {
+			continue // written (or lost) since the read: read it again
+		}
+		if aerr != nil {
+			return nil, mapErr(ctx, "advance acked", aerr)
+		}
+		if len(acked) == 0 {
+			return nil, nil
+		}
+		for i := range acked {
+			v, err := opResult(wrec.Bins[binOut], 2*i, 2*len(acked)+1)
+			if err != nil {
+				return nil, err
+			}
+			if acked[i].Prev, err = toOutcome(v); err != nil {
+				return nil, err
+			}
+			acked[i].Set = acked[i].Outcome.Replaces(acked[i].Prev)
+		}
+		return acked, nil
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// ackedOps returns the operations that move the ack watermark to next and
+// record msgs' outcomes, and the outcomes without their previous values.
+// For each message they read the previous outcome and put the new one as
+// SetOutcome does; the map is trimmed once, after them.
+func ackedOps(msgs []store.Message, next uint64, now time.Time, keep int) ([]store.Acked, []*as.Operation) {
+	ops := []*as.Operation{as.PutOp(as.NewBin(binAcked, int64(min(next, math.MaxInt64))))}
+	if len(msgs) == 0 {
+		return nil, ops
+	}
+	acked := make([]store.Acked, len(msgs))
+	for i, m := range msgs {
+		o := store.OutcomeAcked
+		if m.Expired(now) {
+			o = store.OutcomeExpired
+		}
+		acked[i] = store.Acked{Message: m, Outcome: o}
+		put := outcomeOps(int64(m.Seq), o, keep)
+		ops = append(ops, put[0], put[1])
+	}
+	return acked, append(ops, outcomeOps(0, store.OutcomeAcked, keep)[2])
 }
 
 // OutcomeOf returns the recorded outcome of message seq of a device's

@@ -270,13 +270,16 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	if aerr != nil {
 		return nil, mapErr(ctx, "advance", aerr)
 	}
-	return parseAdvance(rec.Bins, through)
+	msgs, _, err := parseAdvance(rec.Bins, through)
+	return msgs, err
 }
 
-// parseAdvance checks what advanceOps returned and labels the messages.
-func parseAdvance(bins as.BinMap, through uint64) ([]store.Message, error) {
+// parseAdvance checks what advanceOps returned and labels the messages; next
+// is the value the watermark moves to (its value before when it does not
+// move, 0 for a record without a stream).
+func parseAdvance(bins as.BinMap, through uint64) (msgs []store.Message, next uint64, err error) {
 	if bins[resSeq] == nil {
-		return nil, nil // a record without a stream
+		return nil, 0, nil // a record without a stream
 	}
 	var h head
 	cur, err := toUint(bins[resMark])
@@ -287,26 +290,25 @@ func parseAdvance(bins as.BinMap, through uint64) ([]store.Message, error) {
 		h.n, err = toUint(bins[resLen])
 	}
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	blobs, err := toBlobs(bins[resMsgs])
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	from, count, _ := h.advance(cur, min(through, math.MaxInt64))
+	from, count, next := h.advance(cur, min(through, math.MaxInt64))
 	if h.n > h.seq || uint64(len(blobs)) != count {
-		return nil, fmt.Errorf("aerostore: %w: advance from %d covered %d messages, want %d", errMalformed, cur, len(blobs), count)
+		return nil, 0, fmt.Errorf("aerostore: %w: advance from %d covered %d messages, want %d", errMalformed, cur, len(blobs), count)
 	}
-	var out []store.Message
 	for i, b := range blobs {
 		m, err := decodeMessage(b)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		m.Seq = from + 1 + uint64(i)
-		out = append(out, m)
+		msgs = append(msgs, m)
 	}
-	return out, nil
+	return msgs, next, nil
 }
 
 // Watermark returns the current value of a watermark, 0 if it never moved.

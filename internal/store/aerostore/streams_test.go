@@ -1,13 +1,17 @@
 package aerostore
 
 import (
+	"context"
+	"errors"
 	"math"
 	"strconv"
 	"testing"
+	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -120,18 +124,19 @@ func TestParseAdvance(t *testing.T) {
 	t.Parallel()
 	msg := func(s string) []byte { return encodeMessage(&store.Message{PushID: s}) }
 	bins := as.BinMap{resMark: 3, resSeq: 10, resLen: 5, resMsgs: []any{msg("6"), msg("7")}}
-	got, err := parseAdvance(bins, 7)
+	got, next, err := parseAdvance(bins, 7)
 	require.NoError(t, err)
+	require.EqualValues(t, 7, next)
 	require.Len(t, got, 2)
 	require.EqualValues(t, 6, got[0].Seq)
 	require.Equal(t, "6", got[0].PushID)
 	require.EqualValues(t, 7, got[1].Seq)
 
-	got, err = parseAdvance(as.BinMap{}, 7)
+	got, _, err = parseAdvance(as.BinMap{}, 7)
 	require.NoError(t, err)
 	require.Empty(t, got, "no stream")
 
-	_, err = parseAdvance(bins, 8)
+	_, _, err = parseAdvance(bins, 8)
 	require.ErrorIs(t, err, errMalformed, "count differs from what the server read")
 }
 
@@ -346,4 +351,59 @@ func TestFits(t *testing.T) {
 	require.Len(t, f.m, maxFits)
 	f.record("one more", 1, 2)
 	require.Len(t, f.m, 1, "full: starts over")
+}
+
+// noCounts is the store with counters that count nothing: they live in
+// MongoDB, not here.
+type noCounts struct{ *Store }
+
+func (noCounts) AddCounts(context.Context, string, store.Counts) error { return nil }
+
+// TestAdvanceAckedReadsAgainAfterAWrite writes the stream's record between
+// AdvanceAcked's read and its write: the write, which expects the record
+// as read, is refused and the acknowledgement reads again, so the relay's
+// outcome written in between is seen and replaced. A record written
+// between every read and write gives up with errors.ErrUnsupported, having
+// moved nothing, and outcome.Ack then records it in two writes.
+func TestAdvanceAckedReadsAgainAfterAWrite(t *testing.T) {
+	t.Parallel()
+	s := openTestStore(t, Config{})
+	ctx := t.Context()
+	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p1"}},
+		{DeviceID: "d", Message: store.Message{PushID: "p2"}}})
+	require.NoError(t, err)
+	writes := 0
+	s.afterAckRead = func() {
+		if writes++; writes == 1 {
+			_, set, err := s.SetOutcome(ctx, "d", pos[0].Seq, store.OutcomeRelayed)
+			require.NoError(t, err)
+			require.True(t, set)
+		}
+	}
+	got, err := s.AdvanceAcked(ctx, "d", pos[0].Seq, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, 2, writes, "read again after the write in between")
+	require.Len(t, got, 1)
+	require.Equal(t, store.OutcomeRelayed, got[0].Prev)
+	require.True(t, got[0].Set)
+	o, err := s.OutcomeOf(ctx, "d", pos[0].Seq)
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeAcked, o)
+
+	s.afterAckRead = func() {
+		_, err := s.Advance(ctx, "d", store.MarkSent, pos[1].Seq) // writes the record every time
+		require.NoError(t, err)
+	}
+	_, err = s.AdvanceAcked(ctx, "d", pos[1].Seq, time.Now())
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	mark, err := s.Watermark(ctx, "d", store.MarkAcked)
+	require.NoError(t, err)
+	require.Equal(t, pos[0].Seq, mark, "nothing moved")
+
+	n, err := outcome.Ack(ctx, noCounts{s}, "d", pos[1].Seq, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "recorded in two writes")
+	o, err = s.OutcomeOf(ctx, "d", pos[1].Seq)
+	require.NoError(t, err)
+	require.Equal(t, store.OutcomeAcked, o)
 }

@@ -30,22 +30,11 @@ func TestConformance(t *testing.T) {
 				Parts: []string{storetest.PartDevices, storetest.PartStreams, storetest.PartOutcomes},
 				Open: func(t *testing.T, cfg storetest.Config) store.Store {
 					s := openStore(t, Config{Addrs: addrs, MaxStreamLen: cfg.MaxStreamLen, Now: cfg.Now})
-					return withAcks{Compose: storetest.Compose{D: s, S: s, O: s}, s: s}
+					return storetest.AckedCompose{Compose: storetest.Compose{D: s, S: s, O: s}, R: s}
 				},
 			})
 		})
 	}
-}
-
-// withAcks is the store as the suite sees it, with its one-write
-// acknowledgements (store.AckRecorder).
-type withAcks struct {
-	storetest.Compose
-	s *Store
-}
-
-func (w withAcks) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
-	return w.s.AdvanceAcked(ctx, deviceID, through, now)
 }
 
 // TestOpenUnreachable: a shard that refuses connections fails Open at once
