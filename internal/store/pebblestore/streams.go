@@ -196,6 +196,37 @@ func closeIterOnErr(it *pebble.Iterator, err error) error {
 	return err
 }
 
+// streamView is what a read of a stream sees: the head and, unless the
+// head is all the page needs, an iterator over the messages. A stream
+// without a kept tail (after a restart, say) keeps the newest messages the
+// iterator finds, so that the watermarks that follow the catch-up (sent,
+// then acked) need no iterator of their own: gen is read before the
+// iterator sees the stream, and cached says whether a tail is kept.
+type streamView struct {
+	it     *pebble.Iterator // nil: the head is all there is to read
+	h      head
+	gen    uint64
+	cached bool
+}
+
+// readView takes a view of a device's stream for a read after (epoch,
+// since). The caller holds the stream's stripe.
+func (s *Store) readView(deviceID string, stripe uint16, epoch, since uint64) (streamView, error) {
+	// A session that is caught up, or a stream never written, needs only
+	// the head: a point read, not an iterator over the stream.
+	h, _, err := s.storedHead(deviceID)
+	if err != nil {
+		return streamView{}, err
+	}
+	if _, start := pageStart(h, epoch, since); start > h.seq {
+		return streamView{h: h}, nil
+	}
+	v := streamView{gen: s.tailGen[stripe].Load()}
+	_, v.cached = s.tails.get(deviceID)
+	v.it, v.h, err = s.streamIter(deviceID)
+	return v, err
+}
+
 // ReadStream returns up to limit unexpired messages after since; see
 // store.Streams for when the read restarts at the oldest retained message
 // with Recovered false.
@@ -204,27 +235,26 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		return store.Page{}, err
 	}
 	defer s.end()
-	// A session that is caught up, or a stream never written, needs only
-	// the head: a point read, not an iterator over the stream.
-	h, _, err := s.storedHead(deviceID)
+	// What a read returns goes to the device, so it must not see an append
+	// that is not durable yet: Pebble shows a batch to readers once it is
+	// applied, while its log write and sync may still be running, and a
+	// process killed then loses it. The device would hold numbers the
+	// stream gives to the next messages, and pass those over. Appends hold
+	// their devices' stripes until their sync is done, so the head and the
+	// iterator are taken under the stripe; appends that start later are not
+	// in the iterator's view.
+	stripe := s.locks.index(tagStream, deviceID)
+	set := s.locks.lock([]uint16{stripe})
+	v, err := s.readView(deviceID, stripe, epoch, since)
+	s.locks.unlock(set)
 	if err != nil {
 		return store.Page{}, err
 	}
-	if page, start := pageStart(h, epoch, since); start > h.seq {
+	page, start := pageStart(v.h, epoch, since)
+	if v.it == nil {
 		return page, nil
 	}
-	// A stream without a kept tail (after a restart, say) keeps the newest
-	// messages the iterator finds, so that the watermarks that follow the
-	// catch-up (sent, then acked) need no iterator of their own. gen is
-	// read before the iterator sees the stream.
-	stripe := s.locks.index(tagStream, deviceID)
-	gen := s.tailGen[stripe].Load()
-	_, cached := s.tails.get(deviceID)
-	it, h, err := s.streamIter(deviceID)
-	if err != nil {
-		return store.Page{}, err
-	}
-	page, start := pageStart(h, epoch, since)
+	it, h := v.it, v.h
 	now := s.cfg.Now()
 	var newest []tailMsg // expired ones included, as a tail holds them
 	for valid := it.SeekGE(msgKey(deviceID, start)); valid; valid = it.Next() {
@@ -232,7 +262,7 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 		if err != nil {
 			return store.Page{}, closeIter(it, err)
 		}
-		if !cached {
+		if !v.cached {
 			newest = appendNewest(newest, tailMsg{m: m, size: size})
 		}
 		if !m.ExpiresAt.IsZero() && m.ExpiresAt.Before(now) {
@@ -247,8 +277,8 @@ func (s *Store) ReadStream(ctx context.Context, deviceID string, epoch, since ui
 	if err := closeIter(it, it.Error()); err != nil {
 		return store.Page{}, err
 	}
-	if !cached && !page.More && len(newest) > 0 && newest[len(newest)-1].m.Seq == h.seq {
-		s.fillTail(deviceID, stripe, gen, h, newest)
+	if !v.cached && !page.More && len(newest) > 0 && newest[len(newest)-1].m.Seq == h.seq {
+		s.fillTail(deviceID, stripe, v.gen, h, newest)
 	}
 	return page, nil
 }
