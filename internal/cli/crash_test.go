@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestOneBinarySurvivesAKill kills mopush all with SIGKILL while pushes
+// are being sent to two devices, and starts it again on the same data
+// directory and port. Every push the server accepted (202) before or after
+// the kill reaches its device, once, and ends routed: the push, its stream
+// message and its place among the pending pushes were stored before the
+// answer, and the restarted server resumes what the killed one left
+// undone. The devices keep running throughout and reconnect by
+// themselves.
+func TestOneBinarySurvivesAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a server twice and two devices")
+	}
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	addr := freeAddr(t)
+	apiLine := regexp.MustCompile(`API:\s+(http://\S+)/v1`)
+	server := startCommand(t, "all", "--listen", addr, "--data", data)
+	url := server.waitMatch(t, apiLine)
+
+	var app struct {
+		AppKey       string `json:"app_key"`
+		MasterSecret string `json:"master_secret"`
+	}
+	out := runCommand(t, "app", "create", "--name", "crash", "--server", url, "--data", data)
+	require.NoError(t, json.Unmarshal([]byte(out), &app), "app create printed %s", out)
+	devices := make([]*process, 2)
+	ids := make([]string, 2)
+	for i := range devices {
+		devices[i] = startCommand(t, "device", "run", "--server", url, "--app-key", app.AppKey,
+			"--state", filepath.Join(dir, fmt.Sprintf("device%d.json", i)))
+		ids[i] = devices[i].waitEvent(t, "ready")["device_id"].(string)
+	}
+
+	// Four pushers send to the devices in turn until 30 pushes are
+	// accepted; a call the dead server cannot answer accepts nothing.
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var (
+		mu       sync.Mutex
+		accepted = map[string]int{} // push id → device index
+	)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(accepted)
+	}
+	var pushers sync.WaitGroup
+	for p := range 4 {
+		pushers.Go(func() {
+			for i := p; count() < 30; i += 4 {
+				d := i % len(ids)
+				body := fmt.Sprintf(`{"audience":{"device_ids":[%q]},"notification":{"title":"n%d"}}`, ids[d], i)
+				if id := pushOnce(hc, url, app.AppKey, app.MasterSecret, body); id != "" {
+					mu.Lock()
+					accepted[id] = d
+					mu.Unlock()
+				} else {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+
+	deadline := time.Now().Add(waitLimit)
+	for count() < 10 {
+		require.True(t, time.Now().Before(deadline), "10 pushes not accepted")
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NoError(t, server.cmd.Process.Signal(syscall.SIGKILL))
+	<-server.done
+	killedAt := count()
+	server = startCommand(t, "all", "--listen", addr, "--data", data)
+	require.Equal(t, url, server.waitMatch(t, apiLine), "the same address again")
+	pushers.Wait()
+	require.Less(t, killedAt, 30, "pushes were accepted after the restart too")
+
+	// Every accepted push reaches its device once and ends routed.
+	mu.Lock()
+	want := make([]map[string]bool, len(devices))
+	for i := range want {
+		want[i] = map[string]bool{}
+	}
+	for id, d := range accepted {
+		want[d][id] = true
+	}
+	mu.Unlock()
+	for i, dev := range devices {
+		var got map[string]int
+		deadline := time.Now().Add(2 * waitLimit) // the device's reconnect backoff included
+		for {
+			got = dev.pushes()
+			var missing []string
+			for id := range want[i] {
+				if got[id] == 0 {
+					missing = append(missing, id)
+				}
+			}
+			if len(missing) == 0 {
+				break
+			}
+			if !time.Now().Before(deadline) {
+				for _, id := range missing {
+					_, answer := call(t, http.MethodGet, url+"/v1/pushes/"+id, app.AppKey, app.MasterSecret, "")
+					t.Logf("missing push %s: %v", id, answer)
+				}
+				t.Fatalf("device %d misses %d of %d accepted pushes; it printed:\n%s\nserver:\n%s",
+					i, len(missing), len(want[i]), dev.output(), server.stderr.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		for id, n := range got {
+			require.Equal(t, 1, n, "device %d read push %s %d times", i, id, n)
+		}
+	}
+	for id := range accepted { // a push is marked done a moment after its delivery
+		deadline := time.Now().Add(waitLimit)
+		for {
+			code, answer := call(t, http.MethodGet, url+"/v1/pushes/"+id, app.AppKey, app.MasterSecret, "")
+			require.Equal(t, http.StatusOK, code, "%v", answer)
+			if answer["state"] == "done" {
+				counts, _ := answer["counts"].(map[string]any)
+				require.Equal(t, 1.0, counts["targeted"], "push %s: %v", id, answer)
+				break
+			}
+			require.True(t, time.Now().Before(deadline), "push %s not done: %v", id, answer)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Logf("%d pushes accepted before the kill, %d in all", killedAt, count())
+	for _, dev := range devices {
+		dev.interrupt(t)
+	}
+	server.interrupt(t)
+}
+
+// pushOnce sends one push and returns its id when the server accepted it,
+// "" otherwise.
+func pushOnce(hc *http.Client, url, user, password, body string) string {
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/pushes", strings.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	req.SetBasicAuth(user, password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		PushID string `json:"push_id"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&answer) != nil {
+		return ""
+	}
+	return answer.PushID
+}
+
+// freeAddr returns a loopback address with a port free a moment ago, so
+// that a server restarted on it is found where it was.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// pushes returns how many times the process printed each push event, by
+// push id.
+func (c *process) pushes() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	got := map[string]int{}
+	for _, line := range c.seen {
+		var ev struct {
+			Event  string `json:"event"`
+			PushID string `json:"push_id"`
+		}
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "push" {
+			got[ev.PushID]++
+		}
+	}
+	return got
+}
