@@ -66,8 +66,14 @@ func outcomeOps(seq int64, o store.Outcome, keep int) []*as.Operation {
 	return []*as.Operation{
 		as.MapGetByKeyOp(binOut, seq, as.MapReturnType.VALUE),
 		as.MapPutOp(as.NewMapPolicyWithFlags(as.MapOrder.KEY_ORDERED, flags), binOut, seq, int(o)),
-		as.MapRemoveByIndexRangeCountOp(binOut, -keep, keep, as.MapReturnType.NONE|as.MapReturnType.INVERTED),
+		trimOutcomesOp(keep),
 	}
+}
+
+// trimOutcomesOp keeps the outcome map to the keep highest sequence
+// numbers.
+func trimOutcomesOp(keep int) *as.Operation {
+	return as.MapRemoveByIndexRangeCountOp(binOut, -keep, keep, as.MapReturnType.NONE|as.MapReturnType.INVERTED)
 }
 
 // AdvanceAcked moves the ack watermark as Advance does and records each
@@ -91,7 +97,7 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 		if err != nil {
 			return nil, fmt.Errorf("aerostore: advance acked: %w", err)
 		}
-		rec, aerr := s.client.Operate(rp, key, advanceOps(binAcked, through)[:4]...) // the reads only
+		rec, aerr := s.client.Operate(rp, key, advanceOps(binAcked, through)[:advanceReads]...)
 		if code(aerr) == codeNotFound {
 			return nil, nil
 		}
@@ -160,7 +166,7 @@ func ackedOps(msgs []store.Message, next uint64, now time.Time, keep int) ([]sto
 		put := outcomeOps(int64(m.Seq), o, keep)
 		ops = append(ops, put[0], put[1])
 	}
-	return acked, append(ops, outcomeOps(0, store.OutcomeAcked, keep)[2])
+	return acked, append(ops, trimOutcomesOp(keep))
 }
 
 // OutcomeOf returns the recorded outcome of message seq of a device's

@@ -214,6 +214,10 @@ func markBin(mark store.Mark) (string, error) {
 	return "", fmt.Errorf("aerostore: unknown mark %d", mark)
 }
 
+// advanceReads is how many of advanceOps' operations read; the write
+// follows them, and AdvanceAcked runs the reads alone.
+const advanceReads = 4
+
 // advanceOps returns the operations of one Advance. The expressions compute
 // head.advance on the server, from the record the Operate holds locked:
 // the reads see the watermark before the write moves it.
