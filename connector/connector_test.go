@@ -64,9 +64,21 @@ func serveConnector(tb testing.TB, cfg Config, owns Owner, reg prometheus.Regist
 // HTTP server (ServeHTTP) unless split.
 func serveConnectorVia(tb testing.TB, cfg Config, owns Owner, reg prometheus.Registerer, split bool) (*Connector, *pebblestore.Store, string, *countingListener) {
 	tb.Helper()
+	return serveConnectorOn(tb, cfg, owns, reg, split, nil)
+}
+
+// serveConnectorOn is serveConnectorVia with the connector's store wrapped
+// by wrap, unless it is nil.
+func serveConnectorOn(tb testing.TB, cfg Config, owns Owner, reg prometheus.Registerer, split bool,
+	wrap func(*pebblestore.Store) Store) (*Connector, *pebblestore.Store, string, *countingListener) {
+	tb.Helper()
 	st, err := pebblestore.Open(pebblestore.Config{Dir: tb.TempDir()})
 	require.NoError(tb, err)
-	c := New(cfg, st, owns, nil, reg)
+	var cs Store = st
+	if wrap != nil {
+		cs = wrap(st)
+	}
+	c := New(cfg, cs, owns, nil, reg)
 	srv := httptest.NewUnstartedServer(c)
 	l := &countingListener{Listener: srv.Listener, accepted: make(chan *atomic.Int64, 16)}
 	srv.Listener = l

@@ -24,6 +24,10 @@ type follower struct {
 	epoch    uint64 // stream epoch the session follows
 	lastSent uint64 // last sequence queued or written
 	syncing  bool   // a catch-up is pending or running
+	// left is the newest message an offer left to a catch-up, which must
+	// write it: one that arrives after the catch-up read its last page
+	// needs another round.
+	leftEpoch, leftSeq uint64
 
 	initial   bool // the first replay has not finished
 	fresh     bool // the client never saw this stream: start at its head
@@ -66,6 +70,9 @@ func (s *session) offer(f *follower, seq, epoch uint64, frame func() ([]byte, er
 	if f.syncing || epoch != f.epoch || seq != f.lastSent+1 {
 		if seq > f.lastSent || epoch != f.epoch {
 			f.syncing = true
+			if epoch != f.leftEpoch || seq > f.leftSeq {
+				f.leftEpoch, f.leftSeq = epoch, seq
+			}
 			s.signalLocked(later)
 		}
 		s.mu.Unlock()
@@ -259,7 +266,13 @@ func (s *session) advance(f *follower, page store.Page) bool {
 	if f.fresh && f.broadcast {
 		s.bAcked = f.lastSent
 	}
-	f.syncing = false
+	// A message offered while this page was read, past it, was left to
+	// this catch-up: another round reads it (the offer asked for one).
+	f.syncing = f.leftEpoch != 0 && (f.leftEpoch != f.epoch || f.leftSeq > f.lastSent)
+	f.leftEpoch, f.leftSeq = 0, 0
+	if f.syncing {
+		s.needCatchUp = true
+	}
 	return true
 }
 

@@ -17,9 +17,9 @@ import (
 )
 
 // TestOneBinarySurvivesAKill kills mopush all with SIGKILL while pushes
-// are being sent to two devices, and starts it again on the same data
-// directory and port. Every push the server accepted (202) before or after
-// the kill reaches its device, once, and ends routed: the push, its stream
+// and broadcasts are being sent to two devices, and starts it again on the
+// same data directory and port. Every push the server accepted (202)
+// before or after the kill reaches its devices, once, and ends routed: the push, its stream
 // message and its place among the pending pushes were stored before the
 // answer, and the restarted server resumes what the killed one left
 // undone. The devices keep running throughout and reconnect by
@@ -49,12 +49,14 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 		ids[i] = devices[i].waitEvent(t, "ready")["device_id"].(string)
 	}
 
-	// Four pushers send to the devices in turn until 30 pushes are
-	// accepted; a call the dead server cannot answer accepts nothing.
+	// Three pushers send to the devices in turn, and a fourth sends
+	// broadcasts, until 30 pushes are accepted; a call the dead server
+	// cannot answer accepts nothing.
 	hc := &http.Client{Timeout: 2 * time.Second}
+	const everyone = -1
 	var (
 		mu       sync.Mutex
-		accepted = map[string]int{} // push id → device index
+		accepted = map[string]int{} // push id → device index, or everyone
 	)
 	count := func() int {
 		mu.Lock()
@@ -67,6 +69,9 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 			for i := p; count() < 30; i += 4 {
 				d := i % len(ids)
 				body := fmt.Sprintf(`{"audience":{"device_ids":[%q]},"notification":{"title":"n%d"}}`, ids[d], i)
+				if p == 3 {
+					d, body = everyone, fmt.Sprintf(`{"audience":{"broadcast":true},"notification":{"title":"b%d"}}`, i)
+				}
 				if id := pushOnce(hc, url, app.AppKey, app.MasterSecret, body); id != "" {
 					mu.Lock()
 					accepted[id] = d
@@ -98,7 +103,11 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 		want[i] = map[string]bool{}
 	}
 	for id, d := range accepted {
-		want[d][id] = true
+		for i := range want {
+			if d == everyone || d == i {
+				want[i][id] = true
+			}
+		}
 	}
 	mu.Unlock()
 	for i, dev := range devices {
@@ -135,15 +144,22 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 			code, answer := call(t, http.MethodGet, url+"/v1/pushes/"+id, app.AppKey, app.MasterSecret, "")
 			require.Equal(t, http.StatusOK, code, "%v", answer)
 			if answer["state"] == "done" {
-				counts, _ := answer["counts"].(map[string]any)
-				require.Equal(t, 1.0, counts["targeted"], "push %s: %v", id, answer)
+				if counts, _ := answer["counts"].(map[string]any); accepted[id] != everyone {
+					require.Equal(t, 1.0, counts["targeted"], "push %s: %v", id, answer)
+				}
 				break
 			}
 			require.True(t, time.Now().Before(deadline), "push %s not done: %v", id, answer)
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	t.Logf("%d pushes accepted before the kill, %d in all", killedAt, count())
+	broadcasts := 0
+	for _, d := range accepted {
+		if d == everyone {
+			broadcasts++
+		}
+	}
+	t.Logf("%d pushes accepted before the kill, %d in all, %d of them broadcasts", killedAt, count(), broadcasts)
 	for _, dev := range devices {
 		dev.interrupt(t)
 	}
