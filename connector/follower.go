@@ -30,8 +30,10 @@ type follower struct {
 	leftEpoch, leftSeq uint64
 
 	initial   bool // the first replay has not finished
-	fresh     bool // the client never saw this stream: start at its head
+	fresh     bool // the client never saw this stream (below)
 	recovered bool // outcome of the first replay
+	// firstWritten is the first message a fresh replay wrote, 0 if none.
+	firstWritten uint64
 }
 
 // kind names the stream in metrics.
@@ -140,7 +142,7 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 		epoch, since := f.epoch, f.lastSent
 		s.mu.Unlock()
 		limit := s.c.cfg.SyncPage
-		if f.fresh {
+		if f.fresh && s.registered.IsZero() {
 			limit = 0 // only the head
 		}
 		page, err := s.c.store.ReadStream(ctx, f.stream, epoch, since, limit)
@@ -160,15 +162,29 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 				continue
 			}
 		}
+		if f.fresh && limit == 0 {
+			page.Messages, page.More = nil, false // only the head was asked for
+		}
+		out := page
 		if f.fresh {
-			page.Messages, page.More, page.Recovered = nil, false, true
+			// A client that never saw the stream (its broadcast position
+			// is 0) gets no broadcast older than its device: those were
+			// sent before it existed. Those sent since reach it although
+			// it never saw the stream, which did not exist yet when it
+			// last connected, say (protocol 9.10).
+			out.Messages, out.Recovered = sentSince(page.Messages, s.registered), true
+			if len(out.Messages) > 0 && f.firstWritten == 0 {
+				s.mu.Lock()
+				f.firstWritten = out.Messages[0].Seq
+				s.mu.Unlock()
+			}
 		}
 		// Move the position before writing: the client may ack the page
 		// before this goroutine runs again, and an ack is checked against
 		// the epoch the session follows. Order is safe: this goroutine is
 		// the only writer, so live frames queued meanwhile go out after.
 		done := s.advance(f, page)
-		if err := s.writePage(ctx, f, page, buf, done && holdLast); err != nil {
+		if err := s.writePage(ctx, f, out, buf, done && holdLast); err != nil {
 			return err
 		}
 		if done {
@@ -185,6 +201,21 @@ func (s *session) catchUp(ctx context.Context, f *follower, buf *[]byte, holdLas
 			return nil
 		}
 	}
+}
+
+// sentSince returns the messages sent at or after t; none when t is zero
+// (the registration is not known: the client starts at the head).
+func sentSince(msgs []store.Message, t time.Time) []store.Message {
+	if t.IsZero() {
+		return nil
+	}
+	var out []store.Message
+	for _, m := range msgs {
+		if !m.SentAt.Before(t) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // renewGoneBack moves f's stream to a new epoch, keeping its messages: the
@@ -264,7 +295,11 @@ func (s *session) advance(f *follower, page store.Page) bool {
 		f.lastSent = page.Head // the rest had expired, or a fresh start
 	}
 	if f.fresh && f.broadcast {
+		// Acks count from the first broadcast written to the client.
 		s.bAcked = f.lastSent
+		if f.firstWritten > 0 {
+			s.bAcked = f.firstWritten - 1
+		}
 	}
 	// A message offered while this page was read, past it, was left to
 	// this catch-up: another round reads it (the offer asked for one).

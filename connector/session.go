@@ -27,9 +27,12 @@ import (
 type session struct {
 	c        *Connector
 	deviceID string
-	appID    string
-	conn     net.Conn
-	codec    *sdkproto.Codec
+	// registered is when the device registered: a client new to the
+	// broadcast stream gets the broadcasts sent since (follower.fresh).
+	registered time.Time
+	appID      string
+	conn       net.Conn
+	codec      *sdkproto.Codec
 	// ctx is the session's lifetime (its request's context). It is kept
 	// because writers start on demand from other goroutines' calls, whose
 	// own contexts must not bound the session's store reads.
@@ -73,16 +76,17 @@ type session struct {
 
 func newSession(ctx context.Context, c *Connector, dev *store.Device, conn net.Conn, codec *sdkproto.Codec, hello *pb.Hello) *session {
 	return &session{
-		c:        c,
-		deviceID: dev.ID,
-		appID:    dev.AppID,
-		conn:     conn,
-		raw:      rawWriterOf(conn),
-		codec:    codec,
-		ctx:      ctx,
-		dec:      wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		c:          c,
+		deviceID:   dev.ID,
+		registered: dev.CreatedAt,
+		appID:      dev.AppID,
+		conn:       conn,
+		raw:        rawWriterOf(conn),
+		codec:      codec,
+		ctx:        ctx,
+		dec:        wsconn.Decoder{MaxMessage: 2 * c.cfg.MaxFrame},
+		closing:    make(chan struct{}),
+		done:       make(chan struct{}),
 		own: follower{stream: dev.ID, epoch: hello.Epoch, lastSent: hello.LastSeq,
 			syncing: true, initial: true, recovered: true},
 		bc: follower{stream: store.BroadcastStream(dev.AppID), broadcast: true,
