@@ -30,7 +30,7 @@ type follower struct {
 	leftEpoch, leftSeq uint64
 
 	initial   bool // the first replay has not finished
-	fresh     bool // the client never saw this stream (below)
+	fresh     bool // the client never saw this stream: its replay starts at its registration (catchUp)
 	recovered bool // outcome of the first replay
 	// firstWritten is the first message a fresh replay wrote, 0 if none.
 	firstWritten uint64
