@@ -269,11 +269,9 @@ func (c *Connector) Appended(a route.Appended) {
 	var later []*session
 	n := 0
 	for _, d := range a.Devices {
-		if c.hub.get(d.DeviceID) == nil {
-			continue
+		if c.offer(d.DeviceID, a.Message, store.Position{Epoch: d.Epoch, Seq: d.Seq}, &later).Status == route.Written {
+			n++
 		}
-		n++
-		c.offer(d.DeviceID, a.Message, store.Position{Epoch: d.Epoch, Seq: d.Seq}, &later)
 	}
 	writeOut(later)
 	c.m.announced.Add(float64(n))

@@ -12,7 +12,7 @@ type metrics struct {
 	disconnects *prometheus.CounterVec
 	catchUps    *prometheus.CounterVec
 	repeats     prometheus.Counter
-	// announced counts live sessions offered a message another node
+	// announced counts live sessions that took a message another node
 	// appended (Connector.Appended).
 	announced prometheus.Counter
 	helloAcks prometheus.Counter
@@ -51,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		announced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "push_connector_announced_offers_total",
-			Help: "Live sessions offered a message the gateway appended to their device's stream itself, when no connector took it.",
+			Help: "Live sessions that took a message the gateway appended to their device's stream itself, when no connector took it.",
 		}),
 		helloAcks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "push_connector_hello_acks_total",

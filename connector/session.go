@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/mopush/mopush/connector/internal/netpoll"
-	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/wsconn"
 	"github.com/mopush/mopush/sdkproto"
@@ -396,7 +395,7 @@ func (s *session) recordSent(ctx context.Context) {
 	now := time.Now()
 	live := msgs[:0]
 	for _, m := range msgs {
-		if !outcome.Expired(m, now) {
+		if !m.Expired(now) {
 			live = append(live, m)
 		}
 	}

@@ -96,11 +96,7 @@ func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Ti
 	}
 	var errs []error
 	for _, m := range msgs {
-		o := store.OutcomeAcked
-		if Expired(m, now) {
-			o = store.OutcomeExpired
-		}
-		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, o, store.Counts{}); err != nil {
+		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, m.AckOutcome(now), store.Counts{}); err != nil {
 			errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
 		}
 	}
@@ -137,6 +133,3 @@ func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID stri
 	}
 	return len(acked), errors.Join(errs...)
 }
-
-// Expired reports whether m's TTL has run out at now.
-func Expired(m store.Message, now time.Time) bool { return m.Expired(now) }

@@ -97,10 +97,7 @@ func (a *atOnce) AdvanceAcked(ctx context.Context, dev string, through uint64, n
 	}
 	out := make([]store.Acked, len(msgs))
 	for i, m := range msgs {
-		o, prev := store.OutcomeAcked, a.outcomes[m.Seq]
-		if m.Expired(now) {
-			o = store.OutcomeExpired
-		}
+		o, prev := m.AckOutcome(now), a.outcomes[m.Seq]
 		out[i] = store.Acked{Message: m, Outcome: o, Prev: prev, Set: o.Replaces(prev)}
 		if out[i].Set {
 			a.outcomes[m.Seq] = o

@@ -74,6 +74,15 @@ func (m Message) Expired(now time.Time) bool {
 	return !m.ExpiresAt.IsZero() && !now.Before(m.ExpiresAt)
 }
 
+// AckOutcome is the outcome an acknowledgement at now gives m: expired
+// when its TTL ran out first (the device never saw it), else acked.
+func (m Message) AckOutcome(now time.Time) Outcome {
+	if m.Expired(now) {
+		return OutcomeExpired
+	}
+	return OutcomeAcked
+}
+
 // Entry asks for one message to be appended to one device's stream.
 type Entry struct {
 	DeviceID string

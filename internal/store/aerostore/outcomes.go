@@ -158,12 +158,8 @@ func ackedOps(msgs []store.Message, next uint64, now time.Time, keep int) ([]sto
 	}
 	acked := make([]store.Acked, len(msgs))
 	for i, m := range msgs {
-		o := store.OutcomeAcked
-		if m.Expired(now) {
-			o = store.OutcomeExpired
-		}
-		acked[i] = store.Acked{Message: m, Outcome: o}
-		put := outcomeOps(int64(m.Seq), o, keep)
+		acked[i] = store.Acked{Message: m, Outcome: m.AckOutcome(now)}
+		put := outcomeOps(int64(m.Seq), acked[i].Outcome, keep)
 		ops = append(ops, put[0], put[1])
 	}
 	return acked, append(ops, trimOutcomesOp(keep))

@@ -341,7 +341,7 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
 	defer s.locks.unlock(set)
 	covered, to, err := s.covered(deviceID, wk, through)
-	if err != nil || len(covered) == 0 && to == 0 {
+	if err != nil || to == 0 {
 		return nil, err
 	}
 	if err := s.setWatermark(wk, to); err != nil {
@@ -409,17 +409,14 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID), s.locks.index(streamOutcome, deviceID)})
 	defer s.locks.unlock(set)
 	covered, to, err := s.covered(deviceID, wk, through)
-	if err != nil || len(covered) == 0 && to == 0 {
+	if err != nil || to == 0 {
 		return nil, err
 	}
 	b := s.db.NewBatch()
 	b.Set(wk, encodeUint64(to), nil)
 	acked := make([]store.Acked, len(covered))
 	for i, m := range covered {
-		a := store.Acked{Message: m, Outcome: store.OutcomeAcked, Prev: store.OutcomeNone}
-		if m.Expired(now) {
-			a.Outcome = store.OutcomeExpired
-		}
+		a := store.Acked{Message: m, Outcome: m.AckOutcome(now), Prev: store.OutcomeNone}
 		if !s.unrecorded.take(deviceID, m.Seq) {
 			if a.Prev, err = s.outcome(deviceID, m.Seq); err != nil {
 				b.Close()
