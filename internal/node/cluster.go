@@ -24,11 +24,17 @@ type clusterStore struct {
 	store.Compose
 	tiered *tiered.Tiered
 	// streams keeps the streams and outcomes: Redis or Aerospike.
-	streams connector.EpochRenewer
+	streams streamStore
 	// redis is streams when it is Redis, else nil.
 	redis *redisstore.Store
-	// acks is streams, which record an acknowledgement in one write.
-	acks store.AckRecorder
+}
+
+// streamStore is what the cluster's stream store (Redis or Aerospike)
+// offers beyond store.Streams: renewing a stream that went back, and an
+// acknowledgement in one write.
+type streamStore interface {
+	connector.EpochRenewer
+	store.AckRecorder
 }
 
 var _ store.AckRecorder = (*clusterStore)(nil)
@@ -65,8 +71,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 		streams  store.Streams
 		outcomes store.Outcomes
 		rs       *redisstore.Store
-		renewer  connector.EpochRenewer
-		acks     store.AckRecorder
+		both     streamStore
 	)
 	if len(sc.Aerospike) > 0 {
 		aero, err := aerostore.Open(ctx, aerostore.Config{Hosts: sc.Aerospike, Namespace: sc.AerospikeNamespace,
@@ -75,7 +80,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.aerospike %v: %w", sc.Aerospike, err)
 		}
 		closers = append(closers, aero.Close)
-		l2, streams, outcomes, renewer, acks = aero, aero, aero, aero, aero
+		l2, streams, outcomes, both = aero, aero, aero, aero
 	} else {
 		rs, err = redisstore.Open(ctx, redisstore.Config{Addrs: sc.Redis, MaxStreamLen: sc.MaxStreamLen,
 			Name: "streams", Logger: log, Registerer: reg, CheckPersistence: true})
@@ -83,7 +88,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 			return nil, fmt.Errorf("store.redis %v: %w", sc.Redis, err)
 		}
 		closers = append(closers, rs.Close)
-		streams, outcomes, renewer, acks = rs, rs, rs, rs
+		streams, outcomes, both = rs, rs, rs
 	}
 	cacheBytes := sc.CacheBytes
 	if cacheBytes <= 0 {
@@ -110,9 +115,8 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 				return errors.Join(errs...)
 			}},
 		tiered:  t,
-		streams: renewer,
+		streams: both,
 		redis:   rs,
-		acks:    acks,
 	}, nil
 }
 
@@ -120,7 +124,7 @@ func openCluster(ctx context.Context, cfg config.Config, log *slog.Logger, reg p
 // covers in one write of the stream store, Redis or Aerospike
 // (store.AckRecorder).
 func (c *clusterStore) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
-	return c.acks.AdvanceAcked(ctx, deviceID, through, now)
+	return c.streams.AdvanceAcked(ctx, deviceID, through, now)
 }
 
 // RenewEpoch moves a device's stream that went back in epoch to a new
