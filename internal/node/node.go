@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -67,6 +68,10 @@ type Options struct {
 	// RelayEnv, when set, replaces the vendor environment built from the
 	// configuration (tests point it at vendor fakes).
 	RelayEnv *vendors.Env
+
+	// storeFS, when set, is the embedded store's file system: power-cut
+	// tests give it a memory one that drops what was never synced.
+	storeFS vfs.FS
 }
 
 // Node is every role of mopush in one process.
@@ -130,7 +135,7 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 	if n.adminToken, err = adminToken(cfg); err != nil {
 		return nil, err
 	}
-	if n.store, err = openStore(context.Background(), cfg, n.log, n.reg); err != nil {
+	if n.store, err = openStore(context.Background(), cfg, opts.storeFS, n.log, n.reg); err != nil {
 		return nil, err
 	}
 	// The closers must not read n: an error return sets the named result n

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/cockroachdb/pebble/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mopush/mopush/internal/config"
@@ -14,11 +15,12 @@ import (
 )
 
 // openStore opens the data layer the configuration names.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
+// fs, when set, is the embedded store's file system (tests).
+func openStore(ctx context.Context, cfg config.Config, fs vfs.FS, log *slog.Logger, reg prometheus.Registerer) (store.Store, error) {
 	switch cfg.Store.Backend {
 	case "pebble":
 		s, err := pebblestore.Open(pebblestore.Config{
-			Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: log,
+			Dir: filepath.Join(cfg.Server.DataDir, "store"), MaxStreamLen: cfg.Store.MaxStreamLen, Logger: log, FS: fs,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)

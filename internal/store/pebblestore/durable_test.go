@@ -33,7 +33,7 @@ func openCrashable(t *testing.T) *crashable {
 }
 
 func (c *crashable) reopen() {
-	s, err := Open(Config{Dir: "db", fs: c.fs})
+	s, err := Open(Config{Dir: "db", FS: c.fs})
 	require.NoError(c.t, err)
 	c.s = s
 }

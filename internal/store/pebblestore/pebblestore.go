@@ -38,9 +38,10 @@ type Config struct {
 	// Default time.Now; tests set it.
 	Now func() time.Time
 
-	// fs replaces the operating system's file system; crash tests use a
-	// memory one that can drop what was never synced.
-	fs vfs.FS
+	// FS replaces the operating system's file system; nil: the operating
+	// system's. Crash tests use a memory one that can drop what was never
+	// synced.
+	FS vfs.FS
 }
 
 // Store is the embedded backend of store.Store on a Pebble database. Its
@@ -93,8 +94,8 @@ func Open(cfg Config) (*Store, error) {
 	}
 	log := cfg.Logger.With("component", "pebblestore")
 	opts := dbOptions(log)
-	if cfg.fs != nil {
-		opts.FS = cfg.fs
+	if cfg.FS != nil {
+		opts.FS = cfg.FS
 	}
 	db, err := pebble.Open(cfg.Dir, opts)
 	// The database holds its own reference to the cache.

@@ -100,7 +100,7 @@ func (f *gatedFile) SyncTo(length int64) (bool, error) {
 func TestReadSeesOnlyDurableAppends(t *testing.T) {
 	ctx := t.Context()
 	g := &gatedFS{FS: vfs.NewMem()}
-	s, err := Open(Config{Dir: "db", fs: g})
+	s, err := Open(Config{Dir: "db", FS: g})
 	require.NoError(t, err)
 	defer s.Close()
 	pos, err := s.Append(ctx, []store.Entry{{DeviceID: "d", Message: store.Message{PushID: "p1"}}})

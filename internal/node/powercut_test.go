@@ -1,0 +1,348 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/config"
+)
+
+// cutProxy stands between a node and everyone who reaches it, devices and
+// backends alike, so that a test can cut the node off the network at
+// once: whatever the node writes after the cut reaches no one, as after a
+// power cut.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	up    bool
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &cutProxy{ln: ln, target: target, up: true, conns: map[net.Conn]struct{}{}}
+	p.wg.Go(p.accept)
+	t.Cleanup(func() {
+		ln.Close()
+		p.cut()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *cutProxy) url() string { return "http://" + p.ln.Addr().String() }
+
+func (p *cutProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Go(func() { p.relay(c) })
+	}
+}
+
+// track records c unless the proxy is cut, in which case it closes c.
+func (p *cutProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.up {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *cutProxy) relay(c net.Conn) {
+	if !p.track(c) {
+		return
+	}
+	u, err := net.DialTimeout("tcp", p.target, time.Second)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if !p.track(u) {
+		c.Close()
+		return
+	}
+	done := make(chan struct{}, 2)
+	pipe := func(dst, src net.Conn) {
+		io.Copy(dst, src) //nolint:errcheck // either side closing ends the pair
+		done <- struct{}{}
+	}
+	go pipe(u, c)
+	go pipe(c, u)
+	<-done
+	c.Close()
+	u.Close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, u)
+	p.mu.Unlock()
+}
+
+// cut closes every connection and refuses new ones until resume.
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = false
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *cutProxy) resume() {
+	p.mu.Lock()
+	p.up = true
+	p.mu.Unlock()
+}
+
+// runUntil runs a node until stop, which returns what Run returned.
+func runUntil(t *testing.T, cfg config.Config, opts Options) (n *Node, stop func() error) {
+	t.Helper()
+	n, err := New(cfg, opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-done
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() }) //nolint:errcheck // the test reads it when it matters
+	waitFor(t, 30*time.Second, "node ready", n.Ready)
+	return n, stop
+}
+
+// syncedDir creates dir on fs with every directory above it synced, so
+// that the directory itself survives a power cut.
+func syncedDir(t *testing.T, fs vfs.FS, dir string) {
+	require.NoError(t, fs.MkdirAll(dir, 0o755))
+	for d := dir; ; d = filepath.Dir(d) {
+		f, err := fs.OpenDir(d)
+		require.NoError(t, err)
+		require.NoError(t, f.Sync())
+		require.NoError(t, f.Close())
+		if d == filepath.Dir(d) {
+			return
+		}
+	}
+}
+
+// tryPush sends one push and returns its id when the node accepted it;
+// otherwise "" and what went wrong.
+func tryPush(hc *http.Client, base string, app appCreds, body string) (id, failure string) {
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/pushes", bytes.NewBufferString(body))
+	if err != nil {
+		return "", err.Error()
+	}
+	req.SetBasicAuth(app.key, app.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err.Error()
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err.Error()
+	}
+	var answer struct {
+		PushID string `json:"push_id"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(raw, &answer) != nil {
+		return "", fmt.Sprintf("%d %s", resp.StatusCode, raw)
+	}
+	return answer.PushID, ""
+}
+
+// TestOneBinarySurvivesAPowerCut cuts the power of a node running every
+// role while pushes and broadcasts are sent to two devices: the node is cut
+// off the network, its JetStream server stops, and everything its embedded
+// store wrote after its last sync is lost. A node started again on what
+// is left must still deliver every push it answered 202 before the cut,
+// once, and finish it; so must it every push it accepts after. Unlike a
+// killed process, whose unsynced writes the operating system keeps, this
+// checks that an answer and a delivery wait for the writes they stand on
+// to be synced.
+func TestOneBinarySurvivesAPowerCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a node twice with two devices")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	proxy := newCutProxy(t, addr)
+	fs := vfs.NewStrictMem()
+	cfg, err := config.Load("", nil)
+	require.NoError(t, err)
+	cfg.Server.Listen = addr
+	cfg.Server.PublicURL = proxy.url()
+	cfg.Server.DataDir = t.TempDir()
+	cfg.Server.ShutdownGrace.Duration = 2 * time.Second
+	cfg.Connector.DrainJitter = time.Millisecond
+	syncedDir(t, fs, filepath.Join(cfg.Server.DataDir, "store"))
+	opts := Options{storeFS: fs}
+	n, stop := runUntil(t, cfg, opts)
+
+	a := api{t, proxy.url()}
+	app := a.createApp(n.AdminToken(), "power")
+	devices := make([]*device, 2)
+	ids := make([]string, len(devices))
+	for i := range devices {
+		devices[i] = newDevice(t, proxy.url(), app.key, client0())
+		devices[i].register(fmt.Sprintf("d%d", i))
+		devices[i].start()
+		devices[i].waitReady()
+		ids[i] = devices[i].id()
+	}
+	t.Cleanup(func() {
+		for _, d := range devices {
+			d.cancel()
+		}
+	})
+
+	// Three pushers send to the devices in turn and a fourth sends
+	// broadcasts, until 30 pushes are accepted or a minute has passed; a
+	// call that gets no answer accepts nothing.
+	hc := &http.Client{Timeout: 2 * time.Second}
+	const everyone = -1
+	var (
+		mu          sync.Mutex
+		accepted    = map[string]int{} // push id → device index, or everyone
+		lastFailure string
+	)
+	until := time.Now().Add(time.Minute)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(accepted)
+	}
+	var pushers sync.WaitGroup
+	for p := range 4 {
+		pushers.Go(func() {
+			for i := p; count() < 30 && time.Now().Before(until); i += 4 {
+				d := i % len(ids)
+				body := fmt.Sprintf(`{"audience":{"device_ids":[%q]},"notification":{"title":"n%d"}}`, ids[d], i)
+				if p == 3 {
+					d, body = everyone, fmt.Sprintf(`{"audience":{"broadcast":true},"notification":{"title":"b%d"}}`, i)
+				}
+				id, failure := tryPush(hc, proxy.url(), app, body)
+				mu.Lock()
+				if id != "" {
+					accepted[id] = d
+				} else {
+					lastFailure = failure
+				}
+				mu.Unlock()
+				if id == "" {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+	waitFor(t, 30*time.Second, "10 pushes accepted", func() bool { return count() >= 10 })
+
+	// The power goes: nothing reaches anyone from now on, the bus stops,
+	// and no later write of the store becomes durable. The node's own
+	// shutdown then runs into a dead network and bus; whatever it writes
+	// is dropped with the rest.
+	proxy.cut()
+	cutAt := count()
+	n.bus.Close()
+	fs.SetIgnoreSyncs(true)
+	err = stop()
+	t.Logf("the cut node's Run returned %v", err)
+	fs.ResetToSyncedState()
+	fs.SetIgnoreSyncs(false)
+
+	n, _ = runUntil(t, cfg, opts)
+	proxy.resume()
+	pushers.Wait()
+	require.GreaterOrEqual(t, count(), 30, "pushes accepted in a minute; the last refusal: %s", lastFailure)
+	require.Less(t, cutAt, 30, "pushes were accepted after the restart too")
+
+	// Every accepted push reaches its devices once and ends done.
+	mu.Lock()
+	want := make([]map[string]bool, len(devices))
+	for i := range want {
+		want[i] = map[string]bool{}
+	}
+	for id, d := range accepted {
+		for i := range want {
+			if d == everyone || d == i {
+				want[i][id] = true
+			}
+		}
+	}
+	mu.Unlock()
+	a = api{t, n.URL()}
+	for i, d := range devices {
+		deadline := time.Now().Add(60 * time.Second) // the device's reconnect backoff included
+		for {
+			var missing []string
+			for id := range want[i] {
+				if d.gotCount(id) == 0 {
+					missing = append(missing, id)
+				}
+			}
+			if len(missing) == 0 {
+				break
+			}
+			if !time.Now().Before(deadline) {
+				for _, id := range missing {
+					_, out, _ := a.do(http.MethodGet, "/v1/pushes/"+id, app.key, app.secret, nil, nil)
+					t.Logf("missing push %s: %v", id, out)
+				}
+				t.Fatalf("device %d misses %d of %d accepted pushes", i, len(missing), len(want[i]))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		seen := map[string]int{}
+		for _, p := range d.got() {
+			seen[p.ID]++
+		}
+		for id, k := range seen {
+			require.Equal(t, 1, k, "device %d read push %s %d times", i, id, k)
+		}
+	}
+	for id, d := range accepted { // a push is marked done a moment after its delivery
+		waitFor(t, 30*time.Second, "push "+id+" done", func() bool { return a.state(app, id) == "done" })
+		if d != everyone {
+			require.Equal(t, 1.0, a.counts(app, id)["targeted"], "push %s", id)
+		}
+	}
+	broadcasts := 0
+	for _, d := range accepted {
+		if d == everyone {
+			broadcasts++
+		}
+	}
+	t.Logf("%d pushes accepted before the cut, %d in all, %d of them broadcasts", cutAt, count(), broadcasts)
+}
