@@ -67,9 +67,11 @@ func runChild(role string) int {
 func startNodeProcess(t *testing.T, role string, env ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, asRole+"="+role,
-		"MOPUSH_SERVER_LISTEN=127.0.0.1:0", "MOPUSH_SERVER_DATA_DIR="+t.TempDir(),
-		"MOPUSH_LOG_LEVEL=warn")...)
+	// env comes last, so that it may set the address or the data
+	// directory too.
+	cmd.Env = append(os.Environ(), "MOPUSH_SERVER_LISTEN=127.0.0.1:0", "MOPUSH_SERVER_DATA_DIR="+t.TempDir(),
+		"MOPUSH_LOG_LEVEL=warn", asRole+"="+role)
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
@@ -361,4 +363,28 @@ func TestTwoGatewaysShareAStore(t *testing.T) {
 		}
 		d.stop()
 	}
+}
+
+// TestAllRolesKilledOnClusters kills a process that runs every role on the
+// clustered store (Redis streams, MongoDB push records, an external NATS)
+// with SIGKILL while pushes and broadcasts are sent to two devices, and
+// starts it again on the same address. Every push it answered 202 reaches
+// its devices once and ends done: on this store a push is synced before
+// routing and its stream messages live in Redis, so the restart routes
+// what the dead process left pending.
+func TestAllRolesKilledOnClusters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a node process twice")
+	}
+	const admin = "cluster-test-admin-token"
+	addr := freeAddr(t)
+	env := append(clusterEnv(startCluster(t)), "MOPUSH_GATEWAY_ADMIN_TOKEN="+admin, "MOPUSH_SERVER_LISTEN="+addr)
+	node, base := startNodeProcess(t, "all", env...)
+	app := api{t: t, base: base}.createApp(admin, "all-killed")
+	ds, _ := readyDevices(t, base, app.key, 2)
+	pushAcross(t, base, app, ds, func() {
+		kill(t, node)
+		_, again := startNodeProcess(t, "all", env...)
+		require.Equal(t, base, again, "the same address again")
+	})
 }

@@ -139,6 +139,17 @@ func runUntil(t *testing.T, cfg config.Config, opts Options) (n *Node, stop func
 	return n, stop
 }
 
+// freeAddr returns a loopback address whose port was free a moment ago, so
+// that a node started again on it is found where it was.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
 // syncedDir creates dir on fs with every directory above it synced, so
 // that the directory itself survives a power cut.
 func syncedDir(t *testing.T, fs vfs.FS, dir string) {
@@ -194,10 +205,7 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a node twice with two devices")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	addr := freeAddr(t)
 	proxy := newCutProxy(t, addr)
 	fs := vfs.NewStrictMem()
 	cfg, err := config.Load("", nil)
@@ -211,26 +219,35 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 	opts := Options{storeFS: fs}
 	n, stop := runUntil(t, cfg, opts)
 
-	a := api{t, proxy.url()}
-	app := a.createApp(n.AdminToken(), "power")
-	devices := make([]*device, 2)
-	ids := make([]string, len(devices))
-	for i := range devices {
-		devices[i] = newDevice(t, proxy.url(), app.key, client0())
-		devices[i].register(fmt.Sprintf("d%d", i))
-		devices[i].start()
-		devices[i].waitReady()
-		ids[i] = devices[i].id()
-	}
-	t.Cleanup(func() {
-		for _, d := range devices {
-			d.cancel()
-		}
+	app := api{t, proxy.url()}.createApp(n.AdminToken(), "power")
+	ds, _ := readyDevices(t, proxy.url(), app.key, 2)
+	pushAcross(t, proxy.url(), app, ds, func() {
+		// The power goes: nothing reaches anyone from now on, the bus
+		// stops, and no later write of the store becomes durable. The
+		// node's own shutdown then runs into a dead network and bus;
+		// whatever it writes is dropped with the rest.
+		proxy.cut()
+		n.bus.Close()
+		fs.SetIgnoreSyncs(true)
+		t.Logf("the cut node's Run returned %v", stop())
+		fs.ResetToSyncedState()
+		fs.SetIgnoreSyncs(false)
+		runUntil(t, cfg, opts)
+		proxy.resume()
 	})
+}
 
-	// Three pushers send to the devices in turn and a fourth sends
-	// broadcasts, until 30 pushes are accepted or a minute has passed; a
-	// call that gets no answer accepts nothing.
+// pushAcross sends pushes to the devices ds through base, fails the
+// server with fail after 10 were accepted, and goes on until 30 were. Three
+// senders push to the devices in turn and a fourth sends broadcasts; a
+// call that gets no answer accepts nothing. Then every accepted push must
+// reach its devices once and end done.
+func pushAcross(t *testing.T, base string, app appCreds, ds []*device, fail func()) {
+	t.Helper()
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.id()
+	}
 	hc := &http.Client{Timeout: 2 * time.Second}
 	const everyone = -1
 	var (
@@ -238,12 +255,12 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 		accepted    = map[string]int{} // push id → device index, or everyone
 		lastFailure string
 	)
-	until := time.Now().Add(time.Minute)
 	count := func() int {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(accepted)
 	}
+	until := time.Now().Add(time.Minute)
 	var pushers sync.WaitGroup
 	for p := range 4 {
 		pushers.Go(func() {
@@ -253,7 +270,7 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 				if p == 3 {
 					d, body = everyone, fmt.Sprintf(`{"audience":{"broadcast":true},"notification":{"title":"b%d"}}`, i)
 				}
-				id, failure := tryPush(hc, proxy.url(), app, body)
+				id, failure := tryPush(hc, base, app, body)
 				mu.Lock()
 				if id != "" {
 					accepted[id] = d
@@ -268,29 +285,13 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 		})
 	}
 	waitFor(t, 30*time.Second, "10 pushes accepted", func() bool { return count() >= 10 })
-
-	// The power goes: nothing reaches anyone from now on, the bus stops,
-	// and no later write of the store becomes durable. The node's own
-	// shutdown then runs into a dead network and bus; whatever it writes
-	// is dropped with the rest.
-	proxy.cut()
-	cutAt := count()
-	n.bus.Close()
-	fs.SetIgnoreSyncs(true)
-	err = stop()
-	t.Logf("the cut node's Run returned %v", err)
-	fs.ResetToSyncedState()
-	fs.SetIgnoreSyncs(false)
-
-	n, _ = runUntil(t, cfg, opts)
-	proxy.resume()
+	failedAt := count()
+	fail()
 	pushers.Wait()
 	require.GreaterOrEqual(t, count(), 30, "pushes accepted in a minute; the last refusal: %s", lastFailure)
-	require.Less(t, cutAt, 30, "pushes were accepted after the restart too")
+	require.Less(t, failedAt, 30, "pushes were accepted after the failure too")
 
-	// Every accepted push reaches its devices once and ends done.
-	mu.Lock()
-	want := make([]map[string]bool, len(devices))
+	want := make([]map[string]bool, len(ds))
 	for i := range want {
 		want[i] = map[string]bool{}
 	}
@@ -301,9 +302,8 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 			}
 		}
 	}
-	mu.Unlock()
-	a = api{t, n.URL()}
-	for i, d := range devices {
+	a := api{t, base}
+	for i, d := range ds {
 		deadline := time.Now().Add(60 * time.Second) // the device's reconnect backoff included
 		for {
 			var missing []string
@@ -332,17 +332,17 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 			require.Equal(t, 1, k, "device %d read push %s %d times", i, id, k)
 		}
 	}
+	broadcasts := 0
 	for id, d := range accepted { // a push is marked done a moment after its delivery
 		waitFor(t, 30*time.Second, "push "+id+" done", func() bool { return a.state(app, id) == "done" })
-		if d != everyone {
+		if d == everyone {
+			broadcasts++
+		} else {
 			require.Equal(t, 1.0, a.counts(app, id)["targeted"], "push %s", id)
 		}
 	}
-	broadcasts := 0
-	for _, d := range accepted {
-		if d == everyone {
-			broadcasts++
-		}
+	t.Logf("%d pushes accepted before the failure, %d in all, %d of them broadcasts", failedAt, count(), broadcasts)
+	for _, d := range ds {
+		d.stop()
 	}
-	t.Logf("%d pushes accepted before the cut, %d in all, %d of them broadcasts", cutAt, count(), broadcasts)
 }
