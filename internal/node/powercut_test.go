@@ -200,11 +200,21 @@ func tryPush(hc *http.Client, base string, app appCreds, body string) (id, failu
 // once, and finish it; so must it every push it accepts after. Unlike a
 // killed process, whose unsynced writes the operating system keeps, this
 // checks that an answer and a delivery wait for the writes they stand on
-// to be synced.
+// to be synced. In "twice", the power goes again right after the first
+// restart, while the node resumes what the first cut left pending.
 func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs a node twice with two devices")
+		t.Skip("runs a node two or three times with two devices")
 	}
+	for _, tc := range []struct {
+		name string
+		cuts int
+	}{{"once", 1}, {"twice", 2}} {
+		t.Run(tc.name, func(t *testing.T) { powerCuts(t, tc.cuts) })
+	}
+}
+
+func powerCuts(t *testing.T, cuts int) {
 	addr := freeAddr(t)
 	proxy := newCutProxy(t, addr)
 	fs := vfs.NewStrictMem()
@@ -227,12 +237,14 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 		// node's own shutdown then runs into a dead network and bus;
 		// whatever it writes is dropped with the rest.
 		proxy.cut()
-		n.bus.Close()
-		fs.SetIgnoreSyncs(true)
-		t.Logf("the cut node's Run returned %v", stop())
-		fs.ResetToSyncedState()
-		fs.SetIgnoreSyncs(false)
-		runUntil(t, cfg, opts)
+		for range cuts {
+			n.bus.Close()
+			fs.SetIgnoreSyncs(true)
+			t.Logf("the cut node's Run returned %v", stop())
+			fs.ResetToSyncedState()
+			fs.SetIgnoreSyncs(false)
+			n, stop = runUntil(t, cfg, opts)
+		}
 		proxy.resume()
 	})
 }
