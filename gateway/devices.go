@@ -4,7 +4,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
@@ -97,4 +99,150 @@ func validateDevice(req *deviceRequest) error {
 		}
 	}
 	return nil
+}
+
+// deviceUpdate is the body of PATCH /v1/devices/{id}: every field given
+// replaces the device's; a field absent (or null) leaves it as it is.
+type deviceUpdate struct {
+	// Alias "" removes the alias.
+	Alias *string `json:"alias"`
+	// Tags replace the device's tags; [] removes them all.
+	Tags *[]string `json:"tags"`
+	// Tokens sets the token of each vendor named; "" removes that
+	// vendor's token. Vendors not named keep theirs.
+	Tokens   map[string]string `json:"tokens"`
+	Locale   *string           `json:"locale"`
+	TimeZone *string           `json:"time_zone"`
+}
+
+// deviceView is a device as the update's answer shows it: its vendor
+// tokens by vendor name only.
+type deviceView struct {
+	DeviceID  string    `json:"device_id"`
+	AppID     string    `json:"app_id"`
+	Platform  string    `json:"platform,omitempty"`
+	Alias     string    `json:"alias,omitempty"`
+	Tags      []string  `json:"tags"`
+	Vendors   []string  `json:"vendors"`
+	Locale    string    `json:"locale,omitempty"`
+	TimeZone  string    `json:"time_zone,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func viewOf(d *store.Device) deviceView {
+	v := deviceView{DeviceID: d.ID, AppID: d.AppID, Platform: d.Platform, Alias: d.Alias,
+		Tags: append([]string{}, d.Tags...), Vendors: slices.Sorted(maps.Keys(d.Tokens)),
+		Locale: d.Locale, TimeZone: d.TimeZone, CreatedAt: d.CreatedAt}
+	if v.Vendors == nil {
+		v.Vendors = []string{}
+	}
+	return v
+}
+
+// check validates the update with registration's limits; a token "" is
+// allowed (it removes one), a vendor name "" is not.
+func (u *deviceUpdate) check() error {
+	req := deviceRequest{Tokens: u.Tokens}
+	if u.Alias != nil {
+		req.Alias = *u.Alias
+	}
+	if u.Tags != nil {
+		req.Tags = *u.Tags
+	}
+	if u.Locale != nil {
+		req.Locale = *u.Locale
+	}
+	if u.TimeZone != nil {
+		req.TimeZone = *u.TimeZone
+	}
+	if _, ok := u.Tokens[""]; ok {
+		return errInvalid("invalid-device", "Invalid device", "a vendor token needs a vendor name")
+	}
+	return validateDevice(&req)
+}
+
+// applyTo returns d with the update applied, and whether anything changed.
+// d itself is left alone.
+func (u *deviceUpdate) applyTo(d *store.Device) (*store.Device, bool) {
+	n := *d
+	if u.Alias != nil {
+		n.Alias = *u.Alias
+	}
+	if u.Tags != nil {
+		n.Tags = slices.Clone(*u.Tags)
+		if len(n.Tags) == 0 {
+			n.Tags = nil
+		}
+	}
+	if u.Locale != nil {
+		n.Locale = *u.Locale
+	}
+	if u.TimeZone != nil {
+		n.TimeZone = *u.TimeZone
+	}
+	if len(u.Tokens) > 0 {
+		n.Tokens = maps.Clone(d.Tokens)
+		if n.Tokens == nil {
+			n.Tokens = map[string]string{}
+		}
+		for v, t := range u.Tokens {
+			if t == "" {
+				delete(n.Tokens, v)
+			} else {
+				n.Tokens[v] = t
+			}
+		}
+		if len(n.Tokens) == 0 {
+			n.Tokens = nil
+		}
+	}
+	changed := n.Alias != d.Alias || !slices.Equal(n.Tags, d.Tags) || n.Locale != d.Locale ||
+		n.TimeZone != d.TimeZone || !maps.Equal(n.Tokens, d.Tokens)
+	return &n, changed
+}
+
+// updateDevice changes a registration: its alias, tags, vendor tokens,
+// locale or time zone. The device signs the request itself (as for the
+// sync endpoints), or a backend sends it with its app's Basic credentials;
+// a device of another app is not found. The answer shows the device as
+// stored.
+func (g *Gateway) updateDevice(w http.ResponseWriter, r *http.Request) error {
+	dev, err := g.deviceToUpdate(r)
+	if err != nil {
+		return err
+	}
+	var u deviceUpdate
+	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &u); err != nil {
+		return err
+	}
+	if err := u.check(); err != nil {
+		return err
+	}
+	n, changed := u.applyTo(dev)
+	if changed {
+		if err := g.store.PutDevice(r.Context(), n); err != nil {
+			return fmt.Errorf("store device: %w", err)
+		}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, viewOf(n))
+}
+
+// deviceToUpdate authenticates an update and returns the device it names:
+// Basic credentials are an app's, any other scheme a device signature.
+func (g *Gateway) deviceToUpdate(r *http.Request) (*store.Device, error) {
+	if _, _, basic := r.BasicAuth(); !basic {
+		return g.authDevice(r)
+	}
+	app, err := g.authApp(r)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := g.store.Devices(r.Context(), []string{r.PathValue("id")})
+	if err != nil {
+		return nil, fmt.Errorf("load device: %w", err)
+	}
+	if devs[0] == nil || devs[0].AppID != app.ID {
+		return nil, errNotFound("device")
+	}
+	return devs[0], nil
 }

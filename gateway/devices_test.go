@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"github.com/mopush/mopush/dispatcher"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/sdkproto"
 )
 
 // The registration answer names the connector that owns the new device on
@@ -58,4 +61,150 @@ func TestRegisterNamesTheOwningConnector(t *testing.T) {
 	require.NotEmpty(t, out["device_id"])
 	_, named := out["connector_url"]
 	require.False(t, named, "no connector on the ring")
+}
+
+// updateHarness serves the gateway on the embedded store with two apps and
+// one device of the first, registered through the API.
+type updateHarness struct {
+	t      *testing.T
+	st     *pebblestore.Store
+	mux    *http.ServeMux
+	id     string
+	secret []byte
+}
+
+func newUpdateHarness(t *testing.T) *updateHarness {
+	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	for _, a := range []struct{ id, key, secret string }{{"a1", "k1", "s1"}, {"a2", "k2", "s2"}} {
+		sum := sha256.Sum256([]byte(a.secret))
+		require.NoError(t, st.CreateApp(t.Context(), &store.App{ID: a.id, Name: a.id, Key: a.key, SecretHash: sum[:], CreatedAt: time.Now().UTC()}))
+	}
+	g := New(Config{}, st, nil, nil, nil, nil)
+	h := &updateHarness{t: t, st: st, mux: http.NewServeMux()}
+	g.Register(h.mux)
+	w := h.serve(httptest.NewRequest(http.MethodPost, "/v1/devices", strings.NewReader(
+		`{"app_key":"k1","platform":"android","alias":"alice","tags":["beta"],"tokens":{"fcm":"f1","hms":"h1"}}`)))
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	var out deviceResponse
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+	h.id = out.DeviceID
+	h.secret, err = base64.RawURLEncoding.DecodeString(out.DeviceSecret)
+	require.NoError(t, err)
+	return h
+}
+
+func (h *updateHarness) serve(r *http.Request) *httptest.ResponseRecorder {
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.mux.ServeHTTP(w, r)
+	return w
+}
+
+// signed sends body as an update signed by the device.
+func (h *updateHarness) signed(body string) *httptest.ResponseRecorder {
+	target := "/v1/devices/" + h.id
+	r := httptest.NewRequest(http.MethodPatch, target, strings.NewReader(body))
+	r.Header.Set("Authorization", sdkproto.HTTPAuthHeader(h.secret, http.MethodPatch, target, time.Now().Unix()))
+	return h.serve(r)
+}
+
+// basic sends body as an update with an app's credentials.
+func (h *updateHarness) basic(key, secret, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPatch, "/v1/devices/"+h.id, strings.NewReader(body))
+	r.SetBasicAuth(key, secret)
+	return h.serve(r)
+}
+
+func (h *updateHarness) device() *store.Device {
+	devs, err := h.st.Devices(h.t.Context(), []string{h.id})
+	require.NoError(h.t, err)
+	require.NotNil(h.t, devs[0])
+	return devs[0]
+}
+
+func (h *updateHarness) byAlias(alias string) []string {
+	ids, err := h.st.DeviceIDsByAlias(h.t.Context(), "a1", []string{alias})
+	require.NoError(h.t, err)
+	return ids
+}
+
+// An update changes the fields it names and leaves the others; the alias
+// index follows the alias, a token "" removes its vendor's, and the answer
+// shows the device as stored.
+func TestUpdateDevice(t *testing.T) {
+	h := newUpdateHarness(t)
+	w := h.signed(`{"alias":"bob","tokens":{"fcm":"f2","hms":"","apns":"a1"}}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var view deviceView
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &view))
+	require.Equal(t, h.id, view.DeviceID)
+	require.Equal(t, "bob", view.Alias)
+	require.Equal(t, []string{"beta"}, view.Tags, "tags not named stay")
+	require.Equal(t, []string{"apns", "fcm"}, view.Vendors)
+	require.NotContains(t, w.Body.String(), "f2", "token values are not shown")
+
+	d := h.device()
+	require.Equal(t, "bob", d.Alias)
+	require.Equal(t, map[string]string{"fcm": "f2", "apns": "a1"}, d.Tokens)
+	require.Equal(t, "android", d.Platform)
+	require.Equal(t, []string{"beta"}, d.Tags)
+	require.Empty(t, h.byAlias("alice"), "the old alias no longer names the device")
+	require.Equal(t, []string{h.id}, h.byAlias("bob"))
+
+	// The app's backend may update its devices too.
+	w = h.basic("k1", "s1", `{"alias":"","tags":[],"locale":"de-DE","time_zone":"Europe/Berlin"}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	d = h.device()
+	require.Empty(t, d.Alias)
+	require.Empty(t, d.Tags)
+	require.Equal(t, "de-DE", d.Locale)
+	require.Equal(t, "Europe/Berlin", d.TimeZone)
+	require.Equal(t, map[string]string{"fcm": "f2", "apns": "a1"}, d.Tokens, "tokens not named stay")
+	require.Empty(t, h.byAlias("bob"))
+
+	// Nothing to change is no error, and changes nothing.
+	w = h.signed(`{}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Equal(t, d, h.device())
+}
+
+// A refused update is a typed problem and leaves the device as it was.
+func TestUpdateDeviceRefusals(t *testing.T) {
+	h := newUpdateHarness(t)
+	before := h.device()
+	for _, tc := range []struct {
+		name   string
+		send   func() *httptest.ResponseRecorder
+		status int
+		slug   string
+	}{
+		{"another app's device", func() *httptest.ResponseRecorder { return h.basic("k2", "s2", `{"alias":"x"}`) }, http.StatusNotFound, "not-found"},
+		{"wrong master secret", func() *httptest.ResponseRecorder { return h.basic("k1", "nope", `{"alias":"x"}`) }, http.StatusUnauthorized, "unauthorized"},
+		{"no credentials", func() *httptest.ResponseRecorder {
+			return h.serve(httptest.NewRequest(http.MethodPatch, "/v1/devices/"+h.id, strings.NewReader(`{"alias":"x"}`)))
+		}, http.StatusUnauthorized, "unauthorized"},
+		{"signature of another device", func() *httptest.ResponseRecorder {
+			target := "/v1/devices/" + h.id
+			r := httptest.NewRequest(http.MethodPatch, target, strings.NewReader(`{"alias":"x"}`))
+			r.Header.Set("Authorization", sdkproto.HTTPAuthHeader([]byte("0123456789abcdef0123456789abcdef"), http.MethodPatch, target, time.Now().Unix()))
+			return h.serve(r)
+		}, http.StatusUnauthorized, "unauthorized"},
+		{"platform is fixed", func() *httptest.ResponseRecorder { return h.signed(`{"platform":"ios"}`) }, http.StatusBadRequest, "unknown-field"},
+		{"malformed", func() *httptest.ResponseRecorder { return h.signed(`{"alias":`) }, http.StatusBadRequest, "bad-json"},
+		{"too many tags", func() *httptest.ResponseRecorder {
+			return h.signed(`{"tags":[` + strings.TrimSuffix(strings.Repeat(`"t",`, maxTags+1), ",") + `]}`)
+		}, http.StatusUnprocessableEntity, "invalid-device"},
+		{"empty tag", func() *httptest.ResponseRecorder { return h.signed(`{"tags":[""]}`) }, http.StatusUnprocessableEntity, "invalid-device"},
+		{"alias too long", func() *httptest.ResponseRecorder {
+			return h.signed(`{"alias":"` + strings.Repeat("a", maxAliasLen+1) + `"}`)
+		}, http.StatusUnprocessableEntity, "invalid-device"},
+		{"token without a vendor", func() *httptest.ResponseRecorder { return h.signed(`{"tokens":{"":"t"}}`) }, http.StatusUnprocessableEntity, "invalid-device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireProblem(t, tc.send(), tc.status, tc.slug)
+			require.Equal(t, before, h.device())
+		})
+	}
 }

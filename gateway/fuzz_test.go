@@ -55,6 +55,43 @@ func FuzzDeviceRequest(f *testing.F) {
 	})
 }
 
+// FuzzDeviceUpdate feeds arbitrary bodies to the decoder and check of a
+// registration update: a refusal is a typed API error, and an accepted
+// update leaves a device within registration's limits.
+func FuzzDeviceUpdate(f *testing.F) {
+	f.Add(`{"alias":"bob","tags":["a"],"tokens":{"fcm":"t","hms":""}}`)
+	f.Add(`{"alias":null,"tags":[]}`)
+	f.Add(`{"tokens":{"":"t"}}`)
+	f.Add(`{"locale":"de-DE","time_zone":"Europe/Berlin"}`)
+	f.Add(`{"platform":"ios"}`)
+	before := &store.Device{ID: "d", AppID: "a", Alias: "alice", Tags: []string{"x"}, Tokens: map[string]string{"fcm": "f"}}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPatch, "/v1/devices/d", strings.NewReader(body))
+		var u deviceUpdate
+		err := httpx.DecodeJSON(r, 256<<10, &u)
+		if err == nil {
+			err = u.check()
+		}
+		if err != nil {
+			requireTyped(t, body, err)
+			return
+		}
+		d, _ := u.applyTo(before)
+		after := deviceRequest{Alias: d.Alias, Tags: d.Tags, Tokens: d.Tokens, Locale: d.Locale, TimeZone: d.TimeZone}
+		if err := validateDevice(&after); err != nil {
+			t.Fatalf("update %q gave a device registration would refuse: %v", body, err)
+		}
+		for v, tok := range d.Tokens {
+			if v == "" || tok == "" {
+				t.Fatalf("update %q left token %q for vendor %q", body, tok, v)
+			}
+		}
+		if before.Alias != "alice" || len(before.Tags) != 1 || before.Tokens["fcm"] != "f" || len(before.Tokens) != 1 {
+			t.Fatalf("update %q changed the device it was applied to", body)
+		}
+	})
+}
+
 // requireTyped fails unless err is a typed API error below 500.
 func requireTyped(t *testing.T, body string, err error) {
 	t.Helper()

@@ -122,6 +122,7 @@ func (g *Gateway) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/apps", h("create_app", g.createApp))
 	mux.Handle("GET /v1/apps/{id}", h("get_app", g.getApp))
 	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
+	mux.Handle("PATCH /v1/devices/{id}", h("update_device", g.updateDevice))
 	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
 	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
 	mux.Handle("PUT /v1/apps/{id}/settings", h("put_settings", g.putSettings))
