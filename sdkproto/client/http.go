@@ -182,3 +182,44 @@ func (c *Client) signedCall(ctx context.Context, st State, method, path string, 
 	}
 	return resp.Header, nil
 }
+
+// Update changes the device's registration over HTTP, signed with the
+// device secret. A nil field is left as it is; Alias "" removes the alias
+// and an empty Tags removes every tag. Tokens sets the token of each vendor
+// it names, and a token "" removes that vendor's.
+type Update struct {
+	Alias    *string           `json:"alias,omitempty"`
+	Tags     *[]string         `json:"tags,omitempty"`
+	Tokens   map[string]string `json:"tokens,omitempty"`
+	Locale   *string           `json:"locale,omitempty"`
+	TimeZone *string           `json:"time_zone,omitempty"`
+}
+
+// Registered is the device as the server stores it after an Update; its
+// vendor tokens by vendor name only.
+type Registered struct {
+	DeviceID string   `json:"device_id"`
+	AppID    string   `json:"app_id"`
+	Platform string   `json:"platform"`
+	Alias    string   `json:"alias"`
+	Tags     []string `json:"tags"`
+	Vendors  []string `json:"vendors"`
+	Locale   string   `json:"locale"`
+	TimeZone string   `json:"time_zone"`
+}
+
+// Update applies u to the device's registration (PATCH /v1/devices/{id})
+// and returns the registration as stored. The server's refusals are
+// *APIError (422 for a value beyond registration's limits).
+func (c *Client) Update(ctx context.Context, u Update) (Registered, error) {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return Registered{}, ErrNotRegistered
+	}
+	var out Registered
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID)
+	if _, err := c.signedCall(ctx, st, http.MethodPatch, path, u, &out); err != nil {
+		return Registered{}, fmt.Errorf("update: %w", err)
+	}
+	return out, nil
+}

@@ -197,3 +197,41 @@ func TestNextLink(t *testing.T) {
 		})
 	}
 }
+
+// Update sends only the fields it is given, an empty alias and empty tags
+// included, signed, and reads the registration the server answers with.
+func TestUpdateSendsTheFieldsGiven(t *testing.T) {
+	t.Parallel()
+	s := &syncServer{secret: bytes.Repeat([]byte{7}, 32)}
+	var got map[string]any
+	mux := http.NewServeMux()
+	mux.HandleFunc("PATCH /v1/devices/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.verify(w, r) {
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&got); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"device_id":"` + r.PathValue("id") + `","app_id":"a","alias":"","tags":[],"vendors":["fcm"],"locale":"de-DE"}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	c := New(Config{Server: srv.URL}, State{DeviceID: "dev/1 x", Secret: s.secret})
+
+	alias, locale := "", "de-DE"
+	reg, err := c.Update(t.Context(), Update{Alias: &alias, Tags: &[]string{}, Locale: &locale, Tokens: map[string]string{"fcm": "t", "hms": ""}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"alias": "", "tags": []any{}, "locale": "de-DE",
+		"tokens": map[string]any{"fcm": "t", "hms": ""}}, got, "nil fields are left out")
+	require.Equal(t, Registered{DeviceID: "dev/1 x", AppID: "a", Tags: []string{}, Vendors: []string{"fcm"}, Locale: "de-DE"}, reg)
+
+	other := New(Config{Server: srv.URL}, State{DeviceID: "dev/1 x", Secret: bytes.Repeat([]byte{8}, 32)})
+	_, err = other.Update(t.Context(), Update{Alias: &alias})
+	var ae *APIError
+	require.True(t, errors.As(err, &ae), "%v", err)
+	require.Equal(t, http.StatusUnauthorized, ae.Status)
+	_, err = New(Config{Server: srv.URL}, State{}).Update(t.Context(), Update{})
+	require.ErrorIs(t, err, ErrNotRegistered)
+}
