@@ -110,8 +110,14 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 	return g
 }
 
+// Router is where the gateway's routes go: an *http.ServeMux, or a test's
+// list of them.
+type Router interface {
+	Handle(pattern string, handler http.Handler)
+}
+
 // Register adds the gateway's routes to mux.
-func (g *Gateway) Register(mux *http.ServeMux) {
+func (g *Gateway) Register(mux Router) {
 	h := func(name string, f httpx.HandlerFunc) http.Handler {
 		return httpx.Handle(g.log, func(slug string) { g.m.problems.WithLabelValues(slug).Inc() },
 			func(w http.ResponseWriter, r *http.Request) error {
