@@ -384,6 +384,16 @@ func (s *session) recordSent(ctx context.Context) {
 	if through <= s.sentMark {
 		return
 	}
+	now := time.Now()
+	if sc, ok := s.c.store.(store.SentCounter); ok {
+		// The store counts the deliveries with the watermark.
+		if _, err := sc.AdvanceSent(ctx, s.deviceID, through, now); err != nil {
+			s.c.log.WarnContext(ctx, "sent watermark failed", "device_id", s.deviceID, "error", err)
+			return
+		}
+		s.sentMark = through
+		return
+	}
 	msgs, err := s.c.store.Advance(ctx, s.deviceID, store.MarkSent, through)
 	if err != nil {
 		s.c.log.WarnContext(ctx, "sent watermark failed", "device_id", s.deviceID, "error", err)
@@ -392,7 +402,6 @@ func (s *session) recordSent(ctx context.Context) {
 	s.sentMark = through
 	// Catch-up skips expired messages; the watermark passes over them, but
 	// they were not written.
-	now := time.Now()
 	live := msgs[:0]
 	for _, m := range msgs {
 		if !m.Expired(now) {

@@ -231,7 +231,7 @@ func powerCuts(t *testing.T, cuts int) {
 
 	app := api{t, proxy.url()}.createApp(n.AdminToken(), "power")
 	ds, _ := readyDevices(t, proxy.url(), app.key, 2)
-	pushAcross(t, proxy.url(), app, ds, func() {
+	pushAcross(t, proxy.url(), app, ds, true, func() {
 		// The power goes: nothing reaches anyone from now on, the bus
 		// stops, and no later write of the store becomes durable. The
 		// node's own shutdown then runs into a dead network and bus;
@@ -253,8 +253,9 @@ func powerCuts(t *testing.T, cuts int) {
 // server with fail after 10 were accepted, and goes on until 30 were. Three
 // senders push to the devices in turn and a fourth sends broadcasts; a
 // call that gets no answer accepts nothing. Then every accepted push must
-// reach its devices once and end done.
-func pushAcross(t *testing.T, base string, app appCreds, ds []*device, fail func()) {
+// reach its devices once and end done; with exactCounts, a push to one
+// device must also read delivered 1 and acked 1.
+func pushAcross(t *testing.T, base string, app appCreds, ds []*device, exactCounts bool, fail func()) {
 	t.Helper()
 	ids := make([]string, len(ds))
 	for i, d := range ds {
@@ -349,8 +350,17 @@ func pushAcross(t *testing.T, base string, app appCreds, ds []*device, fail func
 		waitFor(t, 30*time.Second, "push "+id+" done", func() bool { return a.state(app, id) == "done" })
 		if d == everyone {
 			broadcasts++
-		} else {
-			require.Equal(t, 1.0, a.counts(app, id)["targeted"], "push %s", id)
+			continue
+		}
+		require.Equal(t, 1.0, a.counts(app, id)["targeted"], "push %s", id)
+		if exactCounts {
+			// Its delivery and its acknowledgement are counted once, the
+			// counts written with the watermarks they follow.
+			deadline := time.Now().Add(10 * time.Second)
+			for c := a.counts(app, id); c["delivered"] != 1 || c["acked"] != 1; c = a.counts(app, id) {
+				require.True(t, time.Now().Before(deadline), "push %s counts %v", id, c)
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
 	}
 	t.Logf("%d pushes accepted before the failure, %d in all, %d of them broadcasts", failedAt, count(), broadcasts)

@@ -81,8 +81,9 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 // theirs: each is recorded, and the failures are returned together.
 //
 // On a store that records both at once (store.AckRecorder), the watermark
-// and the outcomes are one write, and only the counters follow it; one
-// that says errors.ErrUnsupported is acknowledged in two writes.
+// and the outcomes are one write, and the counters follow it unless the
+// store counted them in that write too (store.Acked.Counted); one that
+// says errors.ErrUnsupported is acknowledged in two writes.
 func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
 	if r, ok := ackRecorder(st); ok {
 		n, err := ackAtOnce(ctx, st, r, deviceID, seq, now)
@@ -122,7 +123,7 @@ func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID stri
 	}
 	var errs []error
 	for _, a := range acked {
-		if !a.Set {
+		if !a.Set || a.Counted {
 			continue
 		}
 		if delta := a.Outcome.Delta(a.Prev); delta != (store.Counts{}) {

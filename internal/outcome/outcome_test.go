@@ -77,6 +77,9 @@ type atOnce struct {
 	*memStore
 	t     *testing.T
 	calls int
+	// count makes AdvanceAcked count the outcomes it sets itself, as the
+	// embedded store does (store.Acked.Counted).
+	count bool
 }
 
 func (a *atOnce) Advance(context.Context, string, store.Mark, uint64) ([]store.Message, error) {
@@ -101,6 +104,10 @@ func (a *atOnce) AdvanceAcked(ctx context.Context, dev string, through uint64, n
 		out[i] = store.Acked{Message: m, Outcome: o, Prev: prev, Set: o.Replaces(prev)}
 		if out[i].Set {
 			a.outcomes[m.Seq] = o
+			if c, ok := a.counts[m.PushID]; ok && a.count {
+				a.counts[m.PushID] = c.Add(o.Delta(prev))
+			}
+			out[i].Counted = a.count
 		}
 	}
 	return out, nil
@@ -119,8 +126,8 @@ func (u *unsupported) AdvanceAcked(context.Context, string, uint64, time.Time) (
 }
 
 // acking builds the store an Ack test runs on: one that records
-// acknowledgements in two writes, one that records them at once, and one
-// that says it cannot.
+// acknowledgements in two writes, one that records them at once, one that
+// also counts them in that write, and one that says it cannot.
 var acking = []struct {
 	name  string
 	build func(t *testing.T, s *memStore) Store
@@ -128,6 +135,11 @@ var acking = []struct {
 	{"two_writes", func(_ *testing.T, s *memStore) Store { return s }},
 	{"at_once", func(t *testing.T, s *memStore) Store {
 		a := &atOnce{memStore: s, t: t}
+		t.Cleanup(func() { require.Positive(t, a.calls, "AdvanceAcked called") })
+		return a
+	}},
+	{"at_once_counted", func(t *testing.T, s *memStore) Store {
+		a := &atOnce{memStore: s, t: t, count: true}
 		t.Cleanup(func() { require.Positive(t, a.calls, "AdvanceAcked called") })
 		return a
 	}},

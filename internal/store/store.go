@@ -313,6 +313,9 @@ type Acked struct {
 	Outcome Outcome // the outcome given: acked, or expired
 	Prev    Outcome // the outcome it had
 	Set     bool    // Outcome replaced Prev
+	// Counted is true when the store added the change of counts,
+	// Outcome.Delta(Prev), to the message's push in the same write.
+	Counted bool
 }
 
 // AckRecorder is implemented by a store that can move a device's ack
@@ -324,6 +327,16 @@ type Acked struct {
 // recorded one (Outcome.Replaces).
 type AckRecorder interface {
 	AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]Acked, error)
+}
+
+// SentCounter is implemented by a store that can move a device's sent
+// watermark and count the messages it passes as delivered in one atomic
+// write, so that no crash loses the count of a delivery the watermark
+// records. AdvanceSent moves the sent watermark as Streams.Advance does,
+// adds 1 to the delivered count of the push of each newly covered message
+// that had not expired at now, and returns the newly covered messages.
+type SentCounter interface {
+	AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]Message, error)
 }
 
 // Devices stores device state.

@@ -160,6 +160,19 @@ func (s *Store) AddCounts(ctx context.Context, id string, delta store.Counts) er
 	return nil
 }
 
+// countTo adds delta to push id's counters in b, as AddCounts does; a push
+// that is not stored has no counters, and nothing is added.
+func (s *Store) countTo(b *pebble.Batch, id string, delta store.Counts) error {
+	if delta == (store.Counts{}) {
+		return nil
+	}
+	ok, err := s.pushExists(id)
+	if err != nil || !ok {
+		return err
+	}
+	return b.Merge(countsKey(id), encodeCounts(delta), nil)
+}
+
 // pushExists tells whether a push was created. Every ack and outcome adds
 // to counters, so it reads the push's empty marker, not its record, which
 // holds the push's whole target list. Pushes stored before markers were

@@ -392,11 +392,50 @@ func (s *Store) covered(deviceID string, wk []byte, through uint64) ([]store.Mes
 	return covered, to, nil
 }
 
+// AdvanceSent moves the sent watermark as Advance does and adds, in the
+// same batch, 1 to the delivered count of the push of each message it
+// newly covers that had not expired at now: a killed process can no longer
+// lose the count of a delivery its watermark records. Like Advance, the
+// batch is committed without fsync.
+func (s *Store) AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Message, error) {
+	wk, err := watermarkKey(deviceID, store.MarkSent)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
+	defer s.locks.unlock(set)
+	covered, to, err := s.covered(deviceID, wk, through)
+	if err != nil || to == 0 {
+		return nil, err
+	}
+	b := s.db.NewBatch()
+	b.Set(wk, encodeUint64(to), nil)
+	for _, m := range covered {
+		if m.Expired(now) {
+			continue
+		}
+		if err := s.countTo(b, m.PushID, store.Counts{Delivered: 1}); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if err := commit(b, pebble.NoSync); err != nil {
+		return nil, err
+	}
+	s.marks.put(wk, to)
+	return covered, nil
+}
+
 // AdvanceAcked moves the ack watermark as Advance does and records, in the
 // same batch, each message it newly covers as acked (expired if it had
-// expired at now) where that replaces the recorded outcome: a crash can no
-// longer leave the watermark moved and an outcome unrecorded. Like
-// Advance, the batch is committed without fsync.
+// expired at now) where that replaces the recorded outcome, with the
+// change of its push's counts: a crash can no longer leave the watermark
+// moved and an outcome unrecorded, nor lose the count of one it recorded.
+// Like Advance, the batch is committed without fsync.
 func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
 	wk, err := watermarkKey(deviceID, store.MarkAcked)
 	if err != nil {
@@ -424,8 +463,12 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 			}
 		}
 		if a.Outcome.Replaces(a.Prev) {
-			a.Set = true
+			a.Set, a.Counted = true, true
 			b.Set(outcomeKey(deviceID, m.Seq), []byte{byte(a.Outcome)}, nil)
+			if err := s.countTo(b, m.PushID, a.Outcome.Delta(a.Prev)); err != nil {
+				b.Close()
+				return nil, err
+			}
 		}
 		acked[i] = a
 	}

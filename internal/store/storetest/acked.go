@@ -68,6 +68,65 @@ func (s suite) ackedAtOnce(t *testing.T) {
 		require.Empty(t, got)
 		requireMark(t, e, "nobody", store.MarkAcked, 0)
 	})
+	t.Run("counted_with_the_write", func(t *testing.T) {
+		// An outcome the store says it counted is in its push's counts
+		// once; one it did not count is left to the caller.
+		if !s.h.has(PartPushes) {
+			t.Skip("the harness keeps no pushes")
+		}
+		e := s.open(t, Config{})
+		r := recorder(t, e)
+		dev := ids.New()
+		appendForPushes(t, e, dev, 3, time.Time{})
+		setOutcome(t, e, dev, 2, store.OutcomeRelayed)
+		got, err := r.AdvanceAcked(e.ctx, dev, 3, e.clock.Now())
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		for _, a := range got {
+			p, err := e.Push(e.ctx, a.Message.PushID)
+			require.NoError(t, err)
+			want := store.Counts{}
+			if a.Counted {
+				want = a.Outcome.Delta(a.Prev)
+			}
+			require.Equal(t, want, p.Counts, "seq %d, counted %v", a.Message.Seq, a.Counted)
+		}
+	})
+	t.Run("sent_counted", func(t *testing.T) {
+		// A store that counts deliveries with the sent watermark counts
+		// each newly covered message once, an expired one not at all.
+		if !s.h.has(PartPushes) {
+			t.Skip("the harness keeps no pushes")
+		}
+		e := s.open(t, Config{})
+		sc, ok := e.Store.(store.SentCounter)
+		if !ok {
+			t.Skip("the store counts deliveries apart from the watermark")
+		}
+		dev := ids.New()
+		msgs := appendForPushes(t, e, dev, 2, time.Time{})
+		msgs = append(msgs, appendForPushes(t, e, dev, 1, e.clock.Now().Add(-time.Minute))...)
+		got, err := sc.AdvanceSent(e.ctx, dev, 1, e.clock.Now())
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		got, err = sc.AdvanceSent(e.ctx, dev, 10, e.clock.Now())
+		require.NoError(t, err)
+		require.Len(t, got, 2, "at most to the head, the expired message included")
+		got, err = sc.AdvanceSent(e.ctx, dev, 3, e.clock.Now())
+		require.NoError(t, err)
+		require.Empty(t, got, "a watermark never moves back")
+		requireMark(t, e, dev, store.MarkSent, 3)
+		for i, m := range msgs {
+			p, err := e.Push(e.ctx, m.PushID)
+			require.NoError(t, err)
+			want := store.Counts{Delivered: 1}
+			if m.Expired(e.clock.Now()) {
+				want = store.Counts{}
+			}
+			require.Equal(t, want, p.Counts, "message %d", i+1)
+		}
+		require.True(t, msgs[2].Expired(e.clock.Now()))
+	})
 	t.Run("racing_outcomes", func(t *testing.T) {
 		// Acknowledgements race the relay's outcomes for the same
 		// messages: every message is covered once, ends acked, and
@@ -140,6 +199,30 @@ func requireOutcome(t *testing.T, e env, dev string, seq uint64, want store.Outc
 	require.Equal(t, want, got, "outcome of seq %d", seq)
 }
 
+// appendForPushes creates n pushes and appends one message of each to dev,
+// expiring at expires (zero: never); it returns the messages.
+func appendForPushes(t *testing.T, e env, dev string, n int, expires time.Time) []store.Message {
+	t.Helper()
+	entries := make([]store.Entry, n)
+	for i := range entries {
+		p := newPush(e, "app1")
+		p.ID = ids.New()
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		m := newMessage(e, i)
+		m.PushID, m.ExpiresAt = p.ID, expires
+		entries[i] = store.Entry{DeviceID: dev, Message: m}
+	}
+	pos, err := e.Append(e.ctx, entries)
+	require.NoError(t, err)
+	msgs := make([]store.Message, n)
+	for i := range entries {
+		msgs[i] = entries[i].Message
+		msgs[i].Seq = pos[i].Seq
+	}
+	return msgs
+}
+
 func normAcked(as []store.Acked) []store.Acked {
 	msgs := make([]store.Message, len(as))
 	for i, a := range as {
@@ -149,6 +232,7 @@ func normAcked(as []store.Acked) []store.Acked {
 	out := make([]store.Acked, len(as))
 	for i, a := range as {
 		a.Message = msgs[i]
+		a.Counted = false // a store's choice, checked by counted_with_the_write
 		out[i] = a
 	}
 	return out
