@@ -330,6 +330,28 @@ func pageStart(h head, epoch, since uint64) (store.Page, uint64) {
 // committed without fsync: after a power cut the watermark may be found
 // lower, and the messages it covered are covered again (at least once).
 func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error) {
+	return s.advance(ctx, deviceID, mark, through, nil)
+}
+
+// AdvanceSent moves the sent watermark as Advance does and adds, in the
+// same batch, 1 to the delivered count of the push of each message it
+// newly covers that had not expired at now: a killed process can no longer
+// lose the count of a delivery its watermark records. Like Advance, the
+// batch is committed without fsync.
+func (s *Store) AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Message, error) {
+	return s.advance(ctx, deviceID, store.MarkSent, through, func(b *pebble.Batch, m store.Message) error {
+		if m.Expired(now) {
+			return nil
+		}
+		return s.countTo(b, m.PushID, store.Counts{Delivered: 1})
+	})
+}
+
+// advance is Advance; count, when set, adds to b, the batch that moves the
+// watermark, what each newly covered message counts.
+func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, through uint64,
+	count func(b *pebble.Batch, m store.Message) error,
+) ([]store.Message, error) {
 	wk, err := watermarkKey(deviceID, mark)
 	if err != nil {
 		return nil, err
@@ -344,9 +366,21 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 	if err != nil || to == 0 {
 		return nil, err
 	}
-	if err := s.setWatermark(wk, to); err != nil {
+	b := s.db.NewBatch()
+	b.Set(wk, encodeUint64(to), nil)
+	for _, m := range covered {
+		if count == nil {
+			break
+		}
+		if err := count(b, m); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if err := commit(b, pebble.NoSync); err != nil {
 		return nil, err
 	}
+	s.marks.put(wk, to)
 	return covered, nil
 }
 
@@ -390,44 +424,6 @@ func (s *Store) covered(deviceID string, wk []byte, through uint64) ([]store.Mes
 		return nil, 0, err
 	}
 	return covered, to, nil
-}
-
-// AdvanceSent moves the sent watermark as Advance does and adds, in the
-// same batch, 1 to the delivered count of the push of each message it
-// newly covers that had not expired at now: a killed process can no longer
-// lose the count of a delivery its watermark records. Like Advance, the
-// batch is committed without fsync.
-func (s *Store) AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Message, error) {
-	wk, err := watermarkKey(deviceID, store.MarkSent)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	defer s.end()
-	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
-	defer s.locks.unlock(set)
-	covered, to, err := s.covered(deviceID, wk, through)
-	if err != nil || to == 0 {
-		return nil, err
-	}
-	b := s.db.NewBatch()
-	b.Set(wk, encodeUint64(to), nil)
-	for _, m := range covered {
-		if m.Expired(now) {
-			continue
-		}
-		if err := s.countTo(b, m.PushID, store.Counts{Delivered: 1}); err != nil {
-			b.Close()
-			return nil, err
-		}
-	}
-	if err := commit(b, pebble.NoSync); err != nil {
-		return nil, err
-	}
-	s.marks.put(wk, to)
-	return covered, nil
 }
 
 // AdvanceAcked moves the ack watermark as Advance does and records, in the
@@ -477,15 +473,6 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 	}
 	s.marks.put(wk, to)
 	return acked, nil
-}
-
-// setWatermark stores a watermark; the caller holds its stripe.
-func (s *Store) setWatermark(wk []byte, to uint64) error {
-	if err := s.db.Set(wk, encodeUint64(to), pebble.NoSync); err != nil {
-		return fmt.Errorf("pebblestore: set watermark: %w", err)
-	}
-	s.marks.put(wk, to)
-	return nil
 }
 
 // Watermark returns the current value of a watermark, 0 if it never moved.
