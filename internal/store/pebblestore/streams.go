@@ -368,11 +368,8 @@ func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, t
 	}
 	b := s.db.NewBatch()
 	b.Set(wk, encodeUint64(to), nil)
-	for _, m := range covered {
-		if count == nil {
-			break
-		}
-		if err := count(b, m); err != nil {
+	for i := 0; count != nil && i < len(covered); i++ {
+		if err := count(b, covered[i]); err != nil {
 			b.Close()
 			return nil, err
 		}
