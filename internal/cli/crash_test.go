@@ -3,17 +3,16 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mopush/mopush/internal/crashtest"
 )
 
 // TestOneBinarySurvivesAKill kills mopush all with SIGKILL while pushes
@@ -30,7 +29,7 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 	}
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
-	addr := freeAddr(t)
+	addr := crashtest.FreeAddr(t)
 	apiLine := regexp.MustCompile(`API:\s+(http://\S+)/v1`)
 	server := startCommand(t, "all", "--listen", addr, "--data", data)
 	url := server.waitMatch(t, apiLine)
@@ -49,67 +48,26 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 		ids[i] = devices[i].waitEvent(t, "ready")["device_id"].(string)
 	}
 
-	// Three pushers send to the devices in turn, and a fourth sends
+	// Three senders push to the devices in turn, and a fourth sends
 	// broadcasts, until 30 pushes are accepted; a call the dead server
 	// cannot answer accepts nothing.
-	hc := &http.Client{Timeout: 2 * time.Second}
-	const everyone = -1
-	var (
-		mu       sync.Mutex
-		accepted = map[string]int{} // push id → device index, or everyone
-	)
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(accepted)
-	}
-	var pushers sync.WaitGroup
-	for p := range 4 {
-		pushers.Go(func() {
-			for i := p; count() < 30; i += 4 {
-				d := i % len(ids)
-				body := fmt.Sprintf(`{"audience":{"device_ids":[%q]},"notification":{"title":"n%d"}}`, ids[d], i)
-				if p == 3 {
-					d, body = everyone, fmt.Sprintf(`{"audience":{"broadcast":true},"notification":{"title":"b%d"}}`, i)
-				}
-				if id := pushOnce(hc, url, app.AppKey, app.MasterSecret, body); id != "" {
-					mu.Lock()
-					accepted[id] = d
-					mu.Unlock()
-				} else {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		})
-	}
-
+	senders := crashtest.Send(url, app.AppKey, app.MasterSecret, ids, 30, time.Now().Add(2*waitLimit))
 	deadline := time.Now().Add(waitLimit)
-	for count() < 10 {
+	for senders.Count() < 10 {
 		require.True(t, time.Now().Before(deadline), "10 pushes not accepted")
 		time.Sleep(5 * time.Millisecond)
 	}
 	require.NoError(t, server.cmd.Process.Signal(syscall.SIGKILL))
 	<-server.done
-	killedAt := count()
+	killedAt := senders.Count()
 	server = startCommand(t, "all", "--listen", addr, "--data", data)
 	require.Equal(t, url, server.waitMatch(t, apiLine), "the same address again")
-	pushers.Wait()
+	accepted, lastFailure := senders.Wait()
+	require.GreaterOrEqual(t, len(accepted), 30, "pushes accepted; the last refusal: %s", lastFailure)
 	require.Less(t, killedAt, 30, "pushes were accepted after the restart too")
 
 	// Every accepted push reaches its device once and ends routed.
-	mu.Lock()
-	want := make([]map[string]bool, len(devices))
-	for i := range want {
-		want[i] = map[string]bool{}
-	}
-	for id, d := range accepted {
-		for i := range want {
-			if d == everyone || d == i {
-				want[i][id] = true
-			}
-		}
-	}
-	mu.Unlock()
+	want := crashtest.Want(accepted, len(devices))
 	for i, dev := range devices {
 		var got map[string]int
 		deadline := time.Now().Add(2 * waitLimit) // the device's reconnect backoff included
@@ -144,7 +102,7 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 			code, answer := call(t, http.MethodGet, url+"/v1/pushes/"+id, app.AppKey, app.MasterSecret, "")
 			require.Equal(t, http.StatusOK, code, "%v", answer)
 			counts, _ := answer["counts"].(map[string]any)
-			if answer["state"] == "done" && accepted[id] == everyone {
+			if answer["state"] == "done" && accepted[id] == crashtest.Everyone {
 				break
 			}
 			// A push to one device is counted delivered and acked once:
@@ -160,49 +118,15 @@ func TestOneBinarySurvivesAKill(t *testing.T) {
 	}
 	broadcasts := 0
 	for _, d := range accepted {
-		if d == everyone {
+		if d == crashtest.Everyone {
 			broadcasts++
 		}
 	}
-	t.Logf("%d pushes accepted before the kill, %d in all, %d of them broadcasts", killedAt, count(), broadcasts)
+	t.Logf("%d pushes accepted before the kill, %d in all, %d of them broadcasts", killedAt, len(accepted), broadcasts)
 	for _, dev := range devices {
 		dev.interrupt(t)
 	}
 	server.interrupt(t)
-}
-
-// pushOnce sends one push and returns its id when the server accepted it,
-// "" otherwise.
-func pushOnce(hc *http.Client, url, user, password, body string) string {
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/pushes", strings.NewReader(body))
-	if err != nil {
-		return ""
-	}
-	req.SetBasicAuth(user, password)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var answer struct {
-		PushID string `json:"push_id"`
-	}
-	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&answer) != nil {
-		return ""
-	}
-	return answer.PushID
-}
-
-// freeAddr returns a loopback address with a port free a moment ago, so
-// that a server restarted on it is found where it was.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
 }
 
 // pushes returns how many times the process printed each push event, by

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/crashtest"
 	"github.com/mopush/mopush/internal/obs/obstest"
 	"github.com/mopush/mopush/sdkproto/client"
 )
@@ -377,7 +378,7 @@ func TestAllRolesKilledOnClusters(t *testing.T) {
 		t.Skip("spawns a node process twice")
 	}
 	const admin = "cluster-test-admin-token"
-	addr := freeAddr(t)
+	addr := crashtest.FreeAddr(t)
 	env := append(clusterEnv(startCluster(t)), "MOPUSH_GATEWAY_ADMIN_TOKEN="+admin, "MOPUSH_SERVER_LISTEN="+addr)
 	node, base := startNodeProcess(t, "all", env...)
 	app := api{t: t, base: base}.createApp(admin, "all-killed")

@@ -1,10 +1,7 @@
 package node
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/internal/crashtest"
 )
 
 // cutProxy stands between a node and everyone who reaches it, devices and
@@ -139,17 +137,6 @@ func runUntil(t *testing.T, cfg config.Config, opts Options) (n *Node, stop func
 	return n, stop
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago, so
-// that a node started again on it is found where it was.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	return addr
-}
-
 // syncedDir creates dir on fs with every directory above it synced, so
 // that the directory itself survives a power cut.
 func syncedDir(t *testing.T, fs vfs.FS, dir string) {
@@ -163,33 +150,6 @@ func syncedDir(t *testing.T, fs vfs.FS, dir string) {
 			return
 		}
 	}
-}
-
-// tryPush sends one push and returns its id when the node accepted it;
-// otherwise "" and what went wrong.
-func tryPush(hc *http.Client, base string, app appCreds, body string) (id, failure string) {
-	req, err := http.NewRequest(http.MethodPost, base+"/v1/pushes", bytes.NewBufferString(body))
-	if err != nil {
-		return "", err.Error()
-	}
-	req.SetBasicAuth(app.key, app.secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err.Error()
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err.Error()
-	}
-	var answer struct {
-		PushID string `json:"push_id"`
-	}
-	if resp.StatusCode != http.StatusAccepted || json.Unmarshal(raw, &answer) != nil {
-		return "", fmt.Sprintf("%d %s", resp.StatusCode, raw)
-	}
-	return answer.PushID, ""
 }
 
 // TestOneBinarySurvivesAPowerCut cuts the power of a node running every
@@ -215,7 +175,7 @@ func TestOneBinarySurvivesAPowerCut(t *testing.T) {
 }
 
 func powerCuts(t *testing.T, cuts int) {
-	addr := freeAddr(t)
+	addr := crashtest.FreeAddr(t)
 	proxy := newCutProxy(t, addr)
 	fs := vfs.NewStrictMem()
 	cfg, err := config.Load("", nil)
@@ -261,60 +221,14 @@ func pushAcross(t *testing.T, base string, app appCreds, ds []*device, exactCoun
 	for i, d := range ds {
 		ids[i] = d.id()
 	}
-	hc := &http.Client{Timeout: 2 * time.Second}
-	const everyone = -1
-	var (
-		mu          sync.Mutex
-		accepted    = map[string]int{} // push id → device index, or everyone
-		lastFailure string
-	)
-	count := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(accepted)
-	}
-	until := time.Now().Add(time.Minute)
-	var pushers sync.WaitGroup
-	for p := range 4 {
-		pushers.Go(func() {
-			for i := p; count() < 30 && time.Now().Before(until); i += 4 {
-				d := i % len(ids)
-				body := fmt.Sprintf(`{"audience":{"device_ids":[%q]},"notification":{"title":"n%d"}}`, ids[d], i)
-				if p == 3 {
-					d, body = everyone, fmt.Sprintf(`{"audience":{"broadcast":true},"notification":{"title":"b%d"}}`, i)
-				}
-				id, failure := tryPush(hc, base, app, body)
-				mu.Lock()
-				if id != "" {
-					accepted[id] = d
-				} else {
-					lastFailure = failure
-				}
-				mu.Unlock()
-				if id == "" {
-					time.Sleep(20 * time.Millisecond)
-				}
-			}
-		})
-	}
-	waitFor(t, 30*time.Second, "10 pushes accepted", func() bool { return count() >= 10 })
-	failedAt := count()
+	senders := crashtest.Send(base, app.key, app.secret, ids, 30, time.Now().Add(time.Minute))
+	waitFor(t, 30*time.Second, "10 pushes accepted", func() bool { return senders.Count() >= 10 })
+	failedAt := senders.Count()
 	fail()
-	pushers.Wait()
-	require.GreaterOrEqual(t, count(), 30, "pushes accepted in a minute; the last refusal: %s", lastFailure)
+	accepted, lastFailure := senders.Wait()
+	require.GreaterOrEqual(t, len(accepted), 30, "pushes accepted in a minute; the last refusal: %s", lastFailure)
 	require.Less(t, failedAt, 30, "pushes were accepted after the failure too")
-
-	want := make([]map[string]bool, len(ds))
-	for i := range want {
-		want[i] = map[string]bool{}
-	}
-	for id, d := range accepted {
-		for i := range want {
-			if d == everyone || d == i {
-				want[i][id] = true
-			}
-		}
-	}
+	want := crashtest.Want(accepted, len(ds))
 	a := api{t, base}
 	for i, d := range ds {
 		deadline := time.Now().Add(60 * time.Second) // the device's reconnect backoff included
@@ -348,7 +262,7 @@ func pushAcross(t *testing.T, base string, app appCreds, ds []*device, exactCoun
 	broadcasts := 0
 	for id, d := range accepted { // a push is marked done a moment after its delivery
 		waitFor(t, 30*time.Second, "push "+id+" done", func() bool { return a.state(app, id) == "done" })
-		if d == everyone {
+		if d == crashtest.Everyone {
 			broadcasts++
 			continue
 		}
@@ -363,7 +277,7 @@ func pushAcross(t *testing.T, base string, app appCreds, ds []*device, exactCoun
 			}
 		}
 	}
-	t.Logf("%d pushes accepted before the failure, %d in all, %d of them broadcasts", failedAt, count(), broadcasts)
+	t.Logf("%d pushes accepted before the failure, %d in all, %d of them broadcasts", failedAt, len(accepted), broadcasts)
 	for _, d := range ds {
 		d.stop()
 	}
