@@ -29,7 +29,8 @@ const waitLimit = 30 * time.Second
 // (the admin token read from the data directory), mopush device run, a
 // push over REST and its counts; then the device stopped with an
 // interrupt, two pushes while it is away, and the device started again
-// with the same state file: both arrive, each once, in order.
+// with the same state file: both arrive, each once, in order; then an
+// alias given to the device, and a push to the alias.
 func TestQuickStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a server and a device")
@@ -98,6 +99,18 @@ func TestQuickStart(t *testing.T) {
 	acked(second)
 	acked(third)
 	require.Equal(t, 2, device.count("push"), "each missed push once: %s", device.output())
+
+	// The device gets an alias, and a push to the alias reaches it.
+	code, answer := call(t, http.MethodPatch, url+"/v1/devices/"+deviceID, app.AppKey, app.MasterSecret, `{"alias":"user-1"}`)
+	require.Equal(t, http.StatusOK, code, "%v", answer)
+	require.Equal(t, "user-1", answer["alias"])
+	code, answer = call(t, http.MethodPost, url+"/v1/pushes", app.AppKey, app.MasterSecret,
+		`{"audience":{"aliases":["user-1"]},"notification":{"title":"hi","body":"user"}}`)
+	require.Equal(t, http.StatusAccepted, code, "%v", answer)
+	got = device.waitEvent(t, "push")
+	require.Equal(t, answer["push_id"], got["push_id"])
+	require.Equal(t, "user", got["body"])
+	acked(got["push_id"].(string))
 	device.interrupt(t)
 	server.interrupt(t)
 }
