@@ -330,7 +330,7 @@ func pageStart(h head, epoch, since uint64) (store.Page, uint64) {
 // committed without fsync: after a power cut the watermark may be found
 // lower, and the messages it covered are covered again (at least once).
 func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, through uint64) ([]store.Message, error) {
-	return s.advance(ctx, deviceID, mark, through, nil)
+	return s.advance(ctx, deviceID, mark, through, false, nil)
 }
 
 // AdvanceSent moves the sent watermark as Advance does and adds, in the
@@ -339,7 +339,7 @@ func (s *Store) Advance(ctx context.Context, deviceID string, mark store.Mark, t
 // lose the count of a delivery its watermark records. Like Advance, the
 // batch is committed without fsync.
 func (s *Store) AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Message, error) {
-	return s.advance(ctx, deviceID, store.MarkSent, through, func(b *pebble.Batch, m store.Message) error {
+	return s.advance(ctx, deviceID, store.MarkSent, through, false, func(b *pebble.Batch, m store.Message) error {
 		if m.Expired(now) {
 			return nil
 		}
@@ -347,10 +347,11 @@ func (s *Store) AdvanceSent(ctx context.Context, deviceID string, through uint64
 	})
 }
 
-// advance is Advance; count, when set, adds to b, the batch that moves the
-// watermark, what each newly covered message counts.
-func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, through uint64,
-	count func(b *pebble.Batch, m store.Message) error,
+// advance is Advance; each, when set, adds to b, the batch that moves the
+// watermark, what goes with each newly covered message. outcomes holds the
+// device's outcome stripe too, for an each that records outcomes.
+func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, through uint64, outcomes bool,
+	each func(b *pebble.Batch, m store.Message) error,
 ) ([]store.Message, error) {
 	wk, err := watermarkKey(deviceID, mark)
 	if err != nil {
@@ -360,7 +361,11 @@ func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, t
 		return nil, err
 	}
 	defer s.end()
-	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID)})
+	stripes := []uint16{s.locks.index(streamWatermark, deviceID)}
+	if outcomes {
+		stripes = append(stripes, s.locks.index(streamOutcome, deviceID))
+	}
+	set := s.locks.lock(stripes)
 	defer s.locks.unlock(set)
 	covered, to, err := s.covered(deviceID, wk, through)
 	if err != nil || to == 0 {
@@ -368,8 +373,8 @@ func (s *Store) advance(ctx context.Context, deviceID string, mark store.Mark, t
 	}
 	b := s.db.NewBatch()
 	b.Set(wk, encodeUint64(to), nil)
-	for i := 0; count != nil && i < len(covered); i++ {
-		if err := count(b, covered[i]); err != nil {
+	for i := 0; each != nil && i < len(covered); i++ {
+		if err := each(b, covered[i]); err != nil {
 			b.Close()
 			return nil, err
 		}
@@ -430,45 +435,28 @@ func (s *Store) covered(deviceID string, wk []byte, through uint64) ([]store.Mes
 // moved and an outcome unrecorded, nor lose the count of one it recorded.
 // Like Advance, the batch is committed without fsync.
 func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
-	wk, err := watermarkKey(deviceID, store.MarkAcked)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	defer s.end()
-	set := s.locks.lock([]uint16{s.locks.index(streamWatermark, deviceID), s.locks.index(streamOutcome, deviceID)})
-	defer s.locks.unlock(set)
-	covered, to, err := s.covered(deviceID, wk, through)
-	if err != nil || to == 0 {
-		return nil, err
-	}
-	b := s.db.NewBatch()
-	b.Set(wk, encodeUint64(to), nil)
-	acked := make([]store.Acked, len(covered))
-	for i, m := range covered {
+	var acked []store.Acked
+	_, err := s.advance(ctx, deviceID, store.MarkAcked, through, true, func(b *pebble.Batch, m store.Message) error {
 		a := store.Acked{Message: m, Outcome: m.AckOutcome(now), Prev: store.OutcomeNone}
 		if !s.unrecorded.take(deviceID, m.Seq) {
+			var err error
 			if a.Prev, err = s.outcome(deviceID, m.Seq); err != nil {
-				b.Close()
-				return nil, err
+				return err
 			}
 		}
 		if a.Outcome.Replaces(a.Prev) {
 			a.Set, a.Counted = true, true
 			b.Set(outcomeKey(deviceID, m.Seq), []byte{byte(a.Outcome)}, nil)
 			if err := s.countTo(b, m.PushID, a.Outcome.Delta(a.Prev)); err != nil {
-				b.Close()
-				return nil, err
+				return err
 			}
 		}
-		acked[i] = a
-	}
-	if err := commit(b, pebble.NoSync); err != nil {
+		acked = append(acked, a)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	s.marks.put(wk, to)
 	return acked, nil
 }
 
