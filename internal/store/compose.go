@@ -92,6 +92,9 @@ func (c Compose) DeviceIDsByAlias(ctx context.Context, appID string, aliases []s
 	return c.D.DeviceIDsByAlias(ctx, appID, aliases)
 }
 
+// DeleteDevice delegates to D.
+func (c Compose) DeleteDevice(ctx context.Context, id string) error { return c.D.DeleteDevice(ctx, id) }
+
 // Append delegates to S.
 func (c Compose) Append(ctx context.Context, e []Entry) ([]Position, error) {
 	return c.S.Append(ctx, e)

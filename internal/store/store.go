@@ -350,6 +350,10 @@ type Devices interface {
 	// DeviceIDsByAlias returns the ids of an app's devices that have one of
 	// the aliases, each once, in no particular order.
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
+	// DeleteDevice removes a device and its alias index entry. Deleting a
+	// missing device is not an error. A device id is never given again, so
+	// a deleted device stays deleted.
+	DeleteDevice(ctx context.Context, id string) error
 }
 
 // Streams stores per-device message streams. A stream has an epoch, fixed

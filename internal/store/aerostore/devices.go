@@ -107,6 +107,54 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	return nil
 }
 
+// DeleteDevice removes a device, then its alias index entry. The record
+// goes with a generation check, retried from the read when another writer
+// came first, so that the entry removed is that of the version deleted.
+// Deleting a missing device is not an error.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("aerostore: delete device: no device id")
+	}
+	key, err := s.key(s.devices, id)
+	if err != nil {
+		return err
+	}
+	var old indexState
+	for attempt := 0; ; attempt++ {
+		if attempt >= maxAttempts {
+			return fmt.Errorf("aerostore: delete device: %w", ErrContended)
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return fmt.Errorf("aerostore: delete device: %w", err)
+		}
+		if old, err = s.deviceIndex(ctx, key); err != nil || !old.found {
+			return err
+		}
+		p, err := s.writePolicy(ctx)
+		if err != nil {
+			return fmt.Errorf("aerostore: delete device: %w", err)
+		}
+		p.GenerationPolicy = as.EXPECT_GEN_EQUAL
+		p.Generation = old.generation
+		_, aerr := s.client.Delete(p, key)
+		c := code(aerr)
+		if c == codeOK || c == codeNotFound {
+			break
+		}
+		if c != codeGeneration && (c != codeKeyBusy || inDoubt(aerr)) {
+			return mapErr(ctx, "delete device", aerr)
+		}
+	}
+	if old.alias != "" {
+		if err := s.aliasRemove(ctx, old.app, old.alias, old.token); err != nil {
+			// The stale entry is harmless: readers check entries against
+			// the devices.
+			s.log.Warn("alias index entry not removed", "error", err)
+		}
+	}
+	return nil
+}
+
 // deviceIndex reads what a device record says about its index entry.
 func (s *Store) deviceIndex(ctx context.Context, key *as.Key) (indexState, error) {
 	p, err := s.readPolicy(ctx)

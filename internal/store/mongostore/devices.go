@@ -28,6 +28,15 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	})
 }
 
+// DeleteDevice removes a device; its alias index entry goes with the
+// document. Deleting a missing device is not an error.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	return s.do(ctx, "delete device", func(ctx context.Context) error {
+		_, err := s.devices.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+		return err
+	})
+}
+
 // Devices returns the devices with the ids, by position; a missing one is
 // nil.
 func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {

@@ -94,6 +94,14 @@ func (ss *Session) PutDevice(ctx context.Context, d *store.Device) error {
 	return ss.s.PutDevice(ctx, d)
 }
 
+// DeleteDevice is Store.DeleteDevice.
+func (ss *Session) DeleteDevice(ctx context.Context, id string) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.DeleteDevice(ctx, id)
+}
+
 // Devices is Store.Devices.
 func (ss *Session) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
 	if err := ss.check(); err != nil {

@@ -48,6 +48,28 @@ func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	return nil
 }
 
+// DeleteDevice removes a device and its alias index entry, durably.
+// Deleting a missing device writes nothing.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(tagDevice, id)})
+	defer s.locks.unlock(set)
+
+	old, err := s.device(id)
+	if err != nil || old == nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	b.Delete(deviceKey(id), nil)
+	if old.Alias != "" {
+		b.Delete(aliasKey(old.AppID, old.Alias, id), nil)
+	}
+	return s.commitSync(b)
+}
+
 // Devices returns the devices with the ids, by position; a missing one is
 // nil.
 func (s *Store) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {

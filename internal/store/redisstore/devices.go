@@ -82,6 +82,34 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 	return err
 }
 
+// DeleteDevice removes a device. The record and its alias entry go
+// atomically on the device's shard, then the device leaves its alias set,
+// which may live on another shard. Deleting a missing device is not an
+// error; on error the call may have been applied in part, and repeating
+// it completes it.
+func (s *Store) DeleteDevice(ctx context.Context, id string) error {
+	if id == "" {
+		return fmt.Errorf("redisstore: delete device: empty id")
+	}
+	var old string
+	err := s.fan(ctx, "delete device", 1, func(int) string { return id },
+		func(ctx context.Context, sc *shardConn, _ []int) error {
+			calls := []call{{keys: []string{s.deviceKey(id, sufDevice), s.deviceKey(id, sufAlias)}}}
+			r := s.sc.deleteDevice.execMulti(ctx, sc.rdb, calls)[0]
+			v, err := r.ToString()
+			if err != nil && !rueidis.IsRedisNil(err) {
+				return err
+			}
+			old = v
+			return nil
+		})
+	if err != nil || old == "" {
+		return err
+	}
+	app, alias := splitEntry(old)
+	return s.applyAlias(ctx, []aliasOp{{id: id, app: app, alias: alias}})
+}
+
 // aliasOp is one change to an alias set: device id joins or leaves the
 // set of app and alias. dev is the device's position in the request.
 type aliasOp struct {

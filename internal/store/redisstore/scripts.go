@@ -238,6 +238,17 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2],
 return old
 `
 
+// deleteDeviceScript removes a device record and its alias entry.
+//
+//	KEYS: device record, alias entry
+//
+// It returns the alias entry the device had, nil if there was none.
+const deleteDeviceScript = `
+local old = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
+return old
+`
+
 // script is a Lua script run by EVALSHA, and by EVAL when the server does
 // not know it (NOSCRIPT: a restart or SCRIPT FLUSH).
 type script struct {
@@ -312,18 +323,19 @@ func (sc *script) commands(c rueidis.Client, calls []call, only []int) []rueidis
 
 // scripts are the store's scripts.
 type scripts struct {
-	append, renew, target, read, advance, ack, outcome, putDevice *script
+	append, renew, target, read, advance, ack, outcome, putDevice, deleteDevice *script
 }
 
 func newScripts() scripts {
 	return scripts{
-		append:    newScript(appendScript, false),
-		renew:     newScript(renewScript, false),
-		target:    newScript(targetScript, true),
-		read:      newScript(readScript, true),
-		advance:   newScript(advanceScript, false),
-		ack:       newScript(ackScript, false),
-		outcome:   newScript(outcomeScript, false),
-		putDevice: newScript(putDeviceScript, false),
+		append:       newScript(appendScript, false),
+		renew:        newScript(renewScript, false),
+		target:       newScript(targetScript, true),
+		read:         newScript(readScript, true),
+		advance:      newScript(advanceScript, false),
+		ack:          newScript(ackScript, false),
+		outcome:      newScript(outcomeScript, false),
+		putDevice:    newScript(putDeviceScript, false),
+		deleteDevice: newScript(deleteDeviceScript, false),
 	}
 }

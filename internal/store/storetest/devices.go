@@ -64,6 +64,26 @@ func (s suite) devices(t *testing.T) {
 		requireAlias(t, e, "app1", []string{"alice", "carol"})
 		requireDevices(t, e, []string{d.ID}, d)
 	})
+	t.Run("delete", func(t *testing.T) {
+		e := s.open(t, Config{})
+		gone, kept, plain := newDevice(e, "app1", "alice"), newDevice(e, "app1", "alice"), newDevice(e, "app1", "")
+		for _, d := range []*store.Device{gone, kept, plain} {
+			require.NoError(t, e.PutDevice(e.ctx, d))
+		}
+		require.NoError(t, e.DeleteDevice(e.ctx, gone.ID))
+		requireDevices(t, e, []string{gone.ID, kept.ID, plain.ID}, nil, kept, plain)
+		requireAlias(t, e, "app1", []string{"alice"}, kept.ID)
+
+		require.NoError(t, e.DeleteDevice(e.ctx, plain.ID))
+		require.NoError(t, e.DeleteDevice(e.ctx, gone.ID), "deleting it again")
+		require.NoError(t, e.DeleteDevice(e.ctx, ids.New()), "deleting a device never stored")
+		requireDevices(t, e, []string{gone.ID, kept.ID, plain.ID}, nil, kept, nil)
+		requireAlias(t, e, "app1", []string{"alice"}, kept.ID)
+
+		require.NoError(t, e.DeleteDevice(e.ctx, kept.ID))
+		requireAlias(t, e, "app1", []string{"alice"})
+		requireDevices(t, e, []string{kept.ID}, nil)
+	})
 }
 
 func newDevice(e env, appID, alias string) *store.Device {

@@ -179,6 +179,7 @@ type failingL2 struct{}
 var errL2 = errors.New("l2 down")
 
 func (failingL2) PutDevice(context.Context, *store.Device) error { return errL2 }
+func (failingL2) DeleteDevice(context.Context, string) error     { return errL2 }
 func (failingL2) Devices(context.Context, []string) ([]*store.Device, error) {
 	return nil, errL2
 }

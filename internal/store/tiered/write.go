@@ -32,6 +32,24 @@ func (t *Tiered) PutDevice(ctx context.Context, d *store.Device) error {
 	return nil
 }
 
+// DeleteDevice removes a device from L2, then drops it from L1 and L0;
+// other nodes that read it from L1 are told by Redis to drop their copies,
+// as for PutDevice.
+func (t *Tiered) DeleteDevice(ctx context.Context, id string) error {
+	if id == "" {
+		return fmt.Errorf("tiered: delete device: empty id")
+	}
+	unlock := t.locks.lock(t.DeviceKey(id))
+	defer unlock()
+	err := t.l2.DeleteDevice(ctx, id)
+	// Even when L2 failed the delete may have landed: drop the copies.
+	t.forget(context.WithoutCancel(ctx), []*store.Device{{ID: id}})
+	if err != nil {
+		return fmt.Errorf("tiered: delete device: %w", err)
+	}
+	return nil
+}
+
 // tracked reports whether L0 hears of other nodes' writes through tracked
 // L1 reads.
 func (t *Tiered) tracked() bool { return t.l1 != nil && !t.cfg.NoTracking }
