@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mopush/mopush/connector/internal/netpoll"
+	"github.com/mopush/mopush/internal/capmap"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
@@ -61,11 +62,20 @@ type Connector struct {
 	order    *bcastOrder
 	appender *appender
 	writers  *writers
+
+	// deleted holds the ids of devices deleted since the start (a device
+	// id is never given again), for the sessions their handshakes under
+	// way would start.
+	deleted *capmap.Map[string, struct{}]
 }
 
+// maxDeleted bounds the deleted device ids a connector keeps.
+const maxDeleted = 1 << 16
+
 var (
-	_ route.Local       = (*Connector)(nil)
-	_ route.Broadcaster = (*Connector)(nil)
+	_ route.Local        = (*Connector)(nil)
+	_ route.Broadcaster  = (*Connector)(nil)
+	_ route.Disconnecter = (*Connector)(nil)
 )
 
 // New returns a connector. owns may be nil: the connector then owns every
@@ -88,6 +98,7 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		bcast:   newBcastIndex(),
 		order:   newBcastOrder(broadcastOrderWait),
 		writers: newWriters(),
+		deleted: capmap.New[string, struct{}](maxDeleted),
 	}
 	c.sums = outcome.NewSums(st, c.log, c.m.countsDropped)
 	c.appender = newAppender(st)
@@ -175,6 +186,23 @@ func (c *Connector) Broadcast(ctx context.Context, b route.Broadcast) (route.Bro
 		c.countMessages(ctx, []store.Message{b.Message}, store.Counts{Delivered: queued})
 	}
 	c.m.deliveries.WithLabelValues("broadcast").Add(float64(res.Written))
+	return res, nil
+}
+
+// Disconnect ends the live sessions of deleted devices with code 4500
+// (auth_failed), which tells the SDK the device is unknown now. It
+// remembers the ids first, and a session checks them once it is
+// registered (begin), so a handshake that read its device before the
+// deletion cannot start a session that outlives it.
+func (c *Connector) Disconnect(_ context.Context, d route.Disconnect) (route.DisconnectResult, error) {
+	var res route.DisconnectResult
+	for _, id := range d.DeviceIDs {
+		c.deleted.Put(id, struct{}{})
+		if s := c.hub.get(id); s != nil {
+			s.fail(sdkproto.CodeAuthFailed, "device deleted")
+			res.Closed++
+		}
+	}
 	return res, nil
 }
 

@@ -44,6 +44,13 @@ func (c *Connector) begin(s *session, pending []byte) {
 	s.mu.Unlock()
 	if finished {
 		reg.Remove() // the writer closed the socket meanwhile
+		return
+	}
+	// Disconnect records a deleted device before it looks for its
+	// session, and the session was registered above: one of the two sees
+	// the other.
+	if _, gone := c.deleted.Get(s.deviceID); gone {
+		s.fail(sdkproto.CodeAuthFailed, "device deleted")
 	}
 }
 

@@ -164,3 +164,7 @@ func TestAcceptBroadcastSyncsAtOnce(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, acceptPush(t, g, p, "").Code)
 	require.Equal(t, []string{"create-synced"}, st.log())
 }
+
+func (appending) Disconnect(context.Context, dispatcher.Node, route.Disconnect) (route.DisconnectResult, error) {
+	return route.DisconnectResult{}, nil
+}

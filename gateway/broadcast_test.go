@@ -123,3 +123,7 @@ func TestBroadcastAppendTriesAgain(t *testing.T) {
 		})
 	}
 }
+
+func (f *fanout) Disconnect(context.Context, dispatcher.Node, route.Disconnect) (route.DisconnectResult, error) {
+	return route.DisconnectResult{}, nil
+}

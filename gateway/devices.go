@@ -1,16 +1,19 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/ids"
+	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -207,7 +210,7 @@ func (u *deviceUpdate) applyTo(d *store.Device) (*store.Device, bool) {
 // a device of another app is not found. The answer shows the device as
 // stored.
 func (g *Gateway) updateDevice(w http.ResponseWriter, r *http.Request) error {
-	dev, err := g.deviceToUpdate(r)
+	dev, err := g.namedDevice(r)
 	if err != nil {
 		return err
 	}
@@ -227,9 +230,64 @@ func (g *Gateway) updateDevice(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, viewOf(n))
 }
 
-// deviceToUpdate authenticates an update and returns the device it names:
-// Basic credentials are an app's, any other scheme a device signature.
-func (g *Gateway) deviceToUpdate(r *http.Request) (*store.Device, error) {
+// getDevice shows a registration as stored, to the device itself (signed
+// as for the sync endpoints) or to its app's backend (Basic credentials).
+func (g *Gateway) getDevice(w http.ResponseWriter, r *http.Request) error {
+	dev, err := g.namedDevice(r)
+	if err != nil {
+		return err
+	}
+	return httpx.WriteJSON(w, http.StatusOK, viewOf(dev))
+}
+
+// disconnectTimeout bounds the calls that tell the connectors of a
+// deletion.
+const disconnectTimeout = 5 * time.Second
+
+// deleteDevice removes a registration, for the device itself (an app
+// uninstalling or signing out for good) or its app's backend (a user who
+// closed their account). The record and its alias entry go first, so no
+// push can name the device and no handshake can prove it; then every
+// connector ends the device's live session, with code 4500. The device's
+// stream is not read again; it stays in the store (docs/decisions.md).
+func (g *Gateway) deleteDevice(w http.ResponseWriter, r *http.Request) error {
+	dev, err := g.namedDevice(r)
+	if err != nil {
+		return err
+	}
+	if err := g.store.DeleteDevice(r.Context(), dev.ID); err != nil {
+		return fmt.Errorf("delete device: %w", err)
+	}
+	g.owners.forget(dev.ID)
+	g.disconnect(r.Context(), dev.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// disconnect asks every connector on the ring to end the session of a
+// deleted device. A connector that cannot be told keeps the session until
+// it ends; the device cannot start another.
+func (g *Gateway) disconnect(ctx context.Context, id string) {
+	if g.ring == nil || g.deliver == nil {
+		return // a gateway without connectors (tests)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), disconnectTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, n := range g.ring.Ring().Nodes() {
+		wg.Go(func() {
+			if _, err := g.deliver.Disconnect(ctx, n, route.Disconnect{DeviceIDs: []string{id}}); err != nil {
+				g.log.WarnContext(ctx, "telling a connector of a deleted device failed", "node_id", n.ID, "device_id", id, "error", err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// namedDevice authenticates a request about one device and returns the
+// device its path names: Basic credentials are an app's, any other scheme
+// a device signature. Another app's device is not found.
+func (g *Gateway) namedDevice(r *http.Request) (*store.Device, error) {
 	if _, _, basic := r.BasicAuth(); !basic {
 		return g.authDevice(r)
 	}

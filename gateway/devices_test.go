@@ -1,18 +1,21 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/dispatcher"
+	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
 	"github.com/mopush/mopush/sdkproto"
@@ -67,13 +70,18 @@ func TestRegisterNamesTheOwningConnector(t *testing.T) {
 // one device of the first, registered through the API.
 type updateHarness struct {
 	t      *testing.T
+	g      *Gateway
 	st     *pebblestore.Store
 	mux    *http.ServeMux
 	id     string
 	secret []byte
 }
 
-func newUpdateHarness(t *testing.T) *updateHarness {
+func newUpdateHarness(t *testing.T) *updateHarness { return newDeviceHarness(t, nil, nil) }
+
+// newDeviceHarness is newUpdateHarness with connectors: ring and deliver
+// may be nil.
+func newDeviceHarness(t *testing.T, ring dispatcher.RingSource, deliver Deliverer) *updateHarness {
 	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
@@ -81,8 +89,8 @@ func newUpdateHarness(t *testing.T) *updateHarness {
 		sum := sha256.Sum256([]byte(a.secret))
 		require.NoError(t, st.CreateApp(t.Context(), &store.App{ID: a.id, Name: a.id, Key: a.key, SecretHash: sum[:], CreatedAt: time.Now().UTC()}))
 	}
-	g := New(Config{}, st, nil, nil, nil, nil)
-	h := &updateHarness{t: t, st: st, mux: http.NewServeMux()}
+	g := New(Config{}, st, ring, deliver, nil, nil)
+	h := &updateHarness{t: t, g: g, st: st, mux: http.NewServeMux()}
 	g.Register(h.mux)
 	w := h.serve(httptest.NewRequest(http.MethodPost, "/v1/devices", strings.NewReader(
 		`{"app_key":"k1","platform":"android","alias":"alice","tags":["beta"],"tokens":{"fcm":"f1","hms":"h1"}}`)))
@@ -104,15 +112,25 @@ func (h *updateHarness) serve(r *http.Request) *httptest.ResponseRecorder {
 
 // signed sends body as an update signed by the device.
 func (h *updateHarness) signed(body string) *httptest.ResponseRecorder {
+	return h.signedAs(http.MethodPatch, body)
+}
+
+// signedAs sends a request about the device signed by it.
+func (h *updateHarness) signedAs(method, body string) *httptest.ResponseRecorder {
 	target := "/v1/devices/" + h.id
-	r := httptest.NewRequest(http.MethodPatch, target, strings.NewReader(body))
-	r.Header.Set("Authorization", sdkproto.HTTPAuthHeader(h.secret, http.MethodPatch, target, time.Now().Unix()))
+	r := httptest.NewRequest(method, target, strings.NewReader(body))
+	r.Header.Set("Authorization", sdkproto.HTTPAuthHeader(h.secret, method, target, time.Now().Unix()))
 	return h.serve(r)
 }
 
 // basic sends body as an update with an app's credentials.
 func (h *updateHarness) basic(key, secret, body string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPatch, "/v1/devices/"+h.id, strings.NewReader(body))
+	return h.basicAs(http.MethodPatch, key, secret, body)
+}
+
+// basicAs sends a request about the device with an app's credentials.
+func (h *updateHarness) basicAs(method, key, secret, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "/v1/devices/"+h.id, strings.NewReader(body))
 	r.SetBasicAuth(key, secret)
 	return h.serve(r)
 }
@@ -205,6 +223,80 @@ func TestUpdateDeviceRefusals(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			requireProblem(t, tc.send(), tc.status, tc.slug)
 			require.Equal(t, before, h.device())
+		})
+	}
+}
+
+// disconnects records what the connectors were told of deleted devices.
+type disconnects struct {
+	appending
+	mu    sync.Mutex
+	calls map[string][]string // node id → device ids
+}
+
+func (d *disconnects) Disconnect(_ context.Context, n dispatcher.Node, x route.Disconnect) (route.DisconnectResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls[n.ID] = append(d.calls[n.ID], x.DeviceIDs...)
+	return route.DisconnectResult{Closed: 1}, nil
+}
+
+// The device and its app's backend can read a registration; another app
+// cannot see it.
+func TestGetDevice(t *testing.T) {
+	h := newUpdateHarness(t)
+	for _, w := range []*httptest.ResponseRecorder{h.signedAs(http.MethodGet, ""), h.basicAs(http.MethodGet, "k1", "s1", "")} {
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var view deviceView
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &view))
+		require.Equal(t, deviceView{DeviceID: h.id, AppID: "a1", Platform: "android", Alias: "alice",
+			Tags: []string{"beta"}, Vendors: []string{"fcm", "hms"}, CreatedAt: h.device().CreatedAt}, view)
+	}
+	requireProblem(t, h.basicAs(http.MethodGet, "k2", "s2", ""), http.StatusNotFound, "not-found")
+	requireProblem(t, h.basicAs(http.MethodGet, "k1", "wrong", ""), http.StatusUnauthorized, "unauthorized")
+	requireProblem(t, h.serve(httptest.NewRequest(http.MethodGet, "/v1/devices/"+h.id, nil)), http.StatusUnauthorized, "unauthorized")
+}
+
+// A deleted device is gone from the store and the alias index, every
+// connector is told to end its session, pushes can no longer name it, and
+// neither its signature nor its app finds it again. Another app cannot
+// delete it.
+func TestDeleteDevice(t *testing.T) {
+	for _, by := range []string{"device", "app"} {
+		t.Run(by, func(t *testing.T) {
+			rec := &disconnects{calls: map[string][]string{}}
+			h := newDeviceHarness(t, testRing(), rec)
+			check := httptest.NewRequest(http.MethodPost, "/v1/pushes", nil)
+			_, err := h.g.checkDevices(check, "a1", []string{h.id})
+			require.NoError(t, err, "the gateway now knows the device's app")
+
+			requireProblem(t, h.basicAs(http.MethodDelete, "k2", "s2", ""), http.StatusNotFound, "not-found")
+			requireProblem(t, h.basicAs(http.MethodDelete, "k1", "wrong", ""), http.StatusUnauthorized, "unauthorized")
+			h.device()
+			require.Empty(t, rec.calls, "a refused delete tells no connector")
+
+			var w *httptest.ResponseRecorder
+			if by == "device" {
+				w = h.signedAs(http.MethodDelete, "")
+			} else {
+				w = h.basicAs(http.MethodDelete, "k1", "s1", "")
+			}
+			require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+			require.Empty(t, w.Body.String())
+
+			devs, err := h.st.Devices(t.Context(), []string{h.id})
+			require.NoError(t, err)
+			require.Nil(t, devs[0])
+			require.Empty(t, h.byAlias("alice"))
+			require.Equal(t, map[string][]string{"a": {h.id}, "b": {h.id}, "c": {h.id}}, rec.calls)
+
+			_, err = h.g.checkDevices(check, "a1", []string{h.id})
+			require.Equal(t, []string{h.id}, problemIDs(t, err, "unknown-device"))
+			requireProblem(t, h.signedAs(http.MethodGet, ""), http.StatusUnauthorized, "unauthorized")
+			requireProblem(t, h.signedAs(http.MethodDelete, ""), http.StatusUnauthorized, "unauthorized")
+			requireProblem(t, h.basicAs(http.MethodGet, "k1", "s1", ""), http.StatusNotFound, "not-found")
+			requireProblem(t, h.basicAs(http.MethodDelete, "k1", "s1", ""), http.StatusNotFound, "not-found")
+			requireProblem(t, h.signed(`{"alias":"back"}`), http.StatusUnauthorized, "unauthorized")
 		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 type Store interface {
 	store.Apps
 	PutDevice(ctx context.Context, d *store.Device) error
+	DeleteDevice(ctx context.Context, id string) error
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
 	store.Pushes
@@ -36,6 +37,7 @@ type Store interface {
 type Deliverer interface {
 	Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error)
 	Broadcast(ctx context.Context, node dispatcher.Node, b route.Broadcast) (route.BroadcastResult, error)
+	Disconnect(ctx context.Context, node dispatcher.Node, d route.Disconnect) (route.DisconnectResult, error)
 }
 
 // Gateway serves the REST API.
@@ -128,7 +130,9 @@ func (g *Gateway) Register(mux Router) {
 	mux.Handle("POST /v1/apps", h("create_app", g.createApp))
 	mux.Handle("GET /v1/apps/{id}", h("get_app", g.getApp))
 	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
+	mux.Handle("GET /v1/devices/{id}", h("get_device", g.getDevice))
 	mux.Handle("PATCH /v1/devices/{id}", h("update_device", g.updateDevice))
+	mux.Handle("DELETE /v1/devices/{id}", h("delete_device", g.deleteDevice))
 	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
 	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
 	mux.Handle("PUT /v1/apps/{id}/settings", h("put_settings", g.putSettings))

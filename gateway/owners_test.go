@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -74,4 +75,36 @@ func TestCheckDevicesRemembersOwners(t *testing.T) {
 
 	_, err = g.checkDevices(r, "app", []string{"a1", "q1", "q2"})
 	require.Equal(t, []string{"q1", "q2"}, problemIDs(t, err, "unknown-device"))
+}
+
+// An owner read from the store answers for ownersTTL; then the store is
+// asked again, and a device deleted meanwhile is unknown. A device this
+// gateway forgets is read at once.
+func TestOwnersAreReadAgain(t *testing.T) {
+	st := &deviceTable{apps: map[string]string{"a1": "app", "a2": "app"}}
+	g := New(Config{}, st, nil, nil, nil, nil)
+	now := time.Unix(1_800_000_000, 0)
+	g.owners.now = func() time.Time { return now }
+	r := httptest.NewRequest(http.MethodPost, "/v1/pushes", nil)
+
+	_, err := g.checkDevices(r, "app", []string{"a1", "a2"})
+	require.NoError(t, err)
+	delete(st.apps, "a1")
+	now = now.Add(ownersTTL - time.Second)
+	st.asked = nil
+	_, err = g.checkDevices(r, "app", []string{"a1", "a2"})
+	require.NoError(t, err, "within the TTL the owners answer")
+	require.Empty(t, st.asked)
+
+	now = now.Add(time.Second)
+	_, err = g.checkDevices(r, "app", []string{"a1", "a2"})
+	require.Equal(t, []string{"a1"}, problemIDs(t, err, "unknown-device"))
+	require.Equal(t, []string{"a1", "a2"}, st.asked)
+
+	g.owners.forget("a2")
+	delete(st.apps, "a2")
+	st.asked = nil
+	_, err = g.checkDevices(r, "app", []string{"a2"})
+	require.Equal(t, []string{"a2"}, problemIDs(t, err, "unknown-device"))
+	require.Equal(t, []string{"a2"}, st.asked)
 }

@@ -654,3 +654,7 @@ func TestAFailedFinishIsCountedOnceWhenRoutedAgain(t *testing.T) {
 	got = routeOnce(routeJob{id: p.ID, push: p})
 	require.EqualValues(t, 4, got.Counts.Offline, "counted once")
 }
+
+func (s *scripted) Disconnect(context.Context, dispatcher.Node, route.Disconnect) (route.DisconnectResult, error) {
+	return route.DisconnectResult{}, errors.New("not scripted")
+}

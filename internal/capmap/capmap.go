@@ -1,5 +1,5 @@
-// Package capmap is a map for caches of facts that never go stale: safe for
-// concurrent use, with a cap on its entries past which it drops an
+// Package capmap is a map for caches of facts that rarely go stale: safe
+// for concurrent use, with a cap on its entries past which it drops an
 // arbitrary one.
 package capmap
 
@@ -37,6 +37,13 @@ func (c *Map[K, V]) Put(k K, v V) {
 		}
 	}
 	c.m[k] = v
+	c.mu.Unlock()
+}
+
+// Delete removes k.
+func (c *Map[K, V]) Delete(k K) {
+	c.mu.Lock()
+	delete(c.m, k)
 	c.mu.Unlock()
 }
 

@@ -287,6 +287,7 @@ func (n *Node) newConnector(i int, mainMux *http.ServeMux, token string) (*conne
 	mux.Handle("GET "+connector.Path, u.c)
 	mux.Handle("POST "+route.Path, route.Handler(u.c, token, n.log))
 	mux.Handle("POST "+route.BroadcastPath, route.BroadcastHandler(u.c, token, n.log))
+	mux.Handle("POST "+route.DisconnectPath, route.DisconnectHandler(u.c, token, n.log))
 	if i > 0 {
 		mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	}
@@ -404,6 +405,13 @@ func (d *deliverer) Broadcast(ctx context.Context, node dispatcher.Node, b route
 		return l.Broadcast(ctx, b)
 	}
 	return d.remote.Broadcast(ctx, node.InternalURL, b)
+}
+
+func (d *deliverer) Disconnect(ctx context.Context, node dispatcher.Node, x route.Disconnect) (route.DisconnectResult, error) {
+	if l, ok := d.local[node.ID]; ok {
+		return l.Disconnect(ctx, x)
+	}
+	return d.remote.Disconnect(ctx, node.InternalURL, x)
 }
 
 func (d *deliverer) Deliver(ctx context.Context, node dispatcher.Node, b route.Batch) ([]route.Result, error) {

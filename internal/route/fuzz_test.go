@@ -18,8 +18,16 @@ func (b *broadcasts) Broadcast(context.Context, Broadcast) (BroadcastResult, err
 	return BroadcastResult{Sessions: 1, Written: 1}, nil
 }
 
+// disconnects is a Disconnecter that records what it is given.
+type disconnects struct{ got [][]string }
+
+func (d *disconnects) Disconnect(_ context.Context, x Disconnect) (DisconnectResult, error) {
+	d.got = append(d.got, x.DeviceIDs)
+	return DisconnectResult{Closed: len(x.DeviceIDs)}, nil
+}
+
 // FuzzHandlers feeds arbitrary bodies, with the internal token, to the
-// connector's two internal endpoints: neither may panic or answer 500 for
+// connector's three internal endpoints: neither may panic or answer 500 for
 // a body it cannot use (a 4xx problem+json refuses it and reaches no
 // connector), and a batch it takes is answered with one result per device,
 // in the form the gateway's client reads.
@@ -27,6 +35,7 @@ func FuzzHandlers(f *testing.F) {
 	f.Add(`{"message":{"push_id":"p","title":"t"},"device_ids":["a","b"],"retry":true}`)
 	f.Add(`{"app_id":"a","message":{"push_id":"p","seq":3},"epoch":2}`)
 	f.Add(`{"device_ids":[1]}`)
+	f.Add(`{"device_ids":["a",""]}`)
 	f.Add(`{"message":{"expires_at":"yesterday"}}`)
 	f.Add(`{"epoch":-1}`)
 	f.Add(`{}{}`)
@@ -34,6 +43,7 @@ func FuzzHandlers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		local := &recording{status: Written}
 		bc := &broadcasts{}
+		dc := &disconnects{}
 		for _, h := range []struct {
 			path string
 			h    http.Handler
@@ -41,6 +51,7 @@ func FuzzHandlers(f *testing.F) {
 		}{
 			{Path, Handler(local, testToken, log), func() int { return len(local.batches) }},
 			{BroadcastPath, BroadcastHandler(bc, testToken, log), func() int { return bc.got }},
+			{DisconnectPath, DisconnectHandler(dc, testToken, log), func() int { return len(dc.got) }},
 		} {
 			before := h.got()
 			req := httptest.NewRequest(http.MethodPost, h.path, strings.NewReader(body))

@@ -68,6 +68,22 @@ func TestBatchRoundTrip(t *testing.T) {
 	}
 }
 
+// A disconnect reaches the connector with its ids and brings back what it
+// did; without the internal token it is refused.
+func TestDisconnectRoundTrip(t *testing.T) {
+	d := &disconnects{}
+	srv := httptest.NewServer(DisconnectHandler(d, testToken, slog.New(slog.DiscardHandler)))
+	t.Cleanup(srv.Close)
+	res, err := client().Disconnect(context.Background(), srv.URL, Disconnect{DeviceIDs: []string{"d1", "d2"}})
+	require.NoError(t, err)
+	require.Equal(t, DisconnectResult{Closed: 2}, res)
+	require.Equal(t, [][]string{{"d1", "d2"}}, d.got)
+
+	_, err = (&Client{HTTP: http.DefaultClient, Token: "wrong"}).Disconnect(context.Background(), srv.URL, Disconnect{DeviceIDs: []string{"d3"}})
+	require.ErrorIs(t, err, ErrRemote)
+	require.Len(t, d.got, 1)
+}
+
 // Only a connector that gave no answer is unreachable: one that answered
 // with an error status is not, and neither is a call its caller ended.
 func TestDeliverErrors(t *testing.T) {
