@@ -177,6 +177,9 @@ func (c *Client) signedCall(ctx context.Context, st State, method, path string, 
 		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(e) //nolint:errcheck // status is enough
 		return nil, e
 	}
+	if out == nil {
+		return resp.Header, nil
+	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
 		return nil, fmt.Errorf("decode answer: %w", err)
 	}
@@ -206,6 +209,31 @@ type Registered struct {
 	Vendors  []string `json:"vendors"`
 	Locale   string   `json:"locale"`
 	TimeZone string   `json:"time_zone"`
+}
+
+// Delete removes the device's registration (DELETE /v1/devices/{id}), for
+// an app that is uninstalled or whose user leaves for good. The server
+// forgets the device and ends its session with 4500, so stop Run first
+// (otherwise it returns that code as *sdkproto.PeerError). On success the
+// state loses its device id, secret and position (OnState is called): the
+// client is as one never registered, and Register gives it a new device.
+func (c *Client) Delete(ctx context.Context) error {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return ErrNotRegistered
+	}
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID)
+	if _, err := c.signedCall(ctx, st, http.MethodDelete, path, nil, nil); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	c.mu.Lock()
+	if c.state.DeviceID == st.DeviceID {
+		c.state = State{}
+	}
+	now := c.state
+	c.mu.Unlock()
+	c.persist(now)
+	return nil
 }
 
 // Update applies u to the device's registration (PATCH /v1/devices/{id})

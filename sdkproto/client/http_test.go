@@ -235,3 +235,40 @@ func TestUpdateSendsTheFieldsGiven(t *testing.T) {
 	_, err = New(Config{Server: srv.URL}, State{}).Update(t.Context(), Update{})
 	require.ErrorIs(t, err, ErrNotRegistered)
 }
+
+// Delete signs its request; once the server took it, the state is that of
+// a device never registered, and OnState hears of it. A refused delete
+// keeps the state.
+func TestDeleteForgetsTheRegistration(t *testing.T) {
+	t.Parallel()
+	s := &syncServer{secret: bytes.Repeat([]byte{7}, 32)}
+	var deleted []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("DELETE /v1/devices/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !s.verify(w, r) {
+			return
+		}
+		deleted = append(deleted, r.PathValue("id"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	st := State{DeviceID: "dev/1 x", Secret: s.secret, AppID: "a", Epoch: 3, LastSeq: 9}
+
+	wrong := st
+	wrong.Secret = bytes.Repeat([]byte{8}, 32)
+	other := New(Config{Server: srv.URL}, wrong)
+	var ae *APIError
+	require.True(t, errors.As(other.Delete(t.Context()), &ae))
+	require.Equal(t, http.StatusUnauthorized, ae.Status)
+	require.Equal(t, wrong, other.State())
+
+	var heard []State
+	c := New(Config{Server: srv.URL, OnState: func(s State) { heard = append(heard, s) }}, st)
+	require.NoError(t, c.Delete(t.Context()))
+	require.Equal(t, []string{"dev/1 x"}, deleted)
+	require.Equal(t, State{}, c.State())
+	require.Equal(t, []State{{}}, heard)
+	require.ErrorIs(t, c.Delete(t.Context()), ErrNotRegistered)
+	require.ErrorIs(t, c.Run(t.Context()), ErrNotRegistered)
+}
