@@ -84,7 +84,7 @@ func trimOutcomesOp(keep int) *as.Operation {
 // expects the record's generation of that read writes the watermark and
 // the outcomes (with SetOutcome's rules and trimming), and reads each
 // previous outcome; a write in between (an append, the relay's outcome)
-// makes it read again, at most maxAttempts times. After those, it
+// makes it read again after a backoff, at most maxAttempts times. After those, it
 // returns errors.ErrUnsupported, and the caller records the
 // acknowledgement in two writes (outcome.Ack).
 func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint64, now time.Time) ([]store.Acked, error) {
@@ -92,7 +92,12 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 	if err != nil {
 		return nil, err
 	}
-	for range maxAttempts {
+	for attempt := range maxAttempts {
+		// A lost race waits a few jittered milliseconds first, so that
+		// writers of one busy record do not keep colliding.
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, fmt.Errorf("aerostore: advance acked: %w", err)
+		}
 		rp, err := s.operateReadPolicy(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("aerostore: advance acked: %w", err)
