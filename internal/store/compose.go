@@ -92,6 +92,11 @@ func (c Compose) DeviceIDsByAlias(ctx context.Context, appID string, aliases []s
 	return c.D.DeviceIDsByAlias(ctx, appID, aliases)
 }
 
+// UpdateDevice delegates to D.
+func (c Compose) UpdateDevice(ctx context.Context, id string, change func(*Device) bool) (*Device, error) {
+	return c.D.UpdateDevice(ctx, id, change)
+}
+
 // DeleteDevice delegates to D.
 func (c Compose) DeleteDevice(ctx context.Context, id string) error { return c.D.DeleteDevice(ctx, id) }
 

@@ -8,6 +8,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -56,6 +58,15 @@ type Device struct {
 	Tokens    map[string]string `json:"tokens,omitempty"` // vendor name -> push token
 	CreatedAt time.Time         `json:"created_at"`
 	LastSeen  time.Time         `json:"last_seen"`
+}
+
+// Clone returns a copy of d that shares nothing with it.
+func (d *Device) Clone() *Device {
+	c := *d
+	c.Secret = slices.Clone(d.Secret)
+	c.Tags = slices.Clone(d.Tags)
+	c.Tokens = maps.Clone(d.Tokens)
+	return &c
 }
 
 // Message is one entry of a device's stream.
@@ -350,6 +361,15 @@ type Devices interface {
 	// DeviceIDsByAlias returns the ids of an app's devices that have one of
 	// the aliases, each once, in no particular order.
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)
+	// UpdateDevice changes a stored device in place. It reads the device,
+	// calls change on a copy, and when change reports a change writes the
+	// copy (moving the alias entry as PutDevice does), unless another write
+	// or the deletion of the device came between the read and the write:
+	// then it reads the device again and calls change again. It returns the
+	// device as stored afterwards, or ErrNotFound when there is none
+	// (change is not called then). change may run more than once, must
+	// only change the device it is given, and must not change its id.
+	UpdateDevice(ctx context.Context, id string, change func(d *Device) bool) (*Device, error)
 	// DeleteDevice removes a device and its alias index entry. Deleting a
 	// missing device is not an error. A device id is never given again, so
 	// a deleted device stays deleted.

@@ -107,6 +107,82 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	return nil
 }
 
+// UpdateDevice changes a device in place. Each round reads the record
+// with its generation, calls change, adds the new alias entry, and writes
+// the record with a generation check; a lost race starts the next round,
+// as in PutDevice. The entry of the alias the device had goes last, by
+// that version's token. After maxAttempts rounds it fails with
+// ErrContended.
+func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	if id == "" {
+		return nil, errors.New("aerostore: update device: no device id")
+	}
+	key, err := s.key(s.devices, id)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, fmt.Errorf("aerostore: update device: %w", err)
+		}
+		p, err := s.readPolicy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("aerostore: update device: %w", err)
+		}
+		rec, aerr := s.client.Get(p, key, binDevice, binApp, binAlias, binToken)
+		if code(aerr) == codeNotFound {
+			return nil, fmt.Errorf("aerostore: update device %q: %w", id, store.ErrNotFound)
+		}
+		if aerr != nil {
+			return nil, mapErr(ctx, "read device", aerr)
+		}
+		b, ok := rec.Bins[binDevice].([]byte)
+		if !ok {
+			return nil, fmt.Errorf("aerostore: device %s: %w: bin %s is %T", id, errMalformed, binDevice, rec.Bins[binDevice])
+		}
+		old, err := decodeDevice(b)
+		if err != nil {
+			return nil, fmt.Errorf("aerostore: device %s: %w", id, err)
+		}
+		d := old.Clone()
+		if !change(d) {
+			return old, nil
+		}
+		if d.ID != id {
+			return nil, fmt.Errorf("aerostore: update device %q: the change gave it id %q", id, d.ID)
+		}
+		st := indexState{found: true, generation: rec.Generation}
+		st.app, _ = rec.Bins[binApp].(string)
+		st.alias, _ = rec.Bins[binAlias].(string)
+		st.token, _ = toInt(rec.Bins[binToken])
+		tok := newToken()
+		if d.Alias != "" {
+			if err := s.aliasAdd(ctx, d.AppID, d.Alias, d.ID, tok); err != nil {
+				return nil, err
+			}
+		}
+		done, err := s.writeDevice(ctx, key, st, []*as.Bin{
+			as.NewBin(binDevice, encodeDevice(d)),
+			as.NewBin(binApp, d.AppID),
+			as.NewBin(binAlias, d.Alias),
+			as.NewBin(binToken, tok),
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			continue
+		}
+		if st.alias != "" && (st.alias != d.Alias || st.app != d.AppID) {
+			if err := s.aliasRemove(ctx, st.app, st.alias, st.token); err != nil {
+				s.log.Warn("alias index entry not removed", "error", err)
+			}
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("aerostore: update device: %w", ErrContended)
+}
+
 // DeleteDevice removes a device, then its alias index entry. The record
 // goes with a generation check, retried from the read when another writer
 // came first, so that the entry removed is that of the version deleted.

@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -131,7 +132,14 @@ type deviceDoc struct {
 	Tokens    []pair    `bson:"tokens,omitempty"`
 	CreatedAt time.Time `bson:"created_at,omitempty"`
 	LastSeen  time.Time `bson:"last_seen,omitempty"`
+	// Rev is a random number every write gives the document, so that
+	// UpdateDevice replaces only the version it read. Documents written
+	// before it existed have none.
+	Rev int64 `bson:"rev,omitempty"`
 }
+
+// newRev returns a random positive document revision.
+func newRev() int64 { return 1 + rand.Int64N(1<<62) }
 
 // pair is one entry of a map. Maps are stored as arrays of pairs because
 // map keys become field names, which some servers refuse when they hold
@@ -275,6 +283,7 @@ func toDeviceDoc(d *store.Device) deviceDoc {
 		Tokens:    toPairs(d.Tokens),
 		CreatedAt: d.CreatedAt,
 		LastSeen:  d.LastSeen,
+		Rev:       newRev(),
 	}
 }
 

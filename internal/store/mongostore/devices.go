@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -26,6 +27,54 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 		}
 		return err
 	})
+}
+
+// maxUpdateAttempts bounds the reads of one UpdateDevice that lost a race
+// with another write of the device.
+const maxUpdateAttempts = 16
+
+// UpdateDevice changes a device in place: it reads the document, and
+// replaces it only while it still has the revision read (a document
+// written before revisions existed: while it has none); otherwise it reads
+// again. After maxUpdateAttempts lost races it fails with
+// store.ErrConflict.
+func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	for range maxUpdateAttempts {
+		var doc deviceDoc
+		err := s.do(ctx, "update device", func(ctx context.Context) error {
+			return s.devices.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
+		})
+		if err != nil {
+			return nil, err
+		}
+		old := doc.device()
+		d := old.Clone()
+		if !change(d) {
+			return old, nil
+		}
+		if d.ID != id {
+			return nil, fmt.Errorf("mongostore: update device %q: the change gave it id %q", id, d.ID)
+		}
+		rev := any(doc.Rev)
+		if doc.Rev == 0 {
+			rev = bson.D{{Key: "$exists", Value: false}}
+		}
+		var matched int64
+		err = s.do(ctx, "update device", func(ctx context.Context) error {
+			res, err := s.devices.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "rev", Value: rev}}, toDeviceDoc(d))
+			if err == nil {
+				matched = res.MatchedCount
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if matched == 1 {
+			return d, nil
+		}
+	}
+	return nil, fmt.Errorf("mongostore: update device %q: %d writes raced it: %w", id, maxUpdateAttempts, store.ErrConflict)
 }
 
 // DeleteDevice removes a device; its alias index entry goes with the

@@ -94,6 +94,14 @@ func (ss *Session) PutDevice(ctx context.Context, d *store.Device) error {
 	return ss.s.PutDevice(ctx, d)
 }
 
+// UpdateDevice is Store.UpdateDevice.
+func (ss *Session) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.UpdateDevice(ctx, id, change)
+}
+
 // DeleteDevice is Store.DeleteDevice.
 func (ss *Session) DeleteDevice(ctx context.Context, id string) error {
 	if err := ss.check(); err != nil {

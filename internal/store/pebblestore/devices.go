@@ -48,6 +48,42 @@ func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	return nil
 }
 
+// UpdateDevice changes a device in place under the device's stripe lock,
+// which every write of the device holds, so no other write comes between
+// its read and its write.
+func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(tagDevice, id)})
+	defer s.locks.unlock(set)
+
+	old, err := s.device(id)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, fmt.Errorf("pebblestore: update device %q: %w", id, store.ErrNotFound)
+	}
+	d := old.Clone()
+	if !change(d) {
+		return old, nil
+	}
+	if d.ID != id {
+		return nil, fmt.Errorf("pebblestore: update device %q: the change gave it id %q", id, d.ID)
+	}
+	b := s.db.NewBatch()
+	if err := s.putDeviceTo(b, d); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if err := s.commitSync(b); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // DeleteDevice removes a device and its alias index entry, durably.
 // Deleting a missing device writes nothing.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {

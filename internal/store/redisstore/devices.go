@@ -82,6 +82,99 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 	return err
 }
 
+// maxUpdateAttempts bounds the reads of one UpdateDevice that lost a race
+// with another write of the device.
+const maxUpdateAttempts = 16
+
+// UpdateDevice changes a device in place: it reads the record, and a
+// script replaces it only if it is still the record read (else it reads
+// again), moving the alias entry in the same script; then the device
+// moves between alias sets, as in PutDevices. After maxUpdateAttempts
+// lost races it fails with store.ErrConflict.
+func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	if id == "" {
+		return nil, fmt.Errorf("redisstore: update device: empty id")
+	}
+	var (
+		out                *store.Device
+		missing, lost      bool
+		oldEntry, newEntry string
+	)
+	err := s.fan(ctx, "update device", 1, func(int) string { return id },
+		func(ctx context.Context, sc *shardConn, _ []int) error {
+			for range maxUpdateAttempts {
+				raw, err := sc.rdb.Do(ctx, sc.rdb.B().Get().Key(s.deviceKey(id, sufDevice)).Build()).AsBytes()
+				if rueidis.IsRedisNil(err) {
+					missing = true
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				old, err := reccodec.DecodeDevice(raw)
+				if err != nil {
+					return fmt.Errorf("%w: %w", errBadReply, err)
+				}
+				d := old.Clone()
+				if !change(d) {
+					out = old
+					return nil
+				}
+				if d.ID != id {
+					return fmt.Errorf("%w: the change gave device %q the id %q", errBadReply, id, d.ID)
+				}
+				entry := ""
+				if d.Alias != "" {
+					entry = aliasEntry(d.AppID, d.Alias)
+				}
+				calls := []call{{
+					keys: []string{s.deviceKey(id, sufDevice), s.deviceKey(id, sufAlias)},
+					args: []string{rueidis.BinaryString(raw), rueidis.BinaryString(reccodec.EncodeDevice(d)), entry},
+				}}
+				res, err := s.sc.updateDevice.execMulti(ctx, sc.rdb, calls)[0].ToArray()
+				if err != nil {
+					return err
+				}
+				if len(res) != 2 {
+					return fmt.Errorf("%w: update device: %d values", errBadReply, len(res))
+				}
+				if done, err := res[0].AsInt64(); err != nil || done == 0 {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if oldEntry, err = res[1].ToString(); err != nil {
+					return err
+				}
+				out, newEntry = d, entry
+				return nil
+			}
+			lost = true
+			return nil
+		})
+	switch {
+	case err != nil:
+		return nil, err
+	case missing:
+		return nil, fmt.Errorf("redisstore: update device %q: %w", id, store.ErrNotFound)
+	case lost:
+		return nil, fmt.Errorf("redisstore: update device %q: %d writes raced it: %w", id, maxUpdateAttempts, store.ErrConflict)
+	}
+	var ops []aliasOp
+	if oldEntry != "" && oldEntry != newEntry {
+		app, alias := splitEntry(oldEntry)
+		ops = append(ops, aliasOp{id: id, app: app, alias: alias})
+	}
+	if newEntry != "" {
+		ops = append(ops, aliasOp{id: id, app: out.AppID, alias: out.Alias, add: true})
+	}
+	if err := s.applyAlias(ctx, ops); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeleteDevice removes a device. The record and its alias entry go
 // atomically on the device's shard, then the device leaves its alias set,
 // which may live on another shard. Deleting a missing device is not an

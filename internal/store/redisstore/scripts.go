@@ -238,6 +238,22 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2],
 return old
 `
 
+// updateDeviceScript replaces a device record, and its alias entry, only
+// when the record is still the one the caller read.
+//
+//	KEYS: device record, alias entry
+//	ARGV: record as read, new record, new alias entry ("" for none)
+//
+// It returns {0, ""} when the record is another (or gone), else {1, the
+// previous alias entry or ""}.
+const updateDeviceScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0, ''} end
+local old = redis.call('GET', KEYS[2]) or ''
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] == '' then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], ARGV[3]) end
+return {1, old}
+`
+
 // deleteDeviceScript removes a device record and its alias entry.
 //
 //	KEYS: device record, alias entry
@@ -323,7 +339,7 @@ func (sc *script) commands(c rueidis.Client, calls []call, only []int) []rueidis
 
 // scripts are the store's scripts.
 type scripts struct {
-	append, renew, target, read, advance, ack, outcome, putDevice, deleteDevice *script
+	append, renew, target, read, advance, ack, outcome, putDevice, updateDevice, deleteDevice *script
 }
 
 func newScripts() scripts {
@@ -336,6 +352,7 @@ func newScripts() scripts {
 		ack:          newScript(ackScript, false),
 		outcome:      newScript(outcomeScript, false),
 		putDevice:    newScript(putDeviceScript, false),
+		updateDevice: newScript(updateDeviceScript, false),
 		deleteDevice: newScript(deleteDeviceScript, false),
 	}
 }

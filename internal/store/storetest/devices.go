@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -63,6 +64,116 @@ func (s suite) devices(t *testing.T) {
 		require.NoError(t, e.PutDevice(e.ctx, d))
 		requireAlias(t, e, "app1", []string{"alice", "carol"})
 		requireDevices(t, e, []string{d.ID}, d)
+	})
+	t.Run("update", func(t *testing.T) {
+		e := s.open(t, Config{})
+		d := newDevice(e, "app1", "alice")
+		require.NoError(t, e.PutDevice(e.ctx, d))
+		got, err := e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool {
+			x.Alias = "bob"
+			x.Tokens["hms"] = "tok2"
+			return true
+		})
+		require.NoError(t, err)
+		want := *d
+		want.Alias, want.Tokens = "bob", map[string]string{"fcm": "tok1", "hms": "tok2"}
+		require.Equal(t, normDevice(&want), normDevice(got))
+		requireDevices(t, e, []string{d.ID}, &want)
+		requireAlias(t, e, "app1", []string{"alice"})
+		requireAlias(t, e, "app1", []string{"bob"}, d.ID)
+		require.Equal(t, map[string]string{"fcm": "tok1"}, d.Tokens, "the change got a copy")
+
+		got, err = e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool {
+			x.Locale = "ignored"
+			return false
+		})
+		require.NoError(t, err)
+		require.Equal(t, normDevice(&want), normDevice(got))
+		requireDevices(t, e, []string{d.ID}, &want)
+
+		missing := ids.New()
+		_, err = e.UpdateDevice(e.ctx, missing, func(*store.Device) bool {
+			t.Error("change called for a device that does not exist")
+			return true
+		})
+		require.ErrorIs(t, err, store.ErrNotFound)
+		requireDevices(t, e, []string{missing}, nil)
+
+		require.NoError(t, e.DeleteDevice(e.ctx, d.ID))
+		_, err = e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool { return true })
+		require.ErrorIs(t, err, store.ErrNotFound, "a deleted device is not written back")
+		requireDevices(t, e, []string{d.ID}, nil)
+		requireAlias(t, e, "app1", []string{"bob"})
+	})
+	t.Run("write_inside_update", func(t *testing.T) {
+		// Another write between UpdateDevice's read and its write makes it
+		// read again and change that version: both changes stay.
+		if s.h.LockedUpdates {
+			t.Skip("UpdateDevice locks out every other writer")
+		}
+		e := s.open(t, Config{})
+		d := newDevice(e, "app1", "alice")
+		require.NoError(t, e.PutDevice(e.ctx, d))
+		calls := 0
+		got, err := e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool {
+			calls++
+			if calls == 1 {
+				other := x.Clone()
+				other.Alias, other.Locale = "carol", "fr-FR"
+				require.NoError(t, e.PutDevice(e.ctx, other))
+			}
+			x.Tokens["hms"] = "tok2"
+			return true
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, calls, "the change ran again on the version written meanwhile")
+		want := *d
+		want.Alias, want.Locale, want.Tokens = "carol", "fr-FR", map[string]string{"fcm": "tok1", "hms": "tok2"}
+		require.Equal(t, normDevice(&want), normDevice(got))
+		requireDevices(t, e, []string{d.ID}, &want)
+		requireAlias(t, e, "app1", []string{"carol"}, d.ID)
+
+		calls = 0
+		_, err = e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool {
+			calls++
+			if calls == 1 {
+				require.NoError(t, e.DeleteDevice(e.ctx, d.ID))
+			}
+			x.Locale = "de-DE"
+			return true
+		})
+		require.ErrorIs(t, err, store.ErrNotFound, "a device deleted meanwhile is not written back")
+		require.Equal(t, 1, calls)
+		requireDevices(t, e, []string{d.ID}, nil)
+		requireAlias(t, e, "app1", []string{"carol"})
+	})
+	t.Run("updates_at_once", func(t *testing.T) {
+		// Writers that change different fields of one device at once all
+		// keep their change: none writes back a version it read before
+		// another's write.
+		if s.h.RacyConditionalWrites {
+			t.Skip("the server's filtered replace is a read and a write of its own")
+		}
+		e := s.open(t, Config{})
+		d := newDevice(e, "app1", "")
+		require.NoError(t, e.PutDevice(e.ctx, d))
+		const writers = 6
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() {
+				_, err := e.UpdateDevice(e.ctx, d.ID, func(x *store.Device) bool {
+					x.Tokens[fmt.Sprintf("vendor%d", i)] = fmt.Sprintf("tok%d", i)
+					return true
+				})
+				errs <- err
+			}()
+		}
+		for range writers {
+			require.NoError(t, <-errs)
+		}
+		devs, err := e.Devices(e.ctx, []string{d.ID})
+		require.NoError(t, err)
+		require.Len(t, devs[0].Tokens, writers+1, "tokens %v", devs[0].Tokens)
 	})
 	t.Run("delete", func(t *testing.T) {
 		e := s.open(t, Config{})

@@ -33,7 +33,8 @@ func TestConformance(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Harness{
-				Parts: []string{storetest.PartDevices},
+				LockedUpdates: true,
+				Parts:         []string{storetest.PartDevices},
 				Open: func(t *testing.T, _ storetest.Config) store.Store {
 					tr := open(t, Config{L1: redisstore.Config{Addrs: c.addrs(t)}}, openPebble(t))
 					return storetest.Compose{D: tr}
@@ -179,7 +180,10 @@ type failingL2 struct{}
 var errL2 = errors.New("l2 down")
 
 func (failingL2) PutDevice(context.Context, *store.Device) error { return errL2 }
-func (failingL2) DeleteDevice(context.Context, string) error     { return errL2 }
+func (failingL2) UpdateDevice(context.Context, string, func(*store.Device) bool) (*store.Device, error) {
+	return nil, errL2
+}
+func (failingL2) DeleteDevice(context.Context, string) error { return errL2 }
 func (failingL2) Devices(context.Context, []string) ([]*store.Device, error) {
 	return nil, errL2
 }

@@ -32,6 +32,24 @@ func (t *Tiered) PutDevice(ctx context.Context, d *store.Device) error {
 	return nil
 }
 
+// UpdateDevice changes a device in L2, which makes the change atomic
+// against every other writer, then puts the result into L1 and L0 as
+// PutDevice does. On error the device leaves L1 and L0.
+func (t *Tiered) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
+	if id == "" {
+		return nil, fmt.Errorf("tiered: update device: empty id")
+	}
+	unlock := t.locks.lock(t.DeviceKey(id))
+	defer unlock()
+	d, err := t.l2.UpdateDevice(ctx, id, change)
+	if err != nil {
+		t.forget(context.WithoutCancel(ctx), []*store.Device{{ID: id}})
+		return nil, fmt.Errorf("tiered: update device: %w", err)
+	}
+	t.publish(context.WithoutCancel(ctx), []*store.Device{d})
+	return d, nil
+}
+
 // DeleteDevice removes a device from L2, then drops it from L1 and L0;
 // other nodes that read it from L1 are told by Redis to drop their copies,
 // as for PutDevice.
