@@ -2,7 +2,7 @@ package connector
 
 import (
 	"context"
-	"maps"
+	"errors"
 	"strings"
 	"time"
 
@@ -63,25 +63,21 @@ func (c *Connector) report(ctx context.Context, s *session, r *pb.Report) {
 	c.applyReport(ctx, s.deviceID, f)
 }
 
-// deviceWriter is a store that can replace a device record.
-type deviceWriter interface {
-	PutDevice(ctx context.Context, d *store.Device) error
+// deviceUpdater is a store that can change a device record in place.
+type deviceUpdater interface {
+	UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error)
 }
 
+// applyReport writes a report's fields into the device as stored: the
+// store applies them when it writes, so an update or a token removal that
+// lands meanwhile is kept, and a deleted device stays deleted.
 func (c *Connector) applyReport(ctx context.Context, id string, f tiered.Fields) {
-	w, ok := c.store.(deviceWriter)
+	u, ok := c.store.(deviceUpdater)
 	if !ok {
 		return
 	}
-	devs, err := c.store.Devices(ctx, []string{id})
-	if err != nil || devs[0] == nil {
-		return
-	}
-	d := *devs[0]
-	d.Tokens = maps.Clone(d.Tokens)
-	if f.Apply(&d) {
-		if err := w.PutDevice(ctx, &d); err != nil {
-			c.log.WarnContext(ctx, "device report failed", "device_id", id, "error", err)
-		}
+	_, err := u.UpdateDevice(ctx, id, f.Apply)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		c.log.WarnContext(ctx, "device report failed", "device_id", id, "error", err)
 	}
 }

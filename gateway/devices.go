@@ -221,11 +221,18 @@ func (g *Gateway) updateDevice(w http.ResponseWriter, r *http.Request) error {
 	if err := u.check(); err != nil {
 		return err
 	}
-	n, changed := u.applyTo(dev)
-	if changed {
-		if err := g.store.PutDevice(r.Context(), n); err != nil {
-			return fmt.Errorf("store device: %w", err)
-		}
+	// The store applies the update to the device as stored when it
+	// writes, so a report or a token removal that lands meanwhile is kept.
+	n, err := g.store.UpdateDevice(r.Context(), dev.ID, func(d *store.Device) bool {
+		n, changed := u.applyTo(d)
+		*d = *n
+		return changed
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errNotFound("device") // deleted since the request was authenticated
+	}
+	if err != nil {
+		return fmt.Errorf("update device: %w", err)
 	}
 	return httpx.WriteJSON(w, http.StatusOK, viewOf(n))
 }

@@ -300,3 +300,54 @@ func TestDeleteDevice(t *testing.T) {
 		})
 	}
 }
+
+// staleReads is a store whose Devices answers from a snapshot taken
+// earlier: the gateway then authenticates with a version of the device
+// that another writer has changed (or deleted) since.
+type staleReads struct {
+	*pebblestore.Store
+	snapshot map[string]*store.Device
+}
+
+func (s staleReads) Devices(_ context.Context, ids []string) ([]*store.Device, error) {
+	out := make([]*store.Device, len(ids))
+	for i, id := range ids {
+		if d, ok := s.snapshot[id]; ok {
+			out[i] = d.Clone()
+		}
+	}
+	return out, nil
+}
+
+// An update is applied to the device as stored when it is written, not
+// to the version read when the request came in: a change another writer
+// made in between stays, and a device deleted in between is not written
+// back.
+func TestUpdateKeepsWhatWasWrittenMeanwhile(t *testing.T) {
+	h := newUpdateHarness(t)
+	stale := staleReads{Store: h.st, snapshot: map[string]*store.Device{h.id: h.device()}}
+	g := New(Config{}, stale, nil, nil, nil, nil)
+	mux := http.NewServeMux()
+	g.Register(mux)
+	h.mux = mux
+
+	_, err := h.st.UpdateDevice(t.Context(), h.id, func(d *store.Device) bool {
+		d.Tokens["apns"] = "a9"
+		d.Locale = "fr-FR"
+		return true
+	})
+	require.NoError(t, err)
+	w := h.signed(`{"alias":"bob","tokens":{"hms":""}}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	d := h.device()
+	require.Equal(t, "bob", d.Alias)
+	require.Equal(t, map[string]string{"fcm": "f1", "apns": "a9"}, d.Tokens, "the token written meanwhile stays")
+	require.Equal(t, "fr-FR", d.Locale)
+
+	require.NoError(t, h.st.DeleteDevice(t.Context(), h.id))
+	requireProblem(t, h.signed(`{"alias":"carol"}`), http.StatusNotFound, "not-found")
+	devs, err := h.st.Devices(t.Context(), []string{h.id})
+	require.NoError(t, err)
+	require.Nil(t, devs[0], "the deleted device was not written back")
+	require.Empty(t, h.byAlias("carol"))
+}

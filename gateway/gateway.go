@@ -21,6 +21,7 @@ import (
 type Store interface {
 	store.Apps
 	PutDevice(ctx context.Context, d *store.Device) error
+	UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error)
 	DeleteDevice(ctx context.Context, id string) error
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
 	DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error)

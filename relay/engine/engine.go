@@ -25,7 +25,7 @@ type Store interface {
 	Watermark(ctx context.Context, deviceID string, mark store.Mark) (uint64, error)
 	ReadStream(ctx context.Context, deviceID string, epoch, since uint64, limit int) (store.Page, error)
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
-	PutDevice(ctx context.Context, d *store.Device) error
+	UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error)
 	AppByID(ctx context.Context, id string) (*store.App, error)
 	CredentialVendors(ctx context.Context, appID string) ([]string, error)
 	Push(ctx context.Context, id string) (*store.Push, error)

@@ -406,3 +406,69 @@ func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
 	e.sums.Flush(ctx)
 	require.Equal(t, store.Counts{Acked: 1}, f.counts(t, unrecorded.PushID))
 }
+
+// staleDevices answers Devices from a snapshot taken when the jobs were
+// queued, as a read racing other writers would.
+type staleDevices struct {
+	*pebblestore.Store
+	snapshot map[string]*store.Device
+}
+
+func (s staleDevices) Devices(_ context.Context, ids []string) ([]*store.Device, error) {
+	out := make([]*store.Device, len(ids))
+	for i, id := range ids {
+		if d := s.snapshot[id]; d != nil {
+			out[i] = d.Clone()
+		}
+	}
+	return out, nil
+}
+
+// A dead token is removed from the device as stored, not from a version
+// read earlier: a token the device renewed since the job was queued
+// stays, and so does what other writers changed; a deleted device is not
+// written back.
+func TestDeadTokenRemovalKeepsOtherChanges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	dead := &relay.DeadTokenError{Vendor: "apns", Reason: "Unregistered"}
+	j, renewed, gone := f.target(t), f.target(t), f.target(t)
+	stale := staleDevices{Store: f.st, snapshot: map[string]*store.Device{}}
+	for _, x := range []relayq.Job{j, renewed, gone} {
+		devs, err := f.st.Devices(ctx, []string{x.DeviceID})
+		require.NoError(t, err)
+		stale.snapshot[x.DeviceID] = devs[0]
+	}
+	e := New(Config{}, nil, stale, nil, nil, nil)
+
+	_, err := f.st.UpdateDevice(ctx, j.DeviceID, func(d *store.Device) bool {
+		d.Tokens["fcm"], d.Alias = "f1", "alice"
+		return true
+	})
+	require.NoError(t, err)
+	_, err = e.result(ctx, msgStub{delivered: 1}, j, dead)
+	require.NoError(t, err)
+	devs, err := f.st.Devices(ctx, []string{j.DeviceID})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"fcm": "f1"}, devs[0].Tokens)
+	require.Equal(t, "alice", devs[0].Alias)
+
+	_, err = f.st.UpdateDevice(ctx, renewed.DeviceID, func(d *store.Device) bool {
+		d.Tokens["apns"] = "renewed"
+		return true
+	})
+	require.NoError(t, err)
+	_, err = e.result(ctx, msgStub{delivered: 1}, renewed, dead)
+	require.NoError(t, err)
+	devs, err = f.st.Devices(ctx, []string{renewed.DeviceID})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"apns": "renewed"}, devs[0].Tokens, "the renewed token stays")
+
+	require.NoError(t, f.st.DeleteDevice(ctx, gone.DeviceID))
+	_, err = e.result(ctx, msgStub{delivered: 1}, gone, dead)
+	require.NoError(t, err)
+	devs, err = f.st.Devices(ctx, []string{gone.DeviceID})
+	require.NoError(t, err)
+	require.Nil(t, devs[0], "the deleted device was not written back")
+}

@@ -94,22 +94,30 @@ func (e *Engine) result(ctx context.Context, msg jetstream.Msg, j relayq.Job, er
 }
 
 // dropToken removes a dead vendor token from the device, if it is still
-// the one the job used.
+// the one the job used. The store checks the token on the device as it
+// writes, so a token the device renewed meanwhile is never removed, and a
+// change another writer made meanwhile is kept.
 func (e *Engine) dropToken(ctx context.Context, j relayq.Job) error {
-	devs, err := e.store.Devices(ctx, []string{j.DeviceID})
+	removed := false
+	_, err := e.store.UpdateDevice(ctx, j.DeviceID, func(d *store.Device) bool {
+		removed = j.Token != "" && d.Tokens[j.Vendor] == j.Token
+		if removed {
+			delete(d.Tokens, j.Vendor)
+			if len(d.Tokens) == 0 {
+				d.Tokens = nil
+			}
+		}
+		return removed
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // the device was deleted
+	}
 	if err != nil {
-		return fmt.Errorf("load device: %w", err)
-	}
-	d := devs[0]
-	if d == nil || d.Tokens[j.Vendor] != j.Token {
-		return nil
-	}
-	d.Tokens = maps.Clone(d.Tokens)
-	delete(d.Tokens, j.Vendor)
-	if err := e.store.PutDevice(ctx, d); err != nil {
 		return fmt.Errorf("remove dead token: %w", err)
 	}
-	e.log.InfoContext(ctx, "removed dead vendor token", "device_id", j.DeviceID, "vendor", j.Vendor)
+	if removed {
+		e.log.InfoContext(ctx, "removed dead vendor token", "device_id", j.DeviceID, "vendor", j.Vendor)
+	}
 	return nil
 }
 
