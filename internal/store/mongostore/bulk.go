@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // ferretBulkMax is the most replace-upserts PutDevices sends to FerretDB
@@ -36,6 +37,11 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]string, len(devs))
+	for i, d := range devs {
+		ids[i] = d.ID
+	}
+	defer s.serializeAll(s.devices, ids)()
 	models := make([]mongo.WriteModel, len(devs))
 	for i, d := range devs {
 		models[i] = mongo.NewReplaceOneModel().
@@ -105,4 +111,128 @@ func lastByID(devs []*store.Device) ([]*store.Device, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// ReplaceDevices writes news[i] where the device stored still is olds[i]
+// (reccodec.SameDevice). It reads the documents, and sends a replace of
+// each unchanged one that matches only the revision read (casFilter), in
+// unordered bulk writes (on FerretDB 16 at a time). A bulk write tells how
+// many of its replaces matched, not which: when some did not, it reads the
+// revisions back, and a document that has the revision this call gave it
+// was written by it. It returns the positions it did not write: devices
+// written or deleted since olds were read. Each id may appear once. On
+// error some devices may have been written.
+func (s *Store) ReplaceDevices(ctx context.Context, olds, news []*store.Device) ([]int, error) {
+	if len(olds) != len(news) {
+		return nil, fmt.Errorf("mongostore: replace devices: %d read, %d new", len(olds), len(news))
+	}
+	if len(news) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(news))
+	for i, d := range news {
+		ids[i] = d.ID
+	}
+	defer s.serializeAll(s.devices, ids)()
+	stored, err := s.deviceDocs(ctx, "replace devices", ids, nil)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		stale, sent []int
+		models      []mongo.WriteModel
+	)
+	revs := make([]int64, len(news))
+	for i, d := range news {
+		doc, ok := stored[d.ID]
+		if !ok || !reccodec.SameDevice(doc.device(), olds[i]) {
+			stale = append(stale, i)
+			continue
+		}
+		nd := toDeviceDoc(d)
+		revs[i] = nd.Rev
+		models = append(models, mongo.NewReplaceOneModel().SetFilter(s.casFilter(d.ID, doc.Rev)).SetReplacement(nd))
+		sent = append(sent, i)
+	}
+	size := len(models)
+	if s.bulkMax > 0 {
+		size = s.bulkMax
+	}
+	var matched int64
+	for chunk := range slices.Chunk(models, max(size, 1)) {
+		err := s.do(ctx, "replace devices", func(ctx context.Context) error {
+			res, err := s.devices.BulkWrite(ctx, chunk, options.BulkWrite().SetOrdered(false))
+			if res != nil {
+				matched += res.MatchedCount
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if matched == int64(len(sent)) {
+		return stale, nil
+	}
+	sentIDs := make([]string, len(sent))
+	for k, i := range sent {
+		sentIDs[k] = ids[i]
+	}
+	after, err := s.deviceDocs(ctx, "replace devices", sentIDs, bson.D{{Key: "rev", Value: 1}})
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range sent {
+		if after[ids[i]].Rev != revs[i] {
+			stale = append(stale, i)
+		}
+	}
+	slices.Sort(stale)
+	return stale, nil
+}
+
+// deviceDocs reads the documents of the devices ids by id, with the fields
+// of projection (all when nil).
+func (s *Store) deviceDocs(ctx context.Context, what string, ids []string, projection bson.D) (map[string]deviceDoc, error) {
+	out := make(map[string]deviceDoc, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	err := s.do(ctx, what, func(ctx context.Context) error {
+		opts := options.Find()
+		if projection != nil {
+			opts.SetProjection(projection)
+		}
+		cur, err := s.devices.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: unique(ids)}}}}, opts)
+		if err != nil {
+			return err
+		}
+		var docs []deviceDoc
+		if err := cur.All(ctx, &docs); err != nil {
+			return err
+		}
+		for _, d := range docs {
+			out[d.ID] = d
+		}
+		return nil
+	})
+	return out, err
+}
+
+// casFilter matches a device's document while it has revision rev (0: a
+// document written before revisions existed, which has none). On FerretDB
+// it matches the id alone: FerretDB reads the matching document and writes
+// it back in two steps anyway, so the revision would not make the replace
+// atomic, and it looks a document up by an index only when the filter is
+// the id alone (any other filter scans the collection). There the record
+// locks every device write holds (serialize) make the read, the
+// comparison and the replace one step between the callers of this process.
+func (s *Store) casFilter(id string, rev int64) bson.D {
+	switch {
+	case s.serial != nil:
+		return bson.D{{Key: "_id", Value: id}}
+	case rev == 0:
+		return bson.D{{Key: "_id", Value: id}, {Key: "rev", Value: bson.D{{Key: "$exists", Value: false}}}}
+	}
+	return bson.D{{Key: "_id", Value: id}, {Key: "rev", Value: rev}}
 }

@@ -16,6 +16,7 @@ import (
 // the device documents, so it follows by itself.
 func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	return s.do(ctx, "put device", func(ctx context.Context) error {
+		defer s.serialize(s.devices, d.ID)()
 		doc := toDeviceDoc(d)
 		filter := bson.D{{Key: "_id", Value: d.ID}}
 		opts := options.Replace().SetUpsert(true)
@@ -34,44 +35,42 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 const maxUpdateAttempts = 16
 
 // UpdateDevice changes a device in place: it reads the document, and
-// replaces it only while it still has the revision read (a document
-// written before revisions existed: while it has none); otherwise it reads
-// again. After maxUpdateAttempts lost races it fails with
-// store.ErrConflict.
+// replaces it only while it still has the revision read (casFilter);
+// otherwise it reads again. After maxUpdateAttempts lost races it fails
+// with store.ErrConflict.
 func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
 	for range maxUpdateAttempts {
-		var doc deviceDoc
+		var (
+			out     *store.Device
+			matched bool
+		)
 		err := s.do(ctx, "update device", func(ctx context.Context) error {
-			return s.devices.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc)
-		})
-		if err != nil {
-			return nil, err
-		}
-		old := doc.device()
-		d := old.Clone()
-		if !change(d) {
-			return old, nil
-		}
-		if d.ID != id {
-			return nil, fmt.Errorf("mongostore: update device %q: the change gave it id %q", id, d.ID)
-		}
-		rev := any(doc.Rev)
-		if doc.Rev == 0 {
-			rev = bson.D{{Key: "$exists", Value: false}}
-		}
-		var matched int64
-		err = s.do(ctx, "update device", func(ctx context.Context) error {
-			res, err := s.devices.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "rev", Value: rev}}, toDeviceDoc(d))
-			if err == nil {
-				matched = res.MatchedCount
+			defer s.serialize(s.devices, id)()
+			var doc deviceDoc
+			if err := s.devices.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc); err != nil {
+				return err
 			}
-			return err
+			old := doc.device()
+			d := old.Clone()
+			if !change(d) {
+				out, matched = old, true
+				return nil
+			}
+			if d.ID != id {
+				return fmt.Errorf("the change gave device %q the id %q", id, d.ID)
+			}
+			res, err := s.devices.ReplaceOne(ctx, s.casFilter(id, doc.Rev), toDeviceDoc(d))
+			if err != nil {
+				return err
+			}
+			out, matched = d, res.MatchedCount == 1
+			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		if matched == 1 {
-			return d, nil
+		if matched {
+			return out, nil
 		}
 	}
 	return nil, fmt.Errorf("mongostore: update device %q: %d writes raced it: %w", id, maxUpdateAttempts, store.ErrConflict)
@@ -81,6 +80,7 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 // document. Deleting a missing device is not an error.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	return s.do(ctx, "delete device", func(ctx context.Context) error {
+		defer s.serialize(s.devices, id)()
 		_, err := s.devices.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 		return err
 	})

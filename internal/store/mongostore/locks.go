@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -39,14 +40,39 @@ func newRecordLocks() *recordLocks {
 
 // lock locks the stripe of record id of coll and returns its unlock.
 func (l *recordLocks) lock(coll, id string) (unlock func()) {
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(coll)
-	h.WriteByte(0)
-	h.WriteString(id)
-	m := &l.mu[h.Sum64()%lockStripes]
-	m.Lock()
-	return m.Unlock
+	return l.lockAll(coll, []string{id})
+}
+
+// lockAll locks the stripes of records ids of coll, in stripe order so
+// that two callers never wait for each other, and returns the unlock.
+func (l *recordLocks) lockAll(coll string, ids []string) (unlock func()) {
+	stripes := make([]uint64, 0, len(ids))
+	for _, id := range ids {
+		var h maphash.Hash
+		h.SetSeed(l.seed)
+		h.WriteString(coll)
+		h.WriteByte(0)
+		h.WriteString(id)
+		stripes = append(stripes, h.Sum64()%lockStripes)
+	}
+	slices.Sort(stripes)
+	stripes = slices.Compact(stripes)
+	for _, i := range stripes {
+		l.mu[i].Lock()
+	}
+	return func() {
+		for _, i := range stripes {
+			l.mu[i].Unlock()
+		}
+	}
+}
+
+// serializeAll is serialize for many records of coll.
+func (s *Store) serializeAll(coll *mongo.Collection, ids []string) (unlock func()) {
+	if s.serial == nil {
+		return func() {}
+	}
+	return s.serial.lockAll(coll.Name(), ids)
 }
 
 // serialize locks record id of coll on FerretDB (see recordLocks) and

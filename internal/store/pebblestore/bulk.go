@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
 // PutDevices creates or replaces many devices, leaving the devices and the
@@ -56,4 +57,56 @@ func lastByID(devs []*store.Device) ([]*store.Device, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// ReplaceDevices writes news[i] where the device stored still is olds[i]
+// (reccodec.SameDevice), in one batch with one synced commit, holding the
+// stripes of all the devices from the comparison to the commit. It returns
+// the positions it did not write: devices written or deleted since olds
+// were read. Each id may appear once.
+func (s *Store) ReplaceDevices(ctx context.Context, olds, news []*store.Device) ([]int, error) {
+	if len(olds) != len(news) {
+		return nil, fmt.Errorf("pebblestore: replace devices: %d read, %d new", len(olds), len(news))
+	}
+	if len(news) == 0 {
+		return nil, nil
+	}
+	set := make([]uint16, len(news))
+	seen := make(map[string]bool, len(news))
+	for i, d := range news {
+		if d.ID == "" || seen[d.ID] {
+			return nil, fmt.Errorf("pebblestore: replace devices: device %d has no id or a repeated one", i)
+		}
+		seen[d.ID] = true
+		set[i] = s.locks.index(tagDevice, d.ID)
+	}
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	set = s.locks.lock(set)
+	defer s.locks.unlock(set)
+
+	b := s.db.NewBatch()
+	var stale []int
+	for i, d := range news {
+		cur, err := s.device(d.ID)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		if cur == nil || !reccodec.SameDevice(cur, olds[i]) {
+			stale = append(stale, i)
+			continue
+		}
+		if err := s.putDeviceTo(b, d); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if len(stale) == len(news) {
+		b.Close()
+		return stale, nil
+	}
+	return stale, s.commitSync(b)
 }

@@ -1,11 +1,23 @@
 package reccodec
 
 import (
+	"bytes"
+
 	"github.com/mopush/mopush/internal/store"
 )
 
 // DeviceVersion is the first byte of an encoded device.
 const DeviceVersion = 1
+
+// SameDevice reports whether a and b hold the same device: their
+// encodings, which order tokens by vendor, are equal. nil is the same only
+// as nil.
+func SameDevice(a, b *store.Device) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return bytes.Equal(EncodeDevice(a), EncodeDevice(b))
+}
 
 // EncodeDevice returns the binary encoding of d. Times keep nanoseconds and
 // decode in UTC; an empty slice or map decodes as nil. Layout (version 1):

@@ -175,6 +175,80 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 	return out, nil
 }
 
+// ReplaceDevices writes news[i] where the device stored still is olds[i]
+// (as their encodings compare), by the script UpdateDevice uses: one
+// pipeline per shard, all shards at once, then the alias set changes of
+// those written, as in PutDevices. It returns the positions it did not
+// write: devices written or deleted since olds were read. Each id may
+// appear once. On error some devices may have been written.
+func (s *Store) ReplaceDevices(ctx context.Context, olds, news []*store.Device) ([]int, error) {
+	if len(olds) != len(news) {
+		return nil, fmt.Errorf("redisstore: replace devices: %d read, %d new", len(olds), len(news))
+	}
+	entries := make([]string, len(news))
+	for i, d := range news {
+		if d.ID == "" || olds[i] == nil || olds[i].ID != d.ID {
+			return nil, fmt.Errorf("redisstore: replace devices: device %d has no id, or not that of its old version", i)
+		}
+		if d.Alias != "" {
+			entries[i] = aliasEntry(d.AppID, d.Alias)
+		}
+	}
+	written := make([]bool, len(news))
+	prev := make([]string, len(news))
+	err := s.fan(ctx, "replace devices", len(news), func(i int) string { return news[i].ID },
+		func(ctx context.Context, sc *shardConn, pos []int) error {
+			calls := make([]call, len(pos))
+			for j, p := range pos {
+				calls[j] = call{
+					keys: []string{s.deviceKey(news[p].ID, sufDevice), s.deviceKey(news[p].ID, sufAlias)},
+					args: []string{rueidis.BinaryString(reccodec.EncodeDevice(olds[p])),
+						rueidis.BinaryString(reccodec.EncodeDevice(news[p])), entries[p]},
+				}
+			}
+			for j, r := range s.sc.updateDevice.execMulti(ctx, sc.rdb, calls) {
+				res, err := r.ToArray()
+				if err != nil {
+					return err
+				}
+				if len(res) != 2 {
+					return fmt.Errorf("%w: replace device: %d values", errBadReply, len(res))
+				}
+				done, err := res[0].AsInt64()
+				if err != nil {
+					return err
+				}
+				if done == 0 {
+					continue
+				}
+				written[pos[j]] = true
+				if prev[pos[j]], err = res[1].ToString(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	var ops []aliasOp
+	var stale []int
+	for i, d := range news {
+		if !written[i] {
+			stale = append(stale, i)
+			continue
+		}
+		if prev[i] != "" && prev[i] != entries[i] {
+			app, alias := splitEntry(prev[i])
+			ops = append(ops, aliasOp{dev: i, id: d.ID, app: app, alias: alias})
+		}
+		if entries[i] != "" {
+			ops = append(ops, aliasOp{dev: i, id: d.ID, app: d.AppID, alias: d.Alias, add: true})
+		}
+	}
+	return stale, s.applyAlias(ctx, ops)
+}
+
 // DeleteDevice removes a device. The record and its alias entry go
 // atomically on the device's shard, then the device leaves its alias set,
 // which may live on another shard. Deleting a missing device is not an

@@ -1,10 +1,13 @@
 package tiered
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -18,6 +21,7 @@ import (
 type bulkL2 interface {
 	store.Devices
 	BulkWriter
+	BulkUpdater
 }
 
 // TestBulkWriter is the conformance suite of BulkWriter, run against each
@@ -58,6 +62,9 @@ func TestBulkWriter(t *testing.T) {
 				{"empty-batch", testBulkEmpty},
 				{"duplicate-ids", testBulkDuplicates},
 				{"empty-id", testBulkEmptyID},
+				{"replace-if-unchanged", testReplaceIfUnchanged},
+				{"flush-keeps-other-writers", func(t *testing.T, o func(t *testing.T) bulkL2) { testFlushKeepsOtherWriters(t, o, true) }},
+				{"flush-one-by-one-keeps-other-writers", func(t *testing.T, o func(t *testing.T) bulkL2) { testFlushKeepsOtherWriters(t, o, false) }},
 			} {
 				t.Run(c.name, func(t *testing.T) {
 					t.Parallel()
@@ -216,6 +223,123 @@ func testBulkEmptyID(t *testing.T, open func(t *testing.T) bulkL2) {
 	require.NoError(t, err)
 	require.Nil(t, got[0])
 	require.Empty(t, aliased(t, s, "app", "e"))
+}
+
+// testReplaceIfUnchanged: ReplaceDevices writes the devices still as read,
+// with their alias index entries, and reports the others (written or
+// deleted since) without touching them.
+func testReplaceIfUnchanged(t *testing.T, open func(t *testing.T) bulkL2) {
+	ctx := t.Context()
+	s := open(t)
+	devs := make([]*store.Device, 6)
+	ids := make([]string, len(devs))
+	for i := range devs {
+		devs[i] = newDevice(i)
+		if i < 3 {
+			devs[i].Alias = "a"
+		}
+		ids[i] = devs[i].ID
+		require.NoError(t, s.PutDevice(ctx, devs[i]))
+	}
+	olds, err := s.Devices(ctx, ids)
+	require.NoError(t, err)
+
+	other := olds[1].Clone()
+	other.Locale = "by another writer"
+	require.NoError(t, s.PutDevice(ctx, other))
+	require.NoError(t, s.DeleteDevice(ctx, ids[2]))
+	moved, err := s.UpdateDevice(ctx, ids[3], func(d *store.Device) bool { d.Alias = "moved"; return true })
+	require.NoError(t, err)
+
+	news := make([]*store.Device, len(olds))
+	for i, d := range olds {
+		news[i] = d.Clone()
+		news[i].Locale = "new"
+	}
+	news[0].Alias = "b"
+	stale, err := s.ReplaceDevices(ctx, olds, news)
+	require.NoError(t, err)
+	require.Equal(t, []int{1, 2, 3}, stale)
+
+	got, err := s.Devices(ctx, ids)
+	require.NoError(t, err)
+	require.Equal(t, []*store.Device{news[0], other, nil, moved, news[4], news[5]}, got)
+	require.Equal(t, []string{ids[1]}, aliased(t, s, "app", "a"), "the device replaced left its alias, the deleted one is gone")
+	require.Equal(t, []string{ids[0]}, aliased(t, s, "app", "b"))
+	require.Equal(t, []string{ids[3]}, aliased(t, s, "app", "moved"))
+
+	stale, err = s.ReplaceDevices(ctx, nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, stale)
+}
+
+// staleL2 is an L2 whose first read of each device in snapshot returns
+// that version, taken before other writers changed it: a report flush
+// then reads it and writes while they write.
+type staleL2 struct {
+	bulkL2
+	mu       sync.Mutex
+	snapshot map[string]*store.Device
+}
+
+func (s *staleL2) Devices(ctx context.Context, ids []string) ([]*store.Device, error) {
+	out, err := s.bulkL2.Devices(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, id := range ids {
+		if d, ok := s.snapshot[id]; ok {
+			out[i] = d.Clone()
+			delete(s.snapshot, id)
+		}
+	}
+	return out, nil
+}
+
+// plainDevices is store.Devices under a name a struct can embed without its
+// field hiding the Devices method.
+type plainDevices interface{ store.Devices }
+
+// testFlushKeepsOtherWriters: a report flush whose read of L2 came before
+// other writers' changes keeps them: each report lands on the device as
+// written meanwhile, and a device deleted meanwhile stays deleted. Without
+// bulk, L2 is seen as one without BulkUpdater, whose devices the flush
+// changes one by one.
+func testFlushKeepsOtherWriters(t *testing.T, openL2 func(t *testing.T) bulkL2, bulk bool) {
+	ctx := t.Context()
+	l2 := openL2(t)
+	devs, ids := putL2(t, l2, 4)
+	snapshot, err := l2.Devices(ctx, ids)
+	require.NoError(t, err)
+	_, err = l2.UpdateDevice(ctx, ids[1], func(d *store.Device) bool { d.Alias, d.Tokens["apns"] = "alice", "a1"; return true })
+	require.NoError(t, err)
+	require.NoError(t, l2.DeleteDevice(ctx, ids[2]))
+	stale := &staleL2{bulkL2: l2, snapshot: map[string]*store.Device{}}
+	for _, d := range snapshot {
+		stale.snapshot[d.ID] = d
+	}
+	var sor store.Devices = stale
+	if !bulk {
+		sor = struct{ plainDevices }{stale}
+	}
+	tr := open(t, Config{}, sor)
+
+	seen := devs[0].LastSeen.Add(time.Hour)
+	for _, id := range ids {
+		require.NoError(t, tr.ReportWait(ctx, id, Fields{LastSeen: seen, Locale: "de-DE"}))
+	}
+	got, err := l2.Devices(ctx, ids)
+	require.NoError(t, err)
+	for _, i := range []int{0, 1, 3} {
+		require.Equal(t, seen, got[i].LastSeen, "device %d", i)
+		require.Equal(t, "de-DE", got[i].Locale, "device %d", i)
+	}
+	require.Equal(t, "alice", got[1].Alias, "the alias written meanwhile stays")
+	require.Equal(t, map[string]string{"fcm": "tok1", "apns": "a1"}, got[1].Tokens)
+	require.Nil(t, got[2], "the deleted device was not written back")
+	require.Equal(t, []string{ids[1]}, aliased(t, l2, "app", "alice"))
 }
 
 // aliased returns the ids of app's devices with one of the aliases,

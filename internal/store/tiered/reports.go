@@ -111,10 +111,13 @@ func (t *Tiered) ReportWait(ctx context.Context, deviceID string, f Fields) erro
 }
 
 // flush writes one batch of reports: merged per device, read from L2 in one
-// call, changed devices written to L2 (in bulk, or WriteConcurrency at a
-// time), then to L1 in one pipeline per shard, then to L0. It holds the
-// devices' stripes throughout, so a PutDevice on this node is not lost
-// between the read and the write.
+// call, changed devices written to L2 (in bulk where each is still the
+// version read, then one by one), then to L1 in one pipeline per shard,
+// then to L0. It holds the devices' stripes throughout, so a PutDevice on
+// this node is not lost between the read and the write; a write on
+// another node (an update, a dead-token removal, a deletion) is not lost
+// either, because L2 writes only the version read and a device changed
+// meanwhile gets the report applied to its new version.
 func (t *Tiered) flush(ctx context.Context, items []report) error {
 	index := make(map[string]int, len(items))
 	var ids []string
@@ -139,59 +142,89 @@ func (t *Tiered) flush(ctx context.Context, items []report) error {
 		t.metrics.report("failed", len(ids))
 		return fmt.Errorf("tiered: reports: read l2: %w", err)
 	}
-	var changed []*store.Device
+	var olds, news []*store.Device
+	var changes []Fields
 	unknown := 0
 	for i, d := range cur {
-		switch {
-		case d == nil:
+		if d == nil {
 			unknown++
-		case fields[i].Apply(d):
-			changed = append(changed, d)
+			continue
+		}
+		n := d.Clone()
+		if fields[i].Apply(n) {
+			olds, news, changes = append(olds, d), append(news, n), append(changes, fields[i])
 		}
 	}
+	written, gone, err := t.writeL2(ctx, olds, news, changes)
+	unknown += gone
 	t.metrics.report("unknown", unknown)
-	t.metrics.report("unchanged", len(ids)-unknown-len(changed))
-	written, err := t.writeL2(ctx, changed)
+	t.metrics.report("unchanged", len(ids)-unknown-len(news)+gone)
 	t.metrics.report("applied", len(written))
 	t.publish(ctx, written)
 	if err != nil {
-		t.metrics.report("failed", len(changed)-len(written))
+		t.metrics.report("failed", len(news)-gone-len(written))
 		return fmt.Errorf("tiered: reports: write l2: %w", err)
 	}
 	return nil
 }
 
-// writeL2 writes devices to L2 in bulk when it can, else with up to
-// WriteConcurrency PutDevice calls at once, and returns those it wrote. A
-// failed bulk write may have written some: their L1 and L0 entries are
-// dropped, so that no tier keeps a value older than L2's.
-func (t *Tiered) writeL2(ctx context.Context, devs []*store.Device) ([]*store.Device, error) {
-	if len(devs) == 0 {
-		return nil, nil
+// writeL2 writes the changed devices news, read as olds, to L2: in bulk
+// where each is still the version read, when L2 can; the others (all of
+// them without bulk) by applying their changes again with UpdateDevice,
+// WriteConcurrency at a time. It returns the devices as written and how
+// many were deleted meanwhile. A failed bulk write may have written some:
+// their L1 and L0 entries are dropped, so that no tier keeps a value older
+// than L2's.
+func (t *Tiered) writeL2(ctx context.Context, olds, news []*store.Device, changes []Fields) (written []*store.Device, gone int, err error) {
+	if len(news) == 0 {
+		return nil, 0, nil
 	}
-	if bw, ok := t.l2.(BulkWriter); ok {
-		if err := bw.PutDevices(ctx, devs); err != nil {
-			t.forget(context.WithoutCancel(ctx), devs)
-			return nil, err
+	again := make([]int, 0, len(news))
+	if bu, ok := t.l2.(BulkUpdater); ok {
+		stale, err := bu.ReplaceDevices(ctx, olds, news)
+		if err != nil {
+			t.forget(context.WithoutCancel(ctx), news)
+			return nil, 0, err
 		}
-		return devs, nil
+		isStale := make(map[int]bool, len(stale))
+		for _, i := range stale {
+			isStale[i] = true
+		}
+		for i, d := range news {
+			if isStale[i] {
+				again = append(again, i)
+			} else {
+				written = append(written, d)
+			}
+		}
+	} else {
+		for i := range news {
+			again = append(again, i)
+		}
 	}
-	errs := make([]error, len(devs))
+	if len(again) == 0 {
+		return written, 0, nil
+	}
+	devs := make([]*store.Device, len(again))
+	errs := make([]error, len(again))
 	sem := make(chan struct{}, t.cfg.WriteConcurrency)
 	var wg sync.WaitGroup
-	for i, d := range devs {
+	for k, i := range again {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			errs[i] = t.l2.PutDevice(ctx, d)
+			devs[k], errs[k] = t.l2.UpdateDevice(ctx, news[i].ID, changes[i].Apply)
 		})
 	}
 	wg.Wait()
-	written := make([]*store.Device, 0, len(devs))
-	for i, d := range devs {
-		if errs[i] == nil {
-			written = append(written, d)
+	for k := range again {
+		switch {
+		case errors.Is(errs[k], store.ErrNotFound):
+			gone++
+			errs[k] = nil
+		case errs[k] == nil:
+			written = append(written, devs[k])
 		}
 	}
-	return written, errors.Join(errs...)
+	return written, gone, errors.Join(errs...)
 }

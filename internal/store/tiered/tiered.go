@@ -18,14 +18,25 @@ var (
 	_ store.Devices     = (*Tiered)(nil)
 	_ cache.Invalidator = (*Tiered)(nil)
 	_ BulkWriter        = (*redisstore.Store)(nil)
+	_ BulkUpdater       = (*redisstore.Store)(nil)
 )
 
-// BulkWriter is an L2 that writes many devices in one call. A report flush
-// uses it when L2 implements it, and otherwise calls PutDevice for each
-// device, WriteConcurrency at a time.
+// BulkWriter is an L2 that writes many devices in one call.
 type BulkWriter interface {
 	// PutDevices creates or replaces the devices, like PutDevice for each.
 	PutDevices(ctx context.Context, devs []*store.Device) error
+}
+
+// BulkUpdater is an L2 that replaces many devices in one call, each only
+// while it is still the version read. A report flush uses it when L2
+// implements it, then changes the devices written meanwhile one by one
+// (UpdateDevice, WriteConcurrency at a time); without it, it changes every
+// device so.
+type BulkUpdater interface {
+	// ReplaceDevices writes news[i] where the device stored still is
+	// olds[i], and returns the positions it did not write: devices
+	// written or deleted since olds were read.
+	ReplaceDevices(ctx context.Context, olds, news []*store.Device) (stale []int, err error)
 }
 
 // Tiered is the tiered device store: L0 in process, L1 on sharded Redis,
