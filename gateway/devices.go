@@ -255,8 +255,10 @@ const disconnectTimeout = 5 * time.Second
 // uninstalling or signing out for good) or its app's backend (a user who
 // closed their account). The record and its alias entry go first, so no
 // push can name the device and no handshake can prove it; then every
-// connector ends the device's live session, with code 4500. The device's
-// stream is not read again; it stays in the store (docs/decisions.md).
+// connector ends the device's live session, with code 4500; last the
+// device's stream goes, with what was sent to it. The deletion is done
+// once the record is gone: a stream that cannot be dropped then is logged
+// and stays (docs/decisions.md).
 func (g *Gateway) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	dev, err := g.namedDevice(r)
 	if err != nil {
@@ -267,6 +269,11 @@ func (g *Gateway) deleteDevice(w http.ResponseWriter, r *http.Request) error {
 	}
 	g.owners.forget(dev.ID)
 	g.disconnect(r.Context(), dev.ID)
+	if sd, ok := g.store.(store.StreamDropper); ok {
+		if err := sd.DropStream(context.WithoutCancel(r.Context()), dev.ID); err != nil {
+			g.log.WarnContext(r.Context(), "the stream of a deleted device was not dropped", "device_id", dev.ID, "error", err)
+		}
+	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -269,6 +269,8 @@ func TestDeleteDevice(t *testing.T) {
 			check := httptest.NewRequest(http.MethodPost, "/v1/pushes", nil)
 			_, err := h.g.checkDevices(check, "a1", []string{h.id})
 			require.NoError(t, err, "the gateway now knows the device's app")
+			_, err = h.st.Append(t.Context(), []store.Entry{{DeviceID: h.id, Message: store.Message{PushID: "p1", Title: "personal"}}})
+			require.NoError(t, err)
 
 			requireProblem(t, h.basicAs(http.MethodDelete, "k2", "s2", ""), http.StatusNotFound, "not-found")
 			requireProblem(t, h.basicAs(http.MethodDelete, "k1", "wrong", ""), http.StatusUnauthorized, "unauthorized")
@@ -288,6 +290,10 @@ func TestDeleteDevice(t *testing.T) {
 			require.NoError(t, err)
 			require.Nil(t, devs[0])
 			require.Empty(t, h.byAlias("alice"))
+			page, err := h.st.ReadStream(t.Context(), h.id, 0, 0, 10)
+			require.NoError(t, err)
+			require.Empty(t, page.Messages, "the messages sent to the device went with it")
+			require.Zero(t, page.Head)
 			require.Equal(t, map[string][]string{"a": {h.id}, "b": {h.id}, "c": {h.id}}, rec.calls)
 
 			_, err = h.g.checkDevices(check, "a1", []string{h.id})

@@ -65,6 +65,7 @@ func deleteDevices(t *testing.T, cluster func(*config.Config)) {
 	self.cancel()
 	require.NoError(t, <-self.done)
 	selfID := self.id()
+	waiting := a.push(app, map[string]any{"audience": toDevices(selfID), "notification": notification("while", "away")})
 	require.NoError(t, self.c.Delete(t.Context()))
 	require.Empty(t, self.id(), "the SDK forgot its registration")
 
@@ -87,6 +88,11 @@ func deleteDevices(t *testing.T, cluster func(*config.Config)) {
 		code, _, _ = a.do(http.MethodGet, "/v1/devices/"+id, app.key, app.secret, nil, nil)
 		require.Equal(t, http.StatusNotFound, code)
 	}
+
+	// The push that waited for the device when it deleted itself ends: it
+	// has no vendor channel left.
+	waitFor(t, 40*time.Second, "the push to the deleted device done", func() bool { return a.state(app, waiting) == "done" })
+	require.Equal(t, 1.0, a.counts(app, waiting)["no_channel"], "%v", a.counts(app, waiting))
 
 	again := newDevice(t, n.URL(), app.key, goneState)
 	again.start()

@@ -100,6 +100,15 @@ func (c Compose) UpdateDevice(ctx context.Context, id string, change func(*Devic
 // DeleteDevice delegates to D.
 func (c Compose) DeleteDevice(ctx context.Context, id string) error { return c.D.DeleteDevice(ctx, id) }
 
+// DropStream delegates to S when it is a StreamDropper, and does nothing
+// otherwise.
+func (c Compose) DropStream(ctx context.Context, id string) error {
+	if d, ok := c.S.(StreamDropper); ok {
+		return d.DropStream(ctx, id)
+	}
+	return nil
+}
+
 // Append delegates to S.
 func (c Compose) Append(ctx context.Context, e []Entry) ([]Position, error) {
 	return c.S.Append(ctx, e)

@@ -350,6 +350,15 @@ type SentCounter interface {
 	AdvanceSent(ctx context.Context, deviceID string, through uint64, now time.Time) ([]Message, error)
 }
 
+// StreamDropper is implemented by a store that can remove a device's
+// stream: its messages, their outcomes and its watermarks. A deleted
+// device's stream is dropped, so that what was sent to it does not outlive
+// it. Dropping a missing stream is not an error. An append after the drop
+// starts a stream in a new epoch.
+type StreamDropper interface {
+	DropStream(ctx context.Context, deviceID string) error
+}
+
 // Devices stores device state.
 type Devices interface {
 	// PutDevice creates or replaces a device and keeps the alias index

@@ -347,3 +347,21 @@ func (s *Store) RenewEpoch(ctx context.Context, deviceID string, epoch uint64) (
 	}
 	return now, nil
 }
+
+// DropStream removes a device's stream record: its messages, watermarks
+// and outcomes. Dropping a missing stream is not an error.
+func (s *Store) DropStream(ctx context.Context, deviceID string) error {
+	key, err := s.key(s.streams, deviceID)
+	if err != nil {
+		return err
+	}
+	p, err := s.writePolicy(ctx)
+	if err != nil {
+		return fmt.Errorf("aerostore: drop stream: %w", err)
+	}
+	_, aerr := s.client.Delete(p, key)
+	if code(aerr) == codeNotFound {
+		return nil
+	}
+	return mapErr(ctx, "drop stream", aerr)
+}

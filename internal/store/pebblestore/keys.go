@@ -123,9 +123,13 @@ func aliasKey(appID, alias, deviceID string) []byte {
 	return append(aliasPrefix(appID, alias), deviceID...)
 }
 
+// streamPrefix is the prefix of every key of a device's stream.
+func streamPrefix(deviceID string) []byte {
+	return appendLP(append(make([]byte, 0, len(deviceID)+12), tagStream), deviceID)
+}
+
 func streamKey(deviceID string, part byte) []byte {
-	b := appendLP(make([]byte, 0, len(deviceID)+12), deviceID)
-	return append(append([]byte{tagStream}, b...), part)
+	return append(streamPrefix(deviceID), part)
 }
 
 func msgKey(deviceID string, seq uint64) []byte {

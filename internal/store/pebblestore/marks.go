@@ -21,3 +21,7 @@ func (c *marks) get(key []byte) (uint64, bool) { return c.m.Get(string(key)) }
 // put records a value that was just stored; callers hold the key's stripe
 // lock.
 func (c *marks) put(key []byte, v uint64) { c.m.Put(string(key), v) }
+
+// drop forgets a watermark whose key was deleted; callers hold the key's
+// stripe lock.
+func (c *marks) drop(key []byte) { c.m.Delete(string(key)) }

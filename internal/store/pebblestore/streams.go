@@ -532,3 +532,35 @@ func decodeMessage(v []byte) (store.Message, error) {
 	}
 	return m, nil
 }
+
+// DropStream removes a device's stream (head, messages, outcomes and
+// watermarks) in one synced write under the stripe locks of its appends,
+// its watermarks and its outcomes, and
+// forgets what this process keeps of it in memory: its tail and its
+// watermarks. Reads under way do not keep what they read as a tail
+// (fillTail), as after an append.
+func (s *Store) DropStream(ctx context.Context, deviceID string) error {
+	if deviceID == "" {
+		return fmt.Errorf("pebblestore: drop stream: empty device id")
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	stripe := s.locks.index(tagStream, deviceID)
+	set := s.locks.lock([]uint16{stripe, s.locks.index(streamWatermark, deviceID), s.locks.index(streamOutcome, deviceID)})
+	defer s.locks.unlock(set)
+	defer s.tailGen[stripe].Add(1)
+
+	prefix := streamPrefix(deviceID)
+	b := s.db.NewBatch()
+	b.DeleteRange(prefix, prefixEnd(prefix), nil)
+	err := s.commitSync(b)
+	s.tails.drop(deviceID)
+	for _, m := range []store.Mark{store.MarkSent, store.MarkAcked} {
+		if wk, werr := watermarkKey(deviceID, m); werr == nil {
+			s.marks.drop(wk)
+		}
+	}
+	return err
+}

@@ -434,3 +434,16 @@ func optionalUint(r rueidis.RedisResult) (uint64, error) {
 	}
 	return uintOf(m)
 }
+
+// DropStream removes a device's stream: its head and watermarks, its
+// messages and their outcomes, in one DEL on the device's shard.
+func (s *Store) DropStream(ctx context.Context, deviceID string) error {
+	if deviceID == "" {
+		return fmt.Errorf("redisstore: drop stream: empty device id")
+	}
+	return s.fan(ctx, "drop stream", 1, func(int) string { return deviceID },
+		func(ctx context.Context, sc *shardConn, _ []int) error {
+			return sc.rdb.Do(ctx, sc.rdb.B().Del().Key(s.deviceKey(deviceID, sufStream),
+				s.deviceKey(deviceID, sufMessages), s.deviceKey(deviceID, sufOutcomes)).Build()).Error()
+		})
+}

@@ -37,6 +37,47 @@ func (s suite) streams(t *testing.T) {
 		p := read(t, e, dev, epoch, 0, 10)
 		require.Equal(t, store.Page{Epoch: epoch, Head: 3, Messages: normMessages(want), Recovered: true}, p)
 	})
+	t.Run("drop", func(t *testing.T) {
+		e := s.open(t, Config{})
+		sd, ok := e.Store.(store.StreamDropper)
+		if !ok {
+			t.Skip("the store cannot drop streams")
+		}
+		dev, other := ids.New(), ids.New()
+		epoch, _ := appendN(t, e, dev, 3)
+		otherEpoch, otherMsgs := appendN(t, e, other, 2)
+		_, err := e.Advance(e.ctx, dev, store.MarkSent, 2)
+		require.NoError(t, err)
+		_, err = e.Advance(e.ctx, dev, store.MarkAcked, 1)
+		require.NoError(t, err)
+		if s.h.has(PartOutcomes) {
+			_, _, err = e.SetOutcome(e.ctx, dev, 3, store.OutcomeRelayed)
+			require.NoError(t, err)
+		}
+
+		require.NoError(t, sd.DropStream(e.ctx, dev))
+		for _, since := range []uint64{0, 1} {
+			p := read(t, e, dev, epoch, since, 10)
+			require.Zero(t, p.Epoch, "a dropped stream does not exist")
+			require.Zero(t, p.Head)
+			require.Empty(t, p.Messages)
+		}
+		requireMark(t, e, dev, store.MarkSent, 0)
+		requireMark(t, e, dev, store.MarkAcked, 0)
+		if s.h.has(PartOutcomes) {
+			o, err := e.OutcomeOf(e.ctx, dev, 3)
+			require.NoError(t, err)
+			require.Equal(t, store.OutcomeNone, o)
+		}
+		require.Equal(t, store.Page{Epoch: otherEpoch, Head: 2, Messages: normMessages(otherMsgs), Recovered: true},
+			read(t, e, other, otherEpoch, 0, 10), "another device's stream stays")
+
+		pos, err := e.Append(e.ctx, []store.Entry{{DeviceID: dev, Message: newMessage(e, 9)}})
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), pos[0].Seq, "an append after the drop starts a new stream")
+		require.NotEqual(t, epoch, pos[0].Epoch)
+		require.NoError(t, sd.DropStream(e.ctx, ids.New()), "dropping a stream that never existed")
+	})
 	t.Run("append_nothing", func(t *testing.T) {
 		e := s.open(t, Config{})
 		pos, err := e.Append(e.ctx, nil)
