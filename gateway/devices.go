@@ -247,6 +247,59 @@ func (g *Gateway) getDevice(w http.ResponseWriter, r *http.Request) error {
 	return httpx.WriteJSON(w, http.StatusOK, viewOf(dev))
 }
 
+// maxListedDevices bounds the devices GET /v1/devices answers with.
+const maxListedDevices = 1000
+
+// deviceList is the answer of GET /v1/devices.
+type deviceList struct {
+	Devices []deviceView `json:"devices"`
+	// More says that the alias has more devices than the answer holds.
+	More bool `json:"more"`
+}
+
+// listDevices answers an app's backend with its devices that have an
+// alias (GET /v1/devices?alias=...): the devices of one user, sorted by
+// id, at most maxListedDevices.
+func (g *Gateway) listDevices(w http.ResponseWriter, r *http.Request) error {
+	app, err := g.authApp(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	alias := q.Get("alias")
+	switch {
+	case len(q["alias"]) != 1 || alias == "":
+		return errBadQuery("alias is required, once")
+	case len(alias) > maxAliasLen:
+		return errBadQuery(fmt.Sprintf("alias longer than %d bytes", maxAliasLen))
+	}
+	for k := range q {
+		if k != "alias" {
+			return errBadQuery(fmt.Sprintf("unknown parameter %q", k))
+		}
+	}
+	idList, err := g.store.DeviceIDsByAlias(r.Context(), app.ID, []string{alias})
+	if err != nil {
+		return fmt.Errorf("find devices by alias: %w", err)
+	}
+	slices.Sort(idList)
+	out := deviceList{Devices: []deviceView{}}
+	if len(idList) > maxListedDevices {
+		idList, out.More = idList[:maxListedDevices], true
+	}
+	devs, err := g.store.Devices(r.Context(), idList)
+	if err != nil {
+		return fmt.Errorf("load devices: %w", err)
+	}
+	for _, d := range devs {
+		// The index may name a device that moved or went meanwhile.
+		if d != nil && d.AppID == app.ID && d.Alias == alias {
+			out.Devices = append(out.Devices, viewOf(d))
+		}
+	}
+	return httpx.WriteJSON(w, http.StatusOK, &out)
+}
+
 // disconnectTimeout bounds the calls that tell the connectors of a
 // deletion.
 const disconnectTimeout = 5 * time.Second

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -356,4 +357,55 @@ func TestUpdateKeepsWhatWasWrittenMeanwhile(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, devs[0], "the deleted device was not written back")
 	require.Empty(t, h.byAlias("carol"))
+}
+
+// An app's backend finds the devices of an alias, its own only, sorted by
+// id; a device that left the alias or was deleted is not listed.
+func TestListDevicesByAlias(t *testing.T) {
+	h := newUpdateHarness(t)
+	register := func(key, alias string) string {
+		w := h.serve(httptest.NewRequest(http.MethodPost, "/v1/devices", strings.NewReader(
+			`{"app_key":"`+key+`","platform":"ios","alias":"`+alias+`"}`)))
+		require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+		var out deviceResponse
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+		return out.DeviceID
+	}
+	second, third := register("k1", "alice"), register("k1", "alice")
+	register("k2", "alice")
+	register("k1", "bob")
+	list := func(key, secret, query string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/v1/devices"+query, nil)
+		r.SetBasicAuth(key, secret)
+		return h.serve(r)
+	}
+	ids := func(w *httptest.ResponseRecorder) []string {
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var out deviceList
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+		require.False(t, out.More)
+		var got []string
+		for _, v := range out.Devices {
+			require.Equal(t, "alice", v.Alias)
+			require.Equal(t, "a1", v.AppID)
+			got = append(got, v.DeviceID)
+		}
+		return got
+	}
+	want := []string{h.id, second, third}
+	slices.Sort(want)
+	require.Equal(t, want, ids(list("k1", "s1", "?alias=alice")))
+
+	_, err := h.st.UpdateDevice(t.Context(), second, func(d *store.Device) bool { d.Alias = "carol"; return true })
+	require.NoError(t, err)
+	require.NoError(t, h.st.DeleteDevice(t.Context(), third))
+	require.Equal(t, []string{h.id}, ids(list("k1", "s1", "?alias=alice")))
+	w := list("k1", "s1", "?alias=nobody")
+	require.Equal(t, http.StatusOK, w.Code)
+	require.JSONEq(t, `{"devices":[],"more":false}`, w.Body.String())
+
+	requireProblem(t, list("k1", "wrong", "?alias=alice"), http.StatusUnauthorized, "unauthorized")
+	for _, q := range []string{"", "?alias=", "?alias=a&alias=b", "?alias=a&limit=3", "?alias=" + strings.Repeat("x", maxAliasLen+1)} {
+		requireProblem(t, list("k1", "s1", q), http.StatusBadRequest, "bad-query")
+	}
 }

@@ -131,6 +131,7 @@ func (g *Gateway) Register(mux Router) {
 	mux.Handle("POST /v1/apps", h("create_app", g.createApp))
 	mux.Handle("GET /v1/apps/{id}", h("get_app", g.getApp))
 	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
+	mux.Handle("GET /v1/devices", h("list_devices", g.listDevices))
 	mux.Handle("GET /v1/devices/{id}", h("get_device", g.getDevice))
 	mux.Handle("PATCH /v1/devices/{id}", h("update_device", g.updateDevice))
 	mux.Handle("DELETE /v1/devices/{id}", h("delete_device", g.deleteDevice))
