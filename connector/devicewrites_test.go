@@ -11,6 +11,7 @@ import (
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/internal/store/tiered"
 	"github.com/mopush/mopush/sdkproto"
 )
@@ -64,17 +65,11 @@ func TestDisconnectEndsDeletedDevices(t *testing.T) {
 // another writer would.
 type staleDevices struct {
 	*pebblestore.Store
-	snapshot map[string]*store.Device
+	snapshot storetest.Snapshot
 }
 
 func (s staleDevices) Devices(_ context.Context, ids []string) ([]*store.Device, error) {
-	out := make([]*store.Device, len(ids))
-	for i, id := range ids {
-		if d := s.snapshot[id]; d != nil {
-			out[i] = d.Clone()
-		}
-	}
-	return out, nil
+	return s.snapshot.Devices(ids), nil
 }
 
 // A device_info report is written into the device as stored: what another
@@ -89,7 +84,7 @@ func TestReportKeepsOtherChanges(t *testing.T) {
 	for _, x := range []*store.Device{d, gone} {
 		require.NoError(t, st.PutDevice(ctx, x))
 	}
-	c := New(Config{}, staleDevices{Store: st, snapshot: map[string]*store.Device{d.ID: d.Clone(), gone.ID: gone.Clone()}}, nil, nil, nil)
+	c := New(Config{}, staleDevices{Store: st, snapshot: storetest.Snapshot{d.ID: d.Clone(), gone.ID: gone.Clone()}}, nil, nil, nil)
 
 	_, err = st.UpdateDevice(ctx, d.ID, func(x *store.Device) bool {
 		x.Alias = "alice"

@@ -19,6 +19,7 @@ import (
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
+	"github.com/mopush/mopush/internal/store/storetest"
 	"github.com/mopush/mopush/sdkproto"
 )
 
@@ -313,17 +314,11 @@ func TestDeleteDevice(t *testing.T) {
 // that another writer has changed (or deleted) since.
 type staleReads struct {
 	*pebblestore.Store
-	snapshot map[string]*store.Device
+	snapshot storetest.Snapshot
 }
 
 func (s staleReads) Devices(_ context.Context, ids []string) ([]*store.Device, error) {
-	out := make([]*store.Device, len(ids))
-	for i, id := range ids {
-		if d, ok := s.snapshot[id]; ok {
-			out[i] = d.Clone()
-		}
-	}
-	return out, nil
+	return s.snapshot.Devices(ids), nil
 }
 
 // An update is applied to the device as stored when it is written, not
@@ -332,7 +327,7 @@ func (s staleReads) Devices(_ context.Context, ids []string) ([]*store.Device, e
 // back.
 func TestUpdateKeepsWhatWasWrittenMeanwhile(t *testing.T) {
 	h := newUpdateHarness(t)
-	stale := staleReads{Store: h.st, snapshot: map[string]*store.Device{h.id: h.device()}}
+	stale := staleReads{Store: h.st, snapshot: storetest.Snapshot{h.id: h.device()}}
 	g := New(Config{}, stale, nil, nil, nil, nil)
 	mux := http.NewServeMux()
 	g.Register(mux)

@@ -38,29 +38,36 @@ type Broadcaster interface {
 // Broadcast posts b to the connector whose internal API is at baseURL.
 func (c *Client) Broadcast(ctx context.Context, baseURL string, b Broadcast) (BroadcastResult, error) {
 	var res BroadcastResult
-	body, err := json.Marshal(&b)
+	err := c.post(ctx, baseURL, BroadcastPath, "broadcast", &b, &res)
+	return res, err
+}
+
+// post sends in as JSON to path of the connector at baseURL and decodes
+// its answer, of at most 4 KB, into out. what names the call in errors.
+func (c *Client) post(ctx context.Context, baseURL, path, what string, in, out any) error {
+	body, err := json.Marshal(in)
 	if err != nil {
-		return res, fmt.Errorf("encode broadcast: %w", err)
+		return fmt.Errorf("encode %s: %w", what, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+BroadcastPath, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+path, bytes.NewReader(body))
 	if err != nil {
-		return res, fmt.Errorf("broadcast to %s: %w", baseURL, err)
+		return fmt.Errorf("%s at %s: %w", what, baseURL, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return res, fmt.Errorf("broadcast to %s: %w", baseURL, err)
+		return fmt.Errorf("%s at %s: %w: %w", what, baseURL, ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return res, fmt.Errorf("broadcast to %s: %w: %d %s", baseURL, ErrRemote, resp.StatusCode, msg)
+		return fmt.Errorf("%s at %s: %w: %d %s", what, baseURL, ErrRemote, resp.StatusCode, msg)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&res); err != nil {
-		return res, fmt.Errorf("broadcast to %s: decode result: %w", baseURL, err)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(out); err != nil {
+		return fmt.Errorf("%s at %s: decode result: %w", what, baseURL, err)
 	}
-	return res, nil
+	return nil
 }
 
 // BroadcastHandler serves BroadcastPath for a local connector.

@@ -1,11 +1,8 @@
 package route
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -38,29 +35,8 @@ type Disconnecter interface {
 // Disconnect posts d to the connector whose internal API is at baseURL.
 func (c *Client) Disconnect(ctx context.Context, baseURL string, d Disconnect) (DisconnectResult, error) {
 	var res DisconnectResult
-	body, err := json.Marshal(&d)
-	if err != nil {
-		return res, fmt.Errorf("encode disconnect: %w", err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+DisconnectPath, bytes.NewReader(body))
-	if err != nil {
-		return res, fmt.Errorf("disconnect at %s: %w", baseURL, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return res, fmt.Errorf("disconnect at %s: %w: %w", baseURL, ErrUnreachable, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return res, fmt.Errorf("disconnect at %s: %w: %d %s", baseURL, ErrRemote, resp.StatusCode, msg)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&res); err != nil {
-		return res, fmt.Errorf("disconnect at %s: decode result: %w", baseURL, err)
-	}
-	return res, nil
+	err := c.post(ctx, baseURL, DisconnectPath, "disconnect", &d, &res)
+	return res, err
 }
 
 // DisconnectHandler serves DisconnectPath for a local connector.

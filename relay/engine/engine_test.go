@@ -411,17 +411,11 @@ func TestCheckRecordsAnAcknowledgementLeftUnrecorded(t *testing.T) {
 // queued, as a read racing other writers would.
 type staleDevices struct {
 	*pebblestore.Store
-	snapshot map[string]*store.Device
+	snapshot storetest.Snapshot
 }
 
 func (s staleDevices) Devices(_ context.Context, ids []string) ([]*store.Device, error) {
-	out := make([]*store.Device, len(ids))
-	for i, id := range ids {
-		if d := s.snapshot[id]; d != nil {
-			out[i] = d.Clone()
-		}
-	}
-	return out, nil
+	return s.snapshot.Devices(ids), nil
 }
 
 // A dead token is removed from the device as stored, not from a version
@@ -434,7 +428,7 @@ func TestDeadTokenRemovalKeepsOtherChanges(t *testing.T) {
 	ctx := context.Background()
 	dead := &relay.DeadTokenError{Vendor: "apns", Reason: "Unregistered"}
 	j, renewed, gone := f.target(t), f.target(t), f.target(t)
-	stale := staleDevices{Store: f.st, snapshot: map[string]*store.Device{}}
+	stale := staleDevices{Store: f.st, snapshot: storetest.Snapshot{}}
 	for _, x := range []relayq.Job{j, renewed, gone} {
 		devs, err := f.st.Devices(ctx, []string{x.DeviceID})
 		require.NoError(t, err)
