@@ -94,20 +94,16 @@ func deleteDevices(t *testing.T, cluster func(*config.Config)) {
 	waitFor(t, 40*time.Second, "the push to the deleted device ended", func() bool {
 		return a.state(app, waiting) == "done" && a.counts(app, waiting)["no_channel"] == 1
 	})
-	require.Equal(t, map[string]float64{"targeted": 1, "offline": 1, "no_channel": 1}, nonZero(a.counts(app, waiting)))
+	c := a.counts(app, waiting)
+	require.Equal(t, 1.0, c["targeted"], "%v", c)
+	require.Equal(t, 1.0, c["no_channel"], "%v", c)
+	require.Zero(t, c["acked"]+c["relayed"], "%v", c)
+	// The connector may not have seen the session close yet when the push
+	// came: then it wrote it to the socket (delivered) instead of finding
+	// the device offline.
+	require.Equal(t, 1.0, c["offline"]+c["delivered"], "%v", c)
 
 	again := newDevice(t, n.URL(), app.key, goneState)
 	again.start()
 	requireRefused(t, again, sdkproto.CodeAuthFailed)
-}
-
-// nonZero returns the counts that are not zero.
-func nonZero(c map[string]float64) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range c {
-		if v != 0 {
-			out[k] = v
-		}
-	}
-	return out
 }
