@@ -54,8 +54,18 @@ func Of(ctx context.Context, st reader, t Target) (store.Outcome, error) {
 // no longer stored (a record expired by the store's own TTL) has no
 // counters left to adjust: its target's outcome is still recorded, and
 // that is no error.
+//
+// On a store that counts outcomes with them (store.OutcomeCounter), the
+// outcome and its counts are one write.
 func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra store.Counts) (bool, error) {
 	id, seq := t.key()
+	if oc, ok := outcomeCounter(st); ok {
+		_, set, err := oc.SetOutcomeCounted(ctx, id, seq, o, t.PushID, extra)
+		if err != nil {
+			return false, fmt.Errorf("set outcome: %w", err)
+		}
+		return set, nil
+	}
 	prev, set, err := st.SetOutcome(ctx, id, seq, o)
 	if err != nil {
 		return false, fmt.Errorf("set outcome: %w", err)
@@ -102,6 +112,16 @@ func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Ti
 		}
 	}
 	return len(msgs), errors.Join(errs...)
+}
+
+// outcomeCounter returns st's store as a store.OutcomeCounter, looking
+// through Summed, which adds only the summing of counts.
+func outcomeCounter(st Store) (store.OutcomeCounter, bool) {
+	if s, ok := st.(Summed); ok {
+		st = s.Store
+	}
+	oc, ok := st.(store.OutcomeCounter)
+	return oc, ok
 }
 
 // ackRecorder returns st's store as a store.AckRecorder, looking through

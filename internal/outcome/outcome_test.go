@@ -226,3 +226,55 @@ func TestRecordCountsTheChange(t *testing.T) {
 	require.ErrorIs(t, err, errBroken)
 	require.True(t, set, "the outcome was recorded before the count failed")
 }
+
+// countedStore records an outcome and its counts in one call
+// (store.OutcomeCounter); Record must not count apart.
+type countedStore struct {
+	*memStore
+	t *testing.T
+}
+
+func (c countedStore) SetOutcomeCounted(ctx context.Context, dev string, seq uint64, o store.Outcome, pushID string, extra store.Counts) (store.Outcome, bool, error) {
+	prev, set, err := c.memStore.SetOutcome(ctx, dev, seq, o)
+	if err != nil {
+		return prev, set, err
+	}
+	delta := extra
+	if set {
+		delta = delta.Add(o.Delta(prev))
+	}
+	if delta != (store.Counts{}) {
+		if err := c.memStore.AddCounts(ctx, pushID, delta); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return prev, false, err
+		}
+	}
+	return prev, set, nil
+}
+
+func (c countedStore) AddCounts(context.Context, string, store.Counts) error {
+	c.t.Error("counted apart from the outcome")
+	return nil
+}
+
+// On a store that counts outcomes with them, Record makes one call, through
+// Summed too: nothing waits in the sums, where a crash would lose it.
+func TestRecordCountsWithTheOutcome(t *testing.T) {
+	ctx := context.Background()
+	s := countedStore{memStore: newMemStore([]string{"p1"}, nil), t: t}
+	sums := NewSums(s, nil, nil)
+	st := Summed{Store: s, Sums: sums}
+	tg := Target{DeviceID: "d", Seq: 1, PushID: "p1"}
+	set, err := Record(ctx, st, tg, store.OutcomeRelayed, store.Counts{DeadTokens: 1})
+	require.NoError(t, err)
+	require.True(t, set)
+	set, err = Record(ctx, st, tg, store.OutcomeAcked, store.Counts{})
+	require.NoError(t, err)
+	require.True(t, set)
+	require.Equal(t, store.Counts{Acked: 1, DeadTokens: 1}, s.counts["p1"], "relayed became acked")
+	require.Zero(t, sums.Len())
+
+	s.failSeq = 2
+	set, err = Record(ctx, st, Target{DeviceID: "d", Seq: 2, PushID: "p1"}, store.OutcomeRelayed, store.Counts{})
+	require.ErrorIs(t, err, errBroken)
+	require.False(t, set)
+}

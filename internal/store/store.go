@@ -317,6 +317,17 @@ type Outcomes interface {
 	OutcomeOf(ctx context.Context, deviceID string, seq uint64) (Outcome, error)
 }
 
+// OutcomeCounter is implemented by a store that can record a target's
+// outcome and count it in one atomic write, so that no crash leaves an
+// outcome recorded and its count lost (a recorded outcome is never counted
+// again). SetOutcomeCounted is SetOutcome that also adds, in the same
+// write, extra and, when o was recorded, o.Delta(prev) to push pushID's
+// counters; a push that is not stored has no counters, and the outcome is
+// recorded all the same.
+type OutcomeCounter interface {
+	SetOutcomeCounted(ctx context.Context, deviceID string, seq uint64, o Outcome, pushID string, extra Counts) (prev Outcome, set bool, err error)
+}
+
 // Acked is one message an acknowledgement newly covered, and what
 // recording its outcome did.
 type Acked struct {

@@ -118,6 +118,44 @@ func (s *Store) SetOutcome(ctx context.Context, deviceID string, seq uint64, o s
 	return prev, true, nil
 }
 
+// SetOutcomeCounted is SetOutcome that adds the change of counts to the
+// push's counters in the same batch (store.OutcomeCounter), also written
+// without fsync: a process that dies keeps both or neither.
+func (s *Store) SetOutcomeCounted(ctx context.Context, deviceID string, seq uint64, o store.Outcome, pushID string, extra store.Counts) (store.Outcome, bool, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, false, err
+	}
+	defer s.end()
+	set := s.locks.lock([]uint16{s.locks.index(streamOutcome, deviceID)})
+	defer s.locks.unlock(set)
+	prev := store.OutcomeNone
+	if !s.unrecorded.take(deviceID, seq) {
+		var err error
+		if prev, err = s.outcome(deviceID, seq); err != nil {
+			return prev, false, err
+		}
+	}
+	replaces := o.Replaces(prev)
+	delta := extra
+	b := s.db.NewBatch()
+	if replaces {
+		b.Set(outcomeKey(deviceID, seq), []byte{byte(o)}, nil)
+		delta = delta.Add(o.Delta(prev))
+	}
+	if err := s.countTo(b, pushID, delta); err != nil {
+		b.Close()
+		return prev, false, err
+	}
+	if b.Empty() {
+		b.Close()
+		return prev, false, nil
+	}
+	if err := commit(b, pebble.NoSync); err != nil {
+		return prev, false, err
+	}
+	return prev, replaces, nil
+}
+
 // OutcomeOf returns a target's recorded outcome.
 func (s *Store) OutcomeOf(ctx context.Context, deviceID string, seq uint64) (store.Outcome, error) {
 	if err := s.begin(ctx); err != nil {

@@ -92,6 +92,49 @@ func (s suite) ackedAtOnce(t *testing.T) {
 			require.Equal(t, want, p.Counts, "seq %d, counted %v", a.Message.Seq, a.Counted)
 		}
 	})
+	t.Run("outcome_counted", func(t *testing.T) {
+		// A store that counts outcomes with them adds the change an
+		// outcome makes, and the extra counts, in the same write.
+		if !s.h.has(PartPushes) {
+			t.Skip("the harness keeps no pushes")
+		}
+		e := s.open(t, Config{})
+		oc, ok := e.Store.(store.OutcomeCounter)
+		if !ok {
+			t.Skip("the store counts outcomes apart")
+		}
+		dev := ids.New()
+		msgs := appendForPushes(t, e, dev, 2, time.Time{})
+		counts := func(id string) store.Counts {
+			p, err := e.Push(e.ctx, id)
+			require.NoError(t, err)
+			return p.Counts
+		}
+		prev, set, err := oc.SetOutcomeCounted(e.ctx, dev, 1, store.OutcomeRelayed, msgs[0].PushID, store.Counts{DeadTokens: 1})
+		require.NoError(t, err)
+		require.True(t, set)
+		require.Equal(t, store.OutcomeNone, prev)
+		require.Equal(t, store.Counts{Relayed: 1, DeadTokens: 1}, counts(msgs[0].PushID))
+
+		prev, set, err = oc.SetOutcomeCounted(e.ctx, dev, 1, store.OutcomeAcked, msgs[0].PushID, store.Counts{})
+		require.NoError(t, err)
+		require.True(t, set, "acked replaces relayed")
+		require.Equal(t, store.OutcomeRelayed, prev)
+		require.Equal(t, store.Counts{Acked: 1, DeadTokens: 1}, counts(msgs[0].PushID))
+
+		_, set, err = oc.SetOutcomeCounted(e.ctx, dev, 1, store.OutcomeRelayed, msgs[0].PushID, store.Counts{DeadTokens: 1})
+		require.NoError(t, err)
+		require.False(t, set, "nothing replaces acked")
+		require.Equal(t, store.Counts{Acked: 1, DeadTokens: 2}, counts(msgs[0].PushID), "the extra counts all the same")
+		require.Equal(t, store.Counts{}, counts(msgs[1].PushID))
+
+		_, set, err = oc.SetOutcomeCounted(e.ctx, dev, 2, store.OutcomeNoChannel, ids.New(), store.Counts{})
+		require.NoError(t, err)
+		require.True(t, set, "a push that is not stored has no counts, and the outcome is recorded")
+		o, err := e.OutcomeOf(e.ctx, dev, 2)
+		require.NoError(t, err)
+		require.Equal(t, store.OutcomeNoChannel, o)
+	})
 	t.Run("sent_counted", func(t *testing.T) {
 		// A store that counts deliveries with the sent watermark counts
 		// each newly covered message once, an expired one not at all.
