@@ -30,7 +30,8 @@ const waitLimit = 30 * time.Second
 // push over REST and its counts; then the device stopped with an
 // interrupt, two pushes while it is away, and the device started again
 // with the same state file: both arrive, each once, in order; then an
-// alias given to the device, and a push to the alias.
+// alias given to the device, and a push to the alias; last the alias's
+// devices listed, and the device deleted, which ends it.
 func TestQuickStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a server and a device")
@@ -111,8 +112,35 @@ func TestQuickStart(t *testing.T) {
 	require.Equal(t, answer["push_id"], got["push_id"])
 	require.Equal(t, "user", got["body"])
 	acked(got["push_id"].(string))
-	device.interrupt(t)
+
+	// The backend finds the user's devices and deletes this one: its
+	// session ends with 4500 and the device exits.
+	code, answer = call(t, http.MethodGet, url+"/v1/devices?alias=user-1", app.AppKey, app.MasterSecret, "")
+	require.Equal(t, http.StatusOK, code, "%v", answer)
+	require.Equal(t, false, answer["more"])
+	listed := answer["devices"].([]any)
+	require.Len(t, listed, 1)
+	require.Equal(t, deviceID, listed[0].(map[string]any)["device_id"])
+	code, answer = call(t, http.MethodDelete, url+"/v1/devices/"+deviceID, app.AppKey, app.MasterSecret, "")
+	require.Equal(t, http.StatusNoContent, code, "%v", answer)
+	device.requireExit(t)
+	require.Contains(t, device.stderr.String(), "peer error 4500 (auth_failed): device deleted")
 	server.interrupt(t)
+}
+
+// requireExit waits for the process to end with an error status.
+func (c *process) requireExit(t *testing.T) {
+	t.Helper()
+	go func() {
+		for range c.lines { // drain: the process may print while it stops
+		}
+	}()
+	select {
+	case err := <-c.done:
+		require.Error(t, err, "%v ended with status 0; stderr:\n%s", c.cmd.Args[1:], c.stderr.String())
+	case <-time.After(waitLimit):
+		t.Fatalf("%v did not stop", c.cmd.Args[1:])
+	}
 }
 
 // process is a mopush process of the test binary (see TestMain) whose
@@ -276,6 +304,8 @@ func call(t *testing.T, method, url, user, password, body string) (int, map[stri
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	answer := map[string]any{}
-	require.NoError(t, json.Unmarshal(raw, &answer), "answer %s", raw)
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &answer), "answer %s", raw)
+	}
 	return resp.StatusCode, answer
 }
