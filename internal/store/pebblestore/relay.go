@@ -96,32 +96,25 @@ func (s *Store) DeleteCredential(ctx context.Context, appID, vendor string) erro
 // SetOutcome records a target's outcome if it replaces the one recorded.
 // Outcomes are written without fsync, like counters.
 func (s *Store) SetOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome) (store.Outcome, bool, error) {
-	if err := s.begin(ctx); err != nil {
-		return 0, false, err
-	}
-	defer s.end()
-	set := s.locks.lock([]uint16{s.locks.index(streamOutcome, deviceID)})
-	defer s.locks.unlock(set)
-	prev := store.OutcomeNone
-	if !s.unrecorded.take(deviceID, seq) {
-		var err error
-		if prev, err = s.outcome(deviceID, seq); err != nil {
-			return prev, false, err
-		}
-	}
-	if !o.Replaces(prev) {
-		return prev, false, nil
-	}
-	if err := s.db.Set(outcomeKey(deviceID, seq), []byte{byte(o)}, pebble.NoSync); err != nil {
-		return prev, false, err
-	}
-	return prev, true, nil
+	return s.setOutcome(ctx, deviceID, seq, o, nil)
 }
 
 // SetOutcomeCounted is SetOutcome that adds the change of counts to the
 // push's counters in the same batch (store.OutcomeCounter), also written
 // without fsync: a process that dies keeps both or neither.
 func (s *Store) SetOutcomeCounted(ctx context.Context, deviceID string, seq uint64, o store.Outcome, pushID string, extra store.Counts) (store.Outcome, bool, error) {
+	return s.setOutcome(ctx, deviceID, seq, o, func(b *pebble.Batch, delta store.Counts) error {
+		return s.countTo(b, pushID, extra.Add(delta))
+	})
+}
+
+// setOutcome records o where it replaces the recorded outcome, under the
+// target's outcome stripe; count, when set, adds to the same batch the
+// counts of the change (o.Delta of the outcome replaced, zero when o
+// replaced none).
+func (s *Store) setOutcome(ctx context.Context, deviceID string, seq uint64, o store.Outcome,
+	count func(b *pebble.Batch, delta store.Counts) error,
+) (store.Outcome, bool, error) {
 	if err := s.begin(ctx); err != nil {
 		return 0, false, err
 	}
@@ -136,15 +129,17 @@ func (s *Store) SetOutcomeCounted(ctx context.Context, deviceID string, seq uint
 		}
 	}
 	replaces := o.Replaces(prev)
-	delta := extra
+	var delta store.Counts
 	b := s.db.NewBatch()
 	if replaces {
 		b.Set(outcomeKey(deviceID, seq), []byte{byte(o)}, nil)
-		delta = delta.Add(o.Delta(prev))
+		delta = o.Delta(prev)
 	}
-	if err := s.countTo(b, pushID, delta); err != nil {
-		b.Close()
-		return prev, false, err
+	if count != nil {
+		if err := count(b, delta); err != nil {
+			b.Close()
+			return prev, false, err
+		}
 	}
 	if b.Empty() {
 		b.Close()
