@@ -57,6 +57,10 @@
 //     them 16 at a time: its SQLite backend keeps a pooled connection for
 //     each update of a command that matched a document until the command
 //     ends, so a command that replaces about 100 devices never finishes.
+//   - UpdateDevice and ReplaceDevices replace a device only while it has
+//     the revision read (a random number every write gives it); on FerretDB
+//     they filter by _id alone under the store's record locks, which every
+//     device write holds there (see casFilter).
 //   - UpdateCampaign and UpdateUser are compare-and-set: they replace the
 //     document with the filter {_id, version}, which MongoDB matches and
 //     replaces in one atomic step. On FerretDB two such replacements from

@@ -41,6 +41,9 @@
 //     returns the old entry; the alias sets (on the shards of the aliases)
 //     follow, and DeviceIDsByAlias checks every member against its entry.
 //     PutDevices does the same for many devices in one pipeline per shard.
+//   - UpdateDevice and ReplaceDevices write a record, and its alias entry,
+//     only while it is byte for byte the version read; DeleteDevice removes
+//     both and returns the entry, and DropStream deletes a stream's keys.
 //
 // Sequence numbers are stored as decimal strings and epochs never pass
 // through a Lua number, so both survive exactly.
