@@ -66,45 +66,19 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	if err != nil {
 		return err
 	}
-	tok := newToken()
-	bins := []*as.Bin{
-		as.NewBin(binDevice, encodeDevice(d)),
-		as.NewBin(binApp, d.AppID),
-		as.NewBin(binAlias, d.Alias),
-		as.NewBin(binToken, tok),
-	}
-	var old indexState
-	for attempt := 0; ; attempt++ {
-		if attempt >= maxAttempts {
-			return fmt.Errorf("aerostore: put device: %w", ErrContended)
-		}
+	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("aerostore: put device: %w", err)
 		}
-		if old, err = s.deviceIndex(ctx, key); err != nil {
-			return err
-		}
-		if d.Alias != "" {
-			if err := s.aliasAdd(ctx, d.AppID, d.Alias, d.ID, tok); err != nil {
-				return err
-			}
-		}
-		done, err := s.writeDevice(ctx, key, old, bins)
+		old, _, err := s.readVersion(ctx, key, false)
 		if err != nil {
 			return err
 		}
-		if done {
-			break
+		if done, err := s.writeVersion(ctx, key, old, d); err != nil || done {
+			return err
 		}
 	}
-	if old.found && old.alias != "" && (old.alias != d.Alias || old.app != d.AppID) {
-		if err := s.aliasRemove(ctx, old.app, old.alias, old.token); err != nil {
-			// The stale entry is harmless: readers check entries against
-			// the devices.
-			s.log.Warn("alias index entry not removed", "error", err)
-		}
-	}
-	return nil
+	return fmt.Errorf("aerostore: put device: %w", ErrContended)
 }
 
 // UpdateDevice changes a device in place. Each round reads the record
@@ -121,28 +95,16 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; attempt < maxAttempts; attempt++ {
+	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
 			return nil, fmt.Errorf("aerostore: update device: %w", err)
 		}
-		p, err := s.readPolicy(ctx)
+		st, old, err := s.readVersion(ctx, key, true)
 		if err != nil {
-			return nil, fmt.Errorf("aerostore: update device: %w", err)
+			return nil, err
 		}
-		rec, aerr := s.client.Get(p, key, binDevice, binApp, binAlias, binToken)
-		if code(aerr) == codeNotFound {
+		if !st.found {
 			return nil, fmt.Errorf("aerostore: update device %q: %w", id, store.ErrNotFound)
-		}
-		if aerr != nil {
-			return nil, mapErr(ctx, "read device", aerr)
-		}
-		b, ok := rec.Bins[binDevice].([]byte)
-		if !ok {
-			return nil, fmt.Errorf("aerostore: device %s: %w: bin %s is %T", id, errMalformed, binDevice, rec.Bins[binDevice])
-		}
-		old, err := decodeDevice(b)
-		if err != nil {
-			return nil, fmt.Errorf("aerostore: device %s: %w", id, err)
 		}
 		d := old.Clone()
 		if !change(d) {
@@ -151,34 +113,13 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 		if d.ID != id {
 			return nil, fmt.Errorf("aerostore: update device %q: the change gave it id %q", id, d.ID)
 		}
-		st := indexState{found: true, generation: rec.Generation}
-		st.app, _ = rec.Bins[binApp].(string)
-		st.alias, _ = rec.Bins[binAlias].(string)
-		st.token, _ = toInt(rec.Bins[binToken])
-		tok := newToken()
-		if d.Alias != "" {
-			if err := s.aliasAdd(ctx, d.AppID, d.Alias, d.ID, tok); err != nil {
-				return nil, err
-			}
-		}
-		done, err := s.writeDevice(ctx, key, st, []*as.Bin{
-			as.NewBin(binDevice, encodeDevice(d)),
-			as.NewBin(binApp, d.AppID),
-			as.NewBin(binAlias, d.Alias),
-			as.NewBin(binToken, tok),
-		})
+		done, err := s.writeVersion(ctx, key, st, d)
 		if err != nil {
 			return nil, err
 		}
-		if !done {
-			continue
+		if done {
+			return d, nil
 		}
-		if st.alias != "" && (st.alias != d.Alias || st.app != d.AppID) {
-			if err := s.aliasRemove(ctx, st.app, st.alias, st.token); err != nil {
-				s.log.Warn("alias index entry not removed", "error", err)
-			}
-		}
-		return d, nil
 	}
 	return nil, fmt.Errorf("aerostore: update device: %w", ErrContended)
 }
@@ -203,7 +144,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("aerostore: delete device: %w", err)
 		}
-		if old, err = s.deviceIndex(ctx, key); err != nil || !old.found {
+		if old, _, err = s.readVersion(ctx, key, false); err != nil || !old.found {
 			return err
 		}
 		p, err := s.writePolicy(ctx)
@@ -231,24 +172,72 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	return nil
 }
 
-// deviceIndex reads what a device record says about its index entry.
-func (s *Store) deviceIndex(ctx context.Context, key *as.Key) (indexState, error) {
+// readVersion reads what a device record says about its index entry,
+// with the record's generation, and the device itself when withDevice; a
+// missing record is an indexState that is not found.
+func (s *Store) readVersion(ctx context.Context, key *as.Key, withDevice bool) (indexState, *store.Device, error) {
 	p, err := s.readPolicy(ctx)
 	if err != nil {
-		return indexState{}, fmt.Errorf("aerostore: put device: %w", err)
+		return indexState{}, nil, fmt.Errorf("aerostore: read device: %w", err)
 	}
-	rec, aerr := s.client.Get(p, key, binApp, binAlias, binToken)
+	bins := []string{binApp, binAlias, binToken}
+	if withDevice {
+		bins = append(bins, binDevice)
+	}
+	rec, aerr := s.client.Get(p, key, bins...)
 	if code(aerr) == codeNotFound {
-		return indexState{}, nil
+		return indexState{}, nil, nil
 	}
 	if aerr != nil {
-		return indexState{}, mapErr(ctx, "read device", aerr)
+		return indexState{}, nil, mapErr(ctx, "read device", aerr)
 	}
 	st := indexState{found: true, generation: rec.Generation}
 	st.app, _ = rec.Bins[binApp].(string)
 	st.alias, _ = rec.Bins[binAlias].(string)
 	st.token, _ = toInt(rec.Bins[binToken])
-	return st, nil
+	if !withDevice {
+		return st, nil, nil
+	}
+	b, ok := rec.Bins[binDevice].([]byte)
+	if !ok {
+		return st, nil, fmt.Errorf("aerostore: device %v: %w: bin %s is %T", key.Value(), errMalformed, binDevice, rec.Bins[binDevice])
+	}
+	d, err := decodeDevice(b)
+	if err != nil {
+		return st, nil, fmt.Errorf("aerostore: device %v: %w", key.Value(), err)
+	}
+	return st, d, nil
+}
+
+// writeVersion writes d over the version old describes (PutDevice's
+// protocol): it adds d's alias entry under a new token, writes the record
+// if it is still that version, and then removes the entry of the alias
+// that version had, by its token. done is false when another writer came
+// first; the caller reads again.
+func (s *Store) writeVersion(ctx context.Context, key *as.Key, old indexState, d *store.Device) (done bool, err error) {
+	tok := newToken()
+	if d.Alias != "" {
+		if err := s.aliasAdd(ctx, d.AppID, d.Alias, d.ID, tok); err != nil {
+			return false, err
+		}
+	}
+	done, err = s.writeDevice(ctx, key, old, []*as.Bin{
+		as.NewBin(binDevice, encodeDevice(d)),
+		as.NewBin(binApp, d.AppID),
+		as.NewBin(binAlias, d.Alias),
+		as.NewBin(binToken, tok),
+	})
+	if err != nil || !done {
+		return done, err
+	}
+	if old.found && old.alias != "" && (old.alias != d.Alias || old.app != d.AppID) {
+		if err := s.aliasRemove(ctx, old.app, old.alias, old.token); err != nil {
+			// The stale entry is harmless: readers check entries against
+			// the devices.
+			s.log.Warn("alias index entry not removed", "error", err)
+		}
+	}
+	return true, nil
 }
 
 // writeDevice writes the device's bins if the record is still as old saw

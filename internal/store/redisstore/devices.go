@@ -60,13 +60,7 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 	}
 	var ops []aliasOp
 	for i, d := range devs {
-		if olds[i] != "" && olds[i] != entries[i] {
-			app, alias := splitEntry(olds[i])
-			ops = append(ops, aliasOp{dev: i, id: d.ID, app: app, alias: alias})
-		}
-		if entries[i] != "" {
-			ops = append(ops, aliasOp{dev: i, id: d.ID, app: d.AppID, alias: d.Alias, add: true})
-		}
+		ops = moveAlias(ops, i, d, olds[i], entries[i])
 	}
 	err = s.applyAlias(ctx, ops)
 	if se, ok := err.(*ShardError); ok {
@@ -86,93 +80,39 @@ func (s *Store) PutDevices(ctx context.Context, devs []*store.Device) error {
 // with another write of the device.
 const maxUpdateAttempts = 16
 
-// UpdateDevice changes a device in place: it reads the record, and a
-// script replaces it only if it is still the record read (else it reads
-// again), moving the alias entry in the same script; then the device
-// moves between alias sets, as in PutDevices. After maxUpdateAttempts
-// lost races it fails with store.ErrConflict.
+// UpdateDevice changes a device in place: it reads the device, and
+// ReplaceDevices writes the changed one only while the record is still the
+// one read (else it reads again), moving its alias entry and alias sets.
+// After maxUpdateAttempts lost races it fails with store.ErrConflict.
 func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.Device) bool) (*store.Device, error) {
 	if id == "" {
 		return nil, fmt.Errorf("redisstore: update device: empty id")
 	}
-	var (
-		out                *store.Device
-		missing, lost      bool
-		oldEntry, newEntry string
-	)
-	err := s.fan(ctx, "update device", 1, func(int) string { return id },
-		func(ctx context.Context, sc *shardConn, _ []int) error {
-			for range maxUpdateAttempts {
-				raw, err := sc.rdb.Do(ctx, sc.rdb.B().Get().Key(s.deviceKey(id, sufDevice)).Build()).AsBytes()
-				if rueidis.IsRedisNil(err) {
-					missing = true
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				old, err := reccodec.DecodeDevice(raw)
-				if err != nil {
-					return fmt.Errorf("%w: %w", errBadReply, err)
-				}
-				d := old.Clone()
-				if !change(d) {
-					out = old
-					return nil
-				}
-				if d.ID != id {
-					return fmt.Errorf("%w: the change gave device %q the id %q", errBadReply, id, d.ID)
-				}
-				entry := ""
-				if d.Alias != "" {
-					entry = aliasEntry(d.AppID, d.Alias)
-				}
-				calls := []call{{
-					keys: []string{s.deviceKey(id, sufDevice), s.deviceKey(id, sufAlias)},
-					args: []string{rueidis.BinaryString(raw), rueidis.BinaryString(reccodec.EncodeDevice(d)), entry},
-				}}
-				res, err := s.sc.updateDevice.execMulti(ctx, sc.rdb, calls)[0].ToArray()
-				if err != nil {
-					return err
-				}
-				if len(res) != 2 {
-					return fmt.Errorf("%w: update device: %d values", errBadReply, len(res))
-				}
-				if done, err := res[0].AsInt64(); err != nil || done == 0 {
-					if err != nil {
-						return err
-					}
-					continue
-				}
-				if oldEntry, err = res[1].ToString(); err != nil {
-					return err
-				}
-				out, newEntry = d, entry
-				return nil
-			}
-			lost = true
-			return nil
-		})
-	switch {
-	case err != nil:
-		return nil, err
-	case missing:
-		return nil, fmt.Errorf("redisstore: update device %q: %w", id, store.ErrNotFound)
-	case lost:
-		return nil, fmt.Errorf("redisstore: update device %q: %d writes raced it: %w", id, maxUpdateAttempts, store.ErrConflict)
+	for range maxUpdateAttempts {
+		devs, err := s.Devices(ctx, []string{id})
+		if err != nil {
+			return nil, err
+		}
+		old := devs[0]
+		if old == nil {
+			return nil, fmt.Errorf("redisstore: update device %q: %w", id, store.ErrNotFound)
+		}
+		d := old.Clone()
+		if !change(d) {
+			return old, nil
+		}
+		if d.ID != id {
+			return nil, fmt.Errorf("redisstore: update device %q: the change gave it id %q", id, d.ID)
+		}
+		stale, err := s.ReplaceDevices(ctx, []*store.Device{old}, []*store.Device{d})
+		if err != nil {
+			return nil, err
+		}
+		if len(stale) == 0 {
+			return d, nil
+		}
 	}
-	var ops []aliasOp
-	if oldEntry != "" && oldEntry != newEntry {
-		app, alias := splitEntry(oldEntry)
-		ops = append(ops, aliasOp{id: id, app: app, alias: alias})
-	}
-	if newEntry != "" {
-		ops = append(ops, aliasOp{id: id, app: out.AppID, alias: out.Alias, add: true})
-	}
-	if err := s.applyAlias(ctx, ops); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return nil, fmt.Errorf("redisstore: update device %q: %d writes raced it: %w", id, maxUpdateAttempts, store.ErrConflict)
 }
 
 // ReplaceDevices writes news[i] where the device stored still is olds[i]
@@ -238,13 +178,7 @@ func (s *Store) ReplaceDevices(ctx context.Context, olds, news []*store.Device) 
 			stale = append(stale, i)
 			continue
 		}
-		if prev[i] != "" && prev[i] != entries[i] {
-			app, alias := splitEntry(prev[i])
-			ops = append(ops, aliasOp{dev: i, id: d.ID, app: app, alias: alias})
-		}
-		if entries[i] != "" {
-			ops = append(ops, aliasOp{dev: i, id: d.ID, app: d.AppID, alias: d.Alias, add: true})
-		}
+		ops = moveAlias(ops, i, d, prev[i], entries[i])
 	}
 	return stale, s.applyAlias(ctx, ops)
 }
@@ -284,6 +218,21 @@ type aliasOp struct {
 	id         string
 	app, alias string
 	add        bool
+}
+
+// moveAlias appends to ops the alias set changes of device d, at position
+// dev of a request, written with alias entry entry over entry prev: it
+// leaves the set of prev when that differs, and joins (again) the set of
+// entry.
+func moveAlias(ops []aliasOp, dev int, d *store.Device, prev, entry string) []aliasOp {
+	if prev != "" && prev != entry {
+		app, alias := splitEntry(prev)
+		ops = append(ops, aliasOp{dev: dev, id: d.ID, app: app, alias: alias})
+	}
+	if entry != "" {
+		ops = append(ops, aliasOp{dev: dev, id: d.ID, app: d.AppID, alias: d.Alias, add: true})
+	}
+	return ops
 }
 
 // applyAlias runs alias set changes, one pipeline per shard, in the order

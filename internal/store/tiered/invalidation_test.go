@@ -54,7 +54,7 @@ func TestCrossNodeWrites(t *testing.T) {
 		{"l1-read", func(ctx context.Context, n nodes, d *store.Device) error { return n.b.PutDevice(ctx, d) }},
 		{"own-put", func(ctx context.Context, n nodes, d *store.Device) error { return n.a.PutDevice(ctx, d) }},
 		{"own-report", func(ctx context.Context, n nodes, d *store.Device) error {
-			older := cloneDevice(d)
+			older := d.Clone()
 			older.LastSeen = d.LastSeen.Add(-time.Minute)
 			if err := n.l2.PutDevice(ctx, older); err != nil {
 				return err
@@ -68,7 +68,7 @@ func TestCrossNodeWrites(t *testing.T) {
 		done   func(d *store.Device) bool
 	}{
 		{"put", func(ctx context.Context, b *Tiered, d *store.Device) error {
-			c := cloneDevice(d)
+			c := d.Clone()
 			c.Locale = "fr-FR"
 			return b.PutDevice(ctx, c)
 		}, func(d *store.Device) bool { return d.Locale == "fr-FR" }},

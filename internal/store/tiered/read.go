@@ -3,8 +3,6 @@ package tiered
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/mopush/mopush/internal/store"
@@ -166,7 +164,7 @@ func (t *Tiered) readL2(ctx context.Context, r *read, miss []int) error {
 		if given[d.ID] {
 			// An id asked for twice: each position gets its own copy, as
 			// callers may change what they get.
-			d = cloneDevice(d)
+			d = d.Clone()
 		}
 		r.out[p] = d
 		if r.degraded[p] || given[d.ID] {
@@ -208,13 +206,4 @@ func (t *Tiered) fillL0(r *read) {
 			t.l0.Delete(key)
 		}
 	}
-}
-
-// cloneDevice returns a copy of d that shares no slice or map with it.
-func cloneDevice(d *store.Device) *store.Device {
-	c := *d
-	c.Secret = slices.Clone(d.Secret)
-	c.Tags = slices.Clone(d.Tags)
-	c.Tokens = maps.Clone(d.Tokens)
-	return &c
 }
