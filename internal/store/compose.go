@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 // Compose assembles a Store from parts held by different backends (for
@@ -150,6 +151,16 @@ func (c Compose) FinishPush(ctx context.Context, id string, counts Counts) error
 // PendingPushes delegates to P.
 func (c Compose) PendingPushes(ctx context.Context, limit int) ([]string, error) {
 	return c.P.PendingPushes(ctx, limit)
+}
+
+// DuePushes delegates to P.
+func (c Compose) DuePushes(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	return c.P.DuePushes(ctx, now, limit)
+}
+
+// EndSchedule delegates to P.
+func (c Compose) EndSchedule(ctx context.Context, id, to string) (bool, error) {
+	return c.P.EndSchedule(ctx, id, to)
 }
 
 // CreateCampaign delegates to K.

@@ -261,8 +261,14 @@ func (o Outcome) Replaces(prev Outcome) bool {
 
 // Push states.
 const (
-	PushPending = "pending" // accepted, routing not finished
-	PushDone    = "done"    // routed to every target
+	// PushScheduled: accepted with a send time still ahead; not routed
+	// until it comes (EndSchedule), and never if it is cancelled first.
+	PushScheduled = "scheduled"
+	PushPending   = "pending" // accepted, routing not finished
+	PushDone      = "done"    // routed to every target
+	// PushCancelled: a scheduled push cancelled before its send time; it
+	// is never routed.
+	PushCancelled = "cancelled"
 )
 
 // Push is one accepted push request.
@@ -274,6 +280,9 @@ type Push struct {
 	Targets      []string     `json:"targets"` // resolved device ids
 	CreatedAt    time.Time    `json:"created_at"`
 	ExpiresAt    time.Time    `json:"expires_at,omitzero"`
+	// SendAt is when a scheduled push is routed; zero for a push routed at
+	// once.
+	SendAt time.Time `json:"send_at,omitzero"`
 	// Fingerprint identifies the request body, to tell an idempotent retry
 	// from a reuse of the key with another body.
 	Fingerprint string `json:"fingerprint,omitempty"`
@@ -425,6 +434,9 @@ type Pushes interface {
 	// CreatePush stores p durably. When idemKey is not empty and the app
 	// used it before (within the idempotency window), nothing is written
 	// and the earlier push's id is returned; otherwise p.ID is returned.
+	// A push whose State is PushScheduled (with SendAt set) is stored as
+	// scheduled: it is not pending, and DuePushes lists it once SendAt
+	// comes. Any other State is ignored: the push is stored as pending.
 	CreatePush(ctx context.Context, p *Push, idemKey string) (string, error)
 	// Push returns the push with its current counts, or ErrNotFound.
 	Push(ctx context.Context, id string) (*Push, error)
@@ -440,6 +452,16 @@ type Pushes interface {
 	// PendingPushes lists the ids of pushes accepted but not finished, oldest
 	// first.
 	PendingPushes(ctx context.Context, limit int) ([]string, error)
+	// DuePushes lists the ids of up to limit scheduled pushes whose SendAt
+	// is at or before now, earliest SendAt first.
+	DuePushes(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// EndSchedule moves a scheduled push to state to: PushPending (its send
+	// time came: it joins the pending list, to be routed) or PushCancelled
+	// (it is never routed). It returns false and changes nothing when the
+	// push is no longer scheduled (started or cancelled already); of two
+	// calls at once, exactly one moves it. An unknown push is ErrNotFound.
+	// The change is durable when it returns.
+	EndSchedule(ctx context.Context, id, to string) (bool, error)
 }
 
 // DeferredPushes is implemented by a store that can take a push without

@@ -43,6 +43,7 @@ type pushDoc struct {
 	Targets      []string        `bson:"targets,omitempty"`
 	CreatedAt    time.Time       `bson:"created_at,omitempty"`
 	ExpiresAt    time.Time       `bson:"expires_at,omitempty"`
+	SendAt       time.Time       `bson:"send_at,omitempty"` // a scheduled push's
 	Fingerprint  string          `bson:"fingerprint,omitempty"`
 	State        string          `bson:"state"`
 	Counts       countsDoc       `bson:"counts"`
@@ -209,9 +210,14 @@ func (d settingsDoc) settings() store.Settings {
 	return store.Settings{AckTimeout: time.Duration(d.AckTimeoutNS), PayloadMode: d.PayloadMode}
 }
 
-// toPushDoc returns the document of a new push: pending, with zero counts
-// and the idempotency fields left for the caller.
+// toPushDoc returns the document of a new push: scheduled when p.State is
+// store.PushScheduled, pending otherwise, with zero counts and the
+// idempotency fields left for the caller.
 func toPushDoc(p *store.Push) pushDoc {
+	state := store.PushPending
+	if p.State == store.PushScheduled {
+		state = store.PushScheduled
+	}
 	return pushDoc{
 		ID:           p.ID,
 		AppID:        p.AppID,
@@ -220,8 +226,9 @@ func toPushDoc(p *store.Push) pushDoc {
 		Targets:      p.Targets,
 		CreatedAt:    p.CreatedAt,
 		ExpiresAt:    p.ExpiresAt,
+		SendAt:       p.SendAt,
 		Fingerprint:  p.Fingerprint,
-		State:        store.PushPending,
+		State:        state,
 		Counts:       toCountsDoc(store.Counts{}, false),
 	}
 }
@@ -235,6 +242,7 @@ func (d pushDoc) push() *store.Push {
 		Targets:      d.Targets,
 		CreatedAt:    utc(d.CreatedAt),
 		ExpiresAt:    utc(d.ExpiresAt),
+		SendAt:       utc(d.SendAt),
 		Fingerprint:  d.Fingerprint,
 		State:        d.State,
 		Counts:       d.Counts.counts(),

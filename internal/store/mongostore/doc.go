@@ -17,8 +17,10 @@
 //   - pushes: one document per push, _id is the push id (time-ordered, so
 //     sorting by _id is sorting by age). The field idem is unique: for a push
 //     without an idempotency key it is derived from the id, for one with a key
-//     it names the app, the key and a generation (see below). An index on
-//     (state, _id) serves the pending list.
+//     it names the app, the key and a generation (see below). The field
+//     state is pending, done, scheduled or cancelled; a scheduled push has
+//     send_at, its send time. An index on (state, _id) serves the pending
+//     list, one on (state, send_at, _id) DuePushes.
 //   - push_counts: counter deltas, in CountDeltas mode only (see CountMode).
 //   - devices: one document per device, _id is the device id; an index on
 //     (app_id, alias) serves DeviceIDsByAlias.
@@ -45,7 +47,8 @@
 //     holder is the push with the highest generation of that key, and a new
 //     holder takes over a lapsed key by inserting the next generation, which
 //     the unique index on idem lets only one caller do. Nothing rewrites an
-//     existing push except FinishPush.
+//     existing push except FinishPush and EndSchedule, which set its
+//     state.
 //   - Counters are $inc on the push document on MongoDB, where that is
 //     atomic; on FerretDB each AddCounts inserts a delta document and Push
 //     sums them on the client (CountMode, detected at Open from buildInfo).
@@ -73,14 +76,19 @@
 //     write, so emails stay unique across processes; it reports a
 //     violation by an update as an InternalError, which the store maps to
 //     store.ErrConflict like a duplicate key.
+//   - EndSchedule sets a push's state with the filter {_id, state:
+//     scheduled}, so that of a start and a cancel at once one matches. On
+//     FerretDB both could match, so the store holds the push's record lock
+//     around it there; like compare-and-set, that is exact between callers
+//     in one process only.
 //
 // FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL (and
 // the project's FerretDB tool indexes the expression that filter uses; see
 // tools/ferretdb/idindex.go); every other query (by app key, alias,
-// idempotency key, pending state, a user's email, an app's campaigns) reads
-// the whole collection. The indexes above serve MongoDB; against FerretDB
-// those queries slow down as collections grow, which is fine for tests and
-// a laptop but not for production data.
+// idempotency key, pending state, due pushes, a user's email, an app's
+// campaigns) reads the whole collection. The indexes above serve MongoDB;
+// against FerretDB those queries slow down as collections grow, which is
+// fine for tests and a laptop but not for production data.
 //
 // # Errors
 //

@@ -26,6 +26,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "idem", Value: 1}}, Options: options.Index().SetName("idem_unique").SetUnique(true)},
 			{Keys: bson.D{{Key: "idem_key", Value: 1}, {Key: "idem_gen", Value: -1}}, Options: options.Index().SetName("idem_key_gen")},
 			{Keys: bson.D{{Key: "state", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("state_id")},
+			{Keys: bson.D{{Key: "state", Value: 1}, {Key: "send_at", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("state_send_at_id")},
 		}},
 		{s.counts, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "push_id", Value: 1}}, Options: options.Index().SetName("push_id")},

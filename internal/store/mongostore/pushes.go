@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -12,11 +13,17 @@ import (
 	"github.com/mopush/mopush/internal/store"
 )
 
-// CreatePush stores p as pending and returns its id. With an idempotency
-// key the app used within the window, it writes nothing and returns the
-// earlier push's id (see idempotency.go). p.State and p.Counts are ignored:
-// a new push is pending with zero counts. A taken id is store.ErrConflict.
+// CreatePush stores p and returns its id. With an idempotency key the app
+// used within the window, it writes nothing and returns the earlier push's
+// id (see idempotency.go). p.Counts are ignored: a new push has zero
+// counts. A push whose State is store.PushScheduled is stored with that
+// state and its send_at (SendAt, which must be set), which DuePushes
+// queries; any other State is stored as pending. A taken id is
+// store.ErrConflict.
 func (s *Store) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
+	if p.State == store.PushScheduled && p.SendAt.IsZero() {
+		return "", fmt.Errorf("mongostore: push %q: scheduled without a send time", p.ID)
+	}
 	var id string
 	err := s.do(ctx, "create push", func(ctx context.Context) error {
 		var err error
@@ -145,13 +152,20 @@ func (s *Store) pushExists(ctx context.Context, id string) (bool, error) {
 // only while it is pending. In CountDeltas mode the counts are a delta
 // document whose id is the push's (push id + "/route"), inserted before the
 // state is set: a finish that was interrupted and is run again finds that
-// document and does not add it twice. Finishing a done push does nothing;
-// an unknown one is store.ErrNotFound.
+// document and does not add it twice; it is inserted only after a read
+// found the push pending, so that a scheduled push's routing counts are
+// not taken before it is routed. Finishing a push that is not pending
+// (done, scheduled or cancelled) does nothing; an unknown one is
+// store.ErrNotFound.
 func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) error {
 	return s.do(ctx, "finish push", func(ctx context.Context) error {
 		pending := bson.D{{Key: "_id", Value: id}, {Key: "state", Value: store.PushPending}}
 		update := bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: store.PushDone}}}}
 		if s.cfg.Counts == CountDeltas {
+			state, err := s.pushState(ctx, id)
+			if err != nil || state != store.PushPending {
+				return err // done already, scheduled, cancelled, or unknown
+			}
 			if err := s.insertRouteDelta(ctx, id, counts); err != nil {
 				return err
 			}
@@ -162,16 +176,27 @@ func (s *Store) FinishPush(ctx context.Context, id string, counts store.Counts) 
 		if err != nil || res.MatchedCount > 0 {
 			return err
 		}
-		return s.requirePush(ctx, id) // done already, or unknown
+		return s.requirePush(ctx, id) // not pending, or unknown
 	})
 }
 
-// insertRouteDelta stores a push's routing counts as the delta document
-// named after it, once: a second insert finds it and adds nothing.
-func (s *Store) insertRouteDelta(ctx context.Context, id string, counts store.Counts) error {
-	if err := s.requirePush(ctx, id); err != nil {
-		return err
+// pushState returns the stored state of a push, or store.ErrNotFound.
+func (s *Store) pushState(ctx context.Context, id string) (string, error) {
+	var d struct {
+		State string `bson:"state"`
 	}
+	err := s.pushes.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
+		options.FindOne().SetProjection(bson.D{{Key: "state", Value: 1}})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return "", fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+	}
+	return d.State, err
+}
+
+// insertRouteDelta stores a push's routing counts as the delta document
+// named after it, once: a second insert finds it and adds nothing. The
+// caller has found the push pending.
+func (s *Store) insertRouteDelta(ctx context.Context, id string, counts store.Counts) error {
 	if counts == (store.Counts{}) {
 		return nil
 	}
@@ -209,4 +234,71 @@ func (s *Store) PendingPushes(ctx context.Context, limit int) ([]string, error) 
 		ids[i] = d.ID
 	}
 	return ids, nil
+}
+
+// DuePushes returns the ids of up to limit scheduled pushes whose send_at
+// is at or before now (at millisecond precision, as BSON dates are),
+// earliest first, ties by id; the index on (state, send_at, _id) serves it.
+func (s *Store) DuePushes(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	err := s.do(ctx, "due pushes", func(ctx context.Context) error {
+		filter := bson.D{
+			{Key: "state", Value: store.PushScheduled},
+			{Key: "send_at", Value: bson.D{{Key: "$lte", Value: now}}},
+		}
+		cur, err := s.pushes.Find(ctx, filter, options.Find().
+			SetSort(bson.D{{Key: "send_at", Value: 1}, {Key: "_id", Value: 1}}).
+			SetLimit(int64(limit)).
+			SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
+// EndSchedule moves a scheduled push to to (store.PushPending or
+// store.PushCancelled): one update of its state, filtered on state
+// scheduled, so that of concurrent calls one matches and the others find
+// it moved already and return false. On FerretDB, which applies the filter
+// in a read of its own before the write, the store's record lock on the
+// push (locks.go) serialises the calls of this process; two processes can
+// still both move one push there. A push that is not scheduled is false;
+// an unknown one is store.ErrNotFound.
+func (s *Store) EndSchedule(ctx context.Context, id, to string) (bool, error) {
+	if to != store.PushPending && to != store.PushCancelled {
+		return false, fmt.Errorf("mongostore: end schedule of push %q: state %q is neither %q nor %q",
+			id, to, store.PushPending, store.PushCancelled)
+	}
+	var moved bool
+	err := s.do(ctx, "end schedule", func(ctx context.Context) error {
+		defer s.serialize(s.pushes, id)()
+		scheduled := bson.D{{Key: "_id", Value: id}, {Key: "state", Value: store.PushScheduled}}
+		res, err := s.pushes.UpdateOne(ctx, scheduled,
+			bson.D{{Key: "$set", Value: bson.D{{Key: "state", Value: to}}}})
+		if err != nil {
+			return err
+		}
+		if moved = res.MatchedCount > 0; moved {
+			return nil
+		}
+		return s.requirePush(ctx, id) // not scheduled (any more), or unknown
+	})
+	if err != nil {
+		return false, err
+	}
+	return moved, nil
 }

@@ -3,6 +3,7 @@ package mongostore
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -164,6 +165,22 @@ func (ss *Session) PendingPushes(ctx context.Context, limit int) ([]string, erro
 		return nil, err
 	}
 	return ss.s.PendingPushes(ctx, limit)
+}
+
+// DuePushes is Store.DuePushes.
+func (ss *Session) DuePushes(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.DuePushes(ctx, now, limit)
+}
+
+// EndSchedule is Store.EndSchedule.
+func (ss *Session) EndSchedule(ctx context.Context, id, to string) (bool, error) {
+	if err := ss.check(); err != nil {
+		return false, err
+	}
+	return ss.s.EndSchedule(ctx, id, to)
 }
 
 // CreateCampaign is Store.CreateCampaign.

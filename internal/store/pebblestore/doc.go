@@ -1,9 +1,10 @@
 // Package pebblestore is the embedded backend of the data layer: one Pebble
 // database on local disk that holds apps, devices and their alias index,
 // per-device message streams with their watermarks, pushes with their
-// counters, pending list and idempotency keys, campaigns with their per-app
-// index, and portal users with their email index. It stands in for Redis,
-// Aerospike and MongoDB when mopush runs on one machine.
+// counters, pending list, scheduled index and idempotency keys, campaigns
+// with their per-app index, and portal users with their email index. It
+// stands in for Redis, Aerospike and MongoDB when mopush runs on one
+// machine.
 //
 // # What it owns
 //
@@ -19,9 +20,10 @@
 //
 //   - Read-modify-write sequences on one record (a stream head, a device and
 //     its alias entry, an app id and key, a push and its idempotency key, a
-//     campaign, a user and the email it takes) hold striped mutexes: 256
-//     stripes chosen by hashing the record's id, always taken in ascending
-//     order, so callers never deadlock. A stripe is held until the write is
+//     push's state, which FinishPush and EndSchedule move, a campaign, a
+//     user and the email it takes) hold striped mutexes: 256 stripes
+//     chosen by hashing the record's id, always taken in ascending order,
+//     so callers never deadlock. A stripe is held until the write is
 //     committed, which serialises appends to one device and keeps their
 //     sequence numbers contiguous.
 //   - Writes to different records commit at the same time, and pebble joins
@@ -35,19 +37,24 @@
 //     succeeds. A user's email is unique through an index entry email -> id
 //     written in the same batch as the user, under the stripe of the email
 //     (see users.go).
+//   - A push's state is which index holds it: the scheduled index (by send
+//     time), the pending list, or neither (done, or cancelled: a marker).
+//     EndSchedule checks and moves a scheduled push in one batch under the
+//     push's stripe, so of concurrent calls exactly one moves it.
 //   - Counters are merge operands summed by pebble (see newCountsMerger):
 //     AddCounts neither reads nor locks.
 //   - Close waits for calls in flight; calls after Close return ErrClosed.
 //
 // # Durability
 //
-// CreateApp, PutDevice, PutDevices, Append, CreatePush and every write of
-// campaigns and users return after their batch is fsynced; PutDevices writes
-// all its devices in one batch. AddCounts, Advance, FinishPush and the
-// deletion of lapsed idempotency keys commit without fsync: a crash or power
-// cut may lose their last moments, so counters may read a little low, a
-// watermark may move back and cover some messages again, and a finished push
-// may be routed again, which at-least-once delivery allows (see FinishPush).
+// CreateApp, PutDevice, PutDevices, Append, CreatePush, EndSchedule and
+// every write of campaigns and users return after their batch is fsynced;
+// PutDevices writes all its devices in one batch. AddCounts, Advance,
+// FinishPush and the deletion of lapsed idempotency keys commit without
+// fsync: a crash or power cut may lose their last moments, so counters may
+// read a little low, a watermark may move back and cover some messages
+// again, and a finished push may be routed again, which at-least-once
+// delivery allows (see FinishPush).
 // A clean Close syncs everything.
 //
 // Devices, stream messages and push records are stored in the binary

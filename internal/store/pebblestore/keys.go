@@ -28,6 +28,8 @@ import (
 //	'x' push id                                empty (the push exists; a cheap check for counters)
 //	'r' lp(app id) vendor                      sealed vendor credential
 //	'q' push id                                empty (pending index; ids sort by time)
+//	't' send at (uint64) push id               empty (scheduled index, by send time)
+//	'z' push id                                empty (a scheduled push was cancelled)
 //	'i' lp(app id) idempotency key             created at (unix ns, int64) + push id
 //	'e' created at (uint64) lp(app id) key     empty (idempotency expiry queue)
 //	'g' campaign id                            store.Campaign, JSON
@@ -65,6 +67,11 @@ const (
 	tagUser     = 'u'
 	tagEmail    = 'v'
 
+	// tagScheduled keys a scheduled push by its send time (unix ns,
+	// big-endian) and id; tagCancelled marks one cancelled.
+	tagScheduled = 't'
+	tagCancelled = 'z'
+
 	streamHead      = 'h'
 	streamMsg       = 'm'
 	streamMsgEnd    = 'n' // upper bound of head and messages
@@ -101,6 +108,7 @@ func pushKey(id string) []byte      { return tagged(tagPush, id) }
 func countsKey(id string) []byte    { return tagged(tagCounts, id) }
 func pushMarkKey(id string) []byte  { return tagged(tagPushMark, id) }
 func pendingKey(id string) []byte   { return tagged(tagPending, id) }
+func cancelledKey(id string) []byte { return tagged(tagCancelled, id) }
 func campaignKey(id string) []byte  { return tagged(tagCampaign, id) }
 func userKey(id string) []byte      { return tagged(tagUser, id) }
 func emailKey(email string) []byte  { return tagged(tagEmail, email) }
@@ -158,6 +166,13 @@ func idemKey(appID, key string) []byte {
 func idemExpKey(created time.Time, appID, key string) []byte {
 	b := binary.BigEndian.AppendUint64([]byte{tagIdemExp}, unixNano(created))
 	return append(appendLP(b, appID), key...)
+}
+
+// scheduledKey is the scheduled index entry of push id, sent at sendAt;
+// times before 1970 sort as 1970.
+func scheduledKey(sendAt time.Time, id string) []byte {
+	b := binary.BigEndian.AppendUint64([]byte{tagScheduled}, unixNano(sendAt))
+	return append(b, id...)
 }
 
 // parseIdemExpKey returns the app id and idempotency key of an expiry entry.

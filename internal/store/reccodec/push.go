@@ -14,7 +14,8 @@ const PushVersion = 1
 const (
 	pushBroadcast   = 1 << 0 // Audience.Broadcast
 	pushTargetsSame = 1 << 1 // Targets equal Audience.DeviceIDs and are left out
-	pushFlagsKnown  = pushBroadcast | pushTargetsSame
+	pushSendAt      = 1 << 2 // SendAt is set and follows State
+	pushFlagsKnown  = pushBroadcast | pushTargetsSame | pushSendAt
 )
 
 // EncodePush returns the binary encoding of p without its counts, which
@@ -22,7 +23,10 @@ const (
 // byte; ID, AppID, Title, Body as uvarint-length-prefixed bytes; the data
 // pairs as in a message; the lists of device ids and aliases; the targets,
 // unless they are the device ids (the usual case of a push to devices);
-// CreatedAt and ExpiresAt; Fingerprint and State.
+// CreatedAt and ExpiresAt; Fingerprint and State; SendAt, only when it is
+// set, which the flag pushSendAt tells. A push without SendAt (every push
+// written before SendAt existed) is encoded as it was; a reader that
+// predates the flag rejects a push with it as malformed.
 func EncodePush(p *store.Push) []byte {
 	n, c := len(p.ID)+len(p.AppID)+len(p.Notification.Title)+len(p.Notification.Body)+len(p.Fingerprint)+len(p.State), 6
 	for k, v := range p.Notification.Data {
@@ -36,6 +40,10 @@ func EncodePush(p *store.Push) []byte {
 	if same {
 		flags |= pushTargetsSame
 	}
+	sendAt := !p.SendAt.IsZero()
+	if sendAt {
+		flags |= pushSendAt
+	}
 	lists := [][]string{p.Audience.DeviceIDs, p.Audience.Aliases}
 	if !same {
 		lists = append(lists, p.Targets)
@@ -46,7 +54,7 @@ func EncodePush(p *store.Push) []byte {
 		}
 		c++
 	}
-	b := make([]byte, 2, 2+stringsLen(n, c)+2*timeLen)
+	b := make([]byte, 2, 2+stringsLen(n, c)+3*timeLen)
 	b[0], b[1] = PushVersion, flags
 	b = appendString(appendString(b, p.ID), p.AppID)
 	b = appendString(appendString(b, p.Notification.Title), p.Notification.Body)
@@ -56,7 +64,11 @@ func EncodePush(p *store.Push) []byte {
 		b = appendList(b, p.Targets)
 	}
 	b = appendTime(appendTime(b, p.CreatedAt), p.ExpiresAt)
-	return appendString(appendString(b, p.Fingerprint), p.State)
+	b = appendString(appendString(b, p.Fingerprint), p.State)
+	if sendAt {
+		b = appendTime(b, p.SendAt)
+	}
+	return b
 }
 
 // DecodePush decodes what EncodePush returned; the counts are zero. It
@@ -82,6 +94,11 @@ func DecodePush(b []byte) (*store.Push, error) {
 	}
 	p.CreatedAt, p.ExpiresAt = r.time(), r.time()
 	p.Fingerprint, p.State = r.string(), r.string()
+	if flags&pushSendAt != 0 {
+		if p.SendAt = r.time(); p.SendAt.IsZero() {
+			r.fail() // the flag is set only with a time
+		}
+	}
 	if r.err != nil || len(r.s) != 0 {
 		return nil, ErrMalformed
 	}

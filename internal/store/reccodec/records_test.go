@@ -1,6 +1,7 @@
 package reccodec
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -36,6 +37,9 @@ func testPushes() []*store.Push {
 			Targets:     []string{"d1", "d2", "d3"}, // an alias resolved, an unknown id left out
 			Fingerprint: "f", State: store.PushDone, CreatedAt: when},
 		{ID: "c", Audience: store.Audience{Broadcast: true}, State: store.PushPending, CreatedAt: when},
+		{ID: "s", AppID: "b", Audience: store.Audience{Aliases: []string{"bob"}}, Targets: []string{"d9"},
+			CreatedAt: when, SendAt: when.Add(36 * time.Hour), State: store.PushScheduled},
+		{ID: "t", State: store.PushScheduled, SendAt: time.Unix(-1, 999999999).UTC()},
 	}
 }
 
@@ -66,6 +70,28 @@ func TestPushRoundTrip(t *testing.T) {
 	require.Zero(t, got.Counts, "counts are kept apart")
 }
 
+// Pushes encoded before SendAt existed decode as they did, and a push
+// without SendAt is still encoded byte for byte as it was then.
+func TestPushWithoutSendAtUnchanged(t *testing.T) {
+	t.Parallel()
+	before := []string{
+		"0100000000000000000000000000",
+		"01021a303648345757384250305950434b4a52444e514d3953574646301a303648345757384133435650594734324a48473754395a4134430562656e6368000101741331373936363132333631313335363731353834011a3036483457573841413943333145575639485a46544e4839344300019284b1b10ded87f24001b2bcb1b10ded87f240000770656e64696e67",
+		"01000161016200026869000302643102643204676f6e650105616c69636503026431026432026433019284b1b10ded87f24000016604646f6e65",
+		"0101016300000000000000019284b1b10ded87f24000000770656e64696e67",
+	}
+	for i, h := range before {
+		b, err := hex.DecodeString(h)
+		require.NoError(t, err)
+		p := testPushes()[i]
+		require.Zero(t, p.SendAt)
+		got, err := DecodePush(b)
+		require.NoError(t, err)
+		require.Equal(t, p, got)
+		require.Equal(t, b, EncodePush(p))
+	}
+}
+
 // The binary records are about half their JSON, which the embedded store
 // wrote before (a unicast push: 430 and 188 bytes as JSON).
 func TestRecordsSmallerThanJSON(t *testing.T) {
@@ -88,11 +114,16 @@ func TestRecordsReject(t *testing.T) {
 	m := testMessages()[1]
 	mb := EncodeMessage(&m)
 	pb := EncodePush(testPushes()[2])
+	sb := EncodePush(testPushes()[4])
+	noTime := EncodePush(&store.Push{ID: "x"})
+	noTime[1] |= pushSendAt
+	noTime = append(noTime, 0) // the flag with a zero time
 	for _, b := range [][]byte{nil, {0}, {2}, []byte(`{"seq":1}`), mb[:len(mb)-1], append(append([]byte{}, mb...), 0)} {
 		_, err := DecodeMessage(b)
 		require.ErrorIs(t, err, ErrMalformed, "%q", b)
 	}
-	for _, b := range [][]byte{nil, {1}, {2, 0}, {1, 4}, []byte(`{"id":"x"}`), pb[:len(pb)-1], append(append([]byte{}, pb...), 0)} {
+	for _, b := range [][]byte{nil, {1}, {2, 0}, {1, 4}, []byte(`{"id":"x"}`), pb[:len(pb)-1], append(append([]byte{}, pb...), 0),
+		sb[:len(sb)-1], noTime, noTime[:len(noTime)-1], {1, 8}} {
 		_, err := DecodePush(b)
 		require.ErrorIs(t, err, ErrMalformed, "%q", b)
 	}
@@ -115,7 +146,7 @@ func FuzzDecodePush(f *testing.F) {
 
 // The encodings list the records' fields one by one, where JSON took
 // every field: a field added to a record must be added to its encoding
-// (with a new version) too, or it would be lost on the way through the
+// (with a new version, or a flag that tells it is there) too, or it would be lost on the way through the
 // store. This test names the fields the encodings cover.
 func TestEncodingsCoverEveryField(t *testing.T) {
 	t.Parallel()
@@ -130,7 +161,7 @@ func TestEncodingsCoverEveryField(t *testing.T) {
 		fields(store.Device{}), "EncodeDevice")
 	require.Equal(t, []string{"Seq", "PushID", "Title", "Body", "Data", "SentAt", "ExpiresAt"},
 		fields(store.Message{}), "EncodeMessage")
-	require.Equal(t, []string{"ID", "AppID", "Notification", "Audience", "Targets", "CreatedAt", "ExpiresAt", "Fingerprint", "State", "Counts"},
+	require.Equal(t, []string{"ID", "AppID", "Notification", "Audience", "Targets", "CreatedAt", "ExpiresAt", "SendAt", "Fingerprint", "State", "Counts"},
 		fields(store.Push{}), "EncodePush (Counts are kept apart)")
 	require.Equal(t, []string{"Title", "Body", "Data"}, fields(store.Notification{}), "EncodePush")
 	require.Equal(t, []string{"DeviceIDs", "Aliases", "Broadcast"}, fields(store.Audience{}), "EncodePush")

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -171,6 +172,7 @@ func (s suite) pushes(t *testing.T) {
 		require.Equal(t, store.Counts{Offline: 2}, got.Counts)
 		require.Equal(t, store.PushDone, got.State)
 	})
+	t.Run("scheduled", s.scheduled)
 }
 
 // idempotencyWindow checks that a key is forgotten after the window.
@@ -231,7 +233,7 @@ func normPush(p *store.Push) *store.Push {
 	c.Audience.DeviceIDs = nilIfEmpty(c.Audience.DeviceIDs)
 	c.Audience.Aliases = nilIfEmpty(c.Audience.Aliases)
 	c.Targets = nilIfEmpty(c.Targets)
-	c.CreatedAt, c.ExpiresAt = msUTC(c.CreatedAt), msUTC(c.ExpiresAt)
+	c.CreatedAt, c.ExpiresAt, c.SendAt = msUTC(c.CreatedAt), msUTC(c.ExpiresAt), msUTC(c.SendAt)
 	return &c
 }
 
@@ -257,4 +259,258 @@ func (s suite) close(t *testing.T) {
 		_, err := e.AppByID(e.ctx, "x")
 		require.Error(t, err, "a call after Close fails")
 	})
+}
+
+// scheduled checks pushes created with a send time: DuePushes lists them
+// once it comes, and EndSchedule starts or cancels each exactly once.
+func (s suite) scheduled(t *testing.T) {
+	t.Run("create_and_get", func(t *testing.T) {
+		e := s.open(t, Config{})
+		now := e.clock.Now()
+		p := newScheduledPush(e, now.Add(time.Hour))
+		id, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		require.Equal(t, p.ID, id)
+		want := *p
+		want.Counts = store.Counts{}
+		requirePush(t, e, &want)
+		got, err := e.Push(e.ctx, p.ID)
+		require.NoError(t, err)
+		require.True(t, got.SendAt.Equal(p.SendAt), "send time %v, stored %v", p.SendAt, got.SendAt)
+
+		other := newPush(e, "app1")
+		_, err = e.CreatePush(e.ctx, other, "")
+		require.NoError(t, err)
+		requirePending(t, e, 10, other.ID)
+		requireDue(t, e, now, 10)
+		requireDue(t, e, now.Add(time.Hour-time.Millisecond), 10)
+		requireDue(t, e, now.Add(time.Hour), 10, p.ID)
+		requireDue(t, e, now.Add(2*time.Hour), 10, p.ID)
+		requireDue(t, e, now.Add(2*time.Hour), 0)
+	})
+	t.Run("due_in_order", func(t *testing.T) {
+		e := s.open(t, Config{})
+		now := e.clock.Now()
+		var at []*store.Push // by the hours from now they are sent at
+		for _, h := range []int{3, 1, 2, 2} {
+			p := newScheduledPush(e, now.Add(time.Duration(h)*time.Hour))
+			if h == 2 && len(at) == 3 {
+				p.ID = ids.At(now.Add(-time.Minute)) // sorts before its twin
+			}
+			_, err := e.CreatePush(e.ctx, p, "")
+			require.NoError(t, err)
+			at = append(at, p)
+		}
+		late, early, twin, first := at[0], at[1], at[2], at[3]
+		require.Less(t, first.ID, twin.ID)
+		past := newScheduledPush(e, now.Add(-time.Minute))
+		_, err := e.CreatePush(e.ctx, past, "")
+		require.NoError(t, err)
+
+		requireDue(t, e, now, 10, past.ID)
+		requireDue(t, e, now.Add(2*time.Hour), 10, past.ID, early.ID, first.ID, twin.ID)
+		requireDue(t, e, now.Add(4*time.Hour), 10, past.ID, early.ID, first.ID, twin.ID, late.ID)
+		requireDue(t, e, now.Add(4*time.Hour), 3, past.ID, early.ID, first.ID)
+		requirePending(t, e, 10)
+	})
+	t.Run("start", func(t *testing.T) {
+		e := s.open(t, Config{})
+		now := e.clock.Now()
+		p := newScheduledPush(e, now.Add(time.Hour))
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		require.NoError(t, e.AddCounts(e.ctx, p.ID, store.Counts{Targeted: 1}))
+		require.NoError(t, e.FinishPush(e.ctx, p.ID, store.Counts{Offline: 5}), "finishing a scheduled push")
+		requireState(t, e, p.ID, store.PushScheduled, store.Counts{Targeted: 1})
+
+		moved, err := e.EndSchedule(e.ctx, p.ID, store.PushPending)
+		require.NoError(t, err)
+		require.True(t, moved)
+		requireState(t, e, p.ID, store.PushPending, store.Counts{Targeted: 1})
+		requirePending(t, e, 10, p.ID)
+		requireDue(t, e, now.Add(2*time.Hour), 10)
+		for _, to := range []string{store.PushPending, store.PushCancelled} {
+			moved, err = e.EndSchedule(e.ctx, p.ID, to)
+			require.NoError(t, err)
+			require.False(t, moved, "started already: %s", to)
+		}
+		requireState(t, e, p.ID, store.PushPending, store.Counts{Targeted: 1})
+
+		require.NoError(t, e.FinishPush(e.ctx, p.ID, store.Counts{Offline: 2}))
+		requireState(t, e, p.ID, store.PushDone, store.Counts{Targeted: 1, Offline: 2})
+		requirePending(t, e, 10)
+		moved, err = e.EndSchedule(e.ctx, p.ID, store.PushCancelled)
+		require.NoError(t, err)
+		require.False(t, moved, "done")
+		requireState(t, e, p.ID, store.PushDone, store.Counts{Targeted: 1, Offline: 2})
+	})
+	t.Run("cancel", func(t *testing.T) {
+		e := s.open(t, Config{})
+		now := e.clock.Now()
+		p, kept := newScheduledPush(e, now.Add(time.Hour)), newScheduledPush(e, now.Add(time.Hour))
+		for _, x := range []*store.Push{p, kept} {
+			_, err := e.CreatePush(e.ctx, x, "")
+			require.NoError(t, err)
+		}
+		moved, err := e.EndSchedule(e.ctx, p.ID, store.PushCancelled)
+		require.NoError(t, err)
+		require.True(t, moved)
+		requireState(t, e, p.ID, store.PushCancelled, store.Counts{})
+		requirePending(t, e, 10)
+		requireDue(t, e, now.Add(2*time.Hour), 10, kept.ID)
+		for _, to := range []string{store.PushPending, store.PushCancelled} {
+			moved, err = e.EndSchedule(e.ctx, p.ID, to)
+			require.NoError(t, err)
+			require.False(t, moved, "cancelled already: %s", to)
+		}
+		require.NoError(t, e.FinishPush(e.ctx, p.ID, store.Counts{Offline: 3}), "finishing a cancelled push")
+		require.NoError(t, e.AddCounts(e.ctx, p.ID, store.Counts{Acked: 1}))
+		requireState(t, e, p.ID, store.PushCancelled, store.Counts{Acked: 1})
+		requirePending(t, e, 10)
+		requireState(t, e, kept.ID, store.PushScheduled, store.Counts{})
+	})
+	t.Run("not_scheduled", func(t *testing.T) {
+		e := s.open(t, Config{})
+		p := newPush(e, "app1")
+		p.State = store.PushPending
+		p.SendAt = e.clock.Now().Add(time.Hour) // a send time alone does not schedule it
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		for _, to := range []string{store.PushPending, store.PushCancelled} {
+			moved, err := e.EndSchedule(e.ctx, p.ID, to)
+			require.NoError(t, err)
+			require.False(t, moved, "a pending push: %s", to)
+		}
+		requireState(t, e, p.ID, store.PushPending, store.Counts{})
+		requirePending(t, e, 10, p.ID)
+		requireDue(t, e, p.SendAt.Add(time.Hour), 10)
+
+		require.NoError(t, e.FinishPush(e.ctx, p.ID, store.Counts{}))
+		moved, err := e.EndSchedule(e.ctx, p.ID, store.PushCancelled)
+		require.NoError(t, err)
+		require.False(t, moved, "a done push")
+		requireState(t, e, p.ID, store.PushDone, store.Counts{})
+
+		for _, to := range []string{store.PushPending, store.PushCancelled} {
+			_, err = e.EndSchedule(e.ctx, "nope", to)
+			require.ErrorIs(t, err, store.ErrNotFound)
+		}
+
+		q := newScheduledPush(e, e.clock.Now().Add(time.Hour))
+		_, err = e.CreatePush(e.ctx, q, "")
+		require.NoError(t, err)
+		for _, to := range []string{store.PushDone, store.PushScheduled, ""} {
+			moved, err = e.EndSchedule(e.ctx, q.ID, to)
+			require.Error(t, err, "to %q", to)
+			require.False(t, moved)
+		}
+		requireState(t, e, q.ID, store.PushScheduled, store.Counts{})
+	})
+	t.Run("start_or_cancel_at_once", func(t *testing.T) {
+		if s.h.RacyConditionalWrites {
+			t.Skip("the server's filtered update is a read and a write of its own")
+		}
+		e := s.open(t, Config{})
+		const pushes, callers = 8, 4
+		var list []*store.Push
+		for range pushes {
+			p := newScheduledPush(e, e.clock.Now().Add(time.Hour))
+			_, err := e.CreatePush(e.ctx, p, "")
+			require.NoError(t, err)
+			list = append(list, p)
+		}
+		to := func(c int) string {
+			if c%2 == 0 {
+				return store.PushPending
+			}
+			return store.PushCancelled
+		}
+		moved := make([][callers]bool, pushes)
+		var failed errs
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, p := range list {
+			for c := range callers {
+				wg.Go(func() {
+					<-start
+					ok, err := e.EndSchedule(e.ctx, p.ID, to(c))
+					failed.add(err)
+					moved[i][c] = ok
+				})
+			}
+		}
+		close(start)
+		wg.Wait()
+		require.NoError(t, failed.err())
+		var started []string
+		for i, p := range list {
+			winner := -1
+			for c, ok := range moved[i] {
+				if ok {
+					require.Equal(t, -1, winner, "push %d moved by callers %d and %d", i, winner, c)
+					winner = c
+				}
+			}
+			require.NotEqual(t, -1, winner, "push %d moved by none", i)
+			requireState(t, e, p.ID, to(winner), store.Counts{})
+			if to(winner) == store.PushPending {
+				started = append(started, p.ID)
+			}
+		}
+		slices.Sort(started)
+		requirePending(t, e, 2*pushes, started...)
+		requireDue(t, e, e.clock.Now().Add(2*time.Hour), 2*pushes)
+	})
+	t.Run("idempotency_key", func(t *testing.T) {
+		e := s.open(t, Config{})
+		at := e.clock.Now().Add(time.Hour)
+		first, retry := newScheduledPush(e, at), newScheduledPush(e, at)
+		id, err := e.CreatePush(e.ctx, first, "k1")
+		require.NoError(t, err)
+		require.Equal(t, first.ID, id)
+		id, err = e.CreatePush(e.ctx, retry, "k1")
+		require.NoError(t, err)
+		require.Equal(t, first.ID, id, "a retry gets the first id")
+		_, err = e.Push(e.ctx, retry.ID)
+		require.ErrorIs(t, err, store.ErrNotFound, "a retry writes nothing")
+		requireDue(t, e, at, 10, first.ID)
+		requirePending(t, e, 10)
+	})
+	t.Run("deferred", func(t *testing.T) {
+		e := s.open(t, Config{})
+		d, ok := e.Store.(store.DeferredPushes)
+		if !ok {
+			t.Skip("the store has no CreatePushDeferred")
+		}
+		p := newScheduledPush(e, e.clock.Now().Add(time.Hour))
+		id, mark, err := d.CreatePushDeferred(e.ctx, p, "k")
+		require.NoError(t, err)
+		require.Equal(t, p.ID, id)
+		require.NoError(t, d.SyncSince(e.ctx, mark))
+		requireState(t, e, p.ID, store.PushScheduled, store.Counts{})
+		requirePending(t, e, 10)
+		requireDue(t, e, p.SendAt, 10, p.ID)
+	})
+}
+
+// newScheduledPush is newPush scheduled for sendAt.
+func newScheduledPush(e env, sendAt time.Time) *store.Push {
+	p := newPush(e, "app1")
+	p.State, p.SendAt = store.PushScheduled, sendAt
+	return p
+}
+
+func requireDue(t *testing.T, e env, now time.Time, limit int, want ...string) {
+	t.Helper()
+	got, err := e.DuePushes(e.ctx, now, limit)
+	require.NoError(t, err)
+	require.Equal(t, nilIfEmpty(want), nilIfEmpty(got), "due pushes at %v, limit %d", now, limit)
+}
+
+func requireState(t *testing.T, e env, id, state string, counts store.Counts) {
+	t.Helper()
+	got, err := e.Push(e.ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, state, got.State, "push %s", id)
+	require.Equal(t, counts, got.Counts, "push %s", id)
 }
