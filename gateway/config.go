@@ -30,6 +30,12 @@ type Config struct {
 	// again; a change made through another node is seen within it.
 	// Default 5s; a negative value reads the app on every request.
 	AppCacheTTL time.Duration `toml:"app_cache_ttl"`
+	// ScheduleInterval is how often the gateway looks for scheduled pushes
+	// whose send time came. Default 1s: a scheduled push is routed at most
+	// about that long after its send_at.
+	ScheduleInterval time.Duration `toml:"schedule_interval"`
+	// MaxScheduleAhead bounds how far ahead send_at may be. Default 30 days.
+	MaxScheduleAhead time.Duration `toml:"max_schedule_ahead"`
 }
 
 func (c *Config) setDefaults() {
@@ -54,6 +60,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.RouteTimeout <= 0 {
 		c.RouteTimeout = 30 * time.Second
+	}
+	if c.ScheduleInterval <= 0 {
+		c.ScheduleInterval = time.Second
+	}
+	if c.MaxScheduleAhead <= 0 {
+		c.MaxScheduleAhead = 30 * 24 * time.Hour
 	}
 	if c.AppCacheTTL == 0 {
 		c.AppCacheTTL = 5 * time.Second

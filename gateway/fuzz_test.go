@@ -23,13 +23,22 @@ func FuzzPushRequest(f *testing.F) {
 	f.Add(`{"x":1}`)
 	f.Add(`[]`)
 	f.Add(`{"options":{"ttl_seconds":-9223372036854775808},"notification":{"title":"t"}}`)
+	f.Add(`{"audience":{"device_ids":["a"]},"notification":{"title":"t"},"options":{"send_at":"2030-01-02T15:04:05Z"}}`)
+	f.Add(`{"notification":{"title":"t"},"options":{"send_at":"2030-01-02T15:04:05.999999999+14:00"}}`)
+	f.Add(`{"notification":{"title":"t"},"options":{"send_at":"9999-99-99T99:99:99Z"}}`)
+	f.Add(`{"notification":{"title":"t"},"options":{"send_at":null}}`)
 	g := New(Config{}, nil, nil, nil, nil, nil)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPost, "/v1/pushes", strings.NewReader(body))
 		var req pushRequest
 		err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req)
 		if err == nil {
-			_, err = g.validatePush(&req)
+			var at time.Time
+			_, at, err = g.validatePush(&req, now)
+			if err == nil && !at.IsZero() && (!at.After(now) || at.Sub(now) > g.cfg.MaxScheduleAhead) {
+				t.Fatalf("%q: send time %v accepted outside (now, now+%v]", body, at, g.cfg.MaxScheduleAhead)
+			}
 		}
 		if err != nil {
 			requireTyped(t, body, err)

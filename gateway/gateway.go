@@ -74,6 +74,8 @@ type Gateway struct {
 	// announce tells the connectors about messages the gateway appended
 	// itself (nil: nobody is told).
 	announce Announcer
+	// now is the clock of send times (time.Now; tests move it).
+	now func() time.Time
 }
 
 // Announcer tells every connector about a message the gateway appended to
@@ -105,6 +107,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		apps:    newAppCache(cfg.AppCacheTTL),
 		owners:  newOwners(maxOwners),
 		down:    newDownNodes(),
+		now:     time.Now,
 	}
 	g.sums = outcome.NewSums(st, g.log, g.m.countsDropped)
 	for _, o := range opts {
@@ -137,6 +140,7 @@ func (g *Gateway) Register(mux Router) {
 	mux.Handle("DELETE /v1/devices/{id}", h("delete_device", g.deleteDevice))
 	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
 	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
+	mux.Handle("DELETE /v1/pushes/{id}", h("cancel_push", g.cancelPush))
 	mux.Handle("PUT /v1/apps/{id}/settings", h("put_settings", g.putSettings))
 	mux.Handle("GET /v1/apps/{id}/credentials", h("list_credentials", g.listCredentials))
 	mux.Handle("PUT /v1/apps/{id}/credentials/{vendor}", h("put_credential", g.putCredential))
@@ -172,8 +176,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 		}()
 	}
 	g.resumePending(ctx, 0)
+	g.startDue(ctx)
 	t := time.NewTicker(g.cfg.ResumeInterval)
 	defer t.Stop()
+	due := time.NewTicker(g.cfg.ScheduleInterval)
+	defer due.Stop()
 	flush := time.NewTicker(countFlushInterval)
 	defer flush.Stop()
 	for {
@@ -189,6 +196,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			g.resumePending(ctx, g.cfg.RouteTimeout+sweepMargin)
+		case <-due.C:
+			g.startDue(ctx)
 		case <-flush.C:
 			g.sums.Flush(ctx)
 		}
@@ -233,6 +242,9 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 		if at, ok := ids.Time(id); ok && minAge > 0 && at.After(cutoff) {
 			continue
 		}
+		if minAge > 0 && g.startedSince(ctx, id, cutoff) {
+			continue
+		}
 		if !g.enqueue(routeJob{id: id}) || ctx.Err() != nil {
 			break // full: the next sweep continues
 		}
@@ -241,6 +253,17 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 	if n > 0 {
 		g.log.InfoContext(ctx, "resuming pending pushes", "count", n)
 	}
+}
+
+// startedSince tells whether a pending push is a scheduled one whose send
+// time is after cutoff: a gateway began to route it lately, whatever its
+// id's age says. A push that cannot be read is left to the next sweep.
+func (g *Gateway) startedSince(ctx context.Context, id string, cutoff time.Time) bool {
+	p, err := g.store.Push(ctx, id)
+	if err != nil {
+		return true
+	}
+	return p.SendAt.After(cutoff)
 }
 
 // countFlushInterval is how often the counts of HTTP acknowledgements are

@@ -3,9 +3,13 @@ package gateway
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	requests   *prometheus.CounterVec
-	problems   *prometheus.CounterVec
-	accepted   prometheus.Counter
+	requests *prometheus.CounterVec
+	problems *prometheus.CounterVec
+	accepted prometheus.Counter
+	// scheduled counts accepted pushes with a send time ahead; started,
+	// those whose time came and that this gateway began to route.
+	scheduled  prometheus.Counter
+	started    prometheus.Counter
 	routeS     prometheus.Histogram
 	deliveries *prometheus.CounterVec
 	fallbacks  *prometheus.CounterVec
@@ -24,6 +28,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		accepted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "push_gateway_pushes_accepted_total", Help: "Pushes stored and answered 202.",
 		}),
+		scheduled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_gateway_pushes_scheduled_total", Help: "Pushes accepted with a send time ahead.",
+		}),
+		started: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "push_gateway_scheduled_started_total", Help: "Scheduled pushes whose send time came and that this gateway began to route.",
+		}),
 		routeS: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "push_gateway_route_seconds", Help: "Time to route one push to all its connectors.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
@@ -41,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.problems, m.accepted, m.routeS, m.deliveries, m.fallbacks, m.countsDropped)
+		reg.MustRegister(m.requests, m.problems, m.accepted, m.scheduled, m.started, m.routeS, m.deliveries, m.fallbacks, m.countsDropped)
 	}
 	return m
 }

@@ -18,8 +18,12 @@ import (
 )
 
 type pushOptions struct {
-	// TTLSeconds is how long the push may wait for its devices.
+	// TTLSeconds is how long the push may wait for its devices, from its
+	// send time.
 	TTLSeconds *int64 `json:"ttl_seconds"`
+	// SendAt schedules the push: an RFC 3339 time. Absent, null or not in
+	// the future: the push is routed at once.
+	SendAt *string `json:"send_at"`
 }
 
 type pushRequest struct {
@@ -37,6 +41,7 @@ type pushView struct {
 	State        string             `json:"state"`
 	CreatedAt    time.Time          `json:"created_at"`
 	ExpiresAt    time.Time          `json:"expires_at,omitzero"`
+	SendAt       time.Time          `json:"send_at,omitzero"`
 	Notification store.Notification `json:"notification"`
 	Audience     store.Audience     `json:"audience"`
 	Counts       store.Counts       `json:"counts"`
@@ -64,7 +69,8 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, g.cfg.MaxBodyBytes, &req); err != nil {
 		return err
 	}
-	ttl, err := g.validatePush(&req)
+	now := g.now().UTC()
+	ttl, sendAt, err := g.validatePush(&req, now)
 	if err != nil {
 		return err
 	}
@@ -73,18 +79,22 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sum := sha256.Sum256(body)
-	now := time.Now().UTC()
 	p := &store.Push{
 		ID: ids.At(now), AppID: app.ID, Notification: req.Notification, Audience: req.Audience,
 		Targets: targets, CreatedAt: now, ExpiresAt: now.Add(ttl),
 		Fingerprint: hex.EncodeToString(sum[:]), State: store.PushPending,
 	}
+	if !sendAt.IsZero() {
+		p.State, p.SendAt, p.ExpiresAt = store.PushScheduled, sendAt, sendAt.Add(ttl)
+	}
 	return g.accept(w, r, app, p, idem)
 }
 
-// accept stores p and answers 202; routing follows in the background.
+// accept stores p and answers 202; routing follows in the background, or
+// at its send time when p is scheduled.
 func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App, p *store.Push, idem string) error {
-	if d, ok := g.store.(store.DeferredPushes); ok && !p.Audience.Broadcast {
+	scheduled := p.State == store.PushScheduled
+	if d, ok := g.store.(store.DeferredPushes); ok && !p.Audience.Broadcast && !scheduled {
 		return g.acceptDeferred(w, r, d, app, p, idem)
 	}
 	id, err := g.store.CreatePush(r.Context(), p, idem)
@@ -95,6 +105,10 @@ func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App,
 		return g.replay(w, r, id, p)
 	}
 	g.m.accepted.Inc()
+	if scheduled {
+		g.m.scheduled.Inc()
+		return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: p.ID})
+	}
 	if !g.enqueue(routeJob{id: p.ID, push: p, settings: &app.Settings}) {
 		// The queue is full: the push stays pending and the next sweep
 		// routes it; accepted still means stored.
@@ -161,27 +175,57 @@ func (g *Gateway) replay(w http.ResponseWriter, r *http.Request, id string, p *s
 	return httpx.WriteJSON(w, http.StatusAccepted, pushAccepted{PushID: id})
 }
 
-func (g *Gateway) validatePush(req *pushRequest) (time.Duration, error) {
+// validatePush checks the notification and the options, and returns the
+// push's time to live and its send time (zero: at once).
+func (g *Gateway) validatePush(req *pushRequest, now time.Time) (time.Duration, time.Time, error) {
 	n := req.Notification
 	if n.Title == "" && n.Body == "" && len(n.Data) == 0 {
-		return 0, errInvalid("empty-notification", "Empty notification", "give a title, a body or data")
+		return 0, time.Time{}, errInvalid("empty-notification", "Empty notification", "give a title, a body or data")
 	}
 	enc, err := json.Marshal(&n)
 	if err != nil {
-		return 0, fmt.Errorf("encode notification: %w", err)
+		return 0, time.Time{}, fmt.Errorf("encode notification: %w", err)
 	}
 	if len(enc) > g.cfg.MaxNotificationBytes {
-		return 0, httpx.Errorf(http.StatusRequestEntityTooLarge, "notification-too-large", "Notification too large",
+		return 0, time.Time{}, httpx.Errorf(http.StatusRequestEntityTooLarge, "notification-too-large", "Notification too large",
 			fmt.Sprintf("the notification is %d bytes encoded; the limit is %d", len(enc), g.cfg.MaxNotificationBytes))
 	}
 	ttl := g.cfg.DefaultTTL
 	if t := req.Options.TTLSeconds; t != nil {
 		if *t <= 0 || *t > int64(g.cfg.MaxTTL/time.Second) {
-			return 0, errInvalid("invalid-ttl", "Invalid TTL", fmt.Sprintf("ttl_seconds must be 1 to %d", int64(g.cfg.MaxTTL/time.Second)))
+			return 0, time.Time{}, errInvalid("invalid-ttl", "Invalid TTL", fmt.Sprintf("ttl_seconds must be 1 to %d", int64(g.cfg.MaxTTL/time.Second)))
 		}
 		ttl = time.Duration(*t) * time.Second
 	}
-	return ttl, nil
+	sendAt, err := g.sendTime(req.Options.SendAt, now)
+	return ttl, sendAt, err
+}
+
+// sendTime parses options.send_at: zero when it is absent or not after
+// now (the push goes at once), the time in UTC, rounded up to the
+// millisecond, when it is ahead by at most gateway.max_schedule_ahead.
+func (g *Gateway) sendTime(raw *string, now time.Time) (time.Time, error) {
+	if raw == nil {
+		return time.Time{}, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, *raw)
+	if err != nil {
+		return time.Time{}, errInvalid("invalid-send-at", "Invalid send time",
+			"send_at must be an RFC 3339 time with a zone, such as 2026-12-24T18:00:00Z")
+	}
+	if !at.After(now) {
+		return time.Time{}, nil
+	}
+	if at.Sub(now) > g.cfg.MaxScheduleAhead {
+		return time.Time{}, errInvalid("invalid-send-at", "Invalid send time",
+			fmt.Sprintf("send_at may be at most %s ahead", g.cfg.MaxScheduleAhead))
+	}
+	// Kept to the millisecond, as MongoDB keeps dates, and rounded up, so
+	// that no store finds the push due before the time asked.
+	if r := at.Truncate(time.Millisecond); !r.Equal(at) {
+		at = r.Add(time.Millisecond)
+	}
+	return at.UTC(), nil
 }
 
 // resolveTargets turns the audience into device ids, checking that every
@@ -303,7 +347,7 @@ func (g *Gateway) getPush(w http.ResponseWriter, r *http.Request) error {
 		c.Targeted = int64(len(p.Targets))
 	}
 	return httpx.WriteJSON(w, http.StatusOK, pushView{
-		PushID: p.ID, State: p.State, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt,
+		PushID: p.ID, State: p.State, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, SendAt: p.SendAt,
 		Notification: p.Notification, Audience: p.Audience, Counts: c,
 	})
 }

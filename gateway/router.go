@@ -23,6 +23,9 @@ type routeJob struct {
 	id       string
 	push     *store.Push
 	settings *store.Settings
+	// scheduled says the job (id only) is a scheduled push whose send
+	// time came: it was never routed, unlike a resumed one.
+	scheduled bool
 	// delivered, if set, runs once when the first delivery attempt is
 	// done, or when routing ends without one.
 	delivered func()
@@ -38,7 +41,7 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		delivered = sync.OnceFunc(job.delivered)
 	}
 	defer delivered()
-	resumed := p == nil
+	resumed := p == nil && !job.scheduled
 	if p == nil {
 		var err error
 		if p, err = g.store.Push(ctx, id); err != nil {
