@@ -22,7 +22,10 @@ type Compose struct {
 	CloseFunc func() error
 }
 
-var _ Store = Compose{}
+var (
+	_ Store    = Compose{}
+	_ TagIndex = Compose{}
+)
 
 // Close calls CloseFunc.
 func (c Compose) Close() error {
@@ -91,6 +94,15 @@ func (c Compose) Devices(ctx context.Context, ids []string) ([]*Device, error) {
 // DeviceIDsByAlias delegates to D.
 func (c Compose) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
 	return c.D.DeviceIDsByAlias(ctx, appID, aliases)
+}
+
+// DeviceIDsByTags delegates to D when it is a TagIndex, and returns
+// ErrUnsupported otherwise.
+func (c Compose) DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error) {
+	if ti, ok := c.D.(TagIndex); ok {
+		return ti.DeviceIDsByTags(ctx, appID, tags, after, limit)
+	}
+	return nil, ErrUnsupported
 }
 
 // UpdateDevice delegates to D.

@@ -11,4 +11,6 @@ var (
 	ErrConflict = errors.New("store: conflict")
 	// ErrUnavailable means the backend could not be reached.
 	ErrUnavailable = errors.New("store: unavailable")
+	// ErrUnsupported means the backend does not implement the call.
+	ErrUnsupported = errors.New("store: unsupported")
 )

@@ -159,6 +159,9 @@ type Audience struct {
 	// Broadcast reaches every device of the app through the app's
 	// broadcast stream.
 	Broadcast bool `json:"broadcast,omitempty"`
+	// Tags reaches every device of the app that has one of them, listed
+	// from the store's tag index in pages when the push is routed.
+	Tags []string `json:"tags,omitempty"`
 }
 
 // BroadcastStream is the id of an app's broadcast stream in Streams: one
@@ -403,6 +406,19 @@ type Devices interface {
 	// missing device is not an error. A device id is never given again, so
 	// a deleted device stays deleted.
 	DeleteDevice(ctx context.Context, id string) error
+}
+
+// TagIndex lists an app's devices by their tags, in pages, for pushes
+// whose audience is a set of tags.
+type TagIndex interface {
+	// DeviceIDsByTags returns, sorted, the ids of up to limit devices of
+	// the app that have at least one of tags and whose id is greater than
+	// after ("" for the first page): each device once, however many of
+	// the tags it has. A page shorter than limit is the last. A store
+	// that cannot list devices by tag returns ErrUnsupported, also for
+	// limit 0, which otherwise returns nothing: callers ask with limit 0
+	// whether tags are supported.
+	DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error)
 }
 
 // Streams stores per-device message streams. A stream has an epoch, fixed

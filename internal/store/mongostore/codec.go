@@ -68,6 +68,7 @@ type audienceDoc struct {
 	DeviceIDs []string `bson:"device_ids,omitempty"`
 	Aliases   []string `bson:"aliases,omitempty"`
 	Broadcast bool     `bson:"broadcast,omitempty"`
+	Tags      []string `bson:"tags,omitempty"`
 }
 
 // countsDoc holds counters by name (see countNames); a missing one is 0.

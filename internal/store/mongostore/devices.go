@@ -144,6 +144,42 @@ func (s *Store) DeviceIDsByAlias(ctx context.Context, appID string, aliases []st
 	return ids, nil
 }
 
+// DeviceIDsByTags returns, sorted, the ids of up to limit devices of the
+// app that have one of tags and an id greater than after, each once: one
+// query on the tags array, which matches a document once however many of
+// its tags it has, in _id order, served by the index on (app_id, tags,
+// _id).
+func (s *Store) DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error) {
+	if limit <= 0 || len(tags) == 0 {
+		return nil, nil
+	}
+	filter := bson.D{{Key: "app_id", Value: appID}, {Key: "tags", Value: bson.D{{Key: "$in", Value: unique(tags)}}}}
+	if after != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	err := s.do(ctx, "device ids by tags", func(ctx context.Context) error {
+		cur, err := s.devices.Find(ctx, filter, options.Find().
+			SetSort(bson.D{{Key: "_id", Value: 1}}).
+			SetLimit(int64(limit)).
+			SetProjection(bson.D{{Key: "_id", Value: 1}}))
+		if err != nil {
+			return err
+		}
+		return cur.All(ctx, &docs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
 // unique returns the distinct strings of ss in first-seen order, in a new
 // slice.
 func unique(ss []string) []string {

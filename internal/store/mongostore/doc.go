@@ -1,9 +1,9 @@
 // Package mongostore is the MongoDB backend of the data layer's business
 // data: apps with their settings, their sealed vendor credentials, pushes
 // with their counters, pending list and idempotency keys, campaigns, portal
-// users, and devices with their alias index. It implements store.Apps,
-// store.Credentials, store.Pushes, store.Campaigns, store.Users and
-// store.Devices with the official driver
+// users, and devices with their alias and tag indexes. It implements
+// store.Apps, store.Credentials, store.Pushes, store.Campaigns, store.Users,
+// store.Devices and store.TagIndex with the official driver
 // (go.mongodb.org/mongo-driver/v2). Per-device streams and per-target
 // outcomes are device state, which stays with the stores built for it
 // (Aerospike, Pebble).
@@ -23,7 +23,8 @@
 //     list, one on (state, send_at, _id) DuePushes.
 //   - push_counts: counter deltas, in CountDeltas mode only (see CountMode).
 //   - devices: one document per device, _id is the device id; an index on
-//     (app_id, alias) serves DeviceIDsByAlias.
+//     (app_id, alias) serves DeviceIDsByAlias, a multikey one on (app_id,
+//     tags, _id) DeviceIDsByTags (tags is the device's array of tags).
 //   - campaigns: one document per campaign, _id is the campaign id
 //     (time-ordered); an index on (app_id, _id) serves CampaignsByApp. A
 //     version field serves compare-and-set (see below).
@@ -84,7 +85,7 @@
 //
 // FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL (and
 // the project's FerretDB tool indexes the expression that filter uses; see
-// tools/ferretdb/idindex.go); every other query (by app key, alias,
+// tools/ferretdb/idindex.go); every other query (by app key, alias, tag,
 // idempotency key, pending state, due pushes, a user's email, an app's
 // campaigns) reads the whole collection. The indexes above serve MongoDB;
 // against FerretDB those queries slow down as collections grow, which is

@@ -37,6 +37,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		}},
 		{s.devices, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "alias", Value: 1}}, Options: options.Index().SetName("app_alias")},
+			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "tags", Value: 1}, {Key: "_id", Value: 1}},
+				Options: options.Index().SetName("app_tags_id")},
 		}},
 		{s.campaigns, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("app_id_id")},

@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
 		// On FerretDB every device write holds a record lock (locks.go).
 		LockedUpdates: true,
+		Tags:          true,
 		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay,
 			storetest.PartCampaigns, storetest.PartUsers},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
@@ -41,6 +42,7 @@ func TestConformanceWithRevisions(t *testing.T) {
 	sharedMongo(t)
 	storetest.Run(t, storetest.Harness{
 		RacyConditionalWrites: true,
+		Tags:                  true,
 		Parts:                 []string{storetest.PartDevices},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			s := openStore(t, Config{})

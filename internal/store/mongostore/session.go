@@ -12,6 +12,8 @@ var (
 	_ store.Apps      = (*Session)(nil)
 	_ store.Pushes    = (*Session)(nil)
 	_ store.Devices   = (*Session)(nil)
+	_ store.TagIndex  = (*Session)(nil)
+	_ store.TagIndex  = (*Store)(nil)
 	_ store.Campaigns = (*Session)(nil)
 	_ store.Users     = (*Session)(nil)
 )
@@ -125,6 +127,14 @@ func (ss *Session) DeviceIDsByAlias(ctx context.Context, appID string, aliases [
 		return nil, err
 	}
 	return ss.s.DeviceIDsByAlias(ctx, appID, aliases)
+}
+
+// DeviceIDsByTags is Store.DeviceIDsByTags.
+func (ss *Session) DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.DeviceIDsByTags(ctx, appID, tags, after, limit)
 }
 
 // CreatePush is Store.CreatePush.

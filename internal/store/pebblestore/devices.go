@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble"
 
@@ -11,8 +12,8 @@ import (
 	"github.com/mopush/mopush/internal/store/reccodec"
 )
 
-// PutDevice creates or replaces a device, durably, and moves its entry in
-// the alias index when its alias (or app) changed.
+// PutDevice creates or replaces a device, durably, and moves its entries
+// in the alias and tag indexes when its alias, tags (or app) changed.
 func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -29,10 +30,13 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	return s.commitSync(b)
 }
 
-// putDeviceTo writes d into b and moves its alias entry: the entry of the
-// stored device goes when its alias (or app) differs, d's entry is set. It
-// reads the stored device from the database, not from b, so b must not
-// hold d.ID already. The caller holds the device's stripe.
+// putDeviceTo writes d into b and moves its alias and tag entries: the
+// entry of the stored device's alias goes when the alias (or app) differs,
+// and the entries of its tags that d lacks (all of them when the app
+// differs); d's entries are set, all of them, as a write that repeats an
+// entry costs little and repairs a missing one. It reads the stored device
+// from the database, not from b, so b must not hold d.ID already. The
+// caller holds the device's stripe.
 func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	old, err := s.device(d.ID)
 	if err != nil {
@@ -44,6 +48,16 @@ func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 	}
 	if d.Alias != "" {
 		b.Set(aliasKey(d.AppID, d.Alias, d.ID), nil, nil)
+	}
+	if old != nil {
+		for _, tag := range old.Tags {
+			if old.AppID != d.AppID || !slices.Contains(d.Tags, tag) {
+				b.Delete(tagKey(old.AppID, tag, d.ID), nil)
+			}
+		}
+	}
+	for _, tag := range d.Tags {
+		b.Set(tagKey(d.AppID, tag, d.ID), nil, nil)
 	}
 	return nil
 }
@@ -84,8 +98,8 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 	return d, nil
 }
 
-// DeleteDevice removes a device and its alias index entry, durably.
-// Deleting a missing device writes nothing.
+// DeleteDevice removes a device and its alias and tag index entries,
+// durably. Deleting a missing device writes nothing.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -102,6 +116,9 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	b.Delete(deviceKey(id), nil)
 	if old.Alias != "" {
 		b.Delete(aliasKey(old.AppID, old.Alias, id), nil)
+	}
+	for _, tag := range old.Tags {
+		b.Delete(tagKey(old.AppID, tag, id), nil)
 	}
 	return s.commitSync(b)
 }
@@ -136,6 +153,12 @@ func (s *Store) device(id string) (*store.Device, error) {
 		return nil, err
 	}
 	defer closer.Close()
+	return decodeDevice(id, v)
+}
+
+// decodeDevice decodes the record v of device id, in either encoding (see
+// device); the device shares nothing with v.
+func decodeDevice(id string, v []byte) (*store.Device, error) {
 	if len(v) > 0 && v[0] == '{' {
 		d := &store.Device{}
 		if err := json.Unmarshal(v, d); err != nil {

@@ -1,10 +1,10 @@
 // Package pebblestore is the embedded backend of the data layer: one Pebble
-// database on local disk that holds apps, devices and their alias index,
-// per-device message streams with their watermarks, pushes with their
-// counters, pending list, scheduled index and idempotency keys, campaigns
-// with their per-app index, and portal users with their email index. It
-// stands in for Redis, Aerospike and MongoDB when mopush runs on one
-// machine.
+// database on local disk that holds apps, devices and their alias and tag
+// indexes, per-device message streams with their watermarks, pushes with
+// their counters, pending list, scheduled index and idempotency keys,
+// campaigns with their per-app index, and portal users with their email
+// index. It stands in for Redis, Aerospike and MongoDB when mopush runs on
+// one machine.
 //
 // # What it owns
 //
@@ -19,18 +19,19 @@
 // store while data is written:
 //
 //   - Read-modify-write sequences on one record (a stream head, a device and
-//     its alias entry, an app id and key, a push and its idempotency key, a
-//     push's state, which FinishPush and EndSchedule move, a campaign, a
-//     user and the email it takes) hold striped mutexes: 256 stripes
-//     chosen by hashing the record's id, always taken in ascending order,
-//     so callers never deadlock. A stripe is held until the write is
-//     committed, which serialises appends to one device and keeps their
-//     sequence numbers contiguous.
+//     its alias and tag entries, an app id and key, a push and its
+//     idempotency key, a push's state, which FinishPush and EndSchedule
+//     move, a campaign, a user and the email it takes) hold striped
+//     mutexes: 256 stripes chosen by hashing the record's id, always taken
+//     in ascending order, so callers never deadlock. A stripe is held until
+//     the write is committed, which serialises appends to one device and
+//     keeps their sequence numbers contiguous.
 //   - Writes to different records commit at the same time, and pebble joins
 //     concurrent synced batches into one WAL fsync (group commit), so many
 //     devices appended to at once cost far fewer fsyncs than appends.
 //   - Reads take no stripes. A stream read uses one iterator, which sees the
-//     head and the messages at one point in time.
+//     head and the messages at one point in time; a read of the tag index
+//     reads all its tags from one snapshot.
 //   - UpdateCampaign and UpdateUser are compare-and-set on the record's
 //     version: the stripe is held from the read of the stored version to
 //     the commit, so of concurrent updates from one version exactly one

@@ -19,6 +19,7 @@ import (
 //	'k' app key                                app id (unique key index)
 //	'd' device id                              store.Device, reccodec (JSON before)
 //	'l' lp(app id) lp(alias) device id         empty (alias index)
+//	'f' lp(app id) lp(tag) device id           empty (tag index)
 //	's' lp(device id) 'h'                      stream head: epoch, head, first (3 × uint64)
 //	's' lp(device id) 'm' seq (uint64)         store.Message, reccodec (JSON before)
 //	's' lp(device id) 'o' seq (uint64)         store.Outcome (1 byte)
@@ -36,6 +37,13 @@ import (
 //	'b' lp(app id) campaign id                 empty (campaigns of an app; ids sort by time)
 //	'u' user id                                store.User, JSON
 //	'v' email (normalised)                     user id (unique email index)
+//	'm' name                                   empty (a marker of the database's state, see below)
+//
+// The tag index holds one entry per tag of each device, kept in the batch
+// that writes or deletes the device (devices.go). Databases written before
+// it existed have devices without entries: the first Open that finds the
+// marker 'm' "tag index" missing writes the entries of every stored device
+// and then the marker (tags.go), before it returns.
 //
 // A stream's head, messages and watermarks share the prefix 's' lp(device id),
 // and 'h' < 'm' < 'w': one iterator over [prefix 'h', prefix 'n') sees a
@@ -71,6 +79,11 @@ const (
 	// big-endian) and id; tagCancelled marks one cancelled.
 	tagScheduled = 't'
 	tagCancelled = 'z'
+
+	// tagDeviceTag keys the tag index: an app's devices by tag. tagMeta
+	// keys markers of the database's state.
+	tagDeviceTag = 'f'
+	tagMeta      = 'm'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
@@ -130,6 +143,20 @@ func aliasPrefix(appID, alias string) []byte {
 func aliasKey(appID, alias, deviceID string) []byte {
 	return append(aliasPrefix(appID, alias), deviceID...)
 }
+
+// tagPrefix is the prefix of every index entry of (appID, tag); the device
+// ids follow it in order.
+func tagPrefix(appID, tag string) []byte {
+	b := appendLP([]byte{tagDeviceTag}, appID)
+	return appendLP(b, tag)
+}
+
+func tagKey(appID, tag, deviceID string) []byte {
+	return append(tagPrefix(appID, tag), deviceID...)
+}
+
+// metaKey is the key of the marker name.
+func metaKey(name string) []byte { return tagged(tagMeta, name) }
 
 // streamPrefix is the prefix of every key of a device's stream.
 func streamPrefix(deviceID string) []byte {

@@ -75,7 +75,9 @@ type Store struct {
 	sweeping sync.Mutex
 }
 
-// Open opens (or creates) the database in cfg.Dir.
+// Open opens (or creates) the database in cfg.Dir. The first Open of a
+// database written before the tag index existed writes the index entries
+// of every stored device before it returns (see keys.go).
 func Open(cfg Config) (*Store, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("pebblestore: Config.Dir is empty")
@@ -111,6 +113,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.newPushes = newNewPushes(newest, maxNewPushes)
+	if err := s.buildTagIndex(); err != nil {
+		db.Close() //nolint:errcheck // the build's error is the one to report
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -21,6 +21,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
 		LockedUpdates: true,
+		Tags:          true,
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			return open(t, Config{
 				Dir:               t.TempDir(),

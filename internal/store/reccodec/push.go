@@ -15,7 +15,8 @@ const (
 	pushBroadcast   = 1 << 0 // Audience.Broadcast
 	pushTargetsSame = 1 << 1 // Targets equal Audience.DeviceIDs and are left out
 	pushSendAt      = 1 << 2 // SendAt is set and follows State
-	pushFlagsKnown  = pushBroadcast | pushTargetsSame | pushSendAt
+	pushTags        = 1 << 3 // Audience.Tags is not empty and comes last
+	pushFlagsKnown  = pushBroadcast | pushTargetsSame | pushSendAt | pushTags
 )
 
 // EncodePush returns the binary encoding of p without its counts, which
@@ -24,7 +25,8 @@ const (
 // pairs as in a message; the lists of device ids and aliases; the targets,
 // unless they are the device ids (the usual case of a push to devices);
 // CreatedAt and ExpiresAt; Fingerprint and State; SendAt, only when it is
-// set, which the flag pushSendAt tells. A push without SendAt (every push
+// set, which the flag pushSendAt tells; the audience's tags, only when there
+// are some (flag pushTags). A push without SendAt (every push
 // written before SendAt existed) is encoded as it was; a reader that
 // predates the flag rejects a push with it as malformed.
 func EncodePush(p *store.Push) []byte {
@@ -43,6 +45,13 @@ func EncodePush(p *store.Push) []byte {
 	sendAt := !p.SendAt.IsZero()
 	if sendAt {
 		flags |= pushSendAt
+	}
+	if len(p.Audience.Tags) > 0 {
+		flags |= pushTags
+		for _, s := range p.Audience.Tags {
+			n += len(s)
+		}
+		c += len(p.Audience.Tags) + 1
 	}
 	lists := [][]string{p.Audience.DeviceIDs, p.Audience.Aliases}
 	if !same {
@@ -67,6 +76,9 @@ func EncodePush(p *store.Push) []byte {
 	b = appendString(appendString(b, p.Fingerprint), p.State)
 	if sendAt {
 		b = appendTime(b, p.SendAt)
+	}
+	if len(p.Audience.Tags) > 0 {
+		b = appendList(b, p.Audience.Tags)
 	}
 	return b
 }
@@ -97,6 +109,11 @@ func DecodePush(b []byte) (*store.Push, error) {
 	if flags&pushSendAt != 0 {
 		if p.SendAt = r.time(); p.SendAt.IsZero() {
 			r.fail() // the flag is set only with a time
+		}
+	}
+	if flags&pushTags != 0 {
+		if p.Audience.Tags = r.list(); len(p.Audience.Tags) == 0 {
+			r.fail() // the flag is set only with tags
 		}
 	}
 	if r.err != nil || len(r.s) != 0 {

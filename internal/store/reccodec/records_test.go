@@ -40,6 +40,10 @@ func testPushes() []*store.Push {
 		{ID: "s", AppID: "b", Audience: store.Audience{Aliases: []string{"bob"}}, Targets: []string{"d9"},
 			CreatedAt: when, SendAt: when.Add(36 * time.Hour), State: store.PushScheduled},
 		{ID: "t", State: store.PushScheduled, SendAt: time.Unix(-1, 999999999).UTC()},
+		{ID: "u", AppID: "b", Audience: store.Audience{Tags: []string{"sports", "lang:de"}}, CreatedAt: when,
+			State: store.PushPending},
+		{ID: "v", AppID: "b", Audience: store.Audience{Tags: []string{"news"}}, CreatedAt: when,
+			SendAt: when.Add(time.Hour), State: store.PushScheduled},
 	}
 }
 
@@ -164,5 +168,5 @@ func TestEncodingsCoverEveryField(t *testing.T) {
 	require.Equal(t, []string{"ID", "AppID", "Notification", "Audience", "Targets", "CreatedAt", "ExpiresAt", "SendAt", "Fingerprint", "State", "Counts"},
 		fields(store.Push{}), "EncodePush (Counts are kept apart)")
 	require.Equal(t, []string{"Title", "Body", "Data"}, fields(store.Notification{}), "EncodePush")
-	require.Equal(t, []string{"DeviceIDs", "Aliases", "Broadcast"}, fields(store.Audience{}), "EncodePush")
+	require.Equal(t, []string{"DeviceIDs", "Aliases", "Broadcast", "Tags"}, fields(store.Audience{}), "EncodePush")
 }

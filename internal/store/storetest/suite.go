@@ -66,6 +66,10 @@ type Harness struct {
 	// The suite then skips its check of concurrent UpdateDevice calls; the
 	// sequential checks still run.
 	RacyConditionalWrites bool
+	// Tags is set by backends that list devices by tag: the suite then
+	// fails, instead of skipping its checks of store.TagIndex, when the
+	// store it opens is no TagIndex or answers store.ErrUnsupported.
+	Tags bool
 	// Parts limits the suite to the interfaces the backend implements:
 	// any of PartApps, PartDevices, PartStreams, PartPushes, PartRelay,
 	// PartOutcomes, PartCampaigns, PartUsers. Empty runs everything. A
@@ -75,7 +79,8 @@ type Harness struct {
 
 // Parts of the suite, by interface.
 const (
-	PartApps    = "apps"
+	PartApps = "apps"
+	// PartDevices covers Devices, and TagIndex for a store that has one.
 	PartDevices = "devices"
 	PartStreams = "streams"
 	PartPushes  = "pushes"
@@ -103,6 +108,7 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.has(PartDevices) {
 		t.Run("devices", s.devices)
+		t.Run("tags", s.tags)
 	}
 	if h.has(PartStreams) {
 		t.Run("streams", s.streams)

@@ -63,6 +63,7 @@ func TestBulkWriter(t *testing.T) {
 				{"duplicate-ids", testBulkDuplicates},
 				{"empty-id", testBulkEmptyID},
 				{"replace-if-unchanged", testReplaceIfUnchanged},
+				{"tags", testBulkTags},
 				{"flush-keeps-other-writers", func(t *testing.T, o func(t *testing.T) bulkL2) { testFlushKeepsOtherWriters(t, o, true) }},
 				{"flush-one-by-one-keeps-other-writers", func(t *testing.T, o func(t *testing.T) bulkL2) { testFlushKeepsOtherWriters(t, o, false) }},
 			} {
@@ -271,6 +272,82 @@ func testReplaceIfUnchanged(t *testing.T, open func(t *testing.T) bulkL2) {
 	stale, err = s.ReplaceDevices(ctx, nil, nil)
 	require.NoError(t, err)
 	require.Empty(t, stale)
+}
+
+// testBulkTags: for an L2 with a tag index, PutDevices and ReplaceDevices
+// move devices between tag lists as PutDevice does: tags gained, lost, a
+// device moved to another app, the last of a device given twice, and no
+// move for a device ReplaceDevices leaves as written meanwhile.
+func testBulkTags(t *testing.T, open func(t *testing.T) bulkL2) {
+	ctx := t.Context()
+	s := open(t)
+	ti, ok := s.(store.TagIndex)
+	if !ok {
+		t.Skipf("%T has no tag index", s)
+	}
+	tags := [][]string{{"a", "b"}, {"a"}, {"b"}, {"a"}, {"a", "b"}, {"c"}, {"c"}, {"a"}}
+	devs := make([]*store.Device, len(tags))
+	ids := make([]string, len(devs))
+	for i := range devs {
+		devs[i] = newDevice(i)
+		devs[i].Tags = tags[i]
+		ids[i] = devs[i].ID
+		require.NoError(t, s.PutDevice(ctx, devs[i]))
+	}
+	change := func(i int, f func(d *store.Device)) *store.Device {
+		d := devs[i].Clone()
+		f(d)
+		return d
+	}
+	n1, n2 := newDevice(100), newDevice(101)
+	n1.Tags = []string{"a"}
+	n2first := n2.Clone()
+	n2first.Tags = []string{"x"}
+	n2.Tags = []string{"c", "a"}
+	require.NoError(t, s.PutDevices(ctx, []*store.Device{
+		change(0, func(d *store.Device) { d.Tags = []string{"b", "c"} }),
+		change(1, func(d *store.Device) { d.Tags = nil }),
+		n2first,
+		change(2, func(d *store.Device) { d.AppID = "other" }),
+		change(3, func(d *store.Device) { d.Locale = "fr" }),
+		n1, n2,
+	}))
+	byTags := func(app string, tags ...string) []string {
+		t.Helper()
+		got, err := ti.DeviceIDsByTags(ctx, app, tags, "", 100)
+		require.NoError(t, err)
+		return got
+	}
+	sorted := func(ids ...string) []string {
+		slices.Sort(ids)
+		return ids
+	}
+	require.Equal(t, sorted(ids[3], ids[4], ids[7], n1.ID, n2.ID), byTags("app", "a"))
+	require.Equal(t, sorted(ids[0], ids[4]), byTags("app", "b"))
+	require.Equal(t, sorted(ids[0], ids[5], ids[6], n2.ID), byTags("app", "c"))
+	require.Empty(t, byTags("app", "x"), "only the last of a device given twice")
+	require.Equal(t, []string{ids[2]}, byTags("other", "b", "a"))
+
+	olds, err := s.Devices(ctx, ids[4:])
+	require.NoError(t, err)
+	other := change(5, func(d *store.Device) { d.Tags = []string{"d"} })
+	require.NoError(t, s.PutDevice(ctx, other))
+	news := make([]*store.Device, len(olds))
+	for i, d := range olds {
+		news[i] = d.Clone()
+	}
+	news[0].Tags = nil
+	news[1].Tags = []string{"a"}
+	news[2].Tags = []string{"a", "b"}
+	news[3].AppID = "other"
+	stale, err := s.ReplaceDevices(ctx, olds, news)
+	require.NoError(t, err)
+	require.Equal(t, []int{1}, stale)
+	require.Equal(t, sorted(ids[3], ids[6], n1.ID, n2.ID), byTags("app", "a"))
+	require.Equal(t, sorted(ids[0], ids[6]), byTags("app", "b"))
+	require.Equal(t, sorted(ids[0], n2.ID), byTags("app", "c"))
+	require.Equal(t, []string{ids[5]}, byTags("app", "d"), "written meanwhile, not replaced")
+	require.Equal(t, sorted(ids[2], ids[7]), byTags("other", "a", "b"))
 }
 
 // staleL2 is an L2 whose first read of each device in snapshot returns

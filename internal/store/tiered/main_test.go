@@ -7,13 +7,16 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/mopush/mopush/internal/store"
+	"github.com/mopush/mopush/internal/store/aerostore"
 	"github.com/mopush/mopush/internal/store/pebblestore"
 	"github.com/mopush/mopush/internal/testsrv"
+	"github.com/mopush/mopush/internal/testsrv/aerofake"
 )
 
 // shared holds two Redis servers that tests use as L1 shards, started once
@@ -74,6 +77,18 @@ func uniquePrefix() string { return fmt.Sprintf("t%d:", shared.next.Add(1)) }
 func openPebble(tb testing.TB) *pebblestore.Store {
 	tb.Helper()
 	s, err := pebblestore.Open(pebblestore.Config{Dir: tb.TempDir()})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
+	return s
+}
+
+// openAerospike opens an L2 on an in-memory Aerospike server of its own.
+func openAerospike(tb testing.TB) store.Devices {
+	tb.Helper()
+	srv, err := aerofake.Start(aerofake.Config{Namespaces: []string{"test"}})
+	require.NoError(tb, err)
+	tb.Cleanup(func() { require.NoError(tb, srv.Close()) })
+	s, err := aerostore.Open(tb.Context(), aerostore.Config{Hosts: []string{srv.Addr()}, Namespace: "test", Timeout: 5 * time.Second})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
 	return s

@@ -16,6 +16,7 @@ import (
 
 var (
 	_ store.Devices     = (*Tiered)(nil)
+	_ store.TagIndex    = (*Tiered)(nil)
 	_ cache.Invalidator = (*Tiered)(nil)
 	_ BulkWriter        = (*redisstore.Store)(nil)
 	_ BulkUpdater       = (*redisstore.Store)(nil)

@@ -22,25 +22,54 @@ import (
 )
 
 // TestConformance runs the devices part of the suite through the tiers,
-// with two L1 shards and without L1.
+// with two L1 shards and without L1, over Pebble, whose tag index the
+// tiers pass lookups by tag to, and over Aerospike, which has none: the
+// suite's checks of the tag index skip there.
 func TestConformance(t *testing.T) {
+	noL1 := func(testing.TB) []string { return []string{} }
 	for _, c := range []struct {
 		name  string
 		addrs func(testing.TB) []string
+		l2    func(testing.TB) store.Devices
+		tags  bool
 	}{
-		{"l1=redis", sharedAddrs},
-		{"l1=none", func(testing.TB) []string { return []string{} }},
+		{"l1=redis", sharedAddrs, func(tb testing.TB) store.Devices { return openPebble(tb) }, true},
+		{"l1=none", noL1, func(tb testing.TB) store.Devices { return openPebble(tb) }, true},
+		{"l1=none,l2=aerospike", noL1, openAerospike, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			storetest.Run(t, storetest.Harness{
 				LockedUpdates: true,
+				Tags:          c.tags,
 				Parts:         []string{storetest.PartDevices},
 				Open: func(t *testing.T, _ storetest.Config) store.Store {
-					tr := open(t, Config{L1: redisstore.Config{Addrs: c.addrs(t)}}, openPebble(t))
+					tr := open(t, Config{L1: redisstore.Config{Addrs: c.addrs(t)}}, c.l2(t))
 					return storetest.Compose{D: tr}
 				},
 			})
 		})
+	}
+}
+
+// TestTagsNeedL2Index: lookups by tag go to L2 when it has a tag index,
+// and fail with store.ErrUnsupported, limit 0 included, when it has none.
+func TestTagsNeedL2Index(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	tr := open(t, Config{L1: redisstore.Config{Addrs: []string{}}}, openPebble(t))
+	d := newDevice(1)
+	d.Tags = []string{"news"}
+	require.NoError(t, tr.PutDevice(ctx, d))
+	got, err := tr.DeviceIDsByTags(ctx, d.AppID, []string{"news"}, "", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{d.ID}, got)
+
+	for _, l2 := range []store.Devices{struct{ plainDevices }{openPebble(t)}, openAerospike(t)} {
+		tr := open(t, Config{L1: redisstore.Config{Addrs: []string{}}}, l2)
+		for _, limit := range []int{0, 10} {
+			_, err := tr.DeviceIDsByTags(ctx, "app", []string{"news"}, "", limit)
+			require.ErrorIs(t, err, store.ErrUnsupported, "%T, limit %d", l2, limit)
+		}
 	}
 }
 

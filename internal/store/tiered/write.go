@@ -137,6 +137,20 @@ func (t *Tiered) forget(ctx context.Context, devs []*store.Device) {
 	}
 }
 
+// DeviceIDsByTags asks L2, which keeps the tag index when it is a
+// store.TagIndex; otherwise it returns store.ErrUnsupported, wrapped.
+func (t *Tiered) DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error) {
+	ti, ok := t.l2.(store.TagIndex)
+	if !ok {
+		return nil, fmt.Errorf("tiered: device ids by tags: L2 %T: %w", t.l2, store.ErrUnsupported)
+	}
+	ids, err := ti.DeviceIDsByTags(ctx, appID, tags, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("tiered: device ids by tags: %w", err)
+	}
+	return ids, nil
+}
+
 // DeviceIDsByAlias asks L2, which keeps the alias index.
 func (t *Tiered) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
 	ids, err := t.l2.DeviceIDsByAlias(ctx, appID, aliases)
