@@ -94,7 +94,8 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 // at its send time when p is scheduled.
 func (g *Gateway) accept(w http.ResponseWriter, r *http.Request, app *store.App, p *store.Push, idem string) error {
 	scheduled := p.State == store.PushScheduled
-	if d, ok := g.store.(store.DeferredPushes); ok && !p.Audience.Broadcast && !scheduled {
+	paged := p.Audience.Broadcast || len(p.Audience.Tags) > 0
+	if d, ok := g.store.(store.DeferredPushes); ok && !paged && !scheduled {
 		return g.acceptDeferred(w, r, d, app, p, idem)
 	}
 	id, err := g.store.CreatePush(r.Context(), p, idem)
@@ -232,13 +233,16 @@ func (g *Gateway) sendTime(raw *string, now time.Time) (time.Time, error) {
 // device exists and belongs to the app.
 func (g *Gateway) resolveTargets(r *http.Request, appID string, a store.Audience) ([]string, error) {
 	if a.Broadcast {
-		if len(a.DeviceIDs) > 0 || len(a.Aliases) > 0 {
-			return nil, errInvalid("invalid-audience", "Invalid audience", "broadcast excludes device_ids and aliases")
+		if len(a.DeviceIDs) > 0 || len(a.Aliases) > 0 || len(a.Tags) > 0 {
+			return nil, errInvalid("invalid-audience", "Invalid audience", "broadcast excludes device_ids, aliases and tags")
 		}
 		return nil, nil
 	}
+	if len(a.Tags) > 0 {
+		return nil, g.checkTags(r.Context(), a)
+	}
 	if len(a.DeviceIDs) == 0 && len(a.Aliases) == 0 {
-		return nil, errInvalid("empty-audience", "Empty audience", "give device_ids, aliases or broadcast")
+		return nil, errInvalid("empty-audience", "Empty audience", "give device_ids, aliases, tags or broadcast")
 	}
 	if len(a.DeviceIDs)+len(a.Aliases) > g.cfg.MaxTargets {
 		return nil, g.tooMany(len(a.DeviceIDs) + len(a.Aliases))
@@ -259,6 +263,38 @@ func (g *Gateway) resolveTargets(r *http.Request, appID string, a store.Audience
 		return nil, g.tooMany(len(targets))
 	}
 	return targets, nil
+}
+
+// maxAudienceTags bounds the tags of one push's audience.
+const maxAudienceTags = 10
+
+// checkTags checks an audience of tags: alone, at most maxAudienceTags,
+// each as a device's tag may be, and a store that lists devices by tag.
+// Its devices are listed when the push is routed.
+func (g *Gateway) checkTags(ctx context.Context, a store.Audience) error {
+	if len(a.DeviceIDs) > 0 || len(a.Aliases) > 0 {
+		return errInvalid("invalid-audience", "Invalid audience", "tags exclude device_ids and aliases")
+	}
+	if len(a.Tags) > maxAudienceTags {
+		return errInvalid("invalid-audience", "Invalid audience", fmt.Sprintf("at most %d tags", maxAudienceTags))
+	}
+	for _, t := range a.Tags {
+		if t == "" || len(t) > maxTagLen {
+			return errInvalid("invalid-audience", "Invalid audience", fmt.Sprintf("a tag is 1 to %d bytes", maxTagLen))
+		}
+	}
+	ti, ok := g.store.(store.TagIndex)
+	if ok {
+		_, err := ti.DeviceIDsByTags(ctx, "", nil, "", 0)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, store.ErrUnsupported) {
+			return fmt.Errorf("check tag index: %w", err)
+		}
+	}
+	return httpx.Errorf(http.StatusNotImplemented, "tags-unsupported", "Tags not supported",
+		"this deployment's device store cannot list devices by tag")
 }
 
 func (g *Gateway) tooMany(n int) error {
@@ -343,7 +379,8 @@ func (g *Gateway) getPush(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("load push: %w", err)
 	}
 	c := p.Counts
-	if !p.Audience.Broadcast {
+	if !p.Audience.Broadcast && len(p.Audience.Tags) == 0 {
+		// Tag and broadcast audiences count their targets when routed.
 		c.Targeted = int64(len(p.Targets))
 	}
 	return httpx.WriteJSON(w, http.StatusOK, pushView{

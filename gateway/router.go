@@ -61,6 +61,12 @@ func (g *Gateway) routeJob(ctx context.Context, job routeJob, release func()) {
 		release()
 		return
 	}
+	if len(p.Audience.Tags) > 0 {
+		g.routeTags(ctx, p, job.settings, resumed)
+		g.m.routeS.Observe(time.Since(start).Seconds())
+		release()
+		return
+	}
 	counts, results, stopped := g.route(ctx, p, delivered, resumed)
 	g.m.routeS.Observe(time.Since(start).Seconds())
 	if stopped {

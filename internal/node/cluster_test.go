@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -103,6 +104,19 @@ func rolesApartOnClusters(t *testing.T, mutate func(*config.Config)) {
 		c := a.counts(app, id)
 		return c["acked"] == float64(len(ds)) && c["delivered"] == float64(len(ds))
 	})
+
+	// Tag pushes need a store that lists devices by tag: MongoDB does,
+	// Aerospike does not, and the gateway says so at once.
+	var probe config.Config
+	shared(&probe)
+	code, out, _ := a.do(http.MethodPost, "/v1/pushes", app.key, app.secret, map[string]any{
+		"audience": map[string]any{"tags": []string{"nobody"}}, "notification": notification("to", "a tag")}, nil)
+	if len(probe.Store.Aerospike) > 0 {
+		require.Equal(t, http.StatusNotImplemented, code, "%v", out)
+		require.Equal(t, "https://mopush.dev/problems/tags-unsupported", out["type"])
+	} else {
+		require.Equal(t, http.StatusAccepted, code, "%v", out)
+	}
 
 	// A report through a connector node reaches the gateway node, which
 	// registered the device and read (and cached) it when it checked the

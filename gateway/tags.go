@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/mopush/mopush/internal/store"
+)
+
+// tagPage is how many devices of a tag audience are listed and routed at
+// once.
+const tagPage = 500
+
+// routeTags routes a push whose audience is tags: the devices that have
+// one of them are listed from the store's tag index in pages, in id
+// order, and each page is routed, with its vendor fallback checks, as a
+// push to those devices is. The push is finished, with the devices it
+// reached as targeted, once every page is routed and its checks stored.
+// Anything that stops it half way (the store, the relay's queue, a
+// shutdown) leaves it pending: a later sweep routes it again from the
+// first page, and connectors skip the streams that hold it already.
+func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.Settings, resumed bool) {
+	ti, ok := g.store.(store.TagIndex)
+	if !ok {
+		g.log.ErrorContext(ctx, "tag push left pending: the store lists no devices by tag", "push_id", p.ID)
+		return
+	}
+	if settings == nil {
+		if app, err := g.store.AppByID(ctx, p.AppID); err == nil {
+			settings = &app.Settings
+		}
+	}
+	var (
+		counts store.Counts
+		checks sync.WaitGroup
+		mu     sync.Mutex
+		failed error // of the fallback checks
+	)
+	// Pages already routed wait for their checks even when a later one
+	// stops the push, so that nothing is left running after routeTags.
+	defer checks.Wait()
+	after := ""
+	for {
+		page, err := ti.DeviceIDsByTags(ctx, p.AppID, p.Audience.Tags, after, tagPage)
+		if err != nil {
+			g.log.ErrorContext(ctx, "list devices by tag failed; the push stays pending", "push_id", p.ID, "error", err)
+			return
+		}
+		if len(page) == 0 {
+			break
+		}
+		sub := *p
+		sub.Targets = page
+		c, results, stopped := g.route(ctx, &sub, func() {}, resumed)
+		if stopped {
+			g.log.WarnContext(ctx, "push left pending at shutdown", "push_id", p.ID)
+			return
+		}
+		counts.Targeted += int64(len(page))
+		counts.Offline += c.Offline
+		counts.Failed += c.Failed
+		checks.Add(1)
+		g.schedule(ctx, &sub, settings, results, func(err error) {
+			defer checks.Done()
+			if err != nil {
+				mu.Lock()
+				failed = errors.Join(failed, err)
+				mu.Unlock()
+			}
+		})
+		if len(page) < tagPage {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	checks.Wait()
+	if failed != nil {
+		g.log.ErrorContext(ctx, "schedule relay fallback failed; the push stays pending", "push_id", p.ID, "error", failed)
+		return
+	}
+	if err := g.store.FinishPush(ctx, p.ID, counts); err != nil {
+		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
+	}
+}
