@@ -23,8 +23,9 @@ type Compose struct {
 }
 
 var (
-	_ Store    = Compose{}
-	_ TagIndex = Compose{}
+	_ Store       = Compose{}
+	_ TagIndex    = Compose{}
+	_ Engagements = Compose{}
 )
 
 // Close calls CloseFunc.
@@ -173,6 +174,15 @@ func (c Compose) DuePushes(ctx context.Context, now time.Time, limit int) ([]str
 // EndSchedule delegates to P.
 func (c Compose) EndSchedule(ctx context.Context, id, to string) (bool, error) {
 	return c.P.EndSchedule(ctx, id, to)
+}
+
+// CountEngagement delegates to P when it is an Engagements, and returns
+// ErrUnsupported otherwise.
+func (c Compose) CountEngagement(ctx context.Context, pushID, deviceID, kind string) (bool, error) {
+	if e, ok := c.P.(Engagements); ok {
+		return e.CountEngagement(ctx, pushID, deviceID, kind)
+	}
+	return false, ErrUnsupported
 }
 
 // CreateCampaign delegates to K.

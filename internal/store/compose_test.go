@@ -41,3 +41,48 @@ func TestComposeTags(t *testing.T) {
 	require.Equal(t, []string{"d1"}, ids)
 	require.Equal(t, []any{"app", []string{"a", "b"}, "d0", 10}, d.got)
 }
+
+// pushes is Pushes under a name a struct can embed.
+type pushes interface{ Pushes }
+
+// plainPushes is a Pushes without Engagements; its methods are never
+// called.
+type plainPushes struct{ pushes }
+
+// engagedPushes is a Pushes with Engagements that records its call.
+type engagedPushes struct {
+	plainPushes
+	got []any
+}
+
+func (p *engagedPushes) CountEngagement(_ context.Context, pushID, deviceID, kind string) (bool, error) {
+	p.got = []any{pushID, deviceID, kind}
+	return true, nil
+}
+
+// TestComposeEngagements: Compose passes engagements to a Pushes that
+// counts them, and answers ErrUnsupported for one that does not.
+func TestComposeEngagements(t *testing.T) {
+	ctx := t.Context()
+	counted, err := Compose{P: plainPushes{}}.CountEngagement(ctx, "p", "d", EngagementOpen)
+	require.ErrorIs(t, err, ErrUnsupported)
+	require.False(t, counted)
+	p := &engagedPushes{}
+	counted, err = Compose{P: p}.CountEngagement(ctx, "p", "d", EngagementClick)
+	require.NoError(t, err)
+	require.True(t, counted)
+	require.Equal(t, []any{"p", "d", EngagementClick}, p.got)
+}
+
+func TestEngagementDelta(t *testing.T) {
+	d, err := EngagementDelta(EngagementOpen)
+	require.NoError(t, err)
+	require.Equal(t, Counts{Opened: 1}, d)
+	d, err = EngagementDelta(EngagementClick)
+	require.NoError(t, err)
+	require.Equal(t, Counts{Clicked: 1}, d)
+	for _, kind := range []string{"", "opened", "Open", "share"} {
+		_, err = EngagementDelta(kind)
+		require.Error(t, err, "kind %q", kind)
+	}
+}

@@ -184,12 +184,14 @@ type Counts struct {
 	Expired     int64 `json:"expired"`      // TTL ran out first (outcome)
 	NoChannel   int64 `json:"no_channel"`   // offline and no vendor token (outcome)
 	DeadTokens  int64 `json:"dead_tokens"`  // vendor tokens removed as dead
+	Opened      int64 `json:"opened"`       // devices that reported the notification opened
+	Clicked     int64 `json:"clicked"`      // devices that reported a click in it
 }
 
 // Vector returns the counters in a fixed order, for encodings.
 func (c Counts) Vector() []int64 {
 	return []int64{c.Targeted, c.Delivered, c.Acked, c.Offline, c.Failed,
-		c.Relayed, c.RelayFailed, c.Expired, c.NoChannel, c.DeadTokens}
+		c.Relayed, c.RelayFailed, c.Expired, c.NoChannel, c.DeadTokens, c.Opened, c.Clicked}
 }
 
 // CountsFromVector is the inverse of Vector; a shorter vector (an older
@@ -197,7 +199,7 @@ func (c Counts) Vector() []int64 {
 func CountsFromVector(v []int64) Counts {
 	var c Counts
 	ptrs := []*int64{&c.Targeted, &c.Delivered, &c.Acked, &c.Offline, &c.Failed,
-		&c.Relayed, &c.RelayFailed, &c.Expired, &c.NoChannel, &c.DeadTokens}
+		&c.Relayed, &c.RelayFailed, &c.Expired, &c.NoChannel, &c.DeadTokens, &c.Opened, &c.Clicked}
 	for i := range min(len(v), len(ptrs)) {
 		*ptrs[i] = v[i]
 	}
@@ -406,6 +408,23 @@ type Devices interface {
 	// missing device is not an error. A device id is never given again, so
 	// a deleted device stays deleted.
 	DeleteDevice(ctx context.Context, id string) error
+}
+
+// Engagement kinds a device reports about a push it received.
+const (
+	EngagementOpen  = "open"  // the user opened the notification
+	EngagementClick = "click" // the user clicked in it (an action, a link)
+)
+
+// Engagements counts what users did with pushes, once per device: a
+// report sent again (a retry, a reconnect) adds nothing.
+type Engagements interface {
+	// CountEngagement adds 1 to the push's Opened (kind EngagementOpen) or
+	// Clicked (EngagementClick) count unless this device's report of that
+	// kind for the push was counted before; it returns whether it counted.
+	// An unknown push is ErrNotFound; another kind is an error. Counted
+	// without fsync, like other counts.
+	CountEngagement(ctx context.Context, pushID, deviceID, kind string) (bool, error)
 }
 
 // TagIndex lists an app's devices by their tags, in pages, for pushes

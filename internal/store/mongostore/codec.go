@@ -75,13 +75,16 @@ type audienceDoc struct {
 type countsDoc map[string]int64
 
 // countNames are the counters' field names, in the order of
-// store.Counts.Vector.
+// store.Counts.Vector. Documents written before a counter existed (opened
+// and clicked came after the first ten) lack its field, which reads as 0.
 func countNames() []string {
 	return []string{"targeted", "delivered", "acked", "offline", "failed",
-		"relayed", "relay_failed", "expired", "no_channel", "dead_tokens"}
+		"relayed", "relay_failed", "expired", "no_channel", "dead_tokens", "opened", "clicked"}
 }
 
-// countDeltaDoc is one AddCounts in CountDeltas mode.
+// countDeltaDoc is one AddCounts in CountDeltas mode, or the record of an
+// open or click counted (see CountEngagement): its delta in CountDeltas
+// mode, a marker without counts in CountInc mode.
 type countDeltaDoc struct {
 	ID     string    `bson:"_id"`
 	PushID string    `bson:"push_id"`

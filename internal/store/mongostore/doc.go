@@ -1,9 +1,10 @@
 // Package mongostore is the MongoDB backend of the data layer's business
 // data: apps with their settings, their sealed vendor credentials, pushes
-// with their counters, pending list and idempotency keys, campaigns, portal
-// users, and devices with their alias and tag indexes. It implements
-// store.Apps, store.Credentials, store.Pushes, store.Campaigns, store.Users,
-// store.Devices and store.TagIndex with the official driver
+// with their counters (opens and clicks counted once per device included),
+// pending list and idempotency keys, campaigns, portal users, and devices
+// with their alias and tag indexes. It implements store.Apps,
+// store.Credentials, store.Pushes, store.Engagements, store.Campaigns,
+// store.Users, store.Devices and store.TagIndex with the official driver
 // (go.mongodb.org/mongo-driver/v2). Per-device streams and per-target
 // outcomes are device state, which stays with the stores built for it
 // (Aerospike, Pebble).
@@ -21,7 +22,10 @@
 //     state is pending, done, scheduled or cancelled; a scheduled push has
 //     send_at, its send time. An index on (state, _id) serves the pending
 //     list, one on (state, send_at, _id) DuePushes.
-//   - push_counts: counter deltas, in CountDeltas mode only (see CountMode).
+//   - push_counts: counter deltas, in CountDeltas mode only (see CountMode),
+//     and one document per open or click counted, _id push id/kind/device
+//     id, whose unique _id counts each device's report once (see
+//     CountEngagement).
 //   - devices: one document per device, _id is the device id; an index on
 //     (app_id, alias) serves DeviceIDsByAlias, a multikey one on (app_id,
 //     tags, _id) DeviceIDsByTags (tags is the device's array of tags).
@@ -56,6 +60,11 @@
 //     FerretDB 1.24 lost 943 of 1000 concurrent $inc in the conformance
 //     suite, and its $group computes only the first of several $sum
 //     accumulators, so the sum is not an aggregation.
+//   - An open or click counts once per push, device and kind through the
+//     insert of a document with a deterministic _id, never a filtered
+//     update: on FerretDB that document is the delta itself; on MongoDB
+//     a $inc follows it, and a crash between the two loses that one count
+//     (see CountEngagement).
 //   - PutDevices writes devices as replace-upserts in one unordered bulk
 //     write, never $inc or $set on a stored device. On FerretDB it sends
 //     them 16 at a time: its SQLite backend keeps a pooled connection for

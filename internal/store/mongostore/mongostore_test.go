@@ -72,7 +72,7 @@ func TestCountInc(t *testing.T) {
 	_, err := s.CreatePush(ctx, p, "")
 	require.NoError(t, err)
 	d := store.Counts{Targeted: 1, Delivered: 2, Acked: 3, Offline: 4, Failed: 5, Relayed: 6,
-		RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10}
+		RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10, Opened: 11, Clicked: 12}
 	for range 3 {
 		require.NoError(t, s.AddCounts(ctx, p.ID, d))
 	}
@@ -189,9 +189,18 @@ func TestCountNamesCoverCounts(t *testing.T) {
 	t.Parallel()
 	require.Len(t, countNames(), len(store.Counts{}.Vector()), "a counter of store.Counts has no field name")
 	c := store.Counts{Targeted: 1, Delivered: 2, Acked: 3, Offline: 4, Failed: 5, Relayed: 6,
-		RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10}
+		RelayFailed: 7, Expired: 8, NoChannel: 9, DeadTokens: 10, Opened: 11, Clicked: 12}
 	require.Equal(t, c, toCountsDoc(c, false).counts())
 	require.Len(t, toCountsDoc(store.Counts{Acked: 1}, true), 1)
+	require.Equal(t, countsDoc{"opened": 1}, toCountsDoc(store.Counts{Opened: 1}, true))
+	require.Equal(t, countsDoc{"clicked": 1}, toCountsDoc(store.Counts{Clicked: 1}, true))
+
+	// A document written when there were ten counters reads with the new
+	// ones zero.
+	old := countsDoc{"targeted": 1, "delivered": 2, "acked": 3, "offline": 4, "failed": 5, "relayed": 6,
+		"relay_failed": 7, "expired": 8, "no_channel": 9, "dead_tokens": 10}
+	c.Opened, c.Clicked = 0, 0
+	require.Equal(t, c, old.counts())
 }
 
 func TestCountModeString(t *testing.T) {

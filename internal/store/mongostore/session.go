@@ -9,13 +9,15 @@ import (
 )
 
 var (
-	_ store.Apps      = (*Session)(nil)
-	_ store.Pushes    = (*Session)(nil)
-	_ store.Devices   = (*Session)(nil)
-	_ store.TagIndex  = (*Session)(nil)
-	_ store.TagIndex  = (*Store)(nil)
-	_ store.Campaigns = (*Session)(nil)
-	_ store.Users     = (*Session)(nil)
+	_ store.Apps        = (*Session)(nil)
+	_ store.Pushes      = (*Session)(nil)
+	_ store.Devices     = (*Session)(nil)
+	_ store.TagIndex    = (*Session)(nil)
+	_ store.TagIndex    = (*Store)(nil)
+	_ store.Engagements = (*Session)(nil)
+	_ store.Engagements = (*Store)(nil)
+	_ store.Campaigns   = (*Session)(nil)
+	_ store.Users       = (*Session)(nil)
 )
 
 // Session is a lazy proxy session: the view of a Store that one request
@@ -191,6 +193,14 @@ func (ss *Session) EndSchedule(ctx context.Context, id, to string) (bool, error)
 		return false, err
 	}
 	return ss.s.EndSchedule(ctx, id, to)
+}
+
+// CountEngagement is Store.CountEngagement.
+func (ss *Session) CountEngagement(ctx context.Context, pushID, deviceID, kind string) (bool, error) {
+	if err := ss.check(); err != nil {
+		return false, err
+	}
+	return ss.s.CountEngagement(ctx, pushID, deviceID, kind)
 }
 
 // CreateCampaign is Store.CreateCampaign.

@@ -152,6 +152,8 @@ func TestSessionClose(t *testing.T) {
 	_, err := ss.AppByID(ctx, app.ID)
 	require.ErrorIs(t, err, ErrSessionClosed)
 	require.ErrorIs(t, ss.AddCounts(ctx, "p", store.Counts{}), ErrSessionClosed)
+	_, err = ss.CountEngagement(ctx, "p", "d", store.EngagementOpen)
+	require.ErrorIs(t, err, ErrSessionClosed)
 	_, err = ss.CreatePush(ctx, &store.Push{ID: ids.New()}, "")
 	require.ErrorIs(t, err, ErrSessionClosed)
 	_, err = ss.Devices(ctx, []string{"d"})

@@ -75,7 +75,9 @@ func decodeIdemEntry(b []byte) (idemEntry, error) {
 // bytes. Records written before (kept until their push is compacted away)
 // are the whole vector as big-endian int64s, a multiple of 8 bytes; their
 // first byte is the top byte of Targeted, 0x00 or 0xff for any count that
-// fits in 56 bits, so countsSparse (0x01) never starts one.
+// fits in 56 bits, so countsSparse (0x01) never starts one. Either
+// encoding written before a counter existed (Opened and Clicked came after
+// the first ten) lacks it, and it reads as zero.
 const countsSparse = 0x01
 
 // encodeCounts returns the sparse encoding of c.

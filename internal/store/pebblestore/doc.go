@@ -1,10 +1,10 @@
 // Package pebblestore is the embedded backend of the data layer: one Pebble
 // database on local disk that holds apps, devices and their alias and tag
 // indexes, per-device message streams with their watermarks, pushes with
-// their counters, pending list, scheduled index and idempotency keys,
-// campaigns with their per-app index, and portal users with their email
-// index. It stands in for Redis, Aerospike and MongoDB when mopush runs on
-// one machine.
+// their counters, pending list, scheduled index, idempotency keys and the
+// markers of the opens and clicks counted, campaigns with their per-app
+// index, and portal users with their email index. It stands in for Redis,
+// Aerospike and MongoDB when mopush runs on one machine.
 //
 // # What it owns
 //
@@ -44,18 +44,23 @@
 //     push's stripe, so of concurrent calls exactly one moves it.
 //   - Counters are merge operands summed by pebble (see newCountsMerger):
 //     AddCounts neither reads nor locks.
+//   - CountEngagement reads a marker of the push, device and kind and,
+//     when it is missing, writes it and the count in one batch, under the
+//     stripe of the push and device: of concurrent reports of one kind,
+//     exactly one counts.
 //   - Close waits for calls in flight; calls after Close return ErrClosed.
 //
 // # Durability
 //
 // CreateApp, PutDevice, PutDevices, Append, CreatePush, EndSchedule and
 // every write of campaigns and users return after their batch is fsynced;
-// PutDevices writes all its devices in one batch. AddCounts, Advance,
-// FinishPush and the deletion of lapsed idempotency keys commit without
-// fsync: a crash or power cut may lose their last moments, so counters may
-// read a little low, a watermark may move back and cover some messages
-// again, and a finished push may be routed again, which at-least-once
-// delivery allows (see FinishPush).
+// PutDevices writes all its devices in one batch. AddCounts,
+// CountEngagement, Advance, FinishPush and the deletion of lapsed
+// idempotency keys commit without fsync: a crash or power cut may lose
+// their last moments, so counters may read a little low (an engagement
+// lost with its marker counts when it is reported again), a watermark may
+// move back and cover some messages again, and a finished push may be
+// routed again, which at-least-once delivery allows (see FinishPush).
 // A clean Close syncs everything.
 //
 // Devices, stream messages and push records are stored in the binary

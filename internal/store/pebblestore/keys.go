@@ -27,6 +27,7 @@ import (
 //	'p' push id                                store.Push without counts, reccodec (JSON before)
 //	'c' push id                                store.Counts, sparse (codec.go), merge operands
 //	'x' push id                                empty (the push exists; a cheap check for counters)
+//	'y' lp(push id) lp(device id) kind         empty (the device's open or click was counted)
 //	'r' lp(app id) vendor                      sealed vendor credential
 //	'q' push id                                empty (pending index; ids sort by time)
 //	't' send at (uint64) push id               empty (scheduled index, by send time)
@@ -38,6 +39,10 @@ import (
 //	'u' user id                                store.User, JSON
 //	'v' email (normalised)                     user id (unique email index)
 //	'm' name                                   empty (a marker of the database's state, see below)
+//
+// An engagement marker 'y' is written in the batch that merges its count
+// into 'c' (engagements.go), so a report counts once per push, device and
+// kind.
 //
 // The tag index holds one entry per tag of each device, kept in the batch
 // that writes or deletes the device (devices.go). Databases written before
@@ -84,6 +89,10 @@ const (
 	// keys markers of the database's state.
 	tagDeviceTag = 'f'
 	tagMeta      = 'm'
+
+	// tagEngaged keys the marker of an open or click a device reported
+	// for a push and that was counted.
+	tagEngaged = 'y'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
@@ -153,6 +162,18 @@ func tagPrefix(appID, tag string) []byte {
 
 func tagKey(appID, tag, deviceID string) []byte {
 	return append(tagPrefix(appID, tag), deviceID...)
+}
+
+// engagedPrefix is the prefix of the engagement markers of (pushID,
+// deviceID); the kind follows it.
+func engagedPrefix(pushID, deviceID string) []byte {
+	b := make([]byte, 1, 1+2*binary.MaxVarintLen64+len(pushID)+len(deviceID)+len("click"))
+	b[0] = tagEngaged
+	return appendLP(appendLP(b, pushID), deviceID)
+}
+
+func engagedKey(pushID, deviceID, kind string) []byte {
+	return append(engagedPrefix(pushID, deviceID), kind...)
 }
 
 // metaKey is the key of the marker name.

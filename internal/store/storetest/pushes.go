@@ -173,6 +173,7 @@ func (s suite) pushes(t *testing.T) {
 		require.Equal(t, store.PushDone, got.State)
 	})
 	t.Run("scheduled", s.scheduled)
+	t.Run("engagements", s.engagements)
 }
 
 // idempotencyWindow checks that a key is forgotten after the window.
