@@ -67,6 +67,8 @@ type Connector struct {
 	// id is never given again), for the sessions their handshakes under
 	// way would start.
 	deleted *capmap.Map[string, struct{}]
+	// pushApps keeps the app of each push an open or a click named.
+	pushApps *capmap.Map[string, string]
 }
 
 // maxDeleted bounds the deleted device ids a connector keeps.
@@ -89,16 +91,17 @@ func New(cfg Config, st Store, owns Owner, log *slog.Logger, reg prometheus.Regi
 		owns = func(string) bool { return true }
 	}
 	c := &Connector{
-		cfg:     cfg,
-		store:   st,
-		owns:    owns,
-		log:     log.With("component", "connector", "node_id", cfg.NodeID),
-		m:       newMetrics(reg),
-		hub:     newHub(cfg.Shards),
-		bcast:   newBcastIndex(),
-		order:   newBcastOrder(broadcastOrderWait),
-		writers: newWriters(),
-		deleted: capmap.New[string, struct{}](maxDeleted),
+		cfg:      cfg,
+		store:    st,
+		owns:     owns,
+		log:      log.With("component", "connector", "node_id", cfg.NodeID),
+		m:        newMetrics(reg),
+		hub:      newHub(cfg.Shards),
+		bcast:    newBcastIndex(),
+		order:    newBcastOrder(broadcastOrderWait),
+		writers:  newWriters(),
+		deleted:  capmap.New[string, struct{}](maxDeleted),
+		pushApps: capmap.New[string, string](maxPushApps),
 	}
 	c.sums = outcome.NewSums(st, c.log, c.m.countsDropped)
 	c.appender = newAppender(st)

@@ -18,6 +18,8 @@ type metrics struct {
 	helloAcks prometheus.Counter
 	// countsDropped counts pushes whose summed counts were dropped.
 	countsDropped prometheus.Counter
+	// engagements counts open and click reports by kind and result.
+	engagements *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -32,6 +34,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_handshake_seconds", Help: "Time from upgrade to welcome.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		engagements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "push_connector_engagements_total",
+			Help: "Open and click reports by kind and result: counted, repeated (counted before), unknown_push, foreign_push (a push of another app), invalid, unsupported, error.",
+		}, []string{"kind", "result"}),
 		framesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "push_connector_frames_received_total", Help: "Sealed frames received, by type.",
 		}, []string{"type"}),
@@ -66,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped, m.announced)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped, m.announced, m.engagements)
 	}
 	return m
 }

@@ -32,8 +32,12 @@ const (
 // report applies a device_info report: locale, time zone, vendor tokens and
 // last-seen time. Through a Reporter it is batched with other devices'
 // reports; otherwise it is a read-modify-write of the device. Opens and
-// clicks are counted only (their statistics come with the collector).
+// clicks count in the push's counts (engage).
 func (c *Connector) report(ctx context.Context, s *session, r *pb.Report) {
+	if r.Kind == ReportOpen || r.Kind == ReportClick {
+		c.engage(ctx, s, r)
+		return
+	}
 	if r.Kind != ReportDeviceInfo || len(r.Fields) > maxReportFields {
 		return
 	}

@@ -45,7 +45,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	c := a.counts(app, id)
 	require.Equal(t, map[string]float64{"targeted": 1, "delivered": 1, "acked": 1, "offline": 0, "failed": 0,
-		"relayed": 0, "relay_failed": 0, "expired": 0, "no_channel": 0, "dead_tokens": 0}, c)
+		"relayed": 0, "relay_failed": 0, "expired": 0, "no_channel": 0, "dead_tokens": 0, "opened": 0, "clicked": 0}, c)
 
 	st := d.stop()
 	require.EqualValues(t, 1, st.LastSeq)
