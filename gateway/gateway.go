@@ -76,6 +76,8 @@ type Gateway struct {
 	announce Announcer
 	// now is the clock of send times (time.Now; tests move it).
 	now func() time.Time
+	// limits bounds each app's push requests (its push_rate_per_second).
+	limits *pushLimits
 }
 
 // Announcer tells every connector about a message the gateway appended to
@@ -108,6 +110,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		owners:  newOwners(maxOwners),
 		down:    newDownNodes(),
 		now:     time.Now,
+		limits:  newPushLimits(),
 	}
 	g.sums = outcome.NewSums(st, g.log, g.m.countsDropped)
 	for _, o := range opts {

@@ -55,6 +55,9 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := g.limitPushes(app); err != nil {
+		return err
+	}
 	idem := r.Header.Get("Idempotency-Key")
 	if len(idem) > maxIdempotencyKey {
 		return httpx.Errorf(http.StatusBadRequest, "bad-idempotency-key", "Bad Idempotency-Key", "at most 255 bytes")

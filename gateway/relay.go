@@ -97,15 +97,20 @@ func (g *Gateway) schedule(ctx context.Context, p *store.Push, settings *store.S
 type settingsRequest struct {
 	AckTimeoutSeconds *int   `json:"ack_timeout_seconds"`
 	PayloadMode       string `json:"payload_mode"`
+	PushRatePerSecond *int   `json:"push_rate_per_second"`
 }
 
 type settingsView struct {
 	AckTimeoutSeconds int    `json:"ack_timeout_seconds"`
 	PayloadMode       string `json:"payload_mode"`
+	PushRatePerSecond int    `json:"push_rate_per_second"` // 0: no bound
 }
 
+// maxPushRate bounds push_rate_per_second.
+const maxPushRate = 1_000_000
+
 func (g *Gateway) viewSettings(s store.Settings) settingsView {
-	v := settingsView{AckTimeoutSeconds: wholeSeconds(g.relay.AckTimeout), PayloadMode: store.PayloadFull}
+	v := settingsView{AckTimeoutSeconds: wholeSeconds(g.relay.AckTimeout), PayloadMode: store.PayloadFull, PushRatePerSecond: s.PushRate}
 	if s.AckTimeout > 0 {
 		v.AckTimeoutSeconds = wholeSeconds(s.AckTimeout)
 	}
@@ -136,6 +141,13 @@ func (req *settingsRequest) settings() (store.Settings, error) {
 		s.PayloadMode = req.PayloadMode
 	default:
 		return s, errInvalid("invalid-settings", "Invalid settings", "payload_mode must be full, encrypted or wakeup")
+	}
+	if n := req.PushRatePerSecond; n != nil {
+		if *n < 0 || *n > maxPushRate {
+			return s, errInvalid("invalid-settings", "Invalid settings",
+				fmt.Sprintf("push_rate_per_second must be 0 (no bound) to %d", maxPushRate))
+		}
+		s.PushRate = *n
 	}
 	return s, nil
 }

@@ -26,14 +26,14 @@ func TestGetApp(t *testing.T) {
 	created, err := time.Parse(time.RFC3339Nano, body["created_at"].(string))
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now(), created, time.Minute)
-	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(30), "payload_mode": "full"}, body["settings"],
+	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(30), "payload_mode": "full", "push_rate_per_second": float64(0)}, body["settings"],
 		"the server's defaults until the app sets its own")
 
-	code, body, _ = e.admin(http.MethodPut, path+"/settings", map[string]any{"ack_timeout_seconds": 7, "payload_mode": "wakeup"})
+	code, body, _ = e.admin(http.MethodPut, path+"/settings", map[string]any{"ack_timeout_seconds": 7, "payload_mode": "wakeup", "push_rate_per_second": 250})
 	require.Equal(t, http.StatusOK, code, "%v", body)
 	code, body, _ = e.admin(http.MethodGet, path, nil)
 	require.Equal(t, http.StatusOK, code, "%v", body)
-	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(7), "payload_mode": "wakeup"}, body["settings"])
+	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(7), "payload_mode": "wakeup", "push_rate_per_second": float64(250)}, body["settings"])
 
 	code, body, _ = e.admin(http.MethodGet, "/v1/apps/06GZY954R85FYAYXMD9K0Y2JB4", nil)
 	require.Equal(t, http.StatusNotFound, code)

@@ -42,6 +42,9 @@ type Settings struct {
 	// PayloadMode is PayloadFull (default), PayloadEncrypted or
 	// PayloadWakeup.
 	PayloadMode string `json:"payload_mode,omitempty"`
+	// PushRate bounds the push requests the app may make per second to
+	// each gateway; 0: no bound.
+	PushRate int `json:"push_rate,omitempty"`
 }
 
 // Device is one installation of an app.

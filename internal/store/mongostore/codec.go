@@ -24,6 +24,7 @@ type appDoc struct {
 type settingsDoc struct {
 	AckTimeoutNS int64  `bson:"ack_timeout_ns,omitempty"`
 	PayloadMode  string `bson:"payload_mode,omitempty"`
+	PushRate     int    `bson:"push_rate,omitempty"`
 }
 
 // credentialDoc is one sealed vendor credential of an app; _id is
@@ -207,11 +208,11 @@ func (d appDoc) app() *store.App {
 }
 
 func toSettingsDoc(s store.Settings) settingsDoc {
-	return settingsDoc{AckTimeoutNS: int64(s.AckTimeout), PayloadMode: s.PayloadMode}
+	return settingsDoc{AckTimeoutNS: int64(s.AckTimeout), PayloadMode: s.PayloadMode, PushRate: s.PushRate}
 }
 
 func (d settingsDoc) settings() store.Settings {
-	return store.Settings{AckTimeout: time.Duration(d.AckTimeoutNS), PayloadMode: d.PayloadMode}
+	return store.Settings{AckTimeout: time.Duration(d.AckTimeoutNS), PayloadMode: d.PayloadMode, PushRate: d.PushRate}
 }
 
 // toPushDoc returns the document of a new push: scheduled when p.State is

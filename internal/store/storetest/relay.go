@@ -17,7 +17,7 @@ func (s suite) relay(t *testing.T) {
 		e := s.open(t, Config{})
 		a := &store.App{ID: "app-s", Name: "n", Key: "key-s", SecretHash: []byte{1}, CreatedAt: msUTC(time.Now())}
 		require.NoError(t, e.CreateApp(e.ctx, a))
-		st := store.Settings{AckTimeout: 3 * time.Second, PayloadMode: store.PayloadWakeup}
+		st := store.Settings{AckTimeout: 3 * time.Second, PayloadMode: store.PayloadWakeup, PushRate: 250}
 		require.NoError(t, e.UpdateSettings(e.ctx, a.ID, st))
 		got, err := e.AppByKey(e.ctx, a.Key)
 		require.NoError(t, err)
