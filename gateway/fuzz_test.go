@@ -145,6 +145,8 @@ func FuzzSettingsRequest(f *testing.F) {
 	f.Add(`{"ack_timeout_seconds":9223372036854775807}`)
 	f.Add(`{"ack_timeout_seconds":1.5}`)
 	f.Add(`{"payload_mode":"FULL"}`)
+	f.Add(`{"push_rate_per_second":500}`)
+	f.Add(`{"push_rate_per_second":-1}`)
 	f.Add(`{}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest(http.MethodPut, "/v1/apps/a/settings", strings.NewReader(body))

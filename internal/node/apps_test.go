@@ -74,5 +74,5 @@ func TestCredentialsWithoutRelay(t *testing.T) {
 
 	code, body, _ = a.do(http.MethodGet, "/v1/apps/"+app.id, "", "", nil, admin)
 	require.Equal(t, http.StatusOK, code, "%v", body)
-	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(0), "payload_mode": "full"}, body["settings"])
+	require.Equal(t, map[string]any{"ack_timeout_seconds": float64(0), "payload_mode": "full", "push_rate_per_second": float64(0)}, body["settings"])
 }
