@@ -168,5 +168,8 @@ func FuzzSettingsRequest(f *testing.F) {
 		default:
 			t.Fatalf("accepted payload mode %q from %q", s.PayloadMode, body)
 		}
+		if s.PushRate < 0 || s.PushRate > maxPushRate {
+			t.Fatalf("accepted push rate %d from %q", s.PushRate, body)
+		}
 	})
 }
