@@ -123,25 +123,8 @@ func (s *Store) DeviceIDsByAlias(ctx context.Context, appID string, aliases []st
 	if len(aliases) == 0 {
 		return nil, nil
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	err := s.do(ctx, "device ids by alias", func(ctx context.Context) error {
-		filter := bson.D{{Key: "app_id", Value: appID}, {Key: "alias", Value: bson.D{{Key: "$in", Value: aliases}}}}
-		cur, err := s.devices.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
+	filter := bson.D{{Key: "app_id", Value: appID}, {Key: "alias", Value: bson.D{{Key: "$in", Value: aliases}}}}
+	return s.findIDs(ctx, "device ids by alias", s.devices, filter, options.Find())
 }
 
 // DeviceIDsByTags returns, sorted, the ids of up to limit devices of the
@@ -157,14 +140,18 @@ func (s *Store) DeviceIDsByTags(ctx context.Context, appID string, tags []string
 	if after != "" {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
 	}
+	return s.findIDs(ctx, "device ids by tags", s.devices, filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
+// findIDs returns the _id of each document of coll that filter matches, in
+// the order opts sort them.
+func (s *Store) findIDs(ctx context.Context, what string, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder) ([]string, error) {
 	var docs []struct {
 		ID string `bson:"_id"`
 	}
-	err := s.do(ctx, "device ids by tags", func(ctx context.Context) error {
-		cur, err := s.devices.Find(ctx, filter, options.Find().
-			SetSort(bson.D{{Key: "_id", Value: 1}}).
-			SetLimit(int64(limit)).
-			SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	err := s.do(ctx, what, func(ctx context.Context) error {
+		cur, err := coll.Find(ctx, filter, opts.SetProjection(bson.D{{Key: "_id", Value: 1}}))
 		if err != nil {
 			return err
 		}

@@ -213,27 +213,8 @@ func (s *Store) PendingPushes(ctx context.Context, limit int) ([]string, error) 
 	if limit <= 0 {
 		return nil, nil
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
-	}
-	err := s.do(ctx, "pending pushes", func(ctx context.Context) error {
-		cur, err := s.pushes.Find(ctx, bson.D{{Key: "state", Value: store.PushPending}}, options.Find().
-			SetSort(bson.D{{Key: "_id", Value: 1}}).
-			SetLimit(int64(limit)).
-			SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
+	return s.findIDs(ctx, "pending pushes", s.pushes, bson.D{{Key: "state", Value: store.PushPending}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 // DuePushes returns the ids of up to limit scheduled pushes whose send_at
@@ -243,31 +224,12 @@ func (s *Store) DuePushes(ctx context.Context, now time.Time, limit int) ([]stri
 	if limit <= 0 {
 		return nil, nil
 	}
-	var docs []struct {
-		ID string `bson:"_id"`
+	filter := bson.D{
+		{Key: "state", Value: store.PushScheduled},
+		{Key: "send_at", Value: bson.D{{Key: "$lte", Value: now}}},
 	}
-	err := s.do(ctx, "due pushes", func(ctx context.Context) error {
-		filter := bson.D{
-			{Key: "state", Value: store.PushScheduled},
-			{Key: "send_at", Value: bson.D{{Key: "$lte", Value: now}}},
-		}
-		cur, err := s.pushes.Find(ctx, filter, options.Find().
-			SetSort(bson.D{{Key: "send_at", Value: 1}, {Key: "_id", Value: 1}}).
-			SetLimit(int64(limit)).
-			SetProjection(bson.D{{Key: "_id", Value: 1}}))
-		if err != nil {
-			return err
-		}
-		return cur.All(ctx, &docs)
-	})
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(docs))
-	for i, d := range docs {
-		ids[i] = d.ID
-	}
-	return ids, nil
+	return s.findIDs(ctx, "due pushes", s.pushes, filter,
+		options.Find().SetSort(bson.D{{Key: "send_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
 // EndSchedule moves a scheduled push to to (store.PushPending or
