@@ -36,6 +36,19 @@ func startCluster(t *testing.T) func(*config.Config) {
 	return cluster
 }
 
+// onBothStores runs f on the embedded store (cluster nil) and, unless
+// the tests are short, on the clustered one (cluster sets it up: Redis, a
+// MongoDB-protocol server and NATS of the test's own).
+func onBothStores(t *testing.T, f func(t *testing.T, cluster func(*config.Config))) {
+	t.Run("embedded", func(t *testing.T) { f(t, nil) })
+	t.Run("clusters", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts Redis and a MongoDB-protocol server")
+		}
+		f(t, startCluster(t))
+	})
+}
+
 // startClusterRedis is startCluster that also returns the Redis shard, for
 // a test that restarts it.
 func startClusterRedis(t *testing.T) (func(*config.Config), *testsrv.Redis) {

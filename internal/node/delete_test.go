@@ -19,13 +19,7 @@ import (
 // same way. On the embedded store and on the clustered one, whose device
 // layer caches records in memory and in Redis.
 func TestDeletedDeviceIsGone(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { deleteDevices(t, nil) })
-	t.Run("clusters", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts Redis and a MongoDB-protocol server")
-		}
-		deleteDevices(t, startCluster(t))
-	})
+	onBothStores(t, deleteDevices)
 }
 
 // requireRefused waits for a device's Run to end with code.

@@ -15,13 +15,7 @@ import (
 // counts nowhere. On the embedded store and on the clustered one (pushes
 // in MongoDB).
 func TestOpensAndClicksCounted(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { opensAndClicks(t, nil) })
-	t.Run("clusters", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts Redis and a MongoDB-protocol server")
-		}
-		opensAndClicks(t, startCluster(t))
-	})
+	onBothStores(t, opensAndClicks)
 }
 
 func opensAndClicks(t *testing.T, cluster func(*config.Config)) {

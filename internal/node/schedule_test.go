@@ -15,13 +15,7 @@ import (
 // comes while the node is down is sent when it starts again. On the
 // embedded store and on the clustered one (pushes in MongoDB).
 func TestScheduledPushes(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { scheduledPushes(t, nil) })
-	t.Run("clusters", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts Redis and a MongoDB-protocol server")
-		}
-		scheduledPushes(t, startCluster(t))
-	})
+	onBothStores(t, scheduledPushes)
 }
 
 func scheduledPushes(t *testing.T, cluster func(*config.Config)) {

@@ -16,13 +16,7 @@ import (
 // a tag changed by the device moves it in or out. On the embedded store
 // and on the clustered one (device state in MongoDB behind the caches).
 func TestTagPushes(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { tagPushes(t, nil) })
-	t.Run("clusters", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts Redis and a MongoDB-protocol server")
-		}
-		tagPushes(t, startCluster(t))
-	})
+	onBothStores(t, tagPushes)
 }
 
 func tagPushes(t *testing.T, cluster func(*config.Config)) {

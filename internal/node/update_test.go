@@ -15,13 +15,7 @@ import (
 // reconnecting; on the embedded store and on the clustered one, whose
 // device layer caches records in memory and in Redis.
 func TestDeviceChangesItsAlias(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) { changeAlias(t, nil) })
-	t.Run("clusters", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts Redis and a MongoDB-protocol server")
-		}
-		changeAlias(t, startCluster(t))
-	})
+	onBothStores(t, changeAlias)
 }
 
 func changeAlias(t *testing.T, cluster func(*config.Config)) {
