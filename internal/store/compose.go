@@ -26,6 +26,7 @@ var (
 	_ Store       = Compose{}
 	_ TagIndex    = Compose{}
 	_ Engagements = Compose{}
+	_ PushLister  = Compose{}
 )
 
 // Close calls CloseFunc.
@@ -183,6 +184,15 @@ func (c Compose) CountEngagement(ctx context.Context, pushID, deviceID, kind str
 		return e.CountEngagement(ctx, pushID, deviceID, kind)
 	}
 	return false, ErrUnsupported
+}
+
+// PushIDsByApp delegates to P when it is a PushLister, and returns
+// ErrUnsupported otherwise.
+func (c Compose) PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error) {
+	if l, ok := c.P.(PushLister); ok {
+		return l.PushIDsByApp(ctx, appID, before, limit)
+	}
+	return nil, ErrUnsupported
 }
 
 // CreateCampaign delegates to K.

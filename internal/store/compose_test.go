@@ -74,6 +74,33 @@ func TestComposeEngagements(t *testing.T) {
 	require.Equal(t, []any{"p", "d", EngagementClick}, p.got)
 }
 
+// listedPushes is a Pushes with PushLister that records its call.
+type listedPushes struct {
+	plainPushes
+	got []any
+}
+
+func (p *listedPushes) PushIDsByApp(_ context.Context, appID, before string, limit int) ([]string, error) {
+	p.got = []any{appID, before, limit}
+	return []string{"p1"}, nil
+}
+
+// TestComposePushLister: Compose passes listings of an app's pushes to a
+// Pushes that lists them, and answers ErrUnsupported, limit 0 included,
+// for one that does not.
+func TestComposePushLister(t *testing.T) {
+	ctx := t.Context()
+	for _, limit := range []int{0, 10} {
+		_, err := Compose{P: plainPushes{}}.PushIDsByApp(ctx, "app", "", limit)
+		require.ErrorIs(t, err, ErrUnsupported, "limit %d", limit)
+	}
+	p := &listedPushes{}
+	ids, err := Compose{P: p}.PushIDsByApp(ctx, "app", "p2", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"p1"}, ids)
+	require.Equal(t, []any{"app", "p2", 10}, p.got)
+}
+
 func TestEngagementDelta(t *testing.T) {
 	d, err := EngagementDelta(EngagementOpen)
 	require.NoError(t, err)

@@ -430,6 +430,14 @@ type Engagements interface {
 	CountEngagement(ctx context.Context, pushID, deviceID, kind string) (bool, error)
 }
 
+// PushLister lists an app's pushes, newest first, in pages.
+type PushLister interface {
+	// PushIDsByApp returns the ids of up to limit pushes of the app whose
+	// id is less than before ("" for the newest), newest first (push ids
+	// sort by creation time). A page shorter than limit is the last.
+	PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error)
+}
+
 // TagIndex lists an app's devices by their tags, in pages, for pushes
 // whose audience is a set of tags.
 type TagIndex interface {

@@ -1,10 +1,11 @@
 // Package mongostore is the MongoDB backend of the data layer's business
 // data: apps with their settings, their sealed vendor credentials, pushes
 // with their counters (opens and clicks counted once per device included),
-// pending list and idempotency keys, campaigns, portal users, and devices
-// with their alias and tag indexes. It implements store.Apps,
-// store.Credentials, store.Pushes, store.Engagements, store.Campaigns,
-// store.Users, store.Devices and store.TagIndex with the official driver
+// pending list, per-app listing and idempotency keys, campaigns, portal
+// users, and devices with their alias and tag indexes. It implements
+// store.Apps, store.Credentials, store.Pushes, store.Engagements,
+// store.Campaigns, store.Users, store.Devices, store.TagIndex and
+// store.PushLister with the official driver
 // (go.mongodb.org/mongo-driver/v2). Per-device streams and per-target
 // outcomes are device state, which stays with the stores built for it
 // (Aerospike, Pebble).
@@ -21,7 +22,8 @@
 //     it names the app, the key and a generation (see below). The field
 //     state is pending, done, scheduled or cancelled; a scheduled push has
 //     send_at, its send time. An index on (state, _id) serves the pending
-//     list, one on (state, send_at, _id) DuePushes.
+//     list, one on (state, send_at, _id) DuePushes, one on (app_id, _id)
+//     PushIDsByApp.
 //   - push_counts: counter deltas, in CountDeltas mode only (see CountMode),
 //     and one document per open or click counted, _id push id/kind/device
 //     id, whose unique _id counts each device's report once (see
@@ -95,8 +97,8 @@
 // FerretDB 1.24 on SQLite runs only an equality filter on _id in SQL (and
 // the project's FerretDB tool indexes the expression that filter uses; see
 // tools/ferretdb/idindex.go); every other query (by app key, alias, tag,
-// idempotency key, pending state, due pushes, a user's email, an app's
-// campaigns) reads the whole collection. The indexes above serve MongoDB;
+// idempotency key, pending state, due pushes, an app's pushes, a user's
+// email, an app's campaigns) reads the whole collection. The indexes above serve MongoDB;
 // against FerretDB those queries slow down as collections grow, which is
 // fine for tests and a laptop but not for production data.
 //

@@ -28,6 +28,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "state", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("state_id")},
 			{Keys: bson.D{{Key: "state", Value: 1}, {Key: "send_at", Value: 1}, {Key: "_id", Value: 1}},
 				Options: options.Index().SetName("state_send_at_id")},
+			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("app_id_id")},
 		}},
 		{s.counts, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "push_id", Value: 1}}, Options: options.Index().SetName("push_id")},

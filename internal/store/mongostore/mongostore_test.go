@@ -23,6 +23,7 @@ func TestConformance(t *testing.T) {
 		// On FerretDB every device write holds a record lock (locks.go).
 		LockedUpdates: true,
 		Tags:          true,
+		ListsPushes:   true,
 		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay,
 			storetest.PartCampaigns, storetest.PartUsers},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {

@@ -217,6 +217,21 @@ func (s *Store) PendingPushes(ctx context.Context, limit int) ([]string, error) 
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
+// PushIDsByApp returns the ids of up to limit pushes of the app whose id
+// is less than before ("" for the newest), newest first (push ids sort by
+// creation time); the index on (app_id, _id) serves it.
+func (s *Store) PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	filter := bson.D{{Key: "app_id", Value: appID}}
+	if before != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
+	}
+	return s.findIDs(ctx, "push ids by app", s.pushes, filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)))
+}
+
 // DuePushes returns the ids of up to limit scheduled pushes whose send_at
 // is at or before now (at millisecond precision, as BSON dates are),
 // earliest first, ties by id; the index on (state, send_at, _id) serves it.

@@ -16,6 +16,8 @@ var (
 	_ store.TagIndex    = (*Store)(nil)
 	_ store.Engagements = (*Session)(nil)
 	_ store.Engagements = (*Store)(nil)
+	_ store.PushLister  = (*Session)(nil)
+	_ store.PushLister  = (*Store)(nil)
 	_ store.Campaigns   = (*Session)(nil)
 	_ store.Users       = (*Session)(nil)
 )
@@ -177,6 +179,14 @@ func (ss *Session) PendingPushes(ctx context.Context, limit int) ([]string, erro
 		return nil, err
 	}
 	return ss.s.PendingPushes(ctx, limit)
+}
+
+// PushIDsByApp is Store.PushIDsByApp.
+func (ss *Session) PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.PushIDsByApp(ctx, appID, before, limit)
 }
 
 // DuePushes is Store.DuePushes.

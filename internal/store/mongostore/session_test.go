@@ -143,13 +143,21 @@ func TestSessionClose(t *testing.T) {
 	ss := s.Session()
 	app := &store.App{ID: ids.New(), Name: "n", Key: ids.New()}
 	require.NoError(t, ss.CreateApp(ctx, app))
+	push := &store.Push{ID: ids.New(), AppID: app.ID}
+	_, err := ss.CreatePush(ctx, push, "")
+	require.NoError(t, err)
+	listed, err := ss.PushIDsByApp(ctx, app.ID, "", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{push.ID}, listed)
 	require.False(t, ss.Closed())
 	for range 3 {
 		require.NoError(t, ss.Close())
 	}
 	require.True(t, ss.Closed())
 
-	_, err := ss.AppByID(ctx, app.ID)
+	_, err = ss.AppByID(ctx, app.ID)
+	require.ErrorIs(t, err, ErrSessionClosed)
+	_, err = ss.PushIDsByApp(ctx, app.ID, "", 10)
 	require.ErrorIs(t, err, ErrSessionClosed)
 	require.ErrorIs(t, ss.AddCounts(ctx, "p", store.Counts{}), ErrSessionClosed)
 	_, err = ss.CountEngagement(ctx, "p", "d", store.EngagementOpen)

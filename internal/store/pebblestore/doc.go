@@ -1,9 +1,10 @@
 // Package pebblestore is the embedded backend of the data layer: one Pebble
 // database on local disk that holds apps, devices and their alias and tag
 // indexes, per-device message streams with their watermarks, pushes with
-// their counters, pending list, scheduled index, idempotency keys and the
-// markers of the opens and clicks counted, campaigns with their per-app
-// index, and portal users with their email index. It stands in for Redis,
+// their counters, per-app index, pending list, scheduled index,
+// idempotency keys and the markers of the opens and clicks counted,
+// campaigns with their per-app index, and portal users with their email
+// index. It stands in for Redis,
 // Aerospike and MongoDB when mopush runs on one machine.
 //
 // # What it owns

@@ -25,6 +25,7 @@ import (
 //	's' lp(device id) 'o' seq (uint64)         store.Outcome (1 byte)
 //	's' lp(device id) 'w' mark (1 byte)        watermark (uint64)
 //	'p' push id                                store.Push without counts, reccodec (JSON before)
+//	'j' lp(app id) push id                     empty (pushes of an app; ids sort by time)
 //	'c' push id                                store.Counts, sparse (codec.go), merge operands
 //	'x' push id                                empty (the push exists; a cheap check for counters)
 //	'y' lp(push id) lp(device id) kind         empty (the device's open or click was counted)
@@ -48,7 +49,13 @@ import (
 // that writes or deletes the device (devices.go). Databases written before
 // it existed have devices without entries: the first Open that finds the
 // marker 'm' "tag index" missing writes the entries of every stored device
-// and then the marker (tags.go), before it returns.
+// and then the marker (indexbuild.go), before it returns.
+//
+// The index of an app's pushes holds one entry per push, written in the
+// batch that stores the push record (pushes.go) and never deleted, as
+// pushes are not. Databases written before it existed get the entries of
+// every stored push the same way, at the first Open that finds the marker
+// 'm' "push index" missing (indexbuild.go, pushlist.go).
 //
 // A stream's head, messages and watermarks share the prefix 's' lp(device id),
 // and 'h' < 'm' < 'w': one iterator over [prefix 'h', prefix 'n') sees a
@@ -93,6 +100,9 @@ const (
 	// tagEngaged keys the marker of an open or click a device reported
 	// for a push and that was counted.
 	tagEngaged = 'y'
+
+	// tagAppPush keys the index of an app's pushes, by push id.
+	tagAppPush = 'j'
 
 	streamHead      = 'h'
 	streamMsg       = 'm'
@@ -141,6 +151,18 @@ func appCampaignPrefix(appID string) []byte { return appendLP([]byte{tagAppCamp}
 
 func appCampaignKey(appID, campaignID string) []byte {
 	return append(appCampaignPrefix(appID), campaignID...)
+}
+
+// appPushPrefix is the prefix of the index entries of an app's pushes;
+// the push ids follow it in order.
+func appPushPrefix(appID string) []byte { return appendLP([]byte{tagAppPush}, appID) }
+
+// appPushKey is the index entry of push pushID of app appID, built in one
+// allocation: it is written on every push's path.
+func appPushKey(appID, pushID string) []byte {
+	b := make([]byte, 1, 1+binary.MaxVarintLen64+len(appID)+len(pushID))
+	b[0] = tagAppPush
+	return append(appendLP(b, appID), pushID...)
 }
 
 // aliasPrefix is the prefix of every index entry of (appID, alias).

@@ -76,8 +76,9 @@ type Store struct {
 }
 
 // Open opens (or creates) the database in cfg.Dir. The first Open of a
-// database written before the tag index existed writes the index entries
-// of every stored device before it returns (see keys.go).
+// database written before the tag index or the index of apps' pushes
+// existed writes the index entries of every stored device or push before
+// it returns (see keys.go).
 func Open(cfg Config) (*Store, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("pebblestore: Config.Dir is empty")
@@ -113,7 +114,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.newPushes = newNewPushes(newest, maxNewPushes)
-	if err := s.buildTagIndex(); err != nil {
+	if err := s.buildIndexes(tagIndexBuild(), pushIndexBuild()); err != nil {
 		db.Close() //nolint:errcheck // the build's error is the one to report
 		return nil, err
 	}

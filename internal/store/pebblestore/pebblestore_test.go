@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
 		LockedUpdates: true,
 		Tags:          true,
+		ListsPushes:   true,
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {
 			return open(t, Config{
 				Dir:               t.TempDir(),

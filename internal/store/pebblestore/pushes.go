@@ -78,6 +78,7 @@ func (s *Store) createPush(p *store.Push, key string, now time.Time, opts *pebbl
 	b := s.db.NewBatch()
 	b.Set(pushKey(p.ID), val, nil)
 	b.Set(pushMarkKey(p.ID), nil, nil)
+	b.Set(appPushKey(p.AppID, p.ID), nil, nil)
 	if scheduled {
 		b.Set(scheduledKey(p.SendAt, p.ID), nil, nil)
 	} else {

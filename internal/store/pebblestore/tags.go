@@ -16,9 +16,6 @@ var _ store.TagIndex = (*Store)(nil)
 // of every device stored before it existed.
 const metaTagIndex = "tag index"
 
-// tagBuildBatch is how many index entries buildTagIndex writes per batch.
-const tagBuildBatch = 4096
-
 // DeviceIDsByTags returns, sorted, the ids of up to limit devices of the
 // app that have one of tags and an id greater than after, each once. Each
 // distinct tag's entries are read in id order from after on, at most limit
@@ -65,61 +62,20 @@ func (s *Store) DeviceIDsByTags(ctx context.Context, appID string, tags []string
 	return slices.Clip(ids[:min(len(ids), limit)]), nil
 }
 
-// buildTagIndex writes the tag index entries of every stored device, for a
-// database written before the index existed, and then the marker
-// metaTagIndex, synced; a database that has the marker is left alone. Open
-// runs it before it returns the store, so no write of a device comes in
-// between. A device record that does not decode is logged and skipped: it
-// cannot be read either. A crash before the marker is written leaves
-// entries that the next Open writes again.
-func (s *Store) buildTagIndex() error {
-	marker := metaKey(metaTagIndex)
-	if built, err := s.exists(marker); err != nil || built {
-		return err
-	}
-	it, err := s.prefixIter([]byte{tagDevice})
-	if err != nil {
-		return err
-	}
-	b := s.db.NewBatch()
-	devices, entries, skipped := 0, 0, 0
-	for valid := it.First(); valid; valid = it.Next() {
-		id := string(it.Key()[1:])
-		v, err := it.ValueAndErr()
-		if err != nil {
-			b.Close()
-			return closeIter(it, fmt.Errorf("pebblestore: build tag index: %w", err))
-		}
-		d, err := decodeDevice(id, v)
-		if err != nil {
-			s.log.Warn("tag index: device skipped", "device", id, "err", err)
-			skipped++
-			continue
-		}
-		devices++
-		for _, tag := range d.Tags {
-			b.Set(tagKey(d.AppID, tag, id), nil, nil)
-			entries++
-		}
-		if b.Count() >= tagBuildBatch {
-			if err := commit(b, pebble.NoSync); err != nil {
-				return closeIter(it, err)
+// tagIndexBuild is the build of the tag index entries of every stored
+// device, for a database written before the index existed (see
+// buildIndexes). A device record that does not decode is logged and
+// skipped: it cannot be read either.
+func tagIndexBuild() indexBuild {
+	return indexBuild{marker: metaTagIndex, record: "device", tag: tagDevice,
+		entries: func(b *pebble.Batch, id string, v []byte) (int, error) {
+			d, err := decodeDevice(id, v)
+			if err != nil {
+				return 0, err
 			}
-			b = s.db.NewBatch()
-		}
-	}
-	if err := closeIter(it, it.Error()); err != nil {
-		b.Close()
-		return err
-	}
-	// The synced commit of the marker syncs the batches before it too: the
-	// log is one sequence.
-	b.Set(marker, nil, nil)
-	if err := s.commitSync(b); err != nil {
-		return err
-	}
-	if devices > 0 || skipped > 0 {
-		s.log.Info("tag index built", "devices", devices, "entries", entries, "skipped", skipped)
-	}
-	return nil
+			for _, tag := range d.Tags {
+				b.Set(tagKey(d.AppID, tag, id), nil, nil)
+			}
+			return len(d.Tags), nil
+		}}
 }

@@ -1,7 +1,10 @@
 package storetest
 
 import (
+	"errors"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,6 +177,7 @@ func (s suite) pushes(t *testing.T) {
 	})
 	t.Run("scheduled", s.scheduled)
 	t.Run("engagements", s.engagements)
+	t.Run("by_app", s.pushesByApp)
 }
 
 // idempotencyWindow checks that a key is forgotten after the window.
@@ -514,4 +518,205 @@ func requireState(t *testing.T, e env, id, state string, counts store.Counts) {
 	require.NoError(t, err)
 	require.Equal(t, state, got.State, "push %s", id)
 	require.Equal(t, counts, got.Counts, "push %s", id)
+}
+
+// pushesByApp checks store.PushLister, for a store that has one: unless
+// Harness.ListsPushes is set, it skips when the opened store is no
+// PushLister or answers the limit-0 probe with store.ErrUnsupported.
+func (s suite) pushesByApp(t *testing.T) {
+	t.Run("newest_first", func(t *testing.T) {
+		// Pushes of two apps, pending, done, scheduled, cancelled and
+		// broadcast, created out of id order: each app lists its own, by id
+		// from the newest.
+		e, l := s.openPushLister(t)
+		start := e.clock.Now()
+		var app1, app2 []string
+		var list []*store.Push
+		for i := range 10 {
+			app := "app1"
+			if i%3 == 2 {
+				app = "app2"
+			}
+			p := newPush(e, app)
+			p.ID = ids.At(start.Add(time.Duration(i) * time.Millisecond))
+			switch i % 4 {
+			case 1:
+				p.State, p.SendAt = store.PushScheduled, start.Add(time.Hour)
+			case 2:
+				p.Audience, p.Targets = store.Audience{Broadcast: true}, nil
+			}
+			list = append(list, p)
+			if app == "app1" {
+				app1 = append(app1, p.ID)
+			} else {
+				app2 = append(app2, p.ID)
+			}
+		}
+		for _, i := range rand.Perm(len(list)) {
+			_, err := e.CreatePush(e.ctx, list[i], "")
+			require.NoError(t, err)
+		}
+		require.NoError(t, e.FinishPush(e.ctx, list[0].ID, store.Counts{}))
+		moved, err := e.EndSchedule(e.ctx, list[1].ID, store.PushCancelled)
+		require.NoError(t, err)
+		require.True(t, moved)
+		moved, err = e.EndSchedule(e.ctx, list[5].ID, store.PushPending)
+		require.NoError(t, err)
+		require.True(t, moved)
+		slices.Reverse(app1)
+		slices.Reverse(app2)
+
+		requireListed(t, l, e, "app1", "", 100, app1...)
+		requireListed(t, l, e, "app2", "", 100, app2...)
+		requireListed(t, l, e, "app3", "", 100)
+		requireListed(t, l, e, "app3", app1[0], 100)
+		requireListed(t, l, e, "", "", 100)
+		requireListed(t, l, e, "app1", "", 0)
+		requireListed(t, l, e, "app1", app1[0], 0)
+		requireListed(t, l, e, "app1", "", 3, app1[:3]...)
+		requireListed(t, l, e, "app1", app1[0], 100, app1[1:]...)
+		requireListed(t, l, e, "app1", app1[2], 2, app1[3:5]...)
+		requireListed(t, l, e, "app1", app1[len(app1)-1], 100)
+		requireListed(t, l, e, "app1", app2[0], 100, olderThan(app1, app2[0])...)
+		requireListed(t, l, e, "app1", ids.At(start.Add(time.Hour)), 100, app1...)
+		requireListed(t, l, e, "app1", ids.At(start.Add(-time.Hour)), 100)
+		// A before that is a prefix of the oldest id (and less than every
+		// other): none is less than it.
+		requireListed(t, l, e, "app1", app1[len(app1)-1][:10], 100)
+	})
+	t.Run("pages", func(t *testing.T) {
+		// 25 pushes of app1 among pushes of app2, listed in pages of 7 from
+		// the newest: every page holds ids less than its before, newest
+		// first, is full but the last, and the pages hold each push once.
+		e, l := s.openPushLister(t)
+		start := e.clock.Now()
+		var want []string
+		for i := range 25 {
+			at := start.Add(time.Duration(i) * time.Millisecond)
+			p := newPush(e, "app1")
+			p.ID = ids.At(at)
+			_, err := e.CreatePush(e.ctx, p, "")
+			require.NoError(t, err)
+			want = append(want, p.ID)
+			if i%5 == 0 {
+				q := newPush(e, "app2")
+				q.ID = ids.At(at)
+				_, err := e.CreatePush(e.ctx, q, "")
+				require.NoError(t, err)
+			}
+		}
+		slices.Reverse(want)
+
+		var got []string
+		before := ""
+		for page := 0; ; page++ {
+			list, err := l.PushIDsByApp(e.ctx, "app1", before, 7)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(list), 7)
+			require.True(t, slices.IsSortedFunc(list, func(a, b string) int { return -strings.Compare(a, b) }),
+				"page %d: %v", page, list)
+			if len(list) > 0 && before != "" {
+				require.Less(t, list[0], before, "page %d", page)
+			}
+			got = append(got, list...)
+			if len(list) < 7 {
+				break
+			}
+			before = list[len(list)-1]
+			require.Less(t, page, 10, "pages do not end")
+		}
+		require.Equal(t, want, got, "every push once, newest first")
+
+		for _, limit := range []int{1, 7, 25, 100} {
+			requireListed(t, l, e, "app1", "", limit, want[:min(limit, len(want))]...)
+		}
+		requireListed(t, l, e, "app1", want[9], 3, want[10:13]...)
+		requireListed(t, l, e, "app1", want[21], 7, want[22:]...)
+	})
+	t.Run("replays", func(t *testing.T) {
+		// A push is listed once: an idempotent retry (pending or
+		// scheduled) and a create of a taken id add nothing.
+		e, l := s.openPushLister(t)
+		first, retry := newPush(e, "app1"), newPush(e, "app1")
+		id, err := e.CreatePush(e.ctx, first, "k1")
+		require.NoError(t, err)
+		require.Equal(t, first.ID, id)
+		id, err = e.CreatePush(e.ctx, retry, "k1")
+		require.NoError(t, err)
+		require.Equal(t, first.ID, id, "a retry gets the first id")
+
+		at := e.clock.Now().Add(time.Hour)
+		sched, schedRetry := newScheduledPush(e, at), newScheduledPush(e, at)
+		_, err = e.CreatePush(e.ctx, sched, "k2")
+		require.NoError(t, err)
+		id, err = e.CreatePush(e.ctx, schedRetry, "k2")
+		require.NoError(t, err)
+		require.Equal(t, sched.ID, id, "a retry gets the first id")
+
+		_, err = e.CreatePush(e.ctx, first, "")
+		require.ErrorIs(t, err, store.ErrConflict)
+		requireListed(t, l, e, "app1", "", 100, sortedDesc(first.ID, sched.ID)...)
+
+		if d, ok := e.Store.(store.DeferredPushes); ok {
+			p, again := newPush(e, "app1"), newPush(e, "app1")
+			id, mark, err := d.CreatePushDeferred(e.ctx, p, "k3")
+			require.NoError(t, err)
+			require.Equal(t, p.ID, id)
+			id, _, err = d.CreatePushDeferred(e.ctx, again, "k3")
+			require.NoError(t, err)
+			require.Equal(t, p.ID, id, "a deferred retry gets the first id")
+			require.NoError(t, d.SyncSince(e.ctx, mark))
+			requireListed(t, l, e, "app1", "", 100, sortedDesc(first.ID, sched.ID, p.ID)...)
+		}
+	})
+}
+
+// openPushLister opens a store for a subtest of pushesByApp, and skips the
+// subtest when the store lists no pushes by app (fails it when
+// Harness.ListsPushes says it must).
+func (s suite) openPushLister(t *testing.T) (env, store.PushLister) {
+	t.Helper()
+	e := s.open(t, Config{})
+	skip := t.Skipf
+	if s.h.ListsPushes {
+		skip = t.Fatalf
+	}
+	l, ok := e.Store.(store.PushLister)
+	if !ok {
+		skip("%T is no store.PushLister", e.Store)
+	}
+	got, err := l.PushIDsByApp(e.ctx, "app1", "", 0)
+	if errors.Is(err, store.ErrUnsupported) {
+		skip("%T lists no pushes by app: %v", e.Store, err)
+	}
+	require.NoError(t, err, "the probe with limit 0")
+	require.Empty(t, got, "the probe with limit 0")
+	return e, l
+}
+
+// requireListed checks one call of PushIDsByApp.
+func requireListed(t *testing.T, l store.PushLister, e env, appID, before string, limit int, want ...string) {
+	t.Helper()
+	got, err := l.PushIDsByApp(e.ctx, appID, before, limit)
+	require.NoError(t, err)
+	require.Equal(t, nilIfEmpty(want), nilIfEmpty(got), "pushes of %q before %q, limit %d", appID, before, limit)
+}
+
+// olderThan returns the ids of list, which is newest first, that are less
+// than before.
+func olderThan(list []string, before string) []string {
+	var out []string
+	for _, id := range list {
+		if id < before {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// sortedDesc returns ids sorted newest first.
+func sortedDesc(ids ...string) []string {
+	c := sortedCopy(ids)
+	slices.Reverse(c)
+	return c
 }

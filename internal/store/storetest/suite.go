@@ -70,6 +70,11 @@ type Harness struct {
 	// fails, instead of skipping its checks of store.TagIndex, when the
 	// store it opens is no TagIndex or answers store.ErrUnsupported.
 	Tags bool
+	// ListsPushes is set by backends that list an app's pushes: the suite
+	// then fails, instead of skipping its checks of store.PushLister, when
+	// the store it opens is no PushLister or answers
+	// store.ErrUnsupported.
+	ListsPushes bool
 	// Parts limits the suite to the interfaces the backend implements:
 	// any of PartApps, PartDevices, PartStreams, PartPushes, PartRelay,
 	// PartOutcomes, PartCampaigns, PartUsers. Empty runs everything. A
@@ -83,7 +88,9 @@ const (
 	// PartDevices covers Devices, and TagIndex for a store that has one.
 	PartDevices = "devices"
 	PartStreams = "streams"
-	PartPushes  = "pushes"
+	// PartPushes covers Pushes, and PushLister and Engagements for a store
+	// that has them.
+	PartPushes = "pushes"
 	// PartRelay covers Credentials, app settings and the counters the
 	// relay moves.
 	PartRelay = "relay"
