@@ -142,6 +142,7 @@ func (g *Gateway) Register(mux Router) {
 	mux.Handle("PATCH /v1/devices/{id}", h("update_device", g.updateDevice))
 	mux.Handle("DELETE /v1/devices/{id}", h("delete_device", g.deleteDevice))
 	mux.Handle("POST /v1/pushes", h("create_push", g.createPush))
+	mux.Handle("GET /v1/pushes", h("list_pushes", g.listPushes))
 	mux.Handle("GET /v1/pushes/{id}", h("get_push", g.getPush))
 	mux.Handle("DELETE /v1/pushes/{id}", h("cancel_push", g.cancelPush))
 	mux.Handle("PUT /v1/apps/{id}/settings", h("put_settings", g.putSettings))

@@ -381,13 +381,18 @@ func (g *Gateway) getPush(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("load push: %w", err)
 	}
+	return httpx.WriteJSON(w, http.StatusOK, viewOfPush(p))
+}
+
+// viewOfPush is a push as the API shows it.
+func viewOfPush(p *store.Push) pushView {
 	c := p.Counts
 	if !p.Audience.Broadcast && len(p.Audience.Tags) == 0 {
 		// Tag and broadcast audiences count their targets when routed.
 		c.Targeted = int64(len(p.Targets))
 	}
-	return httpx.WriteJSON(w, http.StatusOK, pushView{
+	return pushView{
 		PushID: p.ID, State: p.State, CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt, SendAt: p.SendAt,
 		Notification: p.Notification, Audience: p.Audience, Counts: c,
-	})
+	}
 }

@@ -45,6 +45,18 @@ func scheduledPushes(t *testing.T, cluster func(*config.Config)) {
 	code, out, _ := a.do(http.MethodDelete, "/v1/pushes/"+cancelled, app.key, app.secret, nil, nil)
 	require.Equal(t, http.StatusNoContent, code, "%v", out)
 	require.Equal(t, "cancelled", a.state(app, cancelled))
+	listed := func(query string) []string {
+		code, out, _ := a.do(http.MethodGet, "/v1/pushes?"+query, app.key, app.secret, nil, nil)
+		require.Equal(t, http.StatusOK, code, "%v", out)
+		var got []string
+		for _, p := range out["pushes"].([]any) {
+			got = append(got, p.(map[string]any)["push_id"].(string))
+		}
+		return got
+	}
+	require.Equal(t, []string{cancelled, soon}, listed(""), "the app's pushes, newest first")
+	require.Equal(t, []string{cancelled}, listed("state=cancelled"))
+	require.Equal(t, []string{soon}, listed("state=scheduled"))
 
 	// Not before its time: a push seen is checked against the clock read
 	// after it was seen.
