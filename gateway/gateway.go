@@ -78,6 +78,8 @@ type Gateway struct {
 	now func() time.Time
 	// limits bounds each app's push requests (its push_rate_per_second).
 	limits *pushLimits
+	// sleep paces paced pushes (timerSleep; tests replace it).
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // Announcer tells every connector about a message the gateway appended to
@@ -112,6 +114,7 @@ func New(cfg Config, st Store, ring dispatcher.RingSource, d Deliverer, log *slo
 		now:     time.Now,
 		limits:  newPushLimits(),
 	}
+	g.sleep = g.timerSleep
 	g.sums = outcome.NewSums(st, g.log, g.m.countsDropped)
 	for _, o := range opts {
 		o(g)

@@ -24,6 +24,9 @@ type pushOptions struct {
 	// SendAt schedules the push: an RFC 3339 time. Absent, null or not in
 	// the future: the push is routed at once.
 	SendAt *string `json:"send_at"`
+	// RatePerSecond paces a push to tags: at most this many devices a
+	// second. Absent or null: as fast as routing goes.
+	RatePerSecond *int `json:"rate_per_second"`
 }
 
 type pushRequest struct {
@@ -89,6 +92,15 @@ func (g *Gateway) createPush(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !sendAt.IsZero() {
 		p.State, p.SendAt, p.ExpiresAt = store.PushScheduled, sendAt, sendAt.Add(ttl)
+	}
+	if n := req.Options.RatePerSecond; n != nil {
+		if len(req.Audience.Tags) == 0 {
+			return errInvalid("invalid-rate", "Invalid rate", "rate_per_second paces pushes to tags only")
+		}
+		if *n < 1 || *n > maxTagRate {
+			return errInvalid("invalid-rate", "Invalid rate", fmt.Sprintf("rate_per_second must be 1 to %d", maxTagRate))
+		}
+		p.Rate = *n
 	}
 	return g.accept(w, r, app, p, idem)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/mopush/mopush/internal/store"
 )
@@ -12,12 +13,16 @@ import (
 // once.
 const tagPage = 500
 
+// maxTagRate bounds options.rate_per_second.
+const maxTagRate = 100_000
+
 // routeTags routes a push whose audience is tags: the devices that have
 // one of them are listed from the store's tag index in pages, in id
 // order, and each page is routed, with its vendor fallback checks, as a
 // push to those devices is. The push is finished, with the devices it
 // reached as targeted, once every page is routed and its checks stored.
-// Anything that stops it half way (the store, the relay's queue, a
+// With a rate, the pages are that many devices at most and paced to
+// it. Anything that stops it half way (the store, the relay's queue, a
 // shutdown) leaves it pending: a later sweep routes it again from the
 // first page, and connectors skip the streams that hold it already.
 func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.Settings, resumed bool) {
@@ -40,9 +45,22 @@ func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.
 	// Pages already routed wait for their checks even when a later one
 	// stops the push, so that nothing is left running after routeTags.
 	defer checks.Wait()
+	size := tagPage
+	if p.Rate > 0 {
+		size = min(size, p.Rate)
+	}
+	start := g.now()
 	after := ""
 	for {
-		page, err := ti.DeviceIDsByTags(ctx, p.AppID, p.Audience.Tags, after, tagPage)
+		if p.Rate > 0 && counts.Targeted > 0 {
+			// Paced: page n goes no sooner than n*size/rate after the first.
+			due := start.Add(time.Duration(counts.Targeted) * time.Second / time.Duration(p.Rate))
+			if !g.sleep(ctx, due.Sub(g.now())) {
+				g.log.WarnContext(ctx, "push left pending at shutdown", "push_id", p.ID)
+				return
+			}
+		}
+		page, err := ti.DeviceIDsByTags(ctx, p.AppID, p.Audience.Tags, after, size)
 		if err != nil {
 			g.log.ErrorContext(ctx, "list devices by tag failed; the push stays pending", "push_id", p.ID, "error", err)
 			return
@@ -69,7 +87,7 @@ func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.
 				mu.Unlock()
 			}
 		})
-		if len(page) < tagPage {
+		if len(page) < size {
 			break
 		}
 		after = page[len(page)-1]
@@ -81,5 +99,23 @@ func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.
 	}
 	if err := g.store.FinishPush(ctx, p.ID, counts); err != nil {
 		g.log.ErrorContext(ctx, "finish push failed", "push_id", p.ID, "error", err)
+	}
+}
+
+// timerSleep waits d, or less when the gateway begins to stop; it reports
+// whether it waited the whole time.
+func (g *Gateway) timerSleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-g.stopping:
+		return false
+	case <-ctx.Done():
+		return false
 	}
 }

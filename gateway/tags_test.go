@@ -228,3 +228,52 @@ func TestTagPushWithoutTagIndex(t *testing.T) {
 	h := newTagHarness(t, noTags{openTagStore(t)})
 	requireProblem(t, h.post("k1", "s1", sportsOrNews), http.StatusNotImplemented, "tags-unsupported")
 }
+
+// A push to tags with rate_per_second goes out in pages of at most that
+// many devices, one page a second's share apart.
+func TestTagPushIsPaced(t *testing.T) {
+	t.Parallel()
+	st := openTagStore(t)
+	want := tagDevices(t, st, "a1", 2300)
+	h := newTagHarness(t, st)
+	clock := time.Now()
+	var mu sync.Mutex
+	var slept []time.Duration
+	h.g.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}
+	h.g.sleep = func(_ context.Context, d time.Duration) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		slept = append(slept, d)
+		clock = clock.Add(d)
+		return true
+	}
+	w := h.post("k1", "s1", `{"audience":{"tags":["sports","news"]},"notification":{"title":"t"},"options":{"rate_per_second":200}}`)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	var out pushAccepted
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+	p, err := st.Push(t.Context(), out.PushID)
+	require.NoError(t, err)
+	require.Equal(t, 200, p.Rate, "kept with the push, for a resumed routing")
+	h.routeQueued()
+
+	got := h.delivered(out.PushID)
+	slices.Sort(got)
+	require.Equal(t, want, got)
+	pages := (len(want) + 199) / 200
+	require.Equal(t, slices.Repeat([]time.Duration{time.Second}, pages-1), slept, "a second between pages of 200")
+	p, err = st.Push(t.Context(), out.PushID)
+	require.NoError(t, err)
+	require.Equal(t, store.PushDone, p.State)
+	require.EqualValues(t, len(want), p.Counts.Targeted)
+
+	for _, options := range []string{`{"rate_per_second":0}`, `{"rate_per_second":100001}`} {
+		requireProblem(t, h.post("k1", "s1", `{"audience":{"tags":["a"]},"notification":{"title":"t"},"options":`+options+`}`),
+			http.StatusUnprocessableEntity, "invalid-rate")
+	}
+	requireProblem(t, h.post("k1", "s1", `{"audience":{"aliases":["a"]},"notification":{"title":"t"},"options":{"rate_per_second":10}}`),
+		http.StatusUnprocessableEntity, "invalid-rate")
+}

@@ -291,6 +291,9 @@ type Push struct {
 	// SendAt is when a scheduled push is routed; zero for a push routed at
 	// once.
 	SendAt time.Time `json:"send_at,omitzero"`
+	// Rate bounds how many devices a push to tags reaches per second; 0:
+	// as fast as routing goes.
+	Rate int `json:"rate,omitempty"`
 	// Fingerprint identifies the request body, to tell an idempotent retry
 	// from a reuse of the key with another body.
 	Fingerprint string `json:"fingerprint,omitempty"`

@@ -45,6 +45,7 @@ type pushDoc struct {
 	CreatedAt    time.Time       `bson:"created_at,omitempty"`
 	ExpiresAt    time.Time       `bson:"expires_at,omitempty"`
 	SendAt       time.Time       `bson:"send_at,omitempty"` // a scheduled push's
+	Rate         int             `bson:"rate,omitempty"`    // a push to tags's devices per second
 	Fingerprint  string          `bson:"fingerprint,omitempty"`
 	State        string          `bson:"state"`
 	Counts       countsDoc       `bson:"counts"`
@@ -232,6 +233,7 @@ func toPushDoc(p *store.Push) pushDoc {
 		CreatedAt:    p.CreatedAt,
 		ExpiresAt:    p.ExpiresAt,
 		SendAt:       p.SendAt,
+		Rate:         p.Rate,
 		Fingerprint:  p.Fingerprint,
 		State:        state,
 		Counts:       toCountsDoc(store.Counts{}, false),
@@ -248,6 +250,7 @@ func (d pushDoc) push() *store.Push {
 		CreatedAt:    utc(d.CreatedAt),
 		ExpiresAt:    utc(d.ExpiresAt),
 		SendAt:       utc(d.SendAt),
+		Rate:         d.Rate,
 		Fingerprint:  d.Fingerprint,
 		State:        d.State,
 		Counts:       d.Counts.counts(),

@@ -1,7 +1,9 @@
 package reccodec
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/mopush/mopush/internal/store"
@@ -15,8 +17,9 @@ const (
 	pushBroadcast   = 1 << 0 // Audience.Broadcast
 	pushTargetsSame = 1 << 1 // Targets equal Audience.DeviceIDs and are left out
 	pushSendAt      = 1 << 2 // SendAt is set and follows State
-	pushTags        = 1 << 3 // Audience.Tags is not empty and comes last
-	pushFlagsKnown  = pushBroadcast | pushTargetsSame | pushSendAt | pushTags
+	pushTags        = 1 << 3 // Audience.Tags is not empty and follows SendAt
+	pushRate        = 1 << 4 // Rate is positive and comes last
+	pushFlagsKnown  = pushBroadcast | pushTargetsSame | pushSendAt | pushTags | pushRate
 )
 
 // EncodePush returns the binary encoding of p without its counts, which
@@ -26,7 +29,7 @@ const (
 // unless they are the device ids (the usual case of a push to devices);
 // CreatedAt and ExpiresAt; Fingerprint and State; SendAt, only when it is
 // set, which the flag pushSendAt tells; the audience's tags, only when there
-// are some (flag pushTags). A push without SendAt (every push
+// are some (flag pushTags); Rate, only when positive (flag pushRate). A push without SendAt (every push
 // written before SendAt existed) is encoded as it was; a reader that
 // predates the flag rejects a push with it as malformed.
 func EncodePush(p *store.Push) []byte {
@@ -52,6 +55,10 @@ func EncodePush(p *store.Push) []byte {
 			n += len(s)
 		}
 		c += len(p.Audience.Tags) + 1
+	}
+	if p.Rate > 0 {
+		flags |= pushRate
+		c++
 	}
 	lists := [][]string{p.Audience.DeviceIDs, p.Audience.Aliases}
 	if !same {
@@ -79,6 +86,9 @@ func EncodePush(p *store.Push) []byte {
 	}
 	if len(p.Audience.Tags) > 0 {
 		b = appendList(b, p.Audience.Tags)
+	}
+	if p.Rate > 0 {
+		b = binary.AppendUvarint(b, uint64(p.Rate))
 	}
 	return b
 }
@@ -114,6 +124,13 @@ func DecodePush(b []byte) (*store.Push, error) {
 	if flags&pushTags != 0 {
 		if p.Audience.Tags = r.list(); len(p.Audience.Tags) == 0 {
 			r.fail() // the flag is set only with tags
+		}
+	}
+	if flags&pushRate != 0 {
+		if v := r.uvarint(); v == 0 || v > math.MaxInt32 {
+			r.fail() // the flag is set only with a rate
+		} else {
+			p.Rate = int(v)
 		}
 	}
 	if r.err != nil || len(r.s) != 0 {

@@ -43,7 +43,9 @@ func testPushes() []*store.Push {
 		{ID: "u", AppID: "b", Audience: store.Audience{Tags: []string{"sports", "lang:de"}}, CreatedAt: when,
 			State: store.PushPending},
 		{ID: "v", AppID: "b", Audience: store.Audience{Tags: []string{"news"}}, CreatedAt: when,
-			SendAt: when.Add(time.Hour), State: store.PushScheduled},
+			SendAt: when.Add(time.Hour), State: store.PushScheduled, Rate: 250},
+		{ID: "w", AppID: "b", Audience: store.Audience{Tags: []string{"all"}}, CreatedAt: when, Rate: 1,
+			State: store.PushPending},
 	}
 }
 
@@ -165,7 +167,7 @@ func TestEncodingsCoverEveryField(t *testing.T) {
 		fields(store.Device{}), "EncodeDevice")
 	require.Equal(t, []string{"Seq", "PushID", "Title", "Body", "Data", "SentAt", "ExpiresAt"},
 		fields(store.Message{}), "EncodeMessage")
-	require.Equal(t, []string{"ID", "AppID", "Notification", "Audience", "Targets", "CreatedAt", "ExpiresAt", "SendAt", "Fingerprint", "State", "Counts"},
+	require.Equal(t, []string{"ID", "AppID", "Notification", "Audience", "Targets", "CreatedAt", "ExpiresAt", "SendAt", "Rate", "Fingerprint", "State", "Counts"},
 		fields(store.Push{}), "EncodePush (Counts are kept apart)")
 	require.Equal(t, []string{"Title", "Body", "Data"}, fields(store.Notification{}), "EncodePush")
 	require.Equal(t, []string{"DeviceIDs", "Aliases", "Broadcast", "Tags"}, fields(store.Audience{}), "EncodePush")

@@ -28,6 +28,16 @@ func (s suite) pushes(t *testing.T) {
 		want.State, want.Counts = store.PushPending, store.Counts{}
 		requirePush(t, e, &want)
 	})
+	t.Run("tags_and_rate", func(t *testing.T) {
+		e := s.open(t, Config{})
+		p := newPush(e, "app1")
+		p.Audience, p.Targets, p.Rate = store.Audience{Tags: []string{"sports", "news"}}, nil, 250
+		_, err := e.CreatePush(e.ctx, p, "")
+		require.NoError(t, err)
+		want := *p
+		want.State = store.PushPending
+		requirePush(t, e, &want)
+	})
 	t.Run("not_found", func(t *testing.T) {
 		e := s.open(t, Config{})
 		_, err := e.Push(e.ctx, "nope")
