@@ -262,15 +262,21 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 	}
 }
 
-// startedSince tells whether a pending push is a scheduled one whose send
-// time is after cutoff: a gateway began to route it lately, whatever its
-// id's age says. A push that cannot be read is left to the next sweep.
+// startedSince tells whether a pending push may be in another gateway's
+// hands, whatever its id's age says: a scheduled one whose send time is
+// after cutoff (a gateway began to route it lately), or one whose routing
+// lease runs (a push to tags, routed page after page). A push that cannot
+// be read is left to the next sweep.
 func (g *Gateway) startedSince(ctx context.Context, id string, cutoff time.Time) bool {
 	p, err := g.store.Push(ctx, id)
-	if err != nil {
+	if err != nil || p.SendAt.After(cutoff) {
 		return true
 	}
-	return p.SendAt.After(cutoff)
+	if l, ok := g.store.(store.RoutingLeases); ok {
+		until, err := l.PushLease(ctx, id)
+		return err != nil || until.After(time.Now())
+	}
+	return false
 }
 
 // countFlushInterval is how often the counts of HTTP acknowledgements are

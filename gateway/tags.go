@@ -22,7 +22,8 @@ const maxTagRate = 100_000
 // push to those devices is. The push is finished, with the devices it
 // reached as targeted, once every page is routed and its checks stored.
 // With a rate, the pages are that many devices at most and paced to
-// it. Anything that stops it half way (the store, the relay's queue, a
+// it. Each page renews the push's routing lease, so that the sweeps of
+// other gateways on the same store leave it alone however long it takes. Anything that stops it half way (the store, the relay's queue, a
 // shutdown) leaves it pending: a later sweep routes it again from the
 // first page, and connectors skip the streams that hold it already.
 func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.Settings, resumed bool) {
@@ -60,6 +61,7 @@ func (g *Gateway) routeTags(ctx context.Context, p *store.Push, settings *store.
 				return
 			}
 		}
+		g.lease(ctx, p.ID)
 		page, err := ti.DeviceIDsByTags(ctx, p.AppID, p.Audience.Tags, after, size)
 		if err != nil {
 			g.log.ErrorContext(ctx, "list devices by tag failed; the push stays pending", "push_id", p.ID, "error", err)
@@ -117,5 +119,19 @@ func (g *Gateway) timerSleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// lease renews the routing lease of push id, when the store keeps leases
+// (several gateways share it): long enough for one page and the wait
+// before the next. A failure is logged; the push is routed all the same.
+func (g *Gateway) lease(ctx context.Context, id string) {
+	l, ok := g.store.(store.RoutingLeases)
+	if !ok {
+		return
+	}
+	until := time.Now().Add(2*g.cfg.RouteTimeout + sweepMargin)
+	if err := l.LeasePush(ctx, id, until); err != nil {
+		g.log.WarnContext(ctx, "lease push failed", "push_id", id, "error", err)
 	}
 }

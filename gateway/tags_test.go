@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/route"
 	"github.com/mopush/mopush/internal/store"
@@ -276,4 +277,58 @@ func TestTagPushIsPaced(t *testing.T) {
 	}
 	requireProblem(t, h.post("k1", "s1", `{"audience":{"aliases":["a"]},"notification":{"title":"t"},"options":{"rate_per_second":10}}`),
 		http.StatusUnprocessableEntity, "invalid-rate")
+}
+
+// leasing is the embedded store with routing leases kept in memory, as a
+// store that several gateways share keeps them.
+type leasing struct {
+	*pebblestore.Store
+	mu     sync.Mutex
+	leases map[string]time.Time
+	calls  int
+}
+
+func (l *leasing) LeasePush(_ context.Context, id string, until time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.leases[id] = until
+	l.calls++
+	return nil
+}
+
+func (l *leasing) PushLease(_ context.Context, id string) (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leases[id], nil
+}
+
+// A push to tags renews its routing lease with each page, and the
+// periodic sweep of a gateway leaves a leased push alone, however old.
+func TestTagPushLeasesItsRouting(t *testing.T) {
+	t.Parallel()
+	pst := openTagStore(t)
+	want := tagDevices(t, pst, "a1", 2300)
+	st := &leasing{Store: pst, leases: map[string]time.Time{}}
+	h := newTagHarness(t, st)
+	w := h.post("k1", "s1", sportsOrNews)
+	require.Equal(t, http.StatusAccepted, w.Code, w.Body.String())
+	var out pushAccepted
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &out))
+	h.routeQueued()
+	require.Len(t, h.delivered(out.PushID), len(want))
+	require.Equal(t, (len(want)+tagPage-1)/tagPage, st.calls, "one lease per page")
+	require.True(t, st.leases[out.PushID].After(time.Now().Add(h.g.cfg.RouteTimeout)))
+
+	old := &store.Push{ID: ids.At(time.Now().Add(-time.Hour)), AppID: "a1", Audience: store.Audience{Tags: []string{"sports"}},
+		CreatedAt: time.Now().Add(-time.Hour), State: store.PushPending}
+	_, err := pst.CreatePush(t.Context(), old, "")
+	require.NoError(t, err)
+	require.NoError(t, st.LeasePush(t.Context(), old.ID, time.Now().Add(time.Minute)))
+	h.g.resumePending(t.Context(), h.g.cfg.RouteTimeout+sweepMargin)
+	h.routeQueued()
+	require.Empty(t, h.delivered(old.ID), "leased by another gateway")
+	require.NoError(t, st.LeasePush(t.Context(), old.ID, time.Now().Add(-time.Second)))
+	h.g.resumePending(t.Context(), h.g.cfg.RouteTimeout+sweepMargin)
+	h.routeQueued()
+	require.NotEmpty(t, h.delivered(old.ID), "routed once the lease ran out")
 }

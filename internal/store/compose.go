@@ -195,6 +195,24 @@ func (c Compose) PushIDsByApp(ctx context.Context, appID, before string, limit i
 	return nil, ErrUnsupported
 }
 
+// LeasePush delegates to P when it leases pushes; otherwise it does
+// nothing: a push store of one process has one gateway.
+func (c Compose) LeasePush(ctx context.Context, id string, until time.Time) error {
+	if l, ok := c.P.(RoutingLeases); ok {
+		return l.LeasePush(ctx, id, until)
+	}
+	return nil
+}
+
+// PushLease delegates to P when it leases pushes; otherwise no push is
+// leased.
+func (c Compose) PushLease(ctx context.Context, id string) (time.Time, error) {
+	if l, ok := c.P.(RoutingLeases); ok {
+		return l.PushLease(ctx, id)
+	}
+	return time.Time{}, nil
+}
+
 // CreateCampaign delegates to K.
 func (c Compose) CreateCampaign(ctx context.Context, k *Campaign) error {
 	return c.K.CreateCampaign(ctx, k)

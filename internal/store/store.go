@@ -433,6 +433,19 @@ type Engagements interface {
 	CountEngagement(ctx context.Context, pushID, deviceID, kind string) (bool, error)
 }
 
+// RoutingLeases is implemented by a push store that several gateways
+// share. A gateway that routes a push for longer than a sweep waits (a
+// push to tags, page after page) leases it, and the sweeps of the others
+// leave a leased push alone.
+type RoutingLeases interface {
+	// LeasePush sets the time until which push id is being routed; an
+	// unknown push is ErrNotFound.
+	LeasePush(ctx context.Context, id string, until time.Time) error
+	// PushLease returns that time: zero when the push was never leased;
+	// ErrNotFound for an unknown push.
+	PushLease(ctx context.Context, id string) (time.Time, error)
+}
+
 // PushLister lists an app's pushes, newest first, in pages.
 type PushLister interface {
 	// PushIDsByApp returns the ids of up to limit pushes of the app whose

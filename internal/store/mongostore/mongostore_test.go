@@ -24,6 +24,7 @@ func TestConformance(t *testing.T) {
 		LockedUpdates: true,
 		Tags:          true,
 		ListsPushes:   true,
+		LeasesPushes:  true,
 		Parts: []string{storetest.PartApps, storetest.PartDevices, storetest.PartPushes, storetest.PartRelay,
 			storetest.PartCampaigns, storetest.PartUsers},
 		Open: func(t *testing.T, cfg storetest.Config) store.Store {

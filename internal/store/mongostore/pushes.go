@@ -279,3 +279,38 @@ func (s *Store) EndSchedule(ctx context.Context, id, to string) (bool, error) {
 	}
 	return moved, nil
 }
+
+// LeasePush sets the push's routing_until field, which no other code
+// reads or writes. An unknown push is store.ErrNotFound.
+func (s *Store) LeasePush(ctx context.Context, id string, until time.Time) error {
+	return s.do(ctx, "lease push", func(ctx context.Context) error {
+		res, err := s.pushes.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "routing_until", Value: until}}}})
+		if err != nil {
+			return err
+		}
+		if res.MatchedCount == 0 {
+			return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// PushLease returns the push's routing_until, zero when it has none.
+func (s *Store) PushLease(ctx context.Context, id string) (time.Time, error) {
+	var d struct {
+		Until time.Time `bson:"routing_until"`
+	}
+	err := s.do(ctx, "push lease", func(ctx context.Context) error {
+		err := s.pushes.FindOne(ctx, bson.D{{Key: "_id", Value: id}},
+			options.FindOne().SetProjection(bson.D{{Key: "routing_until", Value: 1}})).Decode(&d)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			return fmt.Errorf("mongostore: push %q: %w", id, store.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return utc(d.Until), nil
+}

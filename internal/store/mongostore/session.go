@@ -181,6 +181,22 @@ func (ss *Session) PendingPushes(ctx context.Context, limit int) ([]string, erro
 	return ss.s.PendingPushes(ctx, limit)
 }
 
+// LeasePush is Store.LeasePush.
+func (ss *Session) LeasePush(ctx context.Context, id string, until time.Time) error {
+	if err := ss.check(); err != nil {
+		return err
+	}
+	return ss.s.LeasePush(ctx, id, until)
+}
+
+// PushLease is Store.PushLease.
+func (ss *Session) PushLease(ctx context.Context, id string) (time.Time, error) {
+	if err := ss.check(); err != nil {
+		return time.Time{}, err
+	}
+	return ss.s.PushLease(ctx, id)
+}
+
 // PushIDsByApp is Store.PushIDsByApp.
 func (ss *Session) PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error) {
 	if err := ss.check(); err != nil {

@@ -188,6 +188,7 @@ func (s suite) pushes(t *testing.T) {
 	t.Run("scheduled", s.scheduled)
 	t.Run("engagements", s.engagements)
 	t.Run("by_app", s.pushesByApp)
+	t.Run("leases", s.leases)
 }
 
 // idempotencyWindow checks that a key is forgotten after the window.
@@ -729,4 +730,39 @@ func sortedDesc(ids ...string) []string {
 	c := sortedCopy(ids)
 	slices.Reverse(c)
 	return c
+}
+
+// leases checks store.RoutingLeases, for a backend whose harness sets
+// LeasesPushes.
+func (s suite) leases(t *testing.T) {
+	if !s.h.LeasesPushes {
+		t.Skip("the backend keeps no routing leases")
+	}
+	e := s.open(t, Config{})
+	l, ok := e.Store.(store.RoutingLeases)
+	require.True(t, ok, "%T is no store.RoutingLeases", e.Store)
+	p := newPush(e, "app1")
+	_, err := e.CreatePush(e.ctx, p, "")
+	require.NoError(t, err)
+	until, err := l.PushLease(e.ctx, p.ID)
+	require.NoError(t, err)
+	require.True(t, until.IsZero(), "never leased")
+
+	at := msUTC(e.clock.Now().Add(time.Minute))
+	require.NoError(t, l.LeasePush(e.ctx, p.ID, at))
+	until, err = l.PushLease(e.ctx, p.ID)
+	require.NoError(t, err)
+	require.True(t, at.Equal(until), "lease %v, read %v", at, until)
+	require.NoError(t, l.LeasePush(e.ctx, p.ID, at.Add(time.Minute)), "renewed")
+	until, err = l.PushLease(e.ctx, p.ID)
+	require.NoError(t, err)
+	require.True(t, at.Add(time.Minute).Equal(until))
+	require.NoError(t, e.FinishPush(e.ctx, p.ID, store.Counts{Offline: 1}))
+	got, err := e.Push(e.ctx, p.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.PushDone, got.State, "a lease changes nothing else")
+
+	require.ErrorIs(t, l.LeasePush(e.ctx, "nope", at), store.ErrNotFound)
+	_, err = l.PushLease(e.ctx, "nope")
+	require.ErrorIs(t, err, store.ErrNotFound)
 }

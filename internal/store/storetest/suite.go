@@ -75,6 +75,10 @@ type Harness struct {
 	// the store it opens is no PushLister or answers
 	// store.ErrUnsupported.
 	ListsPushes bool
+	// LeasesPushes is set by backends that keep routing leases
+	// (store.RoutingLeases: a push store several gateways share); the
+	// suite checks them only then.
+	LeasesPushes bool
 	// Parts limits the suite to the interfaces the backend implements:
 	// any of PartApps, PartDevices, PartStreams, PartPushes, PartRelay,
 	// PartOutcomes, PartCampaigns, PartUsers. Empty runs everything. A
