@@ -232,11 +232,11 @@ func (g *Gateway) enqueue(job routeJob) bool {
 const sweepMargin = 5 * time.Second
 
 // resumePending re-routes pushes that were accepted but not finished and
-// are at least minAge old. The sweep at start takes every one (minAge 0):
-// they were left by an earlier run. A periodic sweep leaves the younger
-// ones alone: with several gateways on one store, another gateway may be
-// routing them right now, and routing them twice at once would append them
-// twice.
+// are at least minAge old. The sweep at start takes every one (minAge 0)
+// that no gateway holds a routing lease on: they were left by an earlier
+// run. A periodic sweep leaves the younger ones alone: with several
+// gateways on one store, another gateway may be routing them right now,
+// and routing them twice at once would append them twice.
 func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 	pending, err := g.store.PendingPushes(ctx, 100000)
 	if err != nil {
@@ -249,7 +249,7 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 		if at, ok := ids.Time(id); ok && minAge > 0 && at.After(cutoff) {
 			continue
 		}
-		if minAge > 0 && g.startedSince(ctx, id, cutoff) {
+		if minAge > 0 && g.startedSince(ctx, id, cutoff) || g.leased(ctx, id) {
 			continue
 		}
 		if !g.enqueue(routeJob{id: id}) || ctx.Err() != nil {
@@ -262,21 +262,25 @@ func (g *Gateway) resumePending(ctx context.Context, minAge time.Duration) {
 	}
 }
 
-// startedSince tells whether a pending push may be in another gateway's
-// hands, whatever its id's age says: a scheduled one whose send time is
-// after cutoff (a gateway began to route it lately), or one whose routing
-// lease runs (a push to tags, routed page after page). A push that cannot
-// be read is left to the next sweep.
+// startedSince tells whether a pending push is a scheduled one whose send
+// time is after cutoff: a gateway began to route it lately, whatever its
+// id's age says. A push that cannot be read is left to the next sweep.
 func (g *Gateway) startedSince(ctx context.Context, id string, cutoff time.Time) bool {
 	p, err := g.store.Push(ctx, id)
-	if err != nil || p.SendAt.After(cutoff) {
-		return true
+	return err != nil || p.SendAt.After(cutoff)
+}
+
+// leased tells whether a pending push's routing lease runs: another
+// gateway routes it page after page (a push to tags), however old it is.
+// Sweeps, the one at start included, leave it alone; a lease that cannot
+// be read counts as running, until the next sweep.
+func (g *Gateway) leased(ctx context.Context, id string) bool {
+	l, ok := g.store.(store.RoutingLeases)
+	if !ok {
+		return false
 	}
-	if l, ok := g.store.(store.RoutingLeases); ok {
-		until, err := l.PushLease(ctx, id)
-		return err != nil || until.After(time.Now())
-	}
-	return false
+	until, err := l.PushLease(ctx, id)
+	return err != nil || until.After(time.Now())
 }
 
 // countFlushInterval is how often the counts of HTTP acknowledgements are

@@ -325,6 +325,7 @@ func TestTagPushLeasesItsRouting(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.LeasePush(t.Context(), old.ID, time.Now().Add(time.Minute)))
 	h.g.resumePending(t.Context(), h.g.cfg.RouteTimeout+sweepMargin)
+	h.g.resumePending(t.Context(), 0) // the sweep at start
 	h.routeQueued()
 	require.Empty(t, h.delivered(old.ID), "leased by another gateway")
 	require.NoError(t, st.LeasePush(t.Context(), old.ID, time.Now().Add(-time.Second)))
