@@ -46,6 +46,31 @@ func FuzzPushRequest(f *testing.F) {
 	})
 }
 
+// FuzzEngagementRequest does the same for an open or click reported over
+// HTTP: an accepted report names open or click and a push id of 1 to 64
+// bytes.
+func FuzzEngagementRequest(f *testing.F) {
+	f.Add(`{"kind":"open","push_id":"06GZY95TCWHWDJKEYAE2Q4ZKYC"}`)
+	f.Add(`{"kind":"click","push_id":""}`)
+	f.Add(`{"kind":"view","push_id":"p"}`)
+	f.Add(`{"kind":1}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest(http.MethodPost, "/v1/devices/d/engagements", strings.NewReader(body))
+		var req engagementRequest
+		err := httpx.DecodeJSON(r, 256<<10, &req)
+		if err == nil {
+			err = req.check()
+			if err == nil && (req.Kind != store.EngagementOpen && req.Kind != store.EngagementClick ||
+				req.PushID == "" || len(req.PushID) > maxEngagedPushID) {
+				t.Fatalf("accepted %q", body)
+			}
+		}
+		if err != nil {
+			requireTyped(t, body, err)
+		}
+	})
+}
+
 // FuzzDeviceRequest does the same for device registration.
 func FuzzDeviceRequest(f *testing.F) {
 	f.Add(`{"app_key":"k","platform":"ios","alias":"u","tags":["a"],"tokens":{"apns":"t"}}`)

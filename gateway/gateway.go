@@ -154,6 +154,7 @@ func (g *Gateway) Register(mux Router) {
 	mux.Handle("DELETE /v1/apps/{id}/credentials/{vendor}", h("delete_credential", g.deleteCredential))
 	mux.Handle("GET /v1/devices/{id}/messages", h("list_messages", g.listMessages))
 	mux.Handle("POST /v1/devices/{id}/acks", h("ack_messages", g.ackMessages))
+	mux.Handle("POST /v1/devices/{id}/engagements", h("report_engagement", g.reportEngagement))
 }
 
 // Run routes accepted pushes until ctx ends: first those left pending by

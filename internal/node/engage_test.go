@@ -1,12 +1,14 @@
 package node
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/mopush/mopush/internal/config"
+	"github.com/mopush/mopush/sdkproto/client"
 )
 
 // TestOpensAndClicksCounted: a device's open and click reports count in
@@ -65,5 +67,19 @@ func opensAndClicks(t *testing.T, cluster func(*config.Config)) {
 	c := a.counts(app, id)
 	require.Equal(t, 2.0, c["opened"], "two devices opened it; repeats and the other app's device do not count")
 	require.Equal(t, 1.0, c["clicked"])
+
+	// Over HTTP, as an app that shows a notification without a
+	// connection reports it: counted once too, and only for its own app.
+	counted, err := ds[2].c.ReportHTTP(t.Context(), "click", id)
+	require.NoError(t, err)
+	require.True(t, counted)
+	counted, err = ds[2].c.ReportHTTP(t.Context(), "click", id)
+	require.NoError(t, err)
+	require.False(t, counted, "counted before")
+	_, err = stranger.c.ReportHTTP(t.Context(), "click", id)
+	var apiErr *client.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusUnprocessableEntity, apiErr.Status)
+	require.Equal(t, 2.0, a.counts(app, id)["clicked"])
 	require.Equal(t, 1.0, a.counts(app, all)["opened"], "a broadcast's open counts once per device")
 }

@@ -84,6 +84,30 @@ func (c *Client) AckHTTP(ctx context.Context, seq, epoch uint64) error {
 	return nil
 }
 
+// ReportHTTP reports an open ("open") or a click ("click") of push
+// pushID over HTTP, for an app that shows a notification without a
+// connection; Report sends the same over the connection. It returns
+// whether the server counted it: false when this device reported that
+// kind for the push before.
+func (c *Client) ReportHTTP(ctx context.Context, kind, pushID string) (bool, error) {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return false, ErrNotRegistered
+	}
+	body := struct {
+		Kind   string `json:"kind"`
+		PushID string `json:"push_id"`
+	}{kind, pushID}
+	var out struct {
+		Counted bool `json:"counted"`
+	}
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + "/engagements"
+	if _, err := c.signedCall(ctx, st, http.MethodPost, path, body, &out); err != nil {
+		return false, fmt.Errorf("report: %w", err)
+	}
+	return out.Counted, nil
+}
+
 type messageJSON struct {
 	Seq       uint64            `json:"seq"`
 	PushID    string            `json:"push_id"`
