@@ -66,10 +66,6 @@ func (c *Client) Messages(ctx context.Context, since, epoch uint64, limit int) (
 // HTTP. An epoch that is no longer the stream's is refused with an
 // *APIError of status 409.
 func (c *Client) AckHTTP(ctx context.Context, seq, epoch uint64) error {
-	st := c.State()
-	if st.DeviceID == "" || len(st.Secret) == 0 {
-		return ErrNotRegistered
-	}
 	body := struct {
 		Seq   uint64 `json:"seq"`
 		Epoch uint64 `json:"epoch"`
@@ -77,11 +73,22 @@ func (c *Client) AckHTTP(ctx context.Context, seq, epoch uint64) error {
 	var out struct {
 		Acked int `json:"acked"`
 	}
-	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + "/acks"
-	if _, err := c.signedCall(ctx, st, http.MethodPost, path, body, &out); err != nil {
+	if err := c.postSigned(ctx, "/acks", body, &out); err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}
 	return nil
+}
+
+// postSigned posts in to the device's path suffix, signed, and decodes
+// the answer into out.
+func (c *Client) postSigned(ctx context.Context, suffix string, in, out any) error {
+	st := c.State()
+	if st.DeviceID == "" || len(st.Secret) == 0 {
+		return ErrNotRegistered
+	}
+	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + suffix
+	_, err := c.signedCall(ctx, st, http.MethodPost, path, in, out)
+	return err
 }
 
 // ReportHTTP reports an open ("open") or a click ("click") of push
@@ -90,10 +97,6 @@ func (c *Client) AckHTTP(ctx context.Context, seq, epoch uint64) error {
 // whether the server counted it: false when this device reported that
 // kind for the push before.
 func (c *Client) ReportHTTP(ctx context.Context, kind, pushID string) (bool, error) {
-	st := c.State()
-	if st.DeviceID == "" || len(st.Secret) == 0 {
-		return false, ErrNotRegistered
-	}
 	body := struct {
 		Kind   string `json:"kind"`
 		PushID string `json:"push_id"`
@@ -101,8 +104,7 @@ func (c *Client) ReportHTTP(ctx context.Context, kind, pushID string) (bool, err
 	var out struct {
 		Counted bool `json:"counted"`
 	}
-	path := "/v1/devices/" + url.PathEscape(st.DeviceID) + "/engagements"
-	if _, err := c.signedCall(ctx, st, http.MethodPost, path, body, &out); err != nil {
+	if err := c.postSigned(ctx, "/engagements", body, &out); err != nil {
 		return false, fmt.Errorf("report: %w", err)
 	}
 	return out.Counted, nil
