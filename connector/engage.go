@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/sdkproto/pb"
 )
@@ -13,10 +14,6 @@ type engagementStore interface {
 	store.Engagements
 	Push(ctx context.Context, id string) (*store.Push, error)
 }
-
-// maxPushIDLen bounds the push id of an open or click report; ids the
-// gateway makes are 26 characters.
-const maxPushIDLen = 64
 
 // maxPushApps bounds the push ids whose app a connector keeps.
 const maxPushApps = 16384
@@ -40,7 +37,7 @@ func (c *Connector) countEngagement(ctx context.Context, s *session, pushID, kin
 	if !ok {
 		return "unsupported"
 	}
-	if pushID == "" || len(pushID) > maxPushIDLen {
+	if pushID == "" || len(pushID) > ids.MaxLen {
 		return "invalid"
 	}
 	app, ok := c.pushApps.Get(pushID)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -21,10 +22,6 @@ type engagementResponse struct {
 	// before.
 	Counted bool `json:"counted"`
 }
-
-// maxEngagedPushID bounds the push id of a report; the gateway's ids are
-// 26 characters.
-const maxEngagedPushID = 64
 
 // reportEngagement counts an open or a click of a push of the device's
 // app, once per device, push and kind: for apps that show a vendor's
@@ -44,8 +41,7 @@ func (g *Gateway) reportEngagement(w http.ResponseWriter, r *http.Request) error
 	}
 	es, ok := g.store.(store.Engagements)
 	if !ok {
-		return httpx.Errorf(http.StatusNotImplemented, "engagements-unsupported", "Engagements not supported",
-			"this deployment's push store does not count opens and clicks")
+		return errEngagementsUnsupported()
 	}
 	ctx := r.Context()
 	p, err := g.store.Push(ctx, req.PushID)
@@ -59,8 +55,7 @@ func (g *Gateway) reportEngagement(w http.ResponseWriter, r *http.Request) error
 	}
 	counted, err := es.CountEngagement(ctx, req.PushID, dev.ID, req.Kind)
 	if errors.Is(err, store.ErrUnsupported) {
-		return httpx.Errorf(http.StatusNotImplemented, "engagements-unsupported", "Engagements not supported",
-			"this deployment's push store does not count opens and clicks")
+		return errEngagementsUnsupported()
 	}
 	if err != nil {
 		return fmt.Errorf("count engagement: %w", err)
@@ -74,9 +69,14 @@ func (req *engagementRequest) check() error {
 	if req.Kind != store.EngagementOpen && req.Kind != store.EngagementClick {
 		return errInvalid("invalid-engagement", "Invalid engagement", `kind must be "open" or "click"`)
 	}
-	if req.PushID == "" || len(req.PushID) > maxEngagedPushID {
+	if req.PushID == "" || len(req.PushID) > ids.MaxLen {
 		return errInvalid("invalid-engagement", "Invalid engagement",
-			fmt.Sprintf("push_id must be 1 to %d bytes", maxEngagedPushID))
+			fmt.Sprintf("push_id must be 1 to %d bytes", ids.MaxLen))
 	}
 	return nil
+}
+
+func errEngagementsUnsupported() error {
+	return httpx.Errorf(http.StatusNotImplemented, "engagements-unsupported", "Engagements not supported",
+		"this deployment's push store does not count opens and clicks")
 }

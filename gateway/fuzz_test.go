@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -61,7 +62,7 @@ func FuzzEngagementRequest(f *testing.F) {
 		if err == nil {
 			err = req.check()
 			if err == nil && (req.Kind != store.EngagementOpen && req.Kind != store.EngagementClick ||
-				req.PushID == "" || len(req.PushID) > maxEngagedPushID) {
+				req.PushID == "" || len(req.PushID) > ids.MaxLen) {
 				t.Fatalf("accepted %q", body)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/ids"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -52,15 +53,15 @@ func (g *Gateway) listPushes(w http.ResponseWriter, r *http.Request) error {
 		if ask = min(ask, maxScannedPushes-scanned); ask <= 0 {
 			break // read enough for one request: the client goes on from cursor
 		}
-		ids, err := lister.PushIDsByApp(ctx, app.ID, cursor, ask)
+		page, err := lister.PushIDsByApp(ctx, app.ID, cursor, ask)
 		if errors.Is(err, store.ErrUnsupported) {
 			return errUnsupportedList()
 		}
 		if err != nil {
 			return fmt.Errorf("list pushes: %w", err)
 		}
-		last = len(ids) < ask
-		for i, id := range ids {
+		last = len(page) < ask
+		for i, id := range page {
 			cursor = id
 			scanned++
 			p, err := g.store.Push(ctx, id)
@@ -75,7 +76,7 @@ func (g *Gateway) listPushes(w http.ResponseWriter, r *http.Request) error {
 			}
 			out.Pushes = append(out.Pushes, viewOfPush(p))
 			if len(out.Pushes) == limit {
-				last = last && i == len(ids)-1
+				last = last && i == len(page)-1
 				break
 			}
 		}
@@ -102,8 +103,8 @@ func listQuery(r *http.Request) (state, before string, limit int, err error) {
 				return "", "", 0, errBadQuery("state must be scheduled, pending, done or cancelled")
 			}
 		case "before":
-			if before = v[0]; before == "" || len(before) > maxPushIDBytes {
-				return "", "", 0, errBadQuery(fmt.Sprintf("before must be a push id, 1 to %d bytes", maxPushIDBytes))
+			if before = v[0]; before == "" || len(before) > ids.MaxLen {
+				return "", "", 0, errBadQuery(fmt.Sprintf("before must be a push id, 1 to %d bytes", ids.MaxLen))
 			}
 		case "limit":
 			n, perr := strconv.Atoi(v[0])
@@ -117,9 +118,6 @@ func listQuery(r *http.Request) (state, before string, limit int, err error) {
 	}
 	return state, before, limit, nil
 }
-
-// maxPushIDBytes bounds a push id in a query.
-const maxPushIDBytes = 64
 
 func errUnsupportedList() error {
 	return httpx.Errorf(http.StatusNotImplemented, "list-unsupported", "Listing not supported",

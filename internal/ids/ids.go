@@ -13,6 +13,11 @@ import (
 // numeric order.
 var enc = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
 
+// MaxLen bounds the length of an id that outside input names (a push id
+// in a report or a query): ids made here are 26 characters, and a longer
+// string is refused before any store is asked.
+const MaxLen = 64
+
 // New returns a 26-character id whose first 10 characters encode the current
 // millisecond, so ids sort by creation time; the rest is random.
 func New() string { return At(time.Now()) }

@@ -56,19 +56,11 @@ func (s suite) pushes(t *testing.T) {
 	t.Run("idempotency_key", func(t *testing.T) {
 		e := s.open(t, Config{})
 		first, retry := newPush(e, "app1"), newPush(e, "app1")
-		id, err := e.CreatePush(e.ctx, first, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id)
-
-		id, err = e.CreatePush(e.ctx, retry, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id, "a retry gets the first id")
-		_, err = e.Push(e.ctx, retry.ID)
-		require.ErrorIs(t, err, store.ErrNotFound, "a retry writes nothing")
+		requireRetried(t, e, first, retry, "k1")
 		requirePending(t, e, 10, first.ID)
 
 		other := newPush(e, "app1")
-		id, err = e.CreatePush(e.ctx, other, "k2")
+		id, err := e.CreatePush(e.ctx, other, "k2")
 		require.NoError(t, err)
 		require.Equal(t, other.ID, id, "another key is another push")
 	})
@@ -481,14 +473,7 @@ func (s suite) scheduled(t *testing.T) {
 		e := s.open(t, Config{})
 		at := e.clock.Now().Add(time.Hour)
 		first, retry := newScheduledPush(e, at), newScheduledPush(e, at)
-		id, err := e.CreatePush(e.ctx, first, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id)
-		id, err = e.CreatePush(e.ctx, retry, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id, "a retry gets the first id")
-		_, err = e.Push(e.ctx, retry.ID)
-		require.ErrorIs(t, err, store.ErrNotFound, "a retry writes nothing")
+		requireRetried(t, e, first, retry, "k1")
 		requireDue(t, e, at, 10, first.ID)
 		requirePending(t, e, 10)
 	})
@@ -618,24 +603,10 @@ func (s suite) pushesByApp(t *testing.T) {
 		}
 		slices.Reverse(want)
 
-		var got []string
-		before := ""
-		for page := 0; ; page++ {
-			list, err := l.PushIDsByApp(e.ctx, "app1", before, 7)
-			require.NoError(t, err)
-			require.LessOrEqual(t, len(list), 7)
-			require.True(t, slices.IsSortedFunc(list, func(a, b string) int { return -strings.Compare(a, b) }),
-				"page %d: %v", page, list)
-			if len(list) > 0 && before != "" {
-				require.Less(t, list[0], before, "page %d", page)
-			}
-			got = append(got, list...)
-			if len(list) < 7 {
-				break
-			}
-			before = list[len(list)-1]
-			require.Less(t, page, 10, "pages do not end")
-		}
+		newestFirst := func(a, b string) int { return -strings.Compare(a, b) }
+		got := readPages(t, 7, newestFirst, func(before string) ([]string, error) {
+			return l.PushIDsByApp(e.ctx, "app1", before, 7)
+		})
 		require.Equal(t, want, got, "every push once, newest first")
 
 		for _, limit := range []int{1, 7, 25, 100} {
@@ -649,22 +620,12 @@ func (s suite) pushesByApp(t *testing.T) {
 		// scheduled) and a create of a taken id add nothing.
 		e, l := s.openPushLister(t)
 		first, retry := newPush(e, "app1"), newPush(e, "app1")
-		id, err := e.CreatePush(e.ctx, first, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id)
-		id, err = e.CreatePush(e.ctx, retry, "k1")
-		require.NoError(t, err)
-		require.Equal(t, first.ID, id, "a retry gets the first id")
-
+		requireRetried(t, e, first, retry, "k1")
 		at := e.clock.Now().Add(time.Hour)
 		sched, schedRetry := newScheduledPush(e, at), newScheduledPush(e, at)
-		_, err = e.CreatePush(e.ctx, sched, "k2")
-		require.NoError(t, err)
-		id, err = e.CreatePush(e.ctx, schedRetry, "k2")
-		require.NoError(t, err)
-		require.Equal(t, sched.ID, id, "a retry gets the first id")
+		requireRetried(t, e, sched, schedRetry, "k2")
 
-		_, err = e.CreatePush(e.ctx, first, "")
+		_, err := e.CreatePush(e.ctx, first, "")
 		require.ErrorIs(t, err, store.ErrConflict)
 		requireListed(t, l, e, "app1", "", 100, sortedDesc(first.ID, sched.ID)...)
 
@@ -765,4 +726,43 @@ func (s suite) leases(t *testing.T) {
 	require.ErrorIs(t, l.LeasePush(e.ctx, "nope", at), store.ErrNotFound)
 	_, err = l.PushLease(e.ctx, "nope")
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// requireRetried creates first and then retry under the same idempotency
+// key: the retry gets first's id and writes nothing.
+func requireRetried(t *testing.T, e env, first, retry *store.Push, key string) {
+	t.Helper()
+	id, err := e.CreatePush(e.ctx, first, key)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, id)
+	id, err = e.CreatePush(e.ctx, retry, key)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, id, "a retry gets the first id")
+	_, err = e.Push(e.ctx, retry.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "a retry writes nothing")
+}
+
+// readPages reads ids through fetch, a page of at most size at a time,
+// each page after the cursor (the last id of the page before, "" for the
+// first), until a page is short, and returns them all. cmp is the order
+// the pages list ids in: each page in it, and after its cursor.
+func readPages(t *testing.T, size int, cmp func(a, b string) int, fetch func(cursor string) ([]string, error)) []string {
+	t.Helper()
+	var got []string
+	cursor := ""
+	for page := 0; ; page++ {
+		list, err := fetch(cursor)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(list), size)
+		require.True(t, slices.IsSortedFunc(list, cmp), "page %d: %v", page, list)
+		if len(list) > 0 && cursor != "" {
+			require.Negative(t, cmp(cursor, list[0]), "page %d starts after its cursor", page)
+		}
+		got = append(got, list...)
+		if len(list) < size {
+			return got
+		}
+		cursor = list[len(list)-1]
+		require.Less(t, page, 10, "pages do not end")
+	}
 }

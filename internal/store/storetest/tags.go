@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,23 +70,9 @@ func (s suite) tags(t *testing.T) {
 		slices.Sort(want)
 		asked := []string{"all", "t1", "t0"}
 
-		var got []string
-		after := ""
-		for page := 0; ; page++ {
-			ids, err := ti.DeviceIDsByTags(e.ctx, "app1", asked, after, 7)
-			require.NoError(t, err)
-			require.LessOrEqual(t, len(ids), 7)
-			require.True(t, slices.IsSorted(ids), "page %d: %v", page, ids)
-			if len(ids) > 0 {
-				require.Greater(t, ids[0], after, "page %d", page)
-			}
-			got = append(got, ids...)
-			if len(ids) < 7 {
-				break
-			}
-			after = ids[len(ids)-1]
-			require.Less(t, page, 10, "pages do not end")
-		}
+		got := readPages(t, 7, strings.Compare, func(after string) ([]string, error) {
+			return ti.DeviceIDsByTags(e.ctx, "app1", asked, after, 7)
+		})
 		require.Equal(t, want, got, "every device once, in order")
 
 		for _, limit := range []int{1, 25, 100} {
