@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,4 +74,48 @@ func (g *Gateway) getApp(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := g.viewSettings(app.Settings)
 	return httpx.WriteJSON(w, http.StatusOK, appResponse{AppID: app.ID, Name: app.Name, AppKey: app.Key, CreatedAt: app.CreatedAt, Settings: &v})
+}
+
+// appList is a page of apps and the after cursor of the next one.
+type appList struct {
+	Apps []appResponse `json:"apps"`
+	Next string        `json:"next,omitempty"`
+}
+
+// Bounds of GET /v1/apps.
+const (
+	defaultListedApps = 20
+	maxListedApps     = 100
+)
+
+// listApps lists every app, oldest first, in pages: ?after=<app id>&limit=20.
+func (g *Gateway) listApps(w http.ResponseWriter, r *http.Request) error {
+	if err := g.authAdmin(r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	after, limit := q.Get("after"), defaultListedApps
+	if len(after) > ids.MaxLen {
+		return errBadQuery(fmt.Sprintf("after must be an app id, at most %d bytes", ids.MaxLen))
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListedApps {
+			return errBadQuery(fmt.Sprintf("limit must be 1 to %d", maxListedApps))
+		}
+		limit = n
+	}
+	apps, err := g.store.ListApps(r.Context(), after, limit+1)
+	if err != nil {
+		return fmt.Errorf("list apps: %w", err)
+	}
+	out := appList{Apps: make([]appResponse, 0, len(apps))}
+	if len(apps) > limit {
+		apps = apps[:limit]
+		out.Next = apps[limit-1].ID
+	}
+	for _, a := range apps {
+		out.Apps = append(out.Apps, appResponse{AppID: a.ID, Name: a.Name, AppKey: a.Key, CreatedAt: a.CreatedAt})
+	}
+	return httpx.WriteJSON(w, http.StatusOK, out)
 }

@@ -138,6 +138,7 @@ func (g *Gateway) Register(mux Router) {
 			})
 	}
 	mux.Handle("POST /v1/apps", h("create_app", g.createApp))
+	mux.Handle("GET /v1/apps", h("list_apps", g.listApps))
 	mux.Handle("GET /v1/apps/{id}", h("get_app", g.getApp))
 	mux.Handle("POST /v1/devices", h("register_device", g.registerDevice))
 	mux.Handle("GET /v1/devices", h("list_devices", g.listDevices))

@@ -50,6 +50,11 @@ func (c Compose) AppByID(ctx context.Context, id string) (*App, error) {
 	return c.A.AppByID(ctx, id)
 }
 
+// ListApps delegates to A.
+func (c Compose) ListApps(ctx context.Context, after string, limit int) ([]*App, error) {
+	return c.A.ListApps(ctx, after, limit)
+}
+
 // UpdateSettings delegates to A.
 func (c Compose) UpdateSettings(ctx context.Context, appID string, st Settings) error {
 	return c.A.UpdateSettings(ctx, appID, st)

@@ -308,6 +308,10 @@ type Apps interface {
 	AppByKey(ctx context.Context, key string) (*App, error)
 	// AppByID returns ErrNotFound for an unknown id.
 	AppByID(ctx context.Context, id string) (*App, error)
+	// ListApps returns up to limit apps with an id above after, by id
+	// (ids are time-ordered, so oldest first). The last id of a page is
+	// the after of the next one.
+	ListApps(ctx context.Context, after string, limit int) ([]*App, error)
 	// UpdateSettings replaces an app's settings; ErrNotFound for an unknown
 	// app.
 	UpdateSettings(ctx context.Context, appID string, s Settings) error

@@ -28,6 +28,26 @@ func (s *Store) AppByID(ctx context.Context, id string) (*store.App, error) {
 	return s.findApp(ctx, "app by id", bson.D{{Key: "_id", Value: id}})
 }
 
+// ListApps returns up to limit apps with an id above after, by id.
+func (s *Store) ListApps(ctx context.Context, after string, limit int) ([]*store.App, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	filter := bson.D{}
+	if after != "" {
+		filter = bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
+	}
+	docs, err := findPage[appDoc](ctx, s, "list apps", s.apps, filter, 1, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*store.App, len(docs))
+	for i, d := range docs {
+		out[i] = d.app()
+	}
+	return out, nil
+}
+
 func (s *Store) findApp(ctx context.Context, what string, filter bson.D) (*store.App, error) {
 	var d appDoc
 	err := s.do(ctx, what, func(ctx context.Context) error {

@@ -85,6 +85,14 @@ func (ss *Session) AppByID(ctx context.Context, id string) (*store.App, error) {
 	return ss.s.AppByID(ctx, id)
 }
 
+// ListApps is Store.ListApps.
+func (ss *Session) ListApps(ctx context.Context, after string, limit int) ([]*store.App, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.ListApps(ctx, after, limit)
+}
+
 // UpdateSettings is Store.UpdateSettings.
 func (ss *Session) UpdateSettings(ctx context.Context, appID string, st store.Settings) error {
 	if err := ss.check(); err != nil {

@@ -149,6 +149,10 @@ func TestSessionClose(t *testing.T) {
 	listed, err := ss.PushIDsByApp(ctx, app.ID, "", 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{push.ID}, listed)
+	apps, err := ss.ListApps(ctx, "", 10)
+	require.NoError(t, err)
+	require.Len(t, apps, 1)
+	require.Equal(t, app.ID, apps[0].ID)
 	require.False(t, ss.Closed())
 	for range 3 {
 		require.NoError(t, ss.Close())
@@ -156,6 +160,8 @@ func TestSessionClose(t *testing.T) {
 	require.True(t, ss.Closed())
 
 	_, err = ss.AppByID(ctx, app.ID)
+	require.ErrorIs(t, err, ErrSessionClosed)
+	_, err = ss.ListApps(ctx, "", 10)
 	require.ErrorIs(t, err, ErrSessionClosed)
 	_, err = ss.PushIDsByApp(ctx, app.ID, "", 10)
 	require.ErrorIs(t, err, ErrSessionClosed)

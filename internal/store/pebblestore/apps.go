@@ -62,6 +62,32 @@ func (s *Store) AppByID(ctx context.Context, id string) (*store.App, error) {
 	return s.app(id)
 }
 
+// ListApps returns up to limit apps with an id above after, by id.
+func (s *Store) ListApps(ctx context.Context, after string, limit int) ([]*store.App, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	it, err := s.prefixIter([]byte{tagApp})
+	if err != nil {
+		return nil, err
+	}
+	valid := it.First()
+	if after != "" {
+		// after+"\x00" is the smallest id above after.
+		valid = it.SeekGE(appKey(after + "\x00"))
+	}
+	var out []*store.App
+	for ; valid && len(out) < limit; valid = it.Next() {
+		a := &store.App{}
+		if err := json.Unmarshal(it.Value(), a); err != nil {
+			return nil, closeIter(it, fmt.Errorf("pebblestore: decode app: %w", err))
+		}
+		out = append(out, a)
+	}
+	return out, closeIter(it, it.Error())
+}
+
 func (s *Store) app(id string) (*store.App, error) {
 	a := &store.App{}
 	ok, err := s.getJSON(appKey(id), a)

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -50,6 +52,83 @@ func (s suite) apps(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, a.ID, got.ID, "the first app keeps its key")
 	})
+	t.Run("list", s.listApps)
+}
+
+// listApps pages through apps by id, two at a time.
+func (s suite) listApps(t *testing.T) {
+	e := s.open(t, Config{})
+	page, err := e.ListApps(e.ctx, "", 10)
+	require.NoError(t, err)
+	require.Empty(t, page, "no apps yet")
+
+	start := e.clock.Now()
+	want := make([]*store.App, 7)
+	for i := range want {
+		a := newApp(e)
+		a.ID = ids.At(start.Add(time.Duration(i) * time.Millisecond))
+		a.Name, a.Key = "app "+a.ID, "key-"+a.ID
+		want[i] = a
+	}
+	// Created out of order: the list is by id, not by insertion.
+	for _, i := range rand.Perm(len(want)) {
+		require.NoError(t, e.CreateApp(e.ctx, want[i]))
+	}
+	wantIDs := make([]string, len(want))
+	for i, a := range want {
+		wantIDs[i] = a.ID
+	}
+
+	var got []string
+	var sizes []int
+	after := ""
+	for range len(want) + 2 {
+		page, err := e.ListApps(e.ctx, after, 2)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		sizes = append(sizes, len(page))
+		for _, a := range page {
+			got = append(got, a.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	require.Equal(t, []int{2, 2, 2, 1}, sizes)
+	require.Equal(t, wantIDs, got, "every app once, by id")
+
+	page, err = e.ListApps(e.ctx, "", len(want)+5)
+	require.NoError(t, err)
+	require.Len(t, page, len(want), "a limit above the count lists all")
+	for i, a := range page {
+		require.Equal(t, normApp(want[i]), normApp(a), "app %d", i)
+	}
+
+	page, err = e.ListApps(e.ctx, wantIDs[2], 2)
+	require.NoError(t, err)
+	require.Equal(t, wantIDs[3:5], appIDs(page), "after is exclusive")
+	page, err = e.ListApps(e.ctx, wantIDs[2]+"z", 1)
+	require.NoError(t, err)
+	require.Equal(t, wantIDs[3:4], appIDs(page), "after need not be an app's id")
+	page, err = e.ListApps(e.ctx, wantIDs[len(want)-1], 2)
+	require.NoError(t, err)
+	require.Empty(t, page, "nothing after the last app")
+	page, err = e.ListApps(e.ctx, "\x7f", 2)
+	require.NoError(t, err)
+	require.Empty(t, page, "nothing past every id")
+	for _, limit := range []int{0, -1} {
+		page, err = e.ListApps(e.ctx, "", limit)
+		require.NoError(t, err)
+		require.Empty(t, page, "limit %d", limit)
+	}
+}
+
+func appIDs(apps []*store.App) []string {
+	out := make([]string, len(apps))
+	for i, a := range apps {
+		out[i] = a.ID
+	}
+	return out
 }
 
 func newApp(e env) *store.App {
