@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test of mopush on a fresh machine: installs the servers the
-# tests start (redis-server), then static checks, the race-enabled test
+# Runs every test of mopush on a fresh machine: installs the servers and the
+# browser the tests start (redis-server, chromium), then static checks, the race-enabled test
 # suite, and every benchmark once so that they keep compiling and running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
+# The portal's tests drive a real browser.
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing: ${need_pkgs[*]}"
   SUDO=""
@@ -14,6 +16,9 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
+
+# A missing browser fails the portal's browser test instead of skipping it.
+export MOPUSH_REQUIRE_BROWSER=1
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

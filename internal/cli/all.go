@@ -79,6 +79,7 @@ func printBanner(w io.Writer, n *node.Node, cfg config.Config) {
 	fmt.Fprintf(w, `mopush is running (every role in one process)
   API:        %[1]s/v1  (pushes, devices, apps)
   WebSocket:  %[2]s/v1/connect  (devices find it via %[1]s/v1/dispatch)
+  portal:     %[1]s/portal/  (add its first admin: mopush user create --email you@example.com --role admin)
   metrics:    %[1]s/metrics
   data:       %[3]s
   admin token: in %[4]s (or set MOPUSH_ADMIN_TOKEN)

@@ -38,8 +38,17 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]string{"name": *name})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*server, "/")+"/v1/apps", bytes.NewReader(body))
+	return postAdmin(ctx, stdout, *server, "/v1/apps", tok, map[string]string{"name": *name}, "create app")
+}
+
+// postAdmin posts body as JSON to the server's path with the admin token
+// and prints the created object, indented.
+func postAdmin(ctx context.Context, stdout io.Writer, server, path, tok string, body any, what string) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(server, "/")+path, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -47,15 +56,15 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
-		return fmt.Errorf("create app: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("create app: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("create app: %s: %s", resp.Status, bytes.TrimSpace(out))
+		return fmt.Errorf("%s: %s: %s", what, resp.Status, bytes.TrimSpace(out))
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, out, "", "  ") != nil {

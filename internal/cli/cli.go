@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/mopush/mopush/internal/node"
 )
@@ -14,11 +15,12 @@ const usage = `usage: mopush [command] [flags]
 
 commands:
   all            run every role in one process (the default)
-  gateway        run the REST API and routing (with /v1/dispatch) against shared clusters
+  gateway        run the REST API, the portal and routing (with /v1/dispatch) against shared clusters
   connector      run a connector (device sessions) against shared clusters
   relay          run the vendor relay workers against shared clusters
   dispatcher     run /v1/dispatch alone
   app create     create an app through the admin API
+  user create    add a portal user (the first admin) through the admin API
   bench          load-test a server: idle, unicast, broadcast, reconnect
   device run     run a device: register, connect, print pushes as JSON lines
   help           show this help
@@ -44,6 +46,9 @@ var commands = map[string]cmd{
 	"dispatcher": {run: roles(node.Roles{Dispatcher: true}), long: true},
 	"app": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
 		return runApp(ctx, args, stdout, stderr)
+	}},
+	"user": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
+		return runUser(ctx, args, os.Stdin, stdout, stderr)
 	}},
 	"bench": {run: func(ctx context.Context, args []string, stdout, stderr io.Writer, _ func()) error {
 		return runBench(ctx, args, stdout, stderr)

@@ -50,6 +50,22 @@ func TestQuickStart(t *testing.T) {
 	require.NotEmpty(t, app.AppKey)
 	require.NotEmpty(t, app.MasterSecret)
 
+	// The portal's first admin, the password read from standard input,
+	// signs in.
+	out = runCommandIn(t, "a long password\n", "user", "create", "--email", "Me@Example.com", "--role", "admin", "--server", url, "--data", data)
+	require.Contains(t, out, `"email": "me@example.com"`)
+	resp, err := http.Post(url+"/portal/api/session", "application/json", strings.NewReader(`{"email":"me@example.com","password":"a long password"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a sign-in without the portal header")
+	req, err := http.NewRequest(http.MethodPost, url+"/portal/api/session", strings.NewReader(`{"email":"me@example.com","password":"a long password"}`))
+	require.NoError(t, err)
+	req.Header.Set("Mopush-Portal", "1")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the new admin signs in to the portal")
+
 	state := filepath.Join(dir, "device.json")
 	device := startCommand(t, "device", "run", "--server", url, "--app-key", app.AppKey, "--state", state)
 	ready := device.waitEvent(t, "ready")
@@ -279,8 +295,15 @@ func (c *process) interrupt(t *testing.T) {
 // runCommand runs mopush with args to its end and returns its output.
 func runCommand(t *testing.T, args ...string) string {
 	t.Helper()
+	return runCommandIn(t, "", args...)
+}
+
+// runCommandIn is runCommand with stdin as the command's standard input.
+func runCommandIn(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = mopushEnv()
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

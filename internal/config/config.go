@@ -14,6 +14,7 @@ import (
 	"github.com/mopush/mopush/connector"
 	"github.com/mopush/mopush/gateway"
 	"github.com/mopush/mopush/internal/bus"
+	"github.com/mopush/mopush/portal"
 	"github.com/mopush/mopush/relay/vendors"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Bus       bus.Config       `toml:"bus"`
 	Store     Store            `toml:"store"`
 	Gateway   gateway.Config   `toml:"gateway"`
+	Portal    portal.Config    `toml:"portal"`
 	Connector connector.Config `toml:"connector"`
 	Relay     Relay            `toml:"relay"`
 	Log       Log              `toml:"log"`

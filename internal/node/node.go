@@ -175,18 +175,29 @@ func New(cfg config.Config, opts Options) (n *Node, err error) {
 // adminToken returns the configured admin token, or the one saved in the
 // data directory, creating it at first start.
 func adminToken(cfg config.Config) (string, error) {
-	if cfg.Gateway.AdminToken != "" {
-		return cfg.Gateway.AdminToken, nil
+	return dataSecret(cfg.Gateway.AdminToken, AdminTokenPath(cfg.Server.DataDir), "admin token")
+}
+
+// portalKey returns the configured key of the portal's session cookies, or
+// the one saved in the data directory, creating it at first start.
+func portalKey(cfg config.Config) (string, error) {
+	return dataSecret(cfg.Portal.SessionKey, filepath.Join(cfg.Server.DataDir, "portal.key"), "portal key")
+}
+
+// dataSecret returns configured when set, else the secret kept in the file
+// at path, which it creates with a new random secret when it is missing.
+func dataSecret(configured, path, what string) (string, error) {
+	if configured != "" {
+		return configured, nil
 	}
-	path := AdminTokenPath(cfg.Server.DataDir)
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read admin token: %w", err)
+		return "", fmt.Errorf("read %s: %w", what, err)
 	}
 	tok := ids.Token(24)
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write admin token: %w", err)
+		return "", fmt.Errorf("write %s: %w", what, err)
 	}
 	return tok, nil
 }
@@ -243,6 +254,9 @@ func (n *Node) build() error {
 		}
 		n.gateway = gateway.New(gcfg, n.store, n.members, del, n.log, n.reg, gopts...)
 		n.gateway.Register(mainMux)
+		if err := n.buildPortal(mainMux); err != nil {
+			return err
+		}
 	}
 	if n.roles.Gateway || n.roles.Dispatcher {
 		var dopts []dispatcher.HandlerOption
