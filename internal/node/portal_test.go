@@ -195,7 +195,7 @@ func TestPortalInABrowser(t *testing.T) {
 	laterRow := fmt.Sprintf(`tr[data-push=%q]`, later)
 	b.run(chromedp.Click(css(`nav button[data-tab=pushes]`)))
 	b.waitText(laterRow+" td.state", "scheduled")
-	b.run(chromedp.Click(css(laterRow+" button.cancel")))
+	b.run(chromedp.Click(css(laterRow + " button.cancel")))
 	b.waitText(laterRow+" td.state", "cancelled")
 	require.Equal(t, "cancelled", a.state(shop, later))
 	b.signOut()
