@@ -54,12 +54,15 @@ type Portal struct {
 	// dummyHash is a hash of a random password, made at the first sign-in
 	// with an unknown email.
 	dummyHash func() []byte
+	// campaigns and starter serve campaigns (WithCampaigns); nil: none.
+	campaigns Campaigns
+	starter   Starter
 }
 
 // New returns a portal. adminToken is the gateway's admin token, with
 // which the portal calls the gateway and with which an operator's tool may
 // manage users. log and reg may be nil.
-func New(cfg Config, users Users, adminToken string, log *slog.Logger, reg prometheus.Registerer) (*Portal, error) {
+func New(cfg Config, users Users, adminToken string, log *slog.Logger, reg prometheus.Registerer, opts ...Option) (*Portal, error) {
 	cfg.setDefaults()
 	if len(cfg.SessionKey) < 32 {
 		return nil, errShortKey
@@ -86,6 +89,9 @@ func New(cfg Config, users Users, adminToken string, log *slog.Logger, reg prome
 	})
 	p.gw = newGatewayClient(base, adminToken, p.log)
 	p.logins = newLoginLimits(cfg.LoginBurst, cfg.LoginInterval)
+	for _, o := range opts {
+		o(p)
+	}
 	return p, nil
 }
 
@@ -113,6 +119,10 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.Handle("POST /portal/api/apps/{app}/pushes", h("create_push", p.forApp(roleWrite, "/v1/pushes")))
 	mux.Handle("GET /portal/api/apps/{app}/pushes/{id}", h("get_push", p.forApp(roleRead, "/v1/pushes/{id}")))
 	mux.Handle("DELETE /portal/api/apps/{app}/pushes/{id}", h("cancel_push", p.forApp(roleWrite, "/v1/pushes/{id}")))
+	mux.Handle("GET /portal/api/apps/{app}/campaigns", h("list_campaigns", p.listCampaigns))
+	mux.Handle("POST /portal/api/apps/{app}/campaigns", h("create_campaign", p.createCampaign))
+	mux.Handle("GET /portal/api/apps/{app}/campaigns/{id}", h("get_campaign", p.getCampaign))
+	mux.Handle("POST /portal/api/apps/{app}/campaigns/{id}/{action}", h("change_campaign", p.changeCampaign))
 	mux.Handle("GET /portal/api/users", h("list_users", p.listUsers))
 	mux.Handle("POST /portal/api/users", h("create_user", p.createUser))
 	mux.Handle("PATCH /portal/api/users/{id}", h("update_user", p.updateUser))

@@ -16,18 +16,22 @@ import (
 	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/portal"
 	"github.com/mopush/mopush/relay/vendors"
+	"github.com/mopush/mopush/taskcontainer"
 )
 
 // Config is the whole configuration.
 type Config struct {
-	Server    Server           `toml:"server"`
-	Bus       bus.Config       `toml:"bus"`
-	Store     Store            `toml:"store"`
-	Gateway   gateway.Config   `toml:"gateway"`
-	Portal    portal.Config    `toml:"portal"`
-	Connector connector.Config `toml:"connector"`
-	Relay     Relay            `toml:"relay"`
-	Log       Log              `toml:"log"`
+	Server  Server         `toml:"server"`
+	Bus     bus.Config     `toml:"bus"`
+	Store   Store          `toml:"store"`
+	Gateway gateway.Config `toml:"gateway"`
+	Portal  portal.Config  `toml:"portal"`
+	// Campaigns tunes the campaign runner of the nodes that run the
+	// gateway.
+	Campaigns taskcontainer.Config `toml:"campaigns"`
+	Connector connector.Config     `toml:"connector"`
+	Relay     Relay                `toml:"relay"`
+	Log       Log                  `toml:"log"`
 }
 
 // Relay configures the vendor relay.

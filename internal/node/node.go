@@ -30,6 +30,7 @@ import (
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/relay/engine"
 	"github.com/mopush/mopush/relay/vendors"
+	"github.com/mopush/mopush/taskcontainer"
 )
 
 // Roles selects what a node runs. The zero value runs every role.
@@ -86,9 +87,10 @@ type Node struct {
 
 	members    *dispatcher.Membership
 	gateway    *gateway.Gateway
-	relay      *engine.Engine    // nil when disabled
-	vendors    *vendors.Registry // nil when disabled
-	tokens     *sharedTokens     // nil unless a relay on a clustered store
+	campaigns  *taskcontainer.Runner // nil without a gateway or a tag index
+	relay      *engine.Engine        // nil when disabled
+	vendors    *vendors.Registry     // nil when disabled
+	tokens     *sharedTokens         // nil unless a relay on a clustered store
 	connectors []*connectorUnit
 	main       *http.Server
 	mainLn     net.Listener

@@ -1,16 +1,20 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 
+	"github.com/mopush/mopush/internal/httpx"
+	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/portal"
+	"github.com/mopush/mopush/taskcontainer"
 )
 
-// buildPortal serves the portal beside the gateway. It calls the gateway
-// over HTTP: at portal.gateway_url when configured, else on this node's
-// own listener.
+// buildPortal serves the portal beside the gateway, and runs campaigns
+// when the store has a tag index. Both call the gateway over HTTP: at
+// portal.gateway_url when configured, else on this node's own listener.
 func (n *Node) buildPortal(mux *http.ServeMux) error {
 	pcfg := n.cfg.Portal
 	key, err := portalKey(n.cfg)
@@ -21,12 +25,34 @@ func (n *Node) buildPortal(mux *http.ServeMux) error {
 	if pcfg.GatewayURL == "" {
 		pcfg.GatewayURL = "http://" + loopback(n.mainLn.Addr())
 	}
-	p, err := portal.New(pcfg, n.store, n.adminToken, n.log, n.reg)
+	var opts []portal.Option
+	if st, ok := n.store.(campaignStore); ok {
+		opts = append(opts, portal.WithCampaigns(st, taskcontainer.Publisher{JS: n.bus.JS}))
+		pusher := &taskcontainer.HTTPPusher{Base: pcfg.GatewayURL, Token: n.adminToken, Client: httpx.NewH2CClient(internalCallTimeout)}
+		n.campaigns = taskcontainer.New(n.cfg.Campaigns, n.bus.JS, st, pusher, n.log, n.reg)
+	}
+	p, err := portal.New(pcfg, n.store, n.adminToken, n.log, n.reg, opts...)
 	if err != nil {
 		return fmt.Errorf("portal: %w", err)
 	}
 	p.Register(mux)
 	return nil
+}
+
+// campaignStore is a store that keeps and runs campaigns: one with a tag
+// index (not Aerospike's).
+type campaignStore interface {
+	store.Store
+	store.TagIndex
+}
+
+// runCampaigns runs the campaign runner, if this node has one, until ctx
+// ends.
+func (n *Node) runCampaigns(ctx context.Context) error {
+	if n.campaigns == nil {
+		return nil
+	}
+	return n.campaigns.Run(ctx)
 }
 
 // loopback is the address to reach a listener from its own host: an

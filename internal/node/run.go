@@ -58,6 +58,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer stopGateway()
 	if n.gateway != nil {
 		g.Go("gateway", func() error { return n.gateway.Run(gwCtx) })
+		g.Go("campaigns", func() error { return n.runCampaigns(gwCtx) })
 	}
 	n.ready.Store(true)
 	n.log.InfoContext(ctx, "node ready", "url", n.URL(), "connectors", len(n.connectors))

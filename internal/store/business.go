@@ -41,7 +41,10 @@ type Campaign struct {
 	// from; empty before the first page.
 	Cursor string `json:"cursor,omitempty"`
 	// Sent counts the messages sent so far.
-	Sent      int64     `json:"sent"`
+	Sent int64 `json:"sent"`
+	// PushIDs are the pushes the campaign sent its pages as, in order;
+	// its numbers are theirs summed.
+	PushIDs   []string  `json:"push_ids,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// Version is 1 after CreateCampaign and grows by 1 with every

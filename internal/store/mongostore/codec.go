@@ -105,6 +105,7 @@ type campaignDoc struct {
 	RatePerSecond int             `bson:"rate_per_second,omitempty"`
 	Cursor        string          `bson:"cursor,omitempty"`
 	Sent          int64           `bson:"sent"`
+	PushIDs       []string        `bson:"push_ids,omitempty"`
 	CreatedAt     time.Time       `bson:"created_at,omitempty"`
 	UpdatedAt     time.Time       `bson:"updated_at,omitempty"`
 	// Version is compared by updates (see UpdateCampaign).
@@ -332,6 +333,7 @@ func toCampaignDoc(c *store.Campaign) campaignDoc {
 		RatePerSecond: c.RatePerSecond,
 		Cursor:        c.Cursor,
 		Sent:          c.Sent,
+		PushIDs:       c.PushIDs,
 		CreatedAt:     c.CreatedAt,
 		UpdatedAt:     c.UpdatedAt,
 		Version:       c.Version,
@@ -351,6 +353,7 @@ func (d campaignDoc) campaign() *store.Campaign {
 		RatePerSecond: d.RatePerSecond,
 		Cursor:        d.Cursor,
 		Sent:          d.Sent,
+		PushIDs:       d.PushIDs,
 		CreatedAt:     utc(d.CreatedAt),
 		UpdatedAt:     utc(d.UpdatedAt),
 		Version:       d.Version,

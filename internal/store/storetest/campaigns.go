@@ -56,6 +56,7 @@ func (s suite) campaigns(t *testing.T) {
 
 		next := *c
 		next.State, next.Cursor, next.Sent = store.CampaignRunning, "page-4", 2000
+		next.PushIDs = append(next.PushIDs, "p3")
 		next.UpdatedAt = c.UpdatedAt.Add(time.Minute)
 		require.NoError(t, e.UpdateCampaign(e.ctx, &next))
 		require.EqualValues(t, 2, next.Version)
@@ -163,6 +164,7 @@ func newCampaign(e env, appID string) *store.Campaign {
 		RatePerSecond: 500,
 		Cursor:        "page-3",
 		Sent:          1234,
+		PushIDs:       []string{"p1", "p2"},
 		CreatedAt:     now,
 		UpdatedAt:     now.Add(time.Second),
 	}
