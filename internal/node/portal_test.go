@@ -198,6 +198,49 @@ func TestPortalInABrowser(t *testing.T) {
 	b.run(chromedp.Click(css(laterRow + " button.cancel")))
 	b.waitText(laterRow+" td.state", "cancelled")
 	require.Equal(t, "cancelled", a.state(shop, later))
+
+	// A campaign to the tag, now, at most 100 a second: its numbers come in.
+	b.run(
+		chromedp.Click(css(`nav button[data-tab=campaigns]`)),
+		chromedp.SetValue(css("#c-name"), "Derby"),
+		chromedp.SetValue(css("#c-title"), "Derby day"),
+		chromedp.SetValue(css("#c-tags"), "sports"),
+		chromedp.SetValue(css("#c-rate"), "100"),
+		chromedp.Click(css("#c-create")),
+	)
+	b.waitText("#campaigns tbody", "Derby")
+	derby := eval[string](b, `[...document.querySelectorAll("#campaigns tbody tr")].find(r => r.textContent.includes("Derby")).dataset.campaign`)
+	derbyRow := fmt.Sprintf(`tr[data-campaign=%q]`, derby)
+	b.waitText(derbyRow+" td.state", "done")
+	b.waitText(derbyRow+" td.acked", "1")
+	require.Equal(t, "1", b.text(derbyRow+" td.sent"))
+	waitFor(t, 20*time.Second, "the campaign's push", func() bool { return len(fan.got()) == 2 })
+	require.Equal(t, "Derby day", fan.got()[1].Title)
+
+	// One at two hours from now, as the clock reads in UTC, in each
+	// device's zone (the fan has none: UTC): it has started, as that time
+	// came in UTC+14 long ago, but the fan's push is scheduled. Cancelled
+	// before its time, it never arrives.
+	b.run(
+		chromedp.SetValue(css("#c-name"), "Breakfast"),
+		chromedp.SetValue(css("#c-title"), "Good morning"),
+		chromedp.SetValue(css("#c-tags"), "sports"),
+		chromedp.Click(css(`input[name=c-when][value=at]`)),
+		chromedp.SetValue(css("#c-send-at"), time.Now().UTC().Add(2*time.Hour).Format("2006-01-02T15:04")),
+		chromedp.Click(css("#c-local")),
+		chromedp.Click(css("#c-create")),
+	)
+	b.waitText("#campaigns tbody", "Breakfast")
+	breakfast := eval[string](b, `[...document.querySelectorAll("#campaigns tbody tr")].find(r => r.textContent.includes("Breakfast")).dataset.campaign`)
+	breakfastRow := fmt.Sprintf(`tr[data-campaign=%q]`, breakfast)
+	b.waitText(breakfastRow, "(local)")
+	b.waitText(breakfastRow+" td.sent", "1")
+	b.waitText(breakfastRow+" td.state", "done")
+	b.run(chromedp.Click(css(breakfastRow + " button.cancel")))
+	b.waitText(breakfastRow+" td.state", "cancelled")
+	code, list, _ := a.do(http.MethodGet, "/v1/pushes?state=cancelled", shop.key, shop.secret, nil, nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, list["pushes"], 2, "the scheduled push and the campaign's, both cancelled")
 	b.signOut()
 
 	// A viewer sees the numbers but cannot send, in the page or around it.
@@ -234,4 +277,5 @@ func TestPortalInABrowser(t *testing.T) {
 	b.waitText("#who", "new@example.com (marketer)")
 	require.Equal(t, 1, fan.gotCount(id))
 	require.Zero(t, fan.gotCount(later), "the cancelled push never arrived")
+	require.Len(t, fan.got(), 2, "the push and the first campaign's; nothing cancelled")
 }

@@ -47,7 +47,7 @@ async function signedIn(user) {
   show("#sign-in", false); show("#main", true); show("#sign-out", true);
   $("#who").textContent = user.email + " (" + user.role + ")";
   const canWrite = user.role === "admin" || user.role === "marketer";
-  for (const b of document.querySelectorAll("nav button[data-role]")) {
+  for (const b of document.querySelectorAll("[data-role]")) {
     b.hidden = b.dataset.role === "admin" ? user.role !== "admin" : !canWrite;
   }
   await loadApps();
@@ -145,6 +145,10 @@ function tab(name) {
     loadPushes(false);
     state.timer = setInterval(() => loadPushes(false), 2000);
   }
+  if (name === "campaigns") {
+    loadCampaigns();
+    state.timer = setInterval(loadCampaigns, 2000);
+  }
   if (name === "users") loadUsers();
   if (name === "apps") loadApps();
 }
@@ -166,6 +170,73 @@ function composeBody() {
   if ($("#rate").value) options.rate_per_second = Number($("#rate").value);
   if (Object.keys(options).length) push.options = options;
   return push;
+}
+
+// loadCampaigns shows the app's campaigns; the numbers of the newest ten
+// are their pushes' numbers summed, read again every two seconds.
+async function loadCampaigns() {
+  if (!state.app) return;
+  const base = "/apps/" + encodeURIComponent(state.app) + "/campaigns";
+  try {
+    const { campaigns } = await api("GET", base);
+    const details = await Promise.all(campaigns.slice(0, 10).map((c) =>
+      c.pushes > 0 ? api("GET", base + "/" + encodeURIComponent(c.id)).catch(() => c) : c));
+    const body = $("#campaigns tbody");
+    body.replaceChildren();
+    campaigns.forEach((c, i) => body.append(campaignRow(base, details[i] || c)));
+    $("#campaigns-error").textContent = "";
+  } catch (e) {
+    $("#campaigns-error").textContent = e.message;
+  }
+}
+
+function campaignRow(base, c) {
+  const tr = el("tr");
+  tr.dataset.campaign = c.id;
+  const when = c.send_at ? fmtTime(c.send_at) + (c.local_time ? " (local)" : "") : "";
+  tr.append(el("td", c.name), el("td", c.state, "state"), el("td", (c.tags || []).join(", ")), el("td", when),
+    el("td", c.sent, "n sent"));
+  const counts = c.counts || {};
+  for (const k of ["delivered", "acked", "relayed", "opened", "clicked"]) tr.append(el("td", counts[k] || 0, "n " + k));
+  const td = el("td");
+  const role = state.user && state.user.role;
+  const actions = { scheduled: ["pause", "cancel"], running: ["pause", "cancel"], paused: ["resume", "cancel"],
+    draft: ["resume", "cancel"], done: c.local_time ? ["cancel"] : [] }[c.state] || [];
+  for (const action of role === "viewer" ? [] : actions) {
+    const b = el("button", action[0].toUpperCase() + action.slice(1), action);
+    b.type = "button";
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try { await api("POST", base + "/" + encodeURIComponent(c.id) + "/" + action); }
+      catch (e) { $("#campaigns-error").textContent = e.message; }
+      loadCampaigns();
+    });
+    td.append(b);
+  }
+  tr.append(td);
+  return tr;
+}
+
+function campaignBody() {
+  const c = {
+    name: $("#c-name").value,
+    notification: { title: $("#c-title").value },
+    tags: $("#c-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
+  };
+  if ($("#c-body").value) c.notification.body = $("#c-body").value;
+  if (document.querySelector("input[name=c-when]:checked").value === "at") {
+    const at = $("#c-send-at").value;
+    if (!at) throw new Error("pick a send time");
+    if ($("#c-local").checked) {
+      // The clock as written, read in each device's zone by the server.
+      c.send_at = at + (at.length === 16 ? ":00" : "") + "Z";
+      c.local_time = true;
+    } else {
+      c.send_at = new Date(at).toISOString();
+    }
+  }
+  if ($("#c-rate").value) c.rate_per_second = Number($("#c-rate").value);
+  return c;
 }
 
 async function loadUsers() {
@@ -232,6 +303,26 @@ document.addEventListener("DOMContentLoaded", async () => {
       $("#compose-result").dataset.push = res.push_id;
     } catch (e) {
       $("#compose-error").textContent = e.message;
+    }
+  });
+  for (const r of document.querySelectorAll("input[name=c-when]")) {
+    r.addEventListener("change", () => {
+      const at = r.value === "at" && r.checked;
+      $("#c-send-at").disabled = !at;
+      $("#c-local").disabled = !at;
+    });
+  }
+  $("#campaign-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("#campaign-error").textContent = "";
+    try {
+      await api("POST", "/apps/" + encodeURIComponent(state.app) + "/campaigns", campaignBody());
+      $("#campaign-form").reset();
+      $("#c-send-at").disabled = true;
+      $("#c-local").disabled = true;
+      loadCampaigns();
+    } catch (e) {
+      $("#campaign-error").textContent = e.message;
     }
   });
   $("#app-form").addEventListener("submit", async (ev) => {
