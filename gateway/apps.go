@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,27 +92,16 @@ func (g *Gateway) listApps(w http.ResponseWriter, r *http.Request) error {
 	if err := g.authAdmin(r); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	after, limit := q.Get("after"), defaultListedApps
-	if len(after) > ids.MaxLen {
-		return errBadQuery(fmt.Sprintf("after must be an app id, at most %d bytes", ids.MaxLen))
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListedApps {
-			return errBadQuery(fmt.Sprintf("limit must be 1 to %d", maxListedApps))
-		}
-		limit = n
+	after, limit, err := httpx.PageQuery(r, defaultListedApps, maxListedApps, ids.MaxLen)
+	if err != nil {
+		return err
 	}
 	apps, err := g.store.ListApps(r.Context(), after, limit+1)
 	if err != nil {
 		return fmt.Errorf("list apps: %w", err)
 	}
-	out := appList{Apps: make([]appResponse, 0, len(apps))}
-	if len(apps) > limit {
-		apps = apps[:limit]
-		out.Next = apps[limit-1].ID
-	}
+	apps, next := httpx.Page(apps, limit, func(a *store.App) string { return a.ID })
+	out := appList{Apps: make([]appResponse, 0, len(apps)), Next: next}
 	for _, a := range apps {
 		out.Apps = append(out.Apps, appResponse{AppID: a.ID, Name: a.Name, AppKey: a.Key, CreatedAt: a.CreatedAt})
 	}

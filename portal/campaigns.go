@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"time"
 
 	"github.com/mopush/mopush/internal/httpx"
@@ -228,7 +228,7 @@ func errQueueDown() *httpx.Error {
 // it does not.
 func (p *Portal) setCampaignState(ctx context.Context, c *store.Campaign, state string, from ...string) (bool, error) {
 	for {
-		if len(from) > 0 && !contains(from, c.State) {
+		if len(from) > 0 && !slices.Contains(from, c.State) {
 			return false, nil
 		}
 		next := *c
@@ -247,15 +247,6 @@ func (p *Portal) setCampaignState(ctx context.Context, c *store.Campaign, state 
 		}
 		*c = *fresh
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func errCampaignState(c *store.Campaign, want string) *httpx.Error {
@@ -351,27 +342,16 @@ func (p *Portal) listCampaigns(w http.ResponseWriter, r *http.Request) error {
 	if _, err := p.appAccess(r, roleRead); err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	after, limit := q.Get("after"), defaultCampaigns
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListCampaigns {
-			return httpx.Errorf(http.StatusBadRequest, "bad-query", "Bad query", fmt.Sprintf("limit must be 1 to %d", maxListCampaigns))
-		}
-		limit = n
-	}
-	if len(after) > ids.MaxLen {
-		return httpx.Errorf(http.StatusBadRequest, "bad-query", "Bad query", "after must be a campaign id")
+	after, limit, err := httpx.PageQuery(r, defaultCampaigns, maxListCampaigns, ids.MaxLen)
+	if err != nil {
+		return err
 	}
 	cs, err := p.campaigns.CampaignsByApp(r.Context(), r.PathValue("app"), after, limit+1)
 	if err != nil {
 		return fmt.Errorf("list campaigns: %w", err)
 	}
-	out := campaignList{Campaigns: make([]campaignView, 0, len(cs))}
-	if len(cs) > limit {
-		cs = cs[:limit]
-		out.Next = cs[limit-1].ID
-	}
+	cs, next := httpx.Page(cs, limit, func(c *store.Campaign) string { return c.ID })
+	out := campaignList{Campaigns: make([]campaignView, 0, len(cs)), Next: next}
 	for _, c := range cs {
 		out.Campaigns = append(out.Campaigns, viewCampaign(c))
 	}

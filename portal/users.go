@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -197,27 +196,16 @@ func (p *Portal) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err := p.admin(r); err != nil {
 		return err
 	}
-	after := r.URL.Query().Get("after")
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return httpx.Errorf(http.StatusBadRequest, "bad-query", "Bad query", "limit must be 1 to 1000")
-		}
-		limit = n
-	}
-	if len(after) > ids.MaxLen {
-		return httpx.Errorf(http.StatusBadRequest, "bad-query", "Bad query", "after must be a user id")
+	after, limit, err := httpx.PageQuery(r, 100, 1000, ids.MaxLen)
+	if err != nil {
+		return err
 	}
 	us, err := p.users.ListUsers(r.Context(), after, limit+1)
 	if err != nil {
 		return fmt.Errorf("list users: %w", err)
 	}
-	page := userPage{Users: make([]userView, 0, len(us))}
-	if len(us) > limit {
-		us = us[:limit]
-		page.Next = us[limit-1].ID
-	}
+	us, next := httpx.Page(us, limit, func(u *store.User) string { return u.ID })
+	page := userPage{Users: make([]userView, 0, len(us)), Next: next}
 	for _, u := range us {
 		page.Users = append(page.Users, viewUser(u))
 	}

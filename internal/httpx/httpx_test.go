@@ -91,3 +91,36 @@ func TestBearerToken(t *testing.T) {
 	_, ok := BearerToken(r)
 	require.False(t, ok)
 }
+
+func TestPageQuery(t *testing.T) {
+	for q, want := range map[string]struct {
+		after string
+		limit int
+		bad   bool
+	}{
+		"":                      {limit: 20},
+		"?limit=5&after=X":      {after: "X", limit: 5},
+		"?limit=100":            {limit: 100},
+		"?limit=0":              {bad: true},
+		"?limit=101":            {bad: true},
+		"?limit=x":              {bad: true},
+		"?after=0123456789ABCD": {bad: true},
+	} {
+		after, limit, err := PageQuery(httptest.NewRequest("GET", "/x"+q, nil), 20, 100, 10)
+		if want.bad {
+			var e *Error
+			require.ErrorAs(t, err, &e, q)
+			require.Equal(t, "bad-query", e.Slug)
+			continue
+		}
+		require.NoError(t, err, q)
+		require.Equal(t, want.after, after, q)
+		require.Equal(t, want.limit, limit, q)
+	}
+	items, next := Page([]string{"a", "b", "c"}, 2, func(s string) string { return s })
+	require.Equal(t, []string{"a", "b"}, items)
+	require.Equal(t, "b", next)
+	items, next = Page([]string{"a", "b"}, 2, func(s string) string { return s })
+	require.Equal(t, []string{"a", "b"}, items)
+	require.Empty(t, next)
+}
