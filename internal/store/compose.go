@@ -112,6 +112,15 @@ func (c Compose) DeviceIDsByTags(ctx context.Context, appID string, tags []strin
 	return nil, ErrUnsupported
 }
 
+// DeviceIDsByApp delegates to D when it is a TagIndex, and returns
+// ErrUnsupported otherwise.
+func (c Compose) DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error) {
+	if ti, ok := c.D.(TagIndex); ok {
+		return ti.DeviceIDsByApp(ctx, appID, after, limit)
+	}
+	return nil, ErrUnsupported
+}
+
 // UpdateDevice delegates to D.
 func (c Compose) UpdateDevice(ctx context.Context, id string, change func(*Device) bool) (*Device, error) {
 	return c.D.UpdateDevice(ctx, id, change)

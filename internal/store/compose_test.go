@@ -21,25 +21,38 @@ type taggedDevices struct {
 	got []any
 }
 
+var _ TagIndex = (*taggedDevices)(nil)
+
 func (d *taggedDevices) DeviceIDsByTags(_ context.Context, appID string, tags []string, after string, limit int) ([]string, error) {
-	d.got = []any{appID, tags, after, limit}
+	d.got = []any{"by tags", appID, tags, after, limit}
 	return []string{"d1"}, nil
 }
 
-// TestComposeTags: Compose passes lookups by tag to a Devices that has a
-// tag index, and answers ErrUnsupported, limit 0 included, for one that
-// has none.
+func (d *taggedDevices) DeviceIDsByApp(_ context.Context, appID string, after string, limit int) ([]string, error) {
+	d.got = []any{"by app", appID, after, limit}
+	return []string{"d2"}, nil
+}
+
+// TestComposeTags: Compose passes lookups by tag, and listings of an
+// app's devices, to a Devices that has a tag index, and answers
+// ErrUnsupported, limit 0 included, for one that has none.
 func TestComposeTags(t *testing.T) {
 	ctx := t.Context()
 	for _, limit := range []int{0, 10} {
 		_, err := Compose{D: plainDevices{}}.DeviceIDsByTags(ctx, "app", []string{"a"}, "", limit)
-		require.ErrorIs(t, err, ErrUnsupported, "limit %d", limit)
+		require.ErrorIs(t, err, ErrUnsupported, "by tags, limit %d", limit)
+		_, err = Compose{D: plainDevices{}}.DeviceIDsByApp(ctx, "app", "", limit)
+		require.ErrorIs(t, err, ErrUnsupported, "by app, limit %d", limit)
 	}
 	d := &taggedDevices{}
 	ids, err := Compose{D: d}.DeviceIDsByTags(ctx, "app", []string{"a", "b"}, "d0", 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"d1"}, ids)
-	require.Equal(t, []any{"app", []string{"a", "b"}, "d0", 10}, d.got)
+	require.Equal(t, []any{"by tags", "app", []string{"a", "b"}, "d0", 10}, d.got)
+	ids, err = Compose{D: d}.DeviceIDsByApp(ctx, "app", "d1", 5)
+	require.NoError(t, err)
+	require.Equal(t, []string{"d2"}, ids)
+	require.Equal(t, []any{"by app", "app", "d1", 5}, d.got)
 }
 
 // pushes is Pushes under a name a struct can embed.

@@ -458,8 +458,9 @@ type PushLister interface {
 	PushIDsByApp(ctx context.Context, appID, before string, limit int) ([]string, error)
 }
 
-// TagIndex lists an app's devices by their tags, in pages, for pushes
-// whose audience is a set of tags.
+// TagIndex lists an app's devices, in pages: by their tags, for pushes
+// whose audience is a set of tags, or all of them, for campaigns sent to
+// a whole app in each device's local time.
 type TagIndex interface {
 	// DeviceIDsByTags returns, sorted, the ids of up to limit devices of
 	// the app that have at least one of tags and whose id is greater than
@@ -469,6 +470,12 @@ type TagIndex interface {
 	// limit 0, which otherwise returns nothing: callers ask with limit 0
 	// whether tags are supported.
 	DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error)
+	// DeviceIDsByApp returns, sorted, the ids of up to limit devices of the
+	// app whose id is greater than after ("" for the first page). A page
+	// shorter than limit is the last. A store that cannot list an app's
+	// devices returns ErrUnsupported (also for limit 0, which otherwise
+	// returns nothing).
+	DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error)
 }
 
 // Streams stores per-device message streams. A stream has an epoch, fixed

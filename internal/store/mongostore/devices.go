@@ -144,6 +144,18 @@ func (s *Store) DeviceIDsByTags(ctx context.Context, appID string, tags []string
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }
 
+// DeviceIDsByApp returns, sorted, the ids of up to limit devices of the
+// app with an id greater than after: one query in _id order, served by
+// the index on (app_id, _id).
+func (s *Store) DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	filter := bson.D{{Key: "app_id", Value: appID}, {Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
+	return s.findIDs(ctx, "device ids by app", s.devices, filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+}
+
 // findIDs returns the _id of each document of coll that filter matches, in
 // the order opts sort them.
 func (s *Store) findIDs(ctx context.Context, what string, coll *mongo.Collection, filter bson.D, opts *options.FindOptionsBuilder) ([]string, error) {

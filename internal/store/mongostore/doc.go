@@ -30,7 +30,8 @@
 //     CountEngagement).
 //   - devices: one document per device, _id is the device id; an index on
 //     (app_id, alias) serves DeviceIDsByAlias, a multikey one on (app_id,
-//     tags, _id) DeviceIDsByTags (tags is the device's array of tags).
+//     tags, _id) DeviceIDsByTags (tags is the device's array of tags), one
+//     on (app_id, _id) DeviceIDsByApp.
 //   - campaigns: one document per campaign, _id is the campaign id
 //     (time-ordered); an index on (app_id, _id) serves CampaignsByApp. A
 //     version field serves compare-and-set (see below).

@@ -40,6 +40,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "alias", Value: 1}}, Options: options.Index().SetName("app_alias")},
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "tags", Value: 1}, {Key: "_id", Value: 1}},
 				Options: options.Index().SetName("app_tags_id")},
+			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("app_id_id")},
 		}},
 		{s.campaigns, []mongo.IndexModel{
 			{Keys: bson.D{{Key: "app_id", Value: 1}, {Key: "_id", Value: 1}}, Options: options.Index().SetName("app_id_id")},

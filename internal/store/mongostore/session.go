@@ -149,6 +149,14 @@ func (ss *Session) DeviceIDsByTags(ctx context.Context, appID string, tags []str
 	return ss.s.DeviceIDsByTags(ctx, appID, tags, after, limit)
 }
 
+// DeviceIDsByApp is Store.DeviceIDsByApp.
+func (ss *Session) DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error) {
+	if err := ss.check(); err != nil {
+		return nil, err
+	}
+	return ss.s.DeviceIDsByApp(ctx, appID, after, limit)
+}
+
 // CreatePush is Store.CreatePush.
 func (ss *Session) CreatePush(ctx context.Context, p *store.Push, idemKey string) (string, error) {
 	if err := ss.check(); err != nil {

@@ -13,7 +13,8 @@ import (
 )
 
 // PutDevice creates or replaces a device, durably, and moves its entries
-// in the alias and tag indexes when its alias, tags (or app) changed.
+// in the alias and tag indexes (the app's entry too, see appDeviceKey)
+// when its alias, tags (or app) changed.
 func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -33,8 +34,9 @@ func (s *Store) PutDevice(ctx context.Context, d *store.Device) error {
 // putDeviceTo writes d into b and moves its alias and tag entries: the
 // entry of the stored device's alias goes when the alias (or app) differs,
 // and the entries of its tags that d lacks (all of them when the app
-// differs); d's entries are set, all of them, as a write that repeats an
-// entry costs little and repairs a missing one. It reads the stored device
+// differs), and its app's entry when the app differs; d's entries, its
+// app's included, are set, all of them, as a write that repeats an entry
+// costs little and repairs a missing one. It reads the stored device
 // from the database, not from b, so b must not hold d.ID already. The
 // caller holds the device's stripe.
 func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
@@ -55,10 +57,14 @@ func (s *Store) putDeviceTo(b *pebble.Batch, d *store.Device) error {
 				b.Delete(tagKey(old.AppID, tag, d.ID), nil)
 			}
 		}
+		if old.AppID != d.AppID {
+			b.Delete(appDeviceKey(old.AppID, d.ID), nil)
+		}
 	}
 	for _, tag := range d.Tags {
 		b.Set(tagKey(d.AppID, tag, d.ID), nil, nil)
 	}
+	b.Set(appDeviceKey(d.AppID, d.ID), nil, nil)
 	return nil
 }
 
@@ -98,8 +104,8 @@ func (s *Store) UpdateDevice(ctx context.Context, id string, change func(*store.
 	return d, nil
 }
 
-// DeleteDevice removes a device and its alias and tag index entries,
-// durably. Deleting a missing device writes nothing.
+// DeleteDevice removes a device and its alias and tag index entries (its
+// app's included), durably. Deleting a missing device writes nothing.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	if err := s.begin(ctx); err != nil {
 		return err
@@ -120,6 +126,7 @@ func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	for _, tag := range old.Tags {
 		b.Delete(tagKey(old.AppID, tag, id), nil)
 	}
+	b.Delete(appDeviceKey(old.AppID, id), nil)
 	return s.commitSync(b)
 }
 

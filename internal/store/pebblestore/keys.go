@@ -20,6 +20,7 @@ import (
 //	'd' device id                              store.Device, reccodec (JSON before)
 //	'l' lp(app id) lp(alias) device id         empty (alias index)
 //	'f' lp(app id) lp(tag) device id           empty (tag index)
+//	'f' lp(app id) lp("") device id            empty (the app's devices)
 //	's' lp(device id) 'h'                      stream head: epoch, head, first (3 × uint64)
 //	's' lp(device id) 'm' seq (uint64)         store.Message, reccodec (JSON before)
 //	's' lp(device id) 'o' seq (uint64)         store.Outcome (1 byte)
@@ -50,6 +51,13 @@ import (
 // it existed have devices without entries: the first Open that finds the
 // marker 'm' "tag index" missing writes the entries of every stored device
 // and then the marker (indexbuild.go), before it returns.
+//
+// The index of an app's devices is the tag index under the empty tag,
+// which no device's tag can be: one entry per device, whatever its tags,
+// kept in the same batches as the tag entries (devices.go). Databases
+// written before it existed get the entries of every stored device the
+// same way, at the first Open that finds the marker 'm' "app device
+// index" missing (tags.go).
 //
 // The index of an app's pushes holds one entry per push, written in the
 // batch that stores the push record (pushes.go) and never deleted, as
@@ -185,6 +193,16 @@ func tagPrefix(appID, tag string) []byte {
 func tagKey(appID, tag, deviceID string) []byte {
 	return append(tagPrefix(appID, tag), deviceID...)
 }
+
+// appDevicePrefix is the prefix of the entries of every device of appID,
+// in the tag index under the empty tag, which no device's tag can be
+// (tags are not empty, and lp(tag) keeps the empty one apart from every
+// other); the device ids follow it in order.
+func appDevicePrefix(appID string) []byte { return tagPrefix(appID, "") }
+
+// appDeviceKey is the entry of device deviceID of app appID in the
+// index of an app's devices.
+func appDeviceKey(appID, deviceID string) []byte { return tagKey(appID, "", deviceID) }
 
 // engagedPrefix is the prefix of the engagement markers of (pushID,
 // deviceID); the kind follows it.

@@ -114,7 +114,7 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.newPushes = newNewPushes(newest, maxNewPushes)
-	if err := s.buildIndexes(tagIndexBuild(), pushIndexBuild()); err != nil {
+	if err := s.buildIndexes(tagIndexBuild(), appIndexBuild(), pushIndexBuild()); err != nil {
 		db.Close() //nolint:errcheck // the build's error is the one to report
 		return nil, err
 	}

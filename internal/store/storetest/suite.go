@@ -66,9 +66,10 @@ type Harness struct {
 	// The suite then skips its check of concurrent UpdateDevice calls; the
 	// sequential checks still run.
 	RacyConditionalWrites bool
-	// Tags is set by backends that list devices by tag: the suite then
-	// fails, instead of skipping its checks of store.TagIndex, when the
-	// store it opens is no TagIndex or answers store.ErrUnsupported.
+	// Tags is set by backends that list devices by tag and by app: the
+	// suite then fails, instead of skipping its checks of store.TagIndex,
+	// when the store it opens is no TagIndex or answers
+	// store.ErrUnsupported.
 	Tags bool
 	// ListsPushes is set by backends that list an app's pushes: the suite
 	// then fails, instead of skipping its checks of store.PushLister, when

@@ -14,7 +14,8 @@ import (
 
 // tags checks store.TagIndex, for a store that has one: unless
 // Harness.Tags is set, it skips when the opened store is no TagIndex or
-// answers the limit-0 probe with store.ErrUnsupported.
+// answers the limit-0 probe with store.ErrUnsupported. by_app checks the
+// listing of all an app's devices, DeviceIDsByApp.
 func (s suite) tags(t *testing.T) {
 	t.Run("by_tag", func(t *testing.T) {
 		e, ti := s.openTags(t)
@@ -134,12 +135,95 @@ func (s suite) tags(t *testing.T) {
 		require.NoError(t, e.DeleteDevice(e.ctx, stays.ID))
 		requireTags(t, e, ti, "app1", []string{"news", "sports"})
 	})
+	t.Run("by_app", func(t *testing.T) {
+		// Every device of the app, tagged or not, in pages of 2, each
+		// once and in id order; another app's devices never (app12 is
+		// app1 and more). The empty tag is no device's.
+		e, ti := s.openIndex(t, "by app", func(ti store.TagIndex, e env) ([]string, error) {
+			return ti.DeviceIDsByApp(e.ctx, "app1", "", 0)
+		})
+		var want, others []string
+		for i := range 7 {
+			var tags []string
+			if i%2 == 0 {
+				tags = []string{"news", fmt.Sprint("t", i)}
+			}
+			d, other := tagged(e, "app1", tags...), tagged(e, []string{"app2", "app12"}[i%2], tags...)
+			put(t, e, d, other)
+			want, others = append(want, d.ID), append(others, other.ID)
+		}
+		slices.Sort(want)
+		pages := func() []string {
+			return readPages(t, 2, strings.Compare, func(after string) ([]string, error) {
+				return ti.DeviceIDsByApp(e.ctx, "app1", after, 2)
+			})
+		}
+		require.Equal(t, want, pages(), "every device once, in order, none of another app")
+
+		got, err := ti.DeviceIDsByApp(e.ctx, "app1", "", 0)
+		require.NoError(t, err)
+		require.Empty(t, got, "limit 0")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app1", want[2], 2)
+		require.NoError(t, err)
+		require.Equal(t, want[3:5], got, "after is exclusive")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app1", want[6], 2)
+		require.NoError(t, err)
+		require.Empty(t, got, "after the last one")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app3", "", 10)
+		require.NoError(t, err)
+		require.Empty(t, got, "an app without devices")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app2", "", 10)
+		require.NoError(t, err)
+		require.Equal(t, sortedCopy([]string{others[0], others[2], others[4], others[6]}), got, "app2")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app12", "", 10)
+		require.NoError(t, err)
+		require.Equal(t, sortedCopy([]string{others[1], others[3], others[5]}), got, "app12")
+		requireTags(t, e, ti, "app1", []string{""})
+
+		// Tags come and go without moving a device out of its app's
+		// list; a deleted device, or one moved to another app, leaves
+		// it.
+		_, err = e.UpdateDevice(e.ctx, want[1], func(x *store.Device) bool {
+			x.Tags = []string{"weather"}
+			return true
+		})
+		require.NoError(t, err)
+		_, err = e.UpdateDevice(e.ctx, want[2], func(x *store.Device) bool {
+			x.Tags = nil
+			return true
+		})
+		require.NoError(t, err)
+		require.Equal(t, want, pages(), "after tags changed")
+		require.NoError(t, e.DeleteDevice(e.ctx, want[3]))
+		moved, err := e.UpdateDevice(e.ctx, want[5], func(x *store.Device) bool {
+			x.AppID = "app2"
+			return true
+		})
+		require.NoError(t, err)
+		require.Equal(t, "app2", moved.AppID)
+		left := slices.Concat(want[:3], want[4:5], want[6:])
+		require.Equal(t, left, pages(), "after a delete and a move")
+		got, err = ti.DeviceIDsByApp(e.ctx, "app2", "", 10)
+		require.NoError(t, err)
+		require.Contains(t, got, want[5], "the moved device")
+	})
 }
 
 // openTags opens a store for a subtest of tags, and skips the subtest
 // when the store lists no devices by tag (fails it when Harness.Tags says
 // it must).
 func (s suite) openTags(t *testing.T) (env, store.TagIndex) {
+	t.Helper()
+	return s.openIndex(t, "by tag", func(ti store.TagIndex, e env) ([]string, error) {
+		return ti.DeviceIDsByTags(e.ctx, "app1", []string{"news"}, "", 0)
+	})
+}
+
+// openIndex opens a store for a subtest of tags, and skips the subtest
+// when the store is no store.TagIndex or answers probe, a listing with
+// limit 0, with store.ErrUnsupported (fails it when Harness.Tags says it
+// must list devices); what names the listing.
+func (s suite) openIndex(t *testing.T, what string, probe func(store.TagIndex, env) ([]string, error)) (env, store.TagIndex) {
 	t.Helper()
 	e := s.open(t, Config{})
 	skip := t.Skipf
@@ -150,9 +234,9 @@ func (s suite) openTags(t *testing.T) (env, store.TagIndex) {
 	if !ok {
 		skip("%T is no store.TagIndex", e.Store)
 	}
-	got, err := ti.DeviceIDsByTags(e.ctx, "app1", []string{"news"}, "", 0)
+	got, err := probe(ti, e)
 	if errors.Is(err, store.ErrUnsupported) {
-		skip("%T lists no devices by tag: %v", e.Store, err)
+		skip("%T lists no devices %s: %v", e.Store, what, err)
 	}
 	require.NoError(t, err, "the probe with limit 0")
 	require.Empty(t, got, "the probe with limit 0")

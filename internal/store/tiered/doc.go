@@ -4,8 +4,9 @@
 // store.Devices: MongoDB, Aerospike or Pebble). Tiered implements
 // store.Devices, so it stands in wherever device state is read or written,
 // and adds batched device reports. The alias and tag indexes are L2's:
-// lookups by alias or tag go to L2 (by tag only when L2 is a
-// store.TagIndex; otherwise they fail with store.ErrUnsupported).
+// lookups by alias or tag, and listings of an app's devices, go to L2 (by
+// tag or app only when L2 is a store.TagIndex; otherwise they fail with
+// store.ErrUnsupported).
 //
 // # Reads
 //

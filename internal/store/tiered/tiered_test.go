@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,24 +52,36 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// TestTagsNeedL2Index: lookups by tag go to L2 when it has a tag index,
-// and fail with store.ErrUnsupported, limit 0 included, when it has none.
+// TestTagsNeedL2Index: lookups by tag, and listings of an app's devices,
+// go to L2 when it has a tag index, and fail with store.ErrUnsupported,
+// limit 0 included, when it has none.
 func TestTagsNeedL2Index(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	tr := open(t, Config{L1: redisstore.Config{Addrs: []string{}}}, openPebble(t))
-	d := newDevice(1)
-	d.Tags = []string{"news"}
+	d, bare := newDevice(1), newDevice(2)
+	d.Tags, bare.Tags = []string{"news"}, nil
 	require.NoError(t, tr.PutDevice(ctx, d))
+	require.NoError(t, tr.PutDevice(ctx, bare))
 	got, err := tr.DeviceIDsByTags(ctx, d.AppID, []string{"news"}, "", 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{d.ID}, got)
+	all := []string{d.ID, bare.ID}
+	slices.Sort(all)
+	got, err = tr.DeviceIDsByApp(ctx, d.AppID, "", 10)
+	require.NoError(t, err)
+	require.Equal(t, all, got)
+	got, err = tr.DeviceIDsByApp(ctx, d.AppID, all[0], 10)
+	require.NoError(t, err)
+	require.Equal(t, all[1:], got)
 
 	for _, l2 := range []store.Devices{struct{ plainDevices }{openPebble(t)}, openAerospike(t)} {
 		tr := open(t, Config{L1: redisstore.Config{Addrs: []string{}}}, l2)
 		for _, limit := range []int{0, 10} {
 			_, err := tr.DeviceIDsByTags(ctx, "app", []string{"news"}, "", limit)
-			require.ErrorIs(t, err, store.ErrUnsupported, "%T, limit %d", l2, limit)
+			require.ErrorIs(t, err, store.ErrUnsupported, "%T, by tags, limit %d", l2, limit)
+			_, err = tr.DeviceIDsByApp(ctx, "app", "", limit)
+			require.ErrorIs(t, err, store.ErrUnsupported, "%T, by app, limit %d", l2, limit)
 		}
 	}
 }

@@ -151,6 +151,21 @@ func (t *Tiered) DeviceIDsByTags(ctx context.Context, appID string, tags []strin
 	return ids, nil
 }
 
+// DeviceIDsByApp asks L2, which keeps the index of an app's devices when
+// it is a store.TagIndex; otherwise it returns store.ErrUnsupported,
+// wrapped.
+func (t *Tiered) DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error) {
+	ti, ok := t.l2.(store.TagIndex)
+	if !ok {
+		return nil, fmt.Errorf("tiered: device ids by app: L2 %T: %w", t.l2, store.ErrUnsupported)
+	}
+	ids, err := ti.DeviceIDsByApp(ctx, appID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("tiered: device ids by app: %w", err)
+	}
+	return ids, nil
+}
+
 // DeviceIDsByAlias asks L2, which keeps the alias index.
 func (t *Tiered) DeviceIDsByAlias(ctx context.Context, appID string, aliases []string) ([]string, error) {
 	ids, err := t.l2.DeviceIDsByAlias(ctx, appID, aliases)
