@@ -57,6 +57,7 @@ type campaignRequest struct {
 	Name          string             `json:"name"`
 	Notification  store.Notification `json:"notification"`
 	Tags          []string           `json:"tags"`
+	AllDevices    bool               `json:"all_devices"`
 	SendAt        string             `json:"send_at"`
 	LocalTime     bool               `json:"local_time"`
 	RatePerSecond int                `json:"rate_per_second"`
@@ -69,6 +70,7 @@ type campaignView struct {
 	State         string             `json:"state"`
 	Notification  store.Notification `json:"notification"`
 	Tags          []string           `json:"tags"`
+	AllDevices    bool               `json:"all_devices"`
 	SendAt        time.Time          `json:"send_at,omitzero"`
 	LocalTime     bool               `json:"local_time"`
 	RatePerSecond int                `json:"rate_per_second,omitempty"`
@@ -83,7 +85,8 @@ type campaignView struct {
 }
 
 func viewCampaign(c *store.Campaign) campaignView {
-	return campaignView{ID: c.ID, Name: c.Name, State: c.State, Notification: c.Notification, Tags: c.Audience.Tags,
+	return campaignView{ID: c.ID, Name: c.Name, State: c.State, Notification: c.Notification,
+		Tags: c.Audience.Tags, AllDevices: c.Audience.Broadcast,
 		SendAt: c.SendAt, LocalTime: c.LocalTime, RatePerSecond: c.RatePerSecond, Sent: c.Sent,
 		Pushes: len(c.PushIDs), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
@@ -109,7 +112,10 @@ func (req *campaignRequest) validate(now time.Time) (time.Time, error) {
 	if b, _ := json.Marshal(req.Notification); len(b) > maxNotification {
 		return time.Time{}, errInvalidCampaign(fmt.Sprintf("the notification is at most %d bytes of JSON", maxNotification))
 	}
-	if len(req.Tags) == 0 || len(req.Tags) > maxCampaignTags {
+	if req.AllDevices == (len(req.Tags) > 0) {
+		return time.Time{}, errInvalidCampaign("either all_devices or tags")
+	}
+	if len(req.Tags) > maxCampaignTags {
 		return time.Time{}, errInvalidCampaign(fmt.Sprintf("1 to %d tags", maxCampaignTags))
 	}
 	for _, t := range req.Tags {
@@ -202,7 +208,7 @@ func (p *Portal) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := &store.Campaign{ID: ids.New(), AppID: r.PathValue("app"), Name: req.Name, State: store.CampaignScheduled,
-		Notification: req.Notification, Audience: store.Audience{Tags: req.Tags}, SendAt: at,
+		Notification: req.Notification, Audience: store.Audience{Tags: req.Tags, Broadcast: req.AllDevices}, SendAt: at,
 		LocalTime: req.LocalTime, RatePerSecond: req.RatePerSecond, CreatedAt: now, UpdatedAt: now}
 	if err := p.campaigns.CreateCampaign(r.Context(), c); err != nil {
 		return fmt.Errorf("create campaign: %w", err)

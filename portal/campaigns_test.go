@@ -60,10 +60,14 @@ func TestCreateCampaign(t *testing.T) {
 	require.Equal(t, "a1", stored.AppID)
 	require.Equal(t, []string{"fans"}, stored.Audience.Tags)
 
-	w = h.do(http.MethodPost, path, `{"name":"now","notification":{"title":"Ho"},"tags":["fans"],"send_at":"2026-12-24T09:00:00+05:00"}`, mia)
+	w = h.do(http.MethodPost, path, `{"name":"now","notification":{"title":"Ho"},"all_devices":true,"send_at":"2026-12-24T09:00:00+05:00"}`, mia)
 	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
 	require.Equal(t, time.Date(2026, 12, 24, 4, 0, 0, 0, time.UTC), v.SendAt, "an instant otherwise")
+	require.True(t, v.AllDevices)
+	stored, err = h.users.Campaign(t.Context(), v.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.Audience{Broadcast: true}, stored.Audience, "every device of the app")
 
 	for _, body := range []string{
 		`{"name":"","notification":{"title":"Ho"},"tags":["fans"]}`,
@@ -71,6 +75,8 @@ func TestCreateCampaign(t *testing.T) {
 		`{"name":"x","notification":{"title":"Ho"},"tags":[]}`,
 		`{"name":"x","notification":{"title":"Ho"},"tags":["a","b","c","d","e","f","g","h","i","j","k"]}`,
 		`{"name":"x","notification":{"title":"Ho"},"tags":[""]}`,
+		`{"name":"x","notification":{"title":"Ho"},"tags":["fans"],"all_devices":true}`,
+		`{"name":"x","notification":{"title":"Ho"},"all_devices":false}`,
 		`{"name":"x","notification":{"title":"Ho"},"tags":["fans"],"local_time":true}`,
 		`{"name":"x","notification":{"title":"Ho"},"tags":["fans"],"send_at":"tomorrow"}`,
 		`{"name":"x","notification":{"title":"Ho"},"tags":["fans"],"send_at":"2027-06-01T00:00:00Z"}`,

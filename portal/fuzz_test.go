@@ -81,6 +81,7 @@ func FuzzCampaignRequest(f *testing.F) {
 	now := time.Date(2026, 12, 20, 12, 0, 0, 0, time.UTC)
 	f.Add([]byte(`{"name":"x","notification":{"title":"t"},"tags":["a"],"send_at":"2026-12-24T09:00:00+05:00","local_time":true}`))
 	f.Add([]byte(`{"name":"x","notification":{"body":"b"},"tags":["a","b"],"rate_per_second":100}`))
+	f.Add([]byte(`{"name":"x","notification":{"body":"b"},"all_devices":true,"send_at":"2026-12-24T09:00:00Z","local_time":true}`))
 	f.Add([]byte(`{"name":"x","notification":{"data":{"k":"v"}},"tags":[""],"send_at":"2026-13-01T00:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest("POST", "/portal/api/apps/a1/campaigns", bytes.NewReader(body))
@@ -92,7 +93,7 @@ func FuzzCampaignRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if req.Name == "" || len(req.Name) > maxCampaignName || len(req.Tags) == 0 || len(req.Tags) > maxCampaignTags {
+		if req.Name == "" || len(req.Name) > maxCampaignName || req.AllDevices == (len(req.Tags) > 0) || len(req.Tags) > maxCampaignTags {
 			t.Fatalf("accepted %+v", req)
 		}
 		for _, tag := range req.Tags {

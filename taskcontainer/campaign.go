@@ -71,7 +71,7 @@ func (r *Runner) send(ctx context.Context, c *store.Campaign) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		ids, err := r.store.DeviceIDsByTags(ctx, c.AppID, c.Audience.Tags, c.Cursor, size)
+		ids, err := r.audience(ctx, c, size)
 		if err != nil {
 			return fmt.Errorf("list campaign audience: %w", err)
 		}
@@ -97,6 +97,15 @@ func (r *Runner) send(ctx context.Context, c *store.Campaign) error {
 			}
 		}
 	}
+}
+
+// audience lists the next page of the campaign's devices: every device of
+// the app (Audience.Broadcast), or those with one of its tags.
+func (r *Runner) audience(ctx context.Context, c *store.Campaign, size int) ([]string, error) {
+	if c.Audience.Broadcast {
+		return r.store.DeviceIDsByApp(ctx, c.AppID, c.Cursor, size)
+	}
+	return r.store.DeviceIDsByTags(ctx, c.AppID, c.Audience.Tags, c.Cursor, size)
 }
 
 // progress is what one page moved a campaign by.

@@ -383,3 +383,28 @@ func FuzzDecodeJob(f *testing.F) {
 		}
 	})
 }
+
+// A campaign to every device of the app reaches each of them once,
+// tagged or not, and no other app's.
+func TestCampaignToEveryDevice(t *testing.T) {
+	h := newHarness(t, Config{PageSize: 100})
+	mine := append(h.devices(150, "fans", ""), h.devices(60, "others", "")...)
+	for range 30 {
+		d := &store.Device{ID: ids.New(), AppID: "a2", Secret: []byte("s"), CreatedAt: time.Now()}
+		require.NoError(t, h.st.PutDevice(t.Context(), d))
+	}
+	untagged := &store.Device{ID: ids.New(), AppID: "a1", Secret: []byte("s"), CreatedAt: time.Now()}
+	require.NoError(t, h.st.PutDevice(t.Context(), untagged))
+	mine = append(mine, untagged.ID)
+	c := h.campaign(func(c *store.Campaign) { c.Audience = store.Audience{Broadcast: true} })
+	_, err := h.r.Step(t.Context(), c.ID)
+	require.NoError(t, err)
+	got := h.stored(c.ID)
+	require.Equal(t, store.CampaignDone, got.State)
+	require.EqualValues(t, len(mine), got.Sent)
+	reached := h.p.reached()
+	require.Len(t, reached, len(mine), "no other app's device")
+	for _, id := range mine {
+		require.Equal(t, 1, reached[id], id)
+	}
+}

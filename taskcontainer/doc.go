@@ -1,5 +1,5 @@
-// Package taskcontainer runs campaigns: pushes to devices with given tags,
-// enumerated in pages, at a rate, from a send time, optionally at that
+// Package taskcontainer runs campaigns: pushes to every device of an app or
+// to those with given tags, enumerated in pages, at a rate, from a send time, optionally at that
 // wall-clock time in each device's own time zone, and able to pause, resume
 // and be cancelled.
 //

@@ -19,6 +19,7 @@ type Store interface {
 	Campaign(ctx context.Context, id string) (*store.Campaign, error)
 	UpdateCampaign(ctx context.Context, c *store.Campaign) error
 	DeviceIDsByTags(ctx context.Context, appID string, tags []string, after string, limit int) ([]string, error)
+	DeviceIDsByApp(ctx context.Context, appID string, after string, limit int) ([]string, error)
 	Devices(ctx context.Context, ids []string) ([]*store.Device, error)
 }
 

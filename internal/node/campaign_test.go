@@ -25,10 +25,11 @@ func portalSession(a api, email, password string) http.Header {
 }
 
 // TestCampaignsInLocalTime: a campaign made in the portal to a tag, at
-// 09:00 in each device's own time zone, goes through the campaign queue
+// an hour from now by the clock in each device's own time zone, goes through the campaign queue
 // and the push API: devices where that time came get it at once, the one
 // where it is an hour ahead gets a scheduled push, which cancelling the
-// campaign cancels. The campaign's numbers are its pushes' numbers.
+// campaign cancels. The campaign's numbers are its pushes' numbers. Then
+// one to every device of the app reaches the untagged device too.
 func TestCampaignsInLocalTime(t *testing.T) {
 	n := startNode(t, Options{})
 	a := api{t: t, base: n.URL()}
@@ -104,7 +105,28 @@ func TestCampaignsInLocalTime(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "%v", out)
 	require.Equal(t, "cancelled", out["state"])
 
+	// To every device of the app, untagged ones too, at the same clock
+	// time: the device without the tag gets this one at once.
+	code, out, _ = a.do(http.MethodPost, path, "", "", map[string]any{
+		"name": "everyone", "notification": map[string]string{"title": "Hello all"}, "all_devices": true,
+		"send_at": wall.Format(time.RFC3339), "local_time": true,
+	}, mia)
+	require.Equal(t, http.StatusCreated, code, "%v", out)
+	everyone := out["id"].(string)
+	waitFor(t, 20*time.Second, "the second campaign done", func() bool {
+		_, out, _ = a.do(http.MethodGet, path+"/"+everyone, "", "", nil, mia)
+		return out["state"] == "done"
+	})
+	require.EqualValues(t, 4, out["sent"])
+	for _, d := range []*device{lagos, kiritimati, other} {
+		waitFor(t, 20*time.Second, "the push to everyone", func() bool {
+			g := d.got()
+			return len(g) > 0 && g[len(g)-1].Title == "Hello all"
+		})
+	}
+	require.Empty(t, london.got(), "its 09:00 is still an hour away")
+
 	code, out, _ = a.do(http.MethodGet, path, "", "", nil, mia)
 	require.Equal(t, http.StatusOK, code)
-	require.Len(t, out["campaigns"], 1)
+	require.Len(t, out["campaigns"], 2)
 }

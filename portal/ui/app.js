@@ -194,7 +194,8 @@ function campaignRow(base, c) {
   const tr = el("tr");
   tr.dataset.campaign = c.id;
   const when = c.send_at ? fmtTime(c.send_at) + (c.local_time ? " (local)" : "") : "";
-  tr.append(el("td", c.name), el("td", c.state, "state"), el("td", (c.tags || []).join(", ")), el("td", when),
+  const audience = c.all_devices ? "every device" : (c.tags || []).join(", ");
+  tr.append(el("td", c.name), el("td", c.state, "state"), el("td", audience), el("td", when),
     el("td", c.sent, "n sent"));
   const counts = c.counts || {};
   for (const k of ["delivered", "acked", "relayed", "opened", "clicked"]) tr.append(el("td", counts[k] || 0, "n " + k));
@@ -218,11 +219,9 @@ function campaignRow(base, c) {
 }
 
 function campaignBody() {
-  const c = {
-    name: $("#c-name").value,
-    notification: { title: $("#c-title").value },
-    tags: $("#c-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
-  };
+  const c = { name: $("#c-name").value, notification: { title: $("#c-title").value } };
+  if (document.querySelector("input[name=c-audience]:checked").value === "all") c.all_devices = true;
+  else c.tags = $("#c-tags").value.split(",").map((s) => s.trim()).filter(Boolean);
   if ($("#c-body").value) c.notification.body = $("#c-body").value;
   if (document.querySelector("input[name=c-when]:checked").value === "at") {
     const at = $("#c-send-at").value;
@@ -305,6 +304,9 @@ document.addEventListener("DOMContentLoaded", async () => {
       $("#compose-error").textContent = e.message;
     }
   });
+  for (const r of document.querySelectorAll("input[name=c-audience]")) {
+    r.addEventListener("change", () => { $("#c-tags").disabled = r.value === "all" && r.checked; });
+  }
   for (const r of document.querySelectorAll("input[name=c-when]")) {
     r.addEventListener("change", () => {
       const at = r.value === "at" && r.checked;
@@ -320,6 +322,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       $("#campaign-form").reset();
       $("#c-send-at").disabled = true;
       $("#c-local").disabled = true;
+      $("#c-tags").disabled = false;
       loadCampaigns();
     } catch (e) {
       $("#campaign-error").textContent = e.message;
