@@ -217,14 +217,14 @@ func TestPortalInABrowser(t *testing.T) {
 	waitFor(t, 20*time.Second, "the campaign's push", func() bool { return len(fan.got()) == 2 })
 	require.Equal(t, "Derby day", fan.got()[1].Title)
 
-	// One at two hours from now, as the clock reads in UTC, in each
-	// device's zone (the fan has none: UTC): it has started, as that time
+	// One to every device of the app at two hours from now, as the clock
+	// reads in UTC, in each device's zone (the fan has none: UTC): it has started, as that time
 	// came in UTC+14 long ago, but the fan's push is scheduled. Cancelled
 	// before its time, it never arrives.
 	b.run(
 		chromedp.SetValue(css("#c-name"), "Breakfast"),
 		chromedp.SetValue(css("#c-title"), "Good morning"),
-		chromedp.SetValue(css("#c-tags"), "sports"),
+		chromedp.Click(css(`input[name=c-audience][value=all]`)),
 		chromedp.Click(css(`input[name=c-when][value=at]`)),
 		chromedp.SetValue(css("#c-send-at"), time.Now().UTC().Add(2*time.Hour).Format("2006-01-02T15:04")),
 		chromedp.Click(css("#c-local")),
@@ -234,6 +234,7 @@ func TestPortalInABrowser(t *testing.T) {
 	breakfast := eval[string](b, `[...document.querySelectorAll("#campaigns tbody tr")].find(r => r.textContent.includes("Breakfast")).dataset.campaign`)
 	breakfastRow := fmt.Sprintf(`tr[data-campaign=%q]`, breakfast)
 	b.waitText(breakfastRow, "(local)")
+	b.waitText(breakfastRow, "every device")
 	b.waitText(breakfastRow+" td.sent", "1")
 	b.waitText(breakfastRow+" td.state", "done")
 	b.run(chromedp.Click(css(breakfastRow + " button.cancel")))
