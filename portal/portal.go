@@ -113,6 +113,7 @@ func (p *Portal) Register(mux *http.ServeMux) {
 	mux.Handle("POST /portal/api/session", h("sign_in", p.signIn))
 	mux.Handle("GET /portal/api/session", h("whoami", p.whoami))
 	mux.Handle("DELETE /portal/api/session", h("sign_out", p.signOut))
+	mux.Handle("PUT /portal/api/session/password", h("change_password", p.changePassword))
 	mux.Handle("GET /portal/api/apps", h("list_apps", p.listApps))
 	mux.Handle("POST /portal/api/apps", h("create_app", p.createApp))
 	mux.Handle("GET /portal/api/apps/{app}/pushes", h("list_pushes", p.forApp(roleRead, "/v1/pushes")))

@@ -368,3 +368,48 @@ func TestUIServed(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code)
 	requireProblem(t, h.do(http.MethodGet, "/portal/api/nothing", "", nil), http.StatusNotFound, "not-found")
 }
+
+func TestChangeOwnPassword(t *testing.T) {
+	h := newHarness(t)
+	h.addUser("mia@example.com", store.RoleMarketer, "a1")
+	c, _ := h.signIn("mia@example.com", "password-marketer")
+	path := "/portal/api/session/password"
+	requireProblem(t, h.do(http.MethodPut, path, `{"current":"wrong","new":"a-new-password"}`, c), http.StatusUnauthorized, "invalid-credentials")
+	requireProblem(t, h.do(http.MethodPut, path, `{"current":"password-marketer","new":"short"}`, c), http.StatusUnprocessableEntity, "invalid-user")
+	requireProblem(t, h.do(http.MethodPut, path, `{"current":"password-marketer","new":"a-new-password"}`, nil), http.StatusUnauthorized, "unauthorized")
+
+	w := h.do(http.MethodPut, path, `{"current":"password-marketer","new":"a-new-password"}`, c)
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	fresh := w.Result().Cookies()[0]
+	require.Equal(t, cookieName, fresh.Name)
+	require.Equal(t, http.StatusOK, h.do(http.MethodGet, "/portal/api/session", "", fresh).Code, "the new session works")
+	requireProblem(t, h.do(http.MethodGet, "/portal/api/session", "", c), http.StatusUnauthorized, "unauthorized")
+	_, w = h.signIn("mia@example.com", "password-marketer")
+	requireProblem(t, w, http.StatusUnauthorized, "invalid-credentials")
+	_, w = h.signIn("mia@example.com", "a-new-password")
+	require.Equal(t, http.StatusOK, w.Code)
+}
+
+// No change leaves the portal without an admin who can sign in.
+func TestLastAdminStays(t *testing.T) {
+	h := newHarness(t)
+	root := h.addUser("root@example.com", store.RoleAdmin)
+	c, _ := h.signIn("root@example.com", "password-admin")
+	for _, body := range []string{`{"role":"marketer"}`, `{"disabled":true}`} {
+		requireProblem(t, h.do(http.MethodPatch, "/portal/api/users/"+root.ID, body, c), http.StatusConflict, "last-admin")
+	}
+	requireProblem(t, h.do(http.MethodDelete, "/portal/api/users/"+root.ID, "", c), http.StatusConflict, "last-admin")
+	got, err := h.users.User(t.Context(), root.ID)
+	require.NoError(t, err)
+	require.True(t, activeAdmin(got), "unchanged")
+
+	// A disabled second admin does not count; an active one does.
+	other := h.addUser("ops@example.com", store.RoleAdmin)
+	other.Disabled = true
+	require.NoError(t, h.users.UpdateUser(t.Context(), other))
+	requireProblem(t, h.do(http.MethodDelete, "/portal/api/users/"+root.ID, "", c), http.StatusConflict, "last-admin")
+	w := h.do(http.MethodPatch, "/portal/api/users/"+other.ID, `{"disabled":false}`, c)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	w = h.do(http.MethodPatch, "/portal/api/users/"+root.ID, `{"role":"viewer"}`, c)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+}

@@ -130,3 +130,42 @@ func (l *loginLimits) allow(addr string, now time.Time) bool {
 	}
 	return lim.AllowN(now, 1)
 }
+
+type passwordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+// changePassword sets the signed-in user's password, given the current
+// one, and starts a new session: the change ends every other one.
+func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request) error {
+	u, err := p.signedIn(r)
+	if err != nil {
+		return err
+	}
+	var req passwordRequest
+	if err := httpx.DecodeJSON(r, maxBody, &req); err != nil {
+		return err
+	}
+	if len(req.Current) > maxPassword || bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(req.Current)) != nil {
+		return errBadCredentials()
+	}
+	change := userRequest{Password: &req.New}
+	if err := change.validate(false); err != nil {
+		return err
+	}
+	if err := p.apply(&change, u); err != nil {
+		return err
+	}
+	err = p.users.UpdateUser(r.Context(), u)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return errSignedOut() // changed or removed meanwhile: sign in again
+	}
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	p.log.Info("password changed", "user_id", u.ID)
+	p.setCookie(w, u)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -150,8 +151,14 @@ func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return fmt.Errorf("read user: %w", err)
 		}
+		wasAdmin := activeAdmin(u)
 		if err := p.apply(&req, u); err != nil {
 			return err
+		}
+		if wasAdmin && !activeAdmin(u) {
+			if err := p.keepAnAdmin(r.Context(), u.ID); err != nil {
+				return err
+			}
 		}
 		err = p.users.UpdateUser(r.Context(), u)
 		if errors.Is(err, store.ErrNotFound) {
@@ -178,6 +185,19 @@ func (p *Portal) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if len(id) > ids.MaxLen {
 		return errNotFound("user")
+	}
+	u, err := p.users.User(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read user: %w", err)
+	}
+	if activeAdmin(u) {
+		if err := p.keepAnAdmin(r.Context(), u.ID); err != nil {
+			return err
+		}
 	}
 	if err := p.users.DeleteUser(r.Context(), id); err != nil {
 		return fmt.Errorf("delete user: %w", err)
@@ -210,4 +230,31 @@ func (p *Portal) listUsers(w http.ResponseWriter, r *http.Request) error {
 		page.Users = append(page.Users, viewUser(u))
 	}
 	return httpx.WriteJSON(w, http.StatusOK, page)
+}
+
+// activeAdmin reports whether u is an admin who can sign in.
+func activeAdmin(u *store.User) bool { return u.Role == store.RoleAdmin && !u.Disabled }
+
+// keepAnAdmin refuses a change that would leave no admin who can sign in:
+// it passes when an active admin other than the user with the id exists.
+// Two admins demoting each other at the same instant can still both pass.
+func (p *Portal) keepAnAdmin(ctx context.Context, except string) error {
+	after := ""
+	for {
+		us, err := p.users.ListUsers(ctx, after, 1000)
+		if err != nil {
+			return fmt.Errorf("list users: %w", err)
+		}
+		for _, u := range us {
+			if u.ID != except && activeAdmin(u) {
+				return nil
+			}
+		}
+		if len(us) < 1000 {
+			e := httpx.Errorf(http.StatusConflict, "last-admin", "Last admin",
+				"this is the only admin who can sign in: make another admin first")
+			return e
+		}
+		after = us[len(us)-1].ID
+	}
 }

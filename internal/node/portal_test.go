@@ -276,6 +276,20 @@ func TestPortalInABrowser(t *testing.T) {
 	b.signOut()
 	b.signIn("new@example.com", "a-long-password")
 	b.waitText("#who", "new@example.com (marketer)")
+
+	// The new user changes her password, which the next sign-in needs.
+	b.run(
+		chromedp.Click(css(`nav button[data-tab=account]`)),
+		chromedp.SetValue(css("#pw-current"), "a-long-password"),
+		chromedp.SetValue(css("#pw-new"), "her-own-password"),
+		chromedp.Click(css("#pw-change")),
+	)
+	b.waitText("#pw-result", "Password changed")
+	b.signOut()
+	b.signIn("new@example.com", "a-long-password")
+	b.waitText("#sign-in-error", "wrong password")
+	b.signIn("new@example.com", "her-own-password")
+	b.waitText("#who", "new@example.com (marketer)")
 	require.Equal(t, 1, fan.gotCount(id))
 	require.Zero(t, fan.gotCount(later), "the cancelled push never arrived")
 	require.Len(t, fan.got(), 2, "the push and the first campaign's; nothing cancelled")

@@ -328,6 +328,18 @@ document.addEventListener("DOMContentLoaded", async () => {
       $("#campaign-error").textContent = e.message;
     }
   });
+  $("#password-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("#pw-error").textContent = "";
+    $("#pw-result").textContent = "";
+    try {
+      await api("PUT", "/session/password", { current: $("#pw-current").value, new: $("#pw-new").value });
+      $("#password-form").reset();
+      $("#pw-result").textContent = "Password changed; other sessions are signed out.";
+    } catch (e) {
+      $("#pw-error").textContent = e.message;
+    }
+  });
   $("#app-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     $("#app-error").textContent = "";
