@@ -107,8 +107,15 @@ func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Ti
 	}
 	var errs []error
 	for _, m := range msgs {
-		if _, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, m.AckOutcome(now), store.Counts{}); err != nil {
+		o := m.AckOutcome(now)
+		set, err := Record(ctx, st, Target{DeviceID: deviceID, Seq: m.Seq, PushID: m.PushID}, o, store.Counts{})
+		if err != nil {
 			errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
+		}
+		if set && o == store.OutcomeAcked {
+			if err := countTiming(ctx, st, m, now); err != nil {
+				errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
+			}
 		}
 	}
 	return len(msgs), errors.Join(errs...)
@@ -143,14 +150,34 @@ func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID stri
 	}
 	var errs []error
 	for _, a := range acked {
-		if !a.Set || a.Counted {
+		if !a.Set {
 			continue
 		}
-		if delta := a.Outcome.Delta(a.Prev); delta != (store.Counts{}) {
+		var delta store.Counts
+		if !a.Counted {
+			delta = a.Outcome.Delta(a.Prev)
+		}
+		if a.Outcome == store.OutcomeAcked {
+			delta = delta.Add(store.AckTiming(a.Message.SentAt, now))
+		}
+		if delta != (store.Counts{}) {
 			if err := st.AddCounts(ctx, a.Message.PushID, delta); err != nil && !errors.Is(err, store.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("seq %d: count outcome: %w", a.Message.Seq, err))
 			}
 		}
 	}
 	return len(acked), errors.Join(errs...)
+}
+
+// countTiming counts how soon a newly acked message was acknowledged
+// (store.AckTiming). A push gone meanwhile is no error.
+func countTiming(ctx context.Context, st Store, m store.Message, now time.Time) error {
+	t := store.AckTiming(m.SentAt, now)
+	if t == (store.Counts{}) {
+		return nil
+	}
+	if err := st.AddCounts(ctx, m.PushID, t); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("count ack delay: %w", err)
+	}
+	return nil
 }

@@ -278,3 +278,32 @@ func TestRecordCountsWithTheOutcome(t *testing.T) {
 	require.ErrorIs(t, err, errBroken)
 	require.False(t, set)
 }
+
+// An ack counts how soon it came after each message's append, once per
+// message, on every kind of store; a message acked before, or expired,
+// adds no delay.
+func TestAckCountsHowSoon(t *testing.T) {
+	for _, tc := range acking {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			s := newMemStore([]string{"p1", "p2", "p3", "p4", "p5", "p6"}, map[int]time.Time{6: now.Add(-time.Second)})
+			for i, ago := range []time.Duration{500 * time.Millisecond, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 0, time.Second} {
+				s.msgs[i].SentAt = now.Add(-ago)
+			}
+			s.outcomes[5] = store.OutcomeAcked // acked over HTTP already
+			st := tc.build(t, s)
+			_, err := Ack(context.Background(), st, "d", 6, now)
+			require.NoError(t, err)
+			_, err = Ack(context.Background(), st, "d", 6, now.Add(time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, map[string]store.Counts{
+				"p1": {Acked: 1, AckedWithin1s: 1, AckedWithin10s: 1, AckedWithin60s: 1},
+				"p2": {Acked: 1, AckedWithin10s: 1, AckedWithin60s: 1},
+				"p3": {Acked: 1, AckedWithin60s: 1},
+				"p4": {Acked: 1},
+				"p5": {},
+				"p6": {Expired: 1},
+			}, s.counts)
+		})
+	}
+}

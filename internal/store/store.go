@@ -189,12 +189,19 @@ type Counts struct {
 	DeadTokens  int64 `json:"dead_tokens"`  // vendor tokens removed as dead
 	Opened      int64 `json:"opened"`       // devices that reported the notification opened
 	Clicked     int64 `json:"clicked"`      // devices that reported a click in it
+	// AckedWithin1s, AckedWithin10s and AckedWithin60s count the acks that
+	// came that soon after the message was appended to the device's stream
+	// (cumulative: an ack within 1 s counts in all three). See AckTiming.
+	AckedWithin1s  int64 `json:"acked_within_1s"`
+	AckedWithin10s int64 `json:"acked_within_10s"`
+	AckedWithin60s int64 `json:"acked_within_60s"`
 }
 
 // Vector returns the counters in a fixed order, for encodings.
 func (c Counts) Vector() []int64 {
 	return []int64{c.Targeted, c.Delivered, c.Acked, c.Offline, c.Failed,
-		c.Relayed, c.RelayFailed, c.Expired, c.NoChannel, c.DeadTokens, c.Opened, c.Clicked}
+		c.Relayed, c.RelayFailed, c.Expired, c.NoChannel, c.DeadTokens, c.Opened, c.Clicked,
+		c.AckedWithin1s, c.AckedWithin10s, c.AckedWithin60s}
 }
 
 // CountsFromVector is the inverse of Vector; a shorter vector (an older
@@ -202,7 +209,8 @@ func (c Counts) Vector() []int64 {
 func CountsFromVector(v []int64) Counts {
 	var c Counts
 	ptrs := []*int64{&c.Targeted, &c.Delivered, &c.Acked, &c.Offline, &c.Failed,
-		&c.Relayed, &c.RelayFailed, &c.Expired, &c.NoChannel, &c.DeadTokens, &c.Opened, &c.Clicked}
+		&c.Relayed, &c.RelayFailed, &c.Expired, &c.NoChannel, &c.DeadTokens, &c.Opened, &c.Clicked,
+		&c.AckedWithin1s, &c.AckedWithin10s, &c.AckedWithin60s}
 	for i := range min(len(v), len(ptrs)) {
 		*ptrs[i] = v[i]
 	}
@@ -216,6 +224,27 @@ func (c Counts) Add(d Counts) Counts {
 		a[i] += b[i]
 	}
 	return CountsFromVector(a)
+}
+
+// AckTiming returns the counts of an ack that came at now for a message
+// appended at sentAt: the AckedWithin counters its delay falls within. A
+// message without an append time counts in none.
+func AckTiming(sentAt, now time.Time) Counts {
+	var c Counts
+	if sentAt.IsZero() {
+		return c
+	}
+	switch d := now.Sub(sentAt); {
+	case d <= time.Second:
+		c.AckedWithin1s = 1
+		fallthrough
+	case d <= 10*time.Second:
+		c.AckedWithin10s = 1
+		fallthrough
+	case d <= time.Minute:
+		c.AckedWithin60s = 1
+	}
+	return c
 }
 
 // Outcome is the final state of one target of a push.

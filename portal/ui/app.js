@@ -114,7 +114,7 @@ function pushRow(p) {
   const c = p.counts || {};
   tr.append(el("td", p.push_id), el("td", (p.notification || {}).title), el("td", audienceText(p.audience || {})),
     el("td", p.state, "state"), el("td", fmtTime(p.send_at)));
-  for (const k of ["targeted", "delivered", "acked", "relayed", "opened", "clicked"]) {
+  for (const k of ["targeted", "delivered", "acked", "acked_within_1s", "relayed", "opened", "clicked"]) {
     tr.append(el("td", c[k] || 0, "n " + k));
   }
   const td = el("td");
@@ -198,7 +198,9 @@ function campaignRow(base, c) {
   tr.append(el("td", c.name), el("td", c.state, "state"), el("td", audience), el("td", when),
     el("td", c.sent, "n sent"));
   const counts = c.counts || {};
-  for (const k of ["delivered", "acked", "relayed", "opened", "clicked"]) tr.append(el("td", counts[k] || 0, "n " + k));
+  for (const k of ["delivered", "acked", "acked_within_1s", "relayed", "opened", "clicked"]) {
+    tr.append(el("td", counts[k] || 0, "n " + k));
+  }
   const td = el("td");
   const role = state.user && state.user.role;
   const actions = { scheduled: ["pause", "cancel"], running: ["pause", "cancel"], paused: ["resume", "cancel"],

@@ -78,10 +78,12 @@ type countsDoc map[string]int64
 
 // countNames are the counters' field names, in the order of
 // store.Counts.Vector. Documents written before a counter existed (opened
-// and clicked came after the first ten) lack its field, which reads as 0.
+// and clicked came after the first ten, the ack delays after those) lack
+// its field, which reads as 0.
 func countNames() []string {
 	return []string{"targeted", "delivered", "acked", "offline", "failed",
-		"relayed", "relay_failed", "expired", "no_channel", "dead_tokens", "opened", "clicked"}
+		"relayed", "relay_failed", "expired", "no_channel", "dead_tokens", "opened", "clicked",
+		"acked_within_1s", "acked_within_10s", "acked_within_60s"}
 }
 
 // countDeltaDoc is one AddCounts in CountDeltas mode, or the record of an

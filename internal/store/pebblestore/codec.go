@@ -77,7 +77,8 @@ func decodeIdemEntry(b []byte) (idemEntry, error) {
 // first byte is the top byte of Targeted, 0x00 or 0xff for any count that
 // fits in 56 bits, so countsSparse (0x01) never starts one. Either
 // encoding written before a counter existed (Opened and Clicked came after
-// the first ten) lacks it, and it reads as zero.
+// the first ten, the AckedWithin counters after those) lacks it, and it
+// reads as zero.
 const countsSparse = 0x01
 
 // encodeCounts returns the sparse encoding of c.

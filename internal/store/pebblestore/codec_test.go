@@ -46,7 +46,7 @@ func TestCountsEncoding(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"empty":           nil,
 		"vector not 8s":   make([]byte, 12),
-		"index too large": {countsSparse, 12, 2},
+		"index too large": {countsSparse, 15, 2},
 		"index repeated":  {countsSparse, 1, 2, 1, 2},
 		"index falling":   {countsSparse, 2, 2, 1, 2},
 		"zero value":      {countsSparse, 1, 0},

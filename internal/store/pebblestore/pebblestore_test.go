@@ -213,7 +213,7 @@ func TestPushRecordWithoutCounts(t *testing.T) {
 	old.State = store.PushPending
 	val, err = json.Marshal(&old)
 	require.NoError(t, err)
-	val = bytes.Replace(val, []byte(`,"counts":{"targeted":9,"delivered":0,"acked":0,"offline":0,"failed":0,"relayed":0,"relay_failed":0,"expired":0,"no_channel":0,"dead_tokens":0,"opened":0,"clicked":0}`), nil, 1)
+	val = bytes.Replace(val, []byte(`,"counts":{"targeted":9,"delivered":0,"acked":0,"offline":0,"failed":0,"relayed":0,"relay_failed":0,"expired":0,"no_channel":0,"dead_tokens":0,"opened":0,"clicked":0,"acked_within_1s":0,"acked_within_10s":0,"acked_within_60s":0}`), nil, 1)
 	require.NotContains(t, string(val), `"counts"`)
 	require.NoError(t, s.db.Set(pushKey(withoutCounts.ID), val, nil))
 
