@@ -81,7 +81,7 @@ func (f *fakePusher) reached() map[string]int {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	st    *pebblestore.Store
 	p     *fakePusher
 	r     *Runner
@@ -90,7 +90,7 @@ type harness struct {
 	slept []time.Duration
 }
 
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	st, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
