@@ -150,17 +150,10 @@ func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID stri
 	}
 	var errs []error
 	for _, a := range acked {
-		if !a.Set {
+		if !a.Set || a.Counted {
 			continue
 		}
-		var delta store.Counts
-		if !a.Counted {
-			delta = a.Outcome.Delta(a.Prev)
-		}
-		if a.Outcome == store.OutcomeAcked {
-			delta = delta.Add(store.AckTiming(a.Message.SentAt, now))
-		}
-		if delta != (store.Counts{}) {
+		if delta := a.CountsDelta(now); delta != (store.Counts{}) {
 			if err := st.AddCounts(ctx, a.Message.PushID, delta); err != nil && !errors.Is(err, store.ErrNotFound) {
 				errs = append(errs, fmt.Errorf("seq %d: count outcome: %w", a.Message.Seq, err))
 			}

@@ -105,7 +105,7 @@ func (a *atOnce) AdvanceAcked(ctx context.Context, dev string, through uint64, n
 		if out[i].Set {
 			a.outcomes[m.Seq] = o
 			if c, ok := a.counts[m.PushID]; ok && a.count {
-				a.counts[m.PushID] = c.Add(o.Delta(prev))
+				a.counts[m.PushID] = c.Add(out[i].CountsDelta(now))
 			}
 			out[i].Counted = a.count
 		}

@@ -389,8 +389,18 @@ type Acked struct {
 	Prev    Outcome // the outcome it had
 	Set     bool    // Outcome replaced Prev
 	// Counted is true when the store added the change of counts,
-	// Outcome.Delta(Prev), to the message's push in the same write.
+	// CountsDelta, to the message's push in the same write.
 	Counted bool
+}
+
+// CountsDelta is the change of counts of a's push when a.Set: its outcome's
+// Delta, and for an ack how soon it came (AckTiming).
+func (a Acked) CountsDelta(now time.Time) Counts {
+	d := a.Outcome.Delta(a.Prev)
+	if a.Outcome == OutcomeAcked {
+		d = d.Add(AckTiming(a.Message.SentAt, now))
+	}
+	return d
 }
 
 // AckRecorder is implemented by a store that can move a device's ack

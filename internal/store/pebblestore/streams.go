@@ -447,7 +447,7 @@ func (s *Store) AdvanceAcked(ctx context.Context, deviceID string, through uint6
 		if a.Outcome.Replaces(a.Prev) {
 			a.Set, a.Counted = true, true
 			b.Set(outcomeKey(deviceID, m.Seq), []byte{byte(a.Outcome)}, nil)
-			if err := s.countTo(b, m.PushID, a.Outcome.Delta(a.Prev)); err != nil {
+			if err := s.countTo(b, m.PushID, a.CountsDelta(now)); err != nil {
 				return err
 			}
 		}
