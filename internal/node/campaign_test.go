@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/config"
 	"github.com/mopush/mopush/sdkproto/client"
 )
 
@@ -29,9 +30,14 @@ func portalSession(a api, email, password string) http.Header {
 // and the push API: devices where that time came get it at once, the one
 // where it is an hour ahead gets a scheduled push, which cancelling the
 // campaign cancels. The campaign's numbers are its pushes' numbers. Then
-// one to every device of the app reaches the untagged device too.
+// one to every device of the app reaches the untagged device too. On the
+// embedded store and on the clustered one (MongoDB behind the caches).
 func TestCampaignsInLocalTime(t *testing.T) {
-	n := startNode(t, Options{})
+	onBothStores(t, campaignsInLocalTime)
+}
+
+func campaignsInLocalTime(t *testing.T, cluster func(*config.Config)) {
+	n, _ := startNodeWith(t, Options{}, cluster)
 	a := api{t: t, base: n.URL()}
 	shop := a.createApp(n.AdminToken(), "shop")
 	code, out, _ := a.do(http.MethodPost, "/portal/api/users", "", "",
