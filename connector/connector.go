@@ -338,7 +338,11 @@ func (c *Connector) countMessages(_ context.Context, msgs []store.Message, delta
 // acks is the store as outcome.Ack sees it: counter updates go to the
 // summed counts, so that an acknowledgement is not left uncounted when its
 // counter write fails.
-func (c *Connector) acks() outcome.Summed { return outcome.Summed{Store: c.store, Sums: c.sums} }
+func (c *Connector) acks() outcome.Summed {
+	return outcome.Summed{Store: c.store, Sums: c.sums, Delay: c.observeAckDelay}
+}
+
+func (c *Connector) observeAckDelay(d time.Duration) { c.m.ackDelay.Observe(d.Seconds()) }
 
 // countFlushInterval is how often summed counts are written.
 const countFlushInterval = 100 * time.Millisecond

@@ -1,6 +1,10 @@
 package connector
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/internal/obs"
+)
 
 // metrics of one connector.
 type metrics struct {
@@ -20,6 +24,9 @@ type metrics struct {
 	countsDropped prometheus.Counter
 	// engagements counts open and click reports by kind and result.
 	engagements *prometheus.CounterVec
+	// ackDelay observes how long after its append each message was
+	// acknowledged.
+	ackDelay prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -59,6 +66,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_connector_announced_offers_total",
 			Help: "Live sessions that took a message the gateway appended to their device's stream itself, when no connector took it.",
 		}),
+		ackDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "push_connector_ack_delay_seconds",
+			Help:    "Time from a message's append to the device's stream to its acknowledgement, per message newly acked.",
+			Buckets: obs.AckDelayBuckets(),
+		}),
 		helloAcks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "push_connector_hello_acks_total",
 			Help: "Messages first acknowledged by a Hello's position: their Ack frame was lost with the device's last connection.",
@@ -72,7 +84,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.catchUps.WithLabelValues(stream) // exported at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped, m.announced, m.engagements)
+		reg.MustRegister(m.sessions, m.handshakes, m.handshakeS, m.framesIn, m.deliveries, m.disconnects, m.catchUps, m.repeats, m.helloAcks, m.countsDropped, m.announced, m.engagements, m.ackDelay)
 	}
 	return m
 }

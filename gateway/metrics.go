@@ -1,6 +1,10 @@
 package gateway
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mopush/mopush/internal/obs"
+)
 
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -15,6 +19,8 @@ type metrics struct {
 	fallbacks  *prometheus.CounterVec
 	// countsDropped counts pushes whose summed counts were dropped.
 	countsDropped prometheus.Counter
+	// ackDelay observes how soon messages acknowledged over HTTP were.
+	ackDelay prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -49,9 +55,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "push_gateway_counts_dropped_total",
 			Help: "Pushes whose summed counts of HTTP acknowledgements were dropped because too many waited for the store.",
 		}),
+		ackDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "push_gateway_ack_delay_seconds",
+			Help:    "Time from a message's append to its acknowledgement over HTTP, per message newly acked.",
+			Buckets: obs.AckDelayBuckets(),
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.problems, m.accepted, m.scheduled, m.started, m.routeS, m.deliveries, m.fallbacks, m.countsDropped)
+		reg.MustRegister(m.requests, m.problems, m.accepted, m.scheduled, m.started, m.routeS, m.deliveries, m.fallbacks, m.countsDropped, m.ackDelay)
 	}
 	return m
 }

@@ -278,7 +278,8 @@ func (g *Gateway) ackMessages(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The counts go with the next flush, as a connector's do: a counter
 	// write that fails waits for the store instead of being lost.
-	n, err := outcome.Ack(r.Context(), outcome.Summed{Store: g.store, Sums: g.sums}, dev.ID, req.Seq, time.Now())
+	acks := outcome.Summed{Store: g.store, Sums: g.sums, Delay: func(d time.Duration) { g.m.ackDelay.Observe(d.Seconds()) }}
+	n, err := outcome.Ack(r.Context(), acks, dev.ID, req.Seq, time.Now())
 	if err != nil {
 		return fmt.Errorf("ack: %w", err)
 	}

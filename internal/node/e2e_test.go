@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -55,6 +56,13 @@ func TestEndToEnd(t *testing.T) {
 	require.Equal(t, map[string]float64{"targeted": 1, "delivered": 1, "acked": 1, "offline": 0, "failed": 0,
 		"relayed": 0, "relay_failed": 0, "expired": 0, "no_channel": 0, "dead_tokens": 0, "opened": 0, "clicked": 0,
 		"acked_within_60s": 1}, c)
+	// The connector's histogram of ack delays saw that ack.
+	resp, err := http.Get(n.URL() + "/metrics")
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(metrics), `push_connector_ack_delay_seconds_count{node_id="connector-1"} 1`)
 
 	st := d.stop()
 	require.EqualValues(t, 1, st.LastSeq)

@@ -314,6 +314,13 @@ func TestHTTPSync(t *testing.T) {
 		waitFor(t, 10*time.Second, "acks counted", ackedOnce(150))
 		require.Equal(t, float64(0), a.counts(app, bySeq[151])["acked"])
 		require.Equal(t, float64(1), a.counts(app, bySeq[1])["acked"], "counted once")
+		// The gateway's histogram of ack delays saw each of the 150 once.
+		resp, err := http.Get(n.URL() + "/metrics")
+		require.NoError(t, err)
+		metrics, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Contains(t, string(metrics), "\npush_gateway_ack_delay_seconds_count 150\n")
 	})
 
 	t.Run("stale epoch", func(t *testing.T) {

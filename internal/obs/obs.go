@@ -34,3 +34,10 @@ func NewRegistry() *prometheus.Registry {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return r
 }
+
+// AckDelayBuckets returns the bounds, in seconds, of the histograms of how
+// long after its append a message is acknowledged: from a live session's
+// round trip to a device that was offline for an hour.
+func AckDelayBuckets() []float64 {
+	return []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600}
+}

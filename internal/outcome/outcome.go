@@ -95,8 +95,23 @@ func Record(ctx context.Context, st Store, t Target, o store.Outcome, extra stor
 // store counted them in that write too (store.Acked.Counted); one that
 // says errors.ErrUnsupported is acknowledged in two writes.
 func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time) (int, error) {
+	var delay func(time.Duration)
+	if s, ok := st.(Summed); ok {
+		delay = s.Delay
+	}
+	return ackObserved(ctx, st, deviceID, seq, now, delay)
+}
+
+// ackObserved is Ack, telling delay (if not nil; Summed.Delay) how soon
+// each message it records as acked was acknowledged.
+func ackObserved(ctx context.Context, st Store, deviceID string, seq uint64, now time.Time, delay func(time.Duration)) (int, error) {
+	observe := func(m store.Message) {
+		if delay != nil && !m.SentAt.IsZero() {
+			delay(now.Sub(m.SentAt))
+		}
+	}
 	if r, ok := ackRecorder(st); ok {
-		n, err := ackAtOnce(ctx, st, r, deviceID, seq, now)
+		n, err := ackAtOnce(ctx, st, r, deviceID, seq, now, observe)
 		if !errors.Is(err, errors.ErrUnsupported) {
 			return n, err
 		}
@@ -113,6 +128,7 @@ func Ack(ctx context.Context, st Store, deviceID string, seq uint64, now time.Ti
 			errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
 		}
 		if set && o == store.OutcomeAcked {
+			observe(m)
 			if err := countTiming(ctx, st, m, now); err != nil {
 				errs = append(errs, fmt.Errorf("seq %d: %w", m.Seq, err))
 			}
@@ -143,13 +159,17 @@ func ackRecorder(st Store) (store.AckRecorder, bool) {
 
 // ackAtOnce is Ack on a store that moves the watermark and records the
 // outcomes in one write; the counters of the outcomes it set follow.
-func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID string, seq uint64, now time.Time) (int, error) {
+func ackAtOnce(ctx context.Context, st Store, r store.AckRecorder, deviceID string, seq uint64, now time.Time,
+	observe func(store.Message)) (int, error) {
 	acked, err := r.AdvanceAcked(ctx, deviceID, seq, now)
 	if err != nil {
 		return 0, fmt.Errorf("advance ack watermark: %w", err)
 	}
 	var errs []error
 	for _, a := range acked {
+		if a.Set && a.Outcome == store.OutcomeAcked {
+			observe(a.Message)
+		}
 		if !a.Set || a.Counted {
 			continue
 		}

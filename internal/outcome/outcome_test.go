@@ -307,3 +307,27 @@ func TestAckCountsHowSoon(t *testing.T) {
 		})
 	}
 }
+
+// Through Summed with a Delay, an Ack tells how soon each message it newly
+// records as acked came, on every kind of store: not a message acked
+// before, an expired one, or a repeat.
+func TestAckTellsTheDelays(t *testing.T) {
+	for _, tc := range acking {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			s := newMemStore([]string{"p1", "p2", "p3", "p4", "p5"}, map[int]time.Time{5: now.Add(-time.Second)})
+			for i, ago := range []time.Duration{500 * time.Millisecond, 5 * time.Second, 2 * time.Minute, 0, time.Second} {
+				s.msgs[i].SentAt = now.Add(-ago)
+			}
+			s.msgs[3].SentAt = time.Time{} // appended before messages had a time
+			s.outcomes[2] = store.OutcomeAcked
+			var delays []time.Duration
+			st := Summed{Store: tc.build(t, s), Sums: NewSums(s, nil, nil), Delay: func(d time.Duration) { delays = append(delays, d) }}
+			_, err := Ack(context.Background(), st, "d", 5, now)
+			require.NoError(t, err)
+			_, err = Ack(context.Background(), st, "d", 5, now.Add(time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, []time.Duration{500 * time.Millisecond, 2 * time.Minute}, delays)
+		})
+	}
+}

@@ -144,6 +144,10 @@ func (s *Sums) FlushFinal(ctx context.Context, budget, pause time.Duration) (dro
 type Summed struct {
 	Store
 	Sums *Sums
+	// Delay, when set, is told how long after its append each message
+	// that an Ack newly records as acked was acknowledged (for a latency
+	// histogram).
+	Delay func(time.Duration)
 }
 
 // AddCounts adds delta to the push's sum.
