@@ -12,14 +12,12 @@ import (
 	"github.com/mopush/mopush/internal/store"
 )
 
-// AppHeader names the app an admin-token request acts for (see authApp).
-const AppHeader = "Mopush-App"
-
 // authApp checks HTTP Basic app_key:master_secret and returns the app. An
 // operator's tool (the portal, the CLI) may instead send the admin Bearer
-// token and name the app by its id in AppHeader: it then acts as that app.
+// token and name the app by its id in httpx.AppHeader: it then acts as that
+// app.
 func (g *Gateway) authApp(r *http.Request) (*store.App, error) {
-	if appID := r.Header.Get(AppHeader); appID != "" {
+	if appID := r.Header.Get(httpx.AppHeader); appID != "" {
 		return g.authAdminFor(r, appID)
 	}
 	key, secret, ok := r.BasicAuth()

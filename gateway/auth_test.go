@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -24,7 +25,7 @@ func TestAdminActsForApp(t *testing.T) {
 		if token != "" {
 			r.Header.Set("Authorization", "Bearer "+token)
 		}
-		r.Header.Set(AppHeader, app)
+		r.Header.Set(httpx.AppHeader, app)
 		return h.serve(r)
 	}
 
@@ -59,7 +60,7 @@ func TestAdminActsForApp(t *testing.T) {
 	// An app's key and secret cannot act for another app through the header.
 	r := httptest.NewRequest(http.MethodGet, "/v1/pushes", nil)
 	r.SetBasicAuth("k1", "s1")
-	r.Header.Set(AppHeader, "a1")
+	r.Header.Set(httpx.AppHeader, "a1")
 	require.Equal(t, http.StatusUnauthorized, h.serve(r).Code)
 
 	w = asAdmin(http.MethodDelete, "/v1/pushes/"+acc.PushID, "", "admin", "a1")

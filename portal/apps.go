@@ -1,7 +1,6 @@
 package portal
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,7 +82,7 @@ func (p *Portal) createApp(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("encode app: %w", err)
 	}
 	var a appView
-	if err := p.gw.call(r.Context(), http.MethodPost, "/v1/apps", "", bytes.NewReader(body), &a); err != nil {
+	if err := p.gw.call(r.Context(), http.MethodPost, "/v1/apps", "", body, &a); err != nil {
 		return err
 	}
 	p.log.Info("app created", "app_id", a.AppID, "user_id", u.ID)

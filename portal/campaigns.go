@@ -175,18 +175,7 @@ func (p *Portal) appAccess(r *http.Request, a access) (*store.User, error) {
 	if p.campaigns == nil {
 		return nil, errCampaignsOff()
 	}
-	u, err := p.signedIn(r)
-	if err != nil {
-		return nil, err
-	}
-	app := r.PathValue("app")
-	if !may(u, app, a) {
-		if may(u, app, roleRead) {
-			return nil, errForbidden("your role may not change campaigns")
-		}
-		return nil, errNotFound("app")
-	}
-	return u, nil
+	return p.userFor(r, a)
 }
 
 func (p *Portal) createCampaign(w http.ResponseWriter, r *http.Request) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -134,7 +135,7 @@ func TestCampaignStates(t *testing.T) {
 	r, _ := h.up.last()
 	require.Equal(t, http.MethodDelete, r.Method)
 	require.Equal(t, "/v1/pushes/P2", r.URL.Path)
-	require.Equal(t, "a1", r.Header.Get(appHeader))
+	require.Equal(t, "a1", r.Header.Get(httpx.AppHeader))
 	requireProblem(t, h.do(http.MethodPost, path+"resume", "", mia), http.StatusConflict, "campaign-state")
 	requireProblem(t, h.do(http.MethodPost, path+"explode", "", mia), http.StatusNotFound, "not-found")
 	requireProblem(t, h.do(http.MethodGet, "/portal/api/apps/a1/campaigns/C9", "", vic), http.StatusNotFound, "not-found")

@@ -10,7 +10,7 @@
 //
 // The portal keeps no push data of its own. Everything about apps and
 // pushes goes to the gateway's REST API over HTTP with the admin token,
-// acting for one app at a time (gateway.AppHeader), after the portal has
+// acting for one app at a time (httpx.AppHeader), after the portal has
 // checked that the signed-in user may see that app, and may change it for
 // a write. Validation, idempotency and problem documents are the
 // gateway's, unchanged.

@@ -161,6 +161,24 @@ const (
 	roleWrite                   // also send and cancel pushes
 )
 
+// userFor returns the signed-in user when it may act with the given access
+// on the app of the path. An app outside the user's list is not found, as
+// if it did not exist; one the user may only read is forbidden to change.
+func (p *Portal) userFor(r *http.Request, a access) (*store.User, error) {
+	u, err := p.signedIn(r)
+	if err != nil {
+		return nil, err
+	}
+	app := r.PathValue("app")
+	if !may(u, app, a) {
+		if may(u, app, roleRead) {
+			return nil, errForbidden("your role may only read this app")
+		}
+		return nil, errNotFound("app")
+	}
+	return u, nil
+}
+
 // may reports whether u may act on app with the given access.
 func may(u *store.User, app string, a access) bool {
 	if u.Role == store.RoleAdmin {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/store"
 	"github.com/mopush/mopush/internal/store/pebblestore"
 )
@@ -222,7 +223,7 @@ func TestPushesGoToTheGatewayForTheApp(t *testing.T) {
 	r, body := h.up.last()
 	require.Equal(t, "/v1/pushes", r.URL.Path)
 	require.Equal(t, "Bearer admin-token", r.Header.Get("Authorization"))
-	require.Equal(t, "a1", r.Header.Get(appHeader))
+	require.Equal(t, "a1", r.Header.Get(httpx.AppHeader))
 	require.Empty(t, r.Header.Get("Cookie"))
 	require.Equal(t, `{"audience":{"broadcast":true}}`, body)
 

@@ -1,23 +1,17 @@
 package taskcontainer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/mopush/mopush/internal/httpx"
 	"github.com/mopush/mopush/internal/store"
 )
-
-// appHeader names the app a request with the admin token acts for (the
-// gateway's gateway.AppHeader).
-const appHeader = "Mopush-App"
 
 // Page is one push of a campaign's page: its devices, and when to send it
 // (zero: now).
@@ -46,9 +40,7 @@ func (e *UnknownDevices) Error() string {
 
 // HTTPPusher is the Pusher of the gateway's REST API, with the admin token.
 type HTTPPusher struct {
-	Base   string // e.g. http://127.0.0.1:8080
-	Token  string
-	Client *http.Client
+	API *httpx.AdminClient
 }
 
 var _ Pusher = (*HTTPPusher)(nil)
@@ -72,71 +64,34 @@ func (h *HTTPPusher) Push(ctx context.Context, appID string, p Page, key string)
 	var out struct {
 		PushID string `json:"push_id"`
 	}
-	err = h.call(ctx, http.MethodPost, "/v1/pushes", appID, key, b, &out)
+	err = h.API.Call(ctx, http.MethodPost, "/v1/pushes", appID, key, b, &out)
+	var pe *httpx.Error
+	if errors.As(err, &pe) && pe.Slug == "unknown-device" {
+		if ids := stringList(pe.Extra["device_ids"]); len(ids) > 0 {
+			return "", &UnknownDevices{IDs: ids}
+		}
+	}
 	return out.PushID, err
+}
+
+// stringList is a JSON array of strings decoded as []any.
+func stringList(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Cancel deletes the push; 409 (already sent) and 404 are not errors.
 func (h *HTTPPusher) Cancel(ctx context.Context, appID, pushID string) error {
-	err := h.call(ctx, http.MethodDelete, "/v1/pushes/"+url.PathEscape(pushID), appID, "", nil, nil)
-	var pe *problemError
+	err := h.API.Call(ctx, http.MethodDelete, "/v1/pushes/"+url.PathEscape(pushID), appID, "", nil, nil)
+	var pe *httpx.Error
 	if errors.As(err, &pe) && (pe.Status == http.StatusConflict || pe.Status == http.StatusNotFound) {
 		return nil
 	}
 	return err
-}
-
-// problemError is a problem document the push API answered.
-type problemError struct {
-	Status    int      `json:"status"`
-	Type      string   `json:"type"`
-	Detail    string   `json:"detail"`
-	DeviceIDs []string `json:"device_ids"`
-}
-
-func (e *problemError) Error() string {
-	return fmt.Sprintf("push api: %d %s: %s", e.Status, e.Type, e.Detail)
-}
-
-func (h *HTTPPusher) call(ctx context.Context, method, path, appID, key string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(h.Base, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("push api request: %w", err)
-	}
-	req.Header.Set("Authorization", "Bearer "+h.Token)
-	req.Header.Set(appHeader, appID)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	client := h.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("push api: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("push api: %w", err)
-	}
-	if resp.StatusCode/100 != 2 {
-		pe := &problemError{Status: resp.StatusCode}
-		json.Unmarshal(raw, pe) //nolint:errcheck // the status alone is the error then
-		pe.Status = resp.StatusCode
-		if strings.HasSuffix(pe.Type, "/unknown-device") && len(pe.DeviceIDs) > 0 {
-			return &UnknownDevices{IDs: pe.DeviceIDs}
-		}
-		return pe
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("push api answer: %w", err)
-		}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/store"
 )
 
@@ -160,21 +161,9 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 		msg.Term() //nolint:errcheck // it is never delivered again either way
 		return
 	}
-	done := make(chan struct{})
-	go func() { // progress, so that JetStream keeps the job with us
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				msg.InProgress() //nolint:errcheck // the worst case is a redelivery
-			case <-done:
-				return
-			}
-		}
-	}()
+	stop := bus.KeepAlive(msg, ackWait/3) // JetStream keeps the job with us
 	wait, err := r.Step(ctx, job.CampaignID)
-	close(done)
+	stop()
 	switch {
 	case err != nil:
 		r.m.jobs.WithLabelValues("failed").Inc()

@@ -113,6 +113,10 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 	return nil
 }
 
+// AppHeader names the app a request with the admin token acts for: the
+// gateway then treats it as that app's own (docs/api.md, section 2).
+const AppHeader = "Mopush-App"
+
 // BearerToken returns the credentials of an Authorization header of the
 // Bearer scheme (matched case-insensitively, RFC 9110).
 func BearerToken(r *http.Request) (string, bool) {

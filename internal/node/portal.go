@@ -28,7 +28,8 @@ func (n *Node) buildPortal(mux *http.ServeMux) error {
 	var opts []portal.Option
 	if st, ok := n.store.(campaignStore); ok {
 		opts = append(opts, portal.WithCampaigns(st, taskcontainer.Publisher{JS: n.bus.JS}))
-		pusher := &taskcontainer.HTTPPusher{Base: pcfg.GatewayURL, Token: n.adminToken, Client: httpx.NewH2CClient(internalCallTimeout)}
+		pusher := &taskcontainer.HTTPPusher{API: &httpx.AdminClient{
+			Base: pcfg.GatewayURL, Token: n.adminToken, HTTP: httpx.NewH2CClient(internalCallTimeout)}}
 		n.campaigns = taskcontainer.New(n.cfg.Campaigns, n.bus.JS, st, pusher, n.log, n.reg)
 	}
 	p, err := portal.New(pcfg, n.store, n.adminToken, n.log, n.reg, opts...)

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mopush/mopush/internal/bus"
 	"github.com/mopush/mopush/internal/outcome"
 	"github.com/mopush/mopush/internal/relayq"
 	"github.com/mopush/mopush/internal/store"
@@ -296,7 +297,7 @@ func (e *Engine) pull(ctx context.Context, c jetstream.Consumer, send bool, out 
 }
 
 func (e *Engine) handle(ctx context.Context, w work) {
-	stop := keepAlive(w.msg)
+	stop := bus.KeepAlive(w.msg, ackWait/3)
 	defer stop()
 	if !w.send {
 		e.handleFallback(ctx, w.msg)
@@ -320,25 +321,6 @@ func (e *Engine) handle(ctx context.Context, w work) {
 	default:
 		w.msg.Ack() //nolint:errcheck // a lost ack redelivers; outcomes make that harmless
 	}
-}
-
-// keepAlive tells JetStream that a job is still being worked on until the
-// returned function is called.
-func keepAlive(m jetstream.Msg) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				m.InProgress() //nolint:errcheck // best effort
-			}
-		}
-	}()
-	return func() { close(done) }
 }
 
 func attempts(m jetstream.Msg) int {
